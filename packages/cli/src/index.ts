@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { RaganError } from '@ragan/core';
+import { registerInfo } from './commands/info.js';
+import { CLI_VERSION } from './version.js';
+
+export { CLI_VERSION };
+
+/** Builds the `ragan` program. Each command lives in commands/<name>.ts and only wires library calls. */
+export function buildProgram(): Command {
+  const program = new Command('ragan')
+    .description('RAGAN.ts — face age transformation (Re-Aging GAN) on TensorFlow.js')
+    .version(CLI_VERSION, '-v, --version')
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Backends: set --backend or RAGAN_BACKEND to tensorflow-gpu | tensorflow | wasm | cpu (default: auto,
+the fastest one installed). \`ragan info\` shows what is available here.
+Docs: https://www.npmjs.com/package/@ragan/cli`,
+    );
+  registerInfo(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. A RaganError prints as one line; stacks only with --debug. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    const debug = argv.includes('--debug');
+    if (RaganError.isInstance(e) && !debug) {
+      process.stderr.write(`ragan: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    process.stderr.write(debug ? `${err.stack ?? err}\n` : `ragan: ${err.message ?? err} (run with --debug for the stack trace)\n`);
+    return 1;
+  }
+}

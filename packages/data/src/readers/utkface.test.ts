@@ -1,0 +1,45 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FFHQ_AGING_GROUPS } from '@ragan/core';
+import { labelUtkFaceNames, parseUtkFaceName } from './utkface.js';
+import { sharedDataDir } from '../shared-data.js';
+import { splitOf } from '../split.js';
+
+describe('UTKFace names', () => {
+  it('parses labels from a well-formed name', () => {
+    const r = parseUtkFaceName('26_1_2_20170116174525125.jpg.chip.jpg');
+    expect(r).toEqual({ ok: true, value: { file: '26_1_2_20170116174525125.jpg.chip.jpg', age: 26, gender: 1, race: 2, datetime: '20170116174525125' } });
+  });
+
+  it('refuses names with a missing field, out-of-range codes or another suffix, with a reason', () => {
+    for (const bad of ['61_1_20170109142408075.jpg.chip.jpg', '26_2_2_20170116174525125.jpg.chip.jpg', '26_1_9_20170116174525125.jpg.chip.jpg', '26_1_2_20170116174525125.jpg', 'notes.txt', '200_1_2_20170116174525125.jpg.chip.jpg']) {
+      const r = parseUtkFaceName(bad);
+      expect(r.ok, bad).toBe(false);
+      if (!r.ok) expect(r.reason).toContain(bad);
+    }
+  });
+
+  it('labels the real crop_part1 folder: 9,780 files, exactly the 2 malformed names skipped', () => {
+    const shared = sharedDataDir();
+    expect(shared, 'the shared/ folder beside the checkout (or RAGAN_SHARED)').toBeDefined();
+    const files = readdirSync(join(shared!, 'data/utkface/crop_part1'));
+    const { kept, skipped } = labelUtkFaceNames(files);
+    expect(files.length).toBe(9780);
+    expect(skipped.map((s) => s.file).sort()).toEqual(['61_1_20170109142408075.jpg.chip.jpg', '61_3_20170109150557335.jpg.chip.jpg']);
+    expect(kept.length).toBe(9778);
+    // every group of FFHQ-Aging's 10 is populated, and binning agrees with the group ranges
+    const counts = new Array(FFHQ_AGING_GROUPS.groups.length).fill(0);
+    for (const k of kept) {
+      counts[k.group]++;
+      const g = FFHQ_AGING_GROUPS.groups[k.group]!;
+      expect(k.age >= g.min && k.age <= g.max).toBe(true);
+    }
+    expect(counts.every((c) => c > 0)).toBe(true);
+    // the hash split is stable and near the requested fraction
+    const test = kept.filter((k) => splitOf(k.file) === 'test').length;
+    expect(test / kept.length).toBeGreaterThan(0.08);
+    expect(test / kept.length).toBeLessThan(0.12);
+    expect(splitOf('26_1_2_20170116174525125.jpg.chip.jpg')).toBe(splitOf('some/dir/26_1_2_20170116174525125.jpg.chip.jpg'));
+  });
+});

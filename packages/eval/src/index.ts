@@ -1,0 +1,1 @@
+export { backgroundScores, type BackgroundScores } from './metrics/background.js';

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { ConfigError, PRESETS, resolveModelConfig, type ModelConfig, type PresetName } from '@ragan/core';
+
+/**
+ * The training configuration (ragan-spec.md "Losses" and "Training" [ours] defaults). Files from users
+ * are validated here; every error names the field (`losses.rec: must be ≥ 0`).
+ */
+export const TrainConfigSchema = z
+  .object({
+    preset: z.enum(['tiny', 'small', 'paper']).default('tiny'),
+    /** Overrides of the preset's model sizes (ModelConfig fields). */
+    model: z.record(z.string(), z.unknown()).default({}),
+    steps: z.number().int().min(1).max(100_000_000).default(1000),
+    batch: z.number().int().min(1).max(1024).default(4),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    optimizer: z
+      .object({
+        lr: z.number().positive().max(1).default(1e-3),
+        beta1: z.number().min(0).lt(1).default(0),
+        beta2: z.number().min(0).lt(1).default(0.99),
+        /** Learning-rate multiplier of the style path's dense layers. */
+        styleLrMultiplier: z.number().positive().max(1).default(0.01),
+      })
+      .strict()
+      .default({ lr: 1e-3, beta1: 0, beta2: 0.99, styleLrMultiplier: 0.01 }),
+    emaDecay: z.number().min(0).lt(1).default(0.999),
+    r1: z
+      .object({ gamma: z.number().min(0).default(10), every: z.number().int().min(1).default(16) })
+      .strict()
+      .default({ gamma: 10, every: 16 }),
+    losses: z
+      .object({
+        adv: z.number().min(0).default(1),
+        age: z.number().min(0).default(1),
+        rec: z.number().min(0).default(10),
+        cyc: z.number().min(0).default(10),
+        idFeature: z.number().min(0).default(1),
+        idNetwork: z.number().min(0).default(1),
+      })
+      .strict()
+      .default({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1 }),
+    /** Use face-api's 128-D face embedding for the identity-network loss. */
+    identityNetwork: z.boolean().default(false),
+    flip: z.boolean().default(true),
+    logEvery: z.number().int().min(1).default(10),
+    sampleEvery: z.number().int().min(1).default(500),
+    checkpointEvery: z.number().int().min(1).default(500),
+    keepCheckpoints: z.number().int().min(1).default(3),
+  })
+  .strict();
+
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+export type TrainConfig = z.output<typeof TrainConfigSchema> & { resolvedModel: ModelConfig };
+
+/** Validates a user config (parsed JSON) and fills defaults; throws ConfigError naming the first bad field. */
+export function resolveTrainConfig(input: unknown): TrainConfig {
+  const r = TrainConfigSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.length ? issue.path.join('.') : '(root)';
+    const all = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(field, r.error.issues.length > 1 ? `${issue.message} (all problems: ${all})` : issue.message);
+  }
+  const cfg = r.data;
+  let resolvedModel: ModelConfig;
+  try {
+    resolvedModel = resolveModelConfig({ ...(cfg.model as Partial<ModelConfig>), preset: cfg.preset as PresetName });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`model.${e.field}`, e.message.replace(`${e.field}: `, ''), { cause: e });
+    throw e;
+  }
+  return { ...cfg, resolvedModel };
+}
+
+export { PRESETS };

@@ -1,0 +1,1 @@
+export { resolveTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config/schema.js';
