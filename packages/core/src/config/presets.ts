@@ -1,0 +1,94 @@
+import { ConfigError } from '../errors/index.js';
+import { AGE_GROUP_SETS, type AgeGroupSetName } from './age-groups.js';
+
+/**
+ * Every size of the RAGAN networks (ragan-spec.md, "Resolution presets" and the [ours] choices).
+ * A user can change any field without code: resolveModelConfig() validates and names the bad field.
+ */
+export interface ModelConfig {
+  /** Image height = width in pixels; must be divisible by 2^nDown and ≥ 8 after the discriminator's downsampling. */
+  resolution: number;
+  /** Age-group set the discriminator, CBN and classifier are built for. */
+  ageGroups: AgeGroupSetName;
+  /** Channels of the stem (full-resolution features F0). */
+  c0: number;
+  /** Channel cap for encoder and discriminator blocks. */
+  cMax: number;
+  /** Stride-2 residual blocks in the encoder (and ×2 upsampling blocks in the decoder). */
+  nDown: number;
+  /** Residual blocks at the bottleneck of the identity encoder. */
+  nIdBlocks: number;
+  /** (3×3 stride-2 conv, CBN, leaky ReLU) blocks of the age modulator. */
+  nAmDown: number;
+  /** Modulated residual blocks at the bottleneck of the decoder. */
+  nDecBlocks: number;
+  /** Length of the age-aware style vector f_aw. */
+  styleDim: number;
+  /** Slope of leaky ReLU everywhere. */
+  leakySlope: number;
+  /** Stem kernel size. */
+  stemKernel: number;
+  /** Discriminator: channels at full resolution (doubles per block, capped at cMax). */
+  dC0: number;
+  /** Auxiliary age classifier: channels at full resolution (doubles per block, capped at cMax). */
+  clsC0: number;
+}
+
+export type PresetName = 'tiny' | 'small' | 'paper';
+
+const BASE = { ageGroups: 'ffhq-aging-10', styleDim: 256, leakySlope: 0.2, stemKernel: 7 } as const;
+
+/** Presets are data (ragan-spec.md table). */
+export const PRESETS: Readonly<Record<PresetName, Readonly<ModelConfig>>> = {
+  paper: { ...BASE, resolution: 256, c0: 64, cMax: 256, nDown: 2, nIdBlocks: 4, nAmDown: 3, nDecBlocks: 4, dC0: 64, clsC0: 32 },
+  small: { ...BASE, resolution: 128, c0: 32, cMax: 128, nDown: 2, nIdBlocks: 2, nAmDown: 3, nDecBlocks: 2, dC0: 32, clsC0: 16 },
+  tiny: { ...BASE, resolution: 64, c0: 16, cMax: 64, nDown: 2, nIdBlocks: 1, nAmDown: 2, nDecBlocks: 1, dC0: 16, clsC0: 8 },
+};
+
+export function isPresetName(name: string): name is PresetName {
+  return name === 'tiny' || name === 'small' || name === 'paper';
+}
+
+function positiveInt(field: string, v: unknown, min = 1, max = 1 << 16): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Resolves a model config from a preset name and overrides, validating every field.
+ * Unknown fields are refused so that typos do not pass silently.
+ */
+export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & { preset?: PresetName }) = 'tiny'): ModelConfig {
+  const over: Partial<ModelConfig> & { preset?: PresetName } = typeof input === 'string' ? { preset: input } : { ...input };
+  const presetName = over.preset ?? 'tiny';
+  if (!isPresetName(presetName)) throw new ConfigError('preset', `unknown preset "${String(presetName)}"; use tiny, small or paper`);
+  const base = PRESETS[presetName];
+  const known = new Set([...Object.keys(base), 'preset']);
+  for (const k of Object.keys(over)) if (!known.has(k)) throw new ConfigError(k, `unknown model config field; known fields: ${[...known].join(', ')}`);
+  const { preset: _preset, ...rest } = over;
+  const c: ModelConfig = { ...base, ...rest };
+  positiveInt('resolution', c.resolution, 16, 1024);
+  positiveInt('c0', c.c0, 1, 1024);
+  positiveInt('cMax', c.cMax, 1, 2048);
+  positiveInt('nDown', c.nDown, 1, 6);
+  positiveInt('nIdBlocks', c.nIdBlocks, 0, 16);
+  positiveInt('nAmDown', c.nAmDown, 1, 8);
+  positiveInt('nDecBlocks', c.nDecBlocks, 0, 16);
+  positiveInt('styleDim', c.styleDim, 1, 4096);
+  positiveInt('stemKernel', c.stemKernel, 1, 11);
+  positiveInt('dC0', c.dC0, 1, 1024);
+  positiveInt('clsC0', c.clsC0, 1, 1024);
+  if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1)) throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
+  if (!(c.ageGroups in AGE_GROUP_SETS)) throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);
+  if (c.resolution % 2 ** c.nDown !== 0) throw new ConfigError('resolution', `${c.resolution} is not divisible by 2^nDown = ${2 ** c.nDown}`);
+  if (c.resolution / 2 ** (c.nDown + c.nAmDown) < 1) throw new ConfigError('nAmDown', `the age modulator would downsample ${c.resolution}px below 1px`);
+  if (!Number.isInteger(Math.log2(c.resolution))) throw new ConfigError('resolution', `must be a power of two (the discriminator halves it down to 4×4), got ${c.resolution}`);
+  return c;
+}
+
+/** Number of age groups of a config. */
+export function numGroups(config: Pick<ModelConfig, 'ageGroups'>): number {
+  return AGE_GROUP_SETS[config.ageGroups].groups.length;
+}

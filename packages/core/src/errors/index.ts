@@ -1,0 +1,95 @@
+/**
+ * One error hierarchy for every RAGAN.ts package. Messages say what happened and how to fix it;
+ * the CLI prints a RaganError as one line and exits non-zero.
+ */
+
+const MARKER = Symbol.for('ragan.error');
+
+export type RaganErrorCode =
+  | 'RAGAN_ERROR'
+  | 'CONFIG_ERROR'
+  | 'DATASET_ERROR'
+  | 'CHECKPOINT_ERROR'
+  | 'MODEL_LOAD_ERROR'
+  | 'BACKEND_UNAVAILABLE'
+  | 'SHAPE_ERROR';
+
+export interface RaganErrorOptions {
+  cause?: unknown;
+}
+
+export class RaganError extends Error {
+  readonly code: RaganErrorCode;
+  readonly [MARKER] = true;
+
+  constructor(message: string, code: RaganErrorCode = 'RAGAN_ERROR', options: RaganErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RaganError';
+    this.code = code;
+  }
+
+  /** True for a RaganError from any copy of this package (works across duplicated installs). */
+  static isInstance(e: unknown): e is RaganError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** A configuration value is invalid; `field` is its dotted path, e.g. `generator.c0`. */
+export class ConfigError extends RaganError {
+  readonly field: string;
+  constructor(field: string, message: string, options: RaganErrorOptions = {}) {
+    super(`${field}: ${message}`, 'CONFIG_ERROR', options);
+    this.name = 'ConfigError';
+    this.field = field;
+  }
+}
+
+/** A dataset file or folder could not be used; `path` names it. */
+export class DatasetError extends RaganError {
+  readonly path: string;
+  constructor(path: string, message: string, options: RaganErrorOptions = {}) {
+    super(`${path}: ${message}`, 'DATASET_ERROR', options);
+    this.name = 'DatasetError';
+    this.path = path;
+  }
+}
+
+/** A checkpoint could not be written or read. */
+export class CheckpointError extends RaganError {
+  readonly path: string | undefined;
+  constructor(message: string, options: RaganErrorOptions & { path?: string } = {}) {
+    super(options.path ? `${options.path}: ${message}` : message, 'CHECKPOINT_ERROR', options);
+    this.name = 'CheckpointError';
+    this.path = options.path;
+  }
+}
+
+/** A model folder (manifest + weights) was refused: traversal, size, checksum, version, shape. */
+export class ModelLoadError extends RaganError {
+  readonly location: string;
+  constructor(location: string, message: string, options: RaganErrorOptions = {}) {
+    super(`${location}: ${message}`, 'MODEL_LOAD_ERROR', options);
+    this.name = 'ModelLoadError';
+    this.location = location;
+  }
+}
+
+/** A requested backend cannot be used here; `installHint` says what to install. */
+export class BackendUnavailableError extends RaganError {
+  readonly backend: string;
+  readonly installHint: string;
+  constructor(backend: string, message: string, installHint: string, options: RaganErrorOptions = {}) {
+    super(`${message}${installHint ? ` ${installHint}` : ''}`, 'BACKEND_UNAVAILABLE', options);
+    this.name = 'BackendUnavailableError';
+    this.backend = backend;
+    this.installHint = installHint;
+  }
+}
+
+/** A tensor argument has the wrong shape; raised before tfjs would fail deep inside a kernel. */
+export class ShapeError extends RaganError {
+  constructor(message: string, options: RaganErrorOptions = {}) {
+    super(message, 'SHAPE_ERROR', options);
+    this.name = 'ShapeError';
+  }
+}

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { numGroups, resolveModelConfig, type ModelConfig } from '../config/presets.js';
+import { ShapeError } from '../errors/index.js';
+import { Conv2D } from '../layers/conv2d.js';
+import { Dense } from '../layers/dense.js';
+import { Module, Rng } from '../layers/module.js';
+import { leakyRelu } from '../ops/activations.js';
+import { globalAvgPool } from '../ops/resample.js';
+import { assertShape, describeShape } from '../ops/shape-checks.js';
+import { doublingChannels, levelsTo4x4 } from './channels.js';
+
+/**
+ * Auxiliary age classifier C(x) -> [N, K] logits [ours] (ragan-spec.md): a 3×3 stem conv to clsC0,
+ * 3×3 stride-2 convs from H to 4×4 with channels doubling (capped at cMax), leaky ReLU after each,
+ * global average pooling, dense to K. Weights are named `age_classifier/...`.
+ */
+export class AgeClassifier extends Module {
+  static override className = 'AgeClassifier';
+  readonly config: ModelConfig;
+  readonly numGroups: number;
+  readonly stem: Conv2D;
+  readonly convs: Conv2D[] = [];
+  readonly out: Dense;
+
+  constructor(config: ModelConfig, rng: Rng) {
+    super('age_classifier');
+    this.config = { ...config };
+    this.numGroups = numGroups(config);
+    const levels = levelsTo4x4(config.resolution);
+    const ch = doublingChannels(config.clsC0, config.cMax, levels);
+    this.stem = this.addChild(new Conv2D('stem', { inChannels: 3, filters: ch[0]!, kernelSize: 3 }, rng));
+    for (let i = 0; i < levels; i++) {
+      this.convs.push(this.addChild(new Conv2D(`down${i}`, { inChannels: ch[i]!, filters: ch[i + 1]!, kernelSize: 3, strides: 2, padding: 1 }, rng)));
+    }
+    this.out = this.addChild(new Dense('out', { inputDim: ch[levels]!, units: this.numGroups, gain: 1 }, rng));
+  }
+
+  /**
+   * - `x`: [N, H, W, 3] in [-1, 1], H and W divisible by 2^(log2(resolution/4))
+   * - `_opts.training`: no effect (no normalisation or dropout); accepted so every model shares a call shape
+   * - returns: [N, K] logits; the caller disposes it. `x` is not disposed.
+   */
+  apply(x: tf.Tensor4D, _opts: { training?: boolean } = {}): tf.Tensor2D {
+    assertShape(x, [null, null, null, 3], 'AgeClassifier.apply: x');
+    const f = 2 ** this.convs.length;
+    if (x.shape[1] % f !== 0 || x.shape[2] % f !== 0) throw new ShapeError(`AgeClassifier.apply: height and width must be divisible by ${f}, got x ${describeShape(x)}`);
+    const slope = this.config.leakySlope;
+    return tf.tidy(() => {
+      let h = leakyRelu(this.stem.apply(x), slope);
+      for (const c of this.convs) h = leakyRelu(c.apply(h), slope);
+      return this.out.apply(globalAvgPool(h));
+    });
+  }
+
+  getConfig(): ModelConfig & Record<string, unknown> {
+    return { ...this.config } as ModelConfig & Record<string, unknown>;
+  }
+}
+
+/** Builds the age classifier (config validated; weights deterministic for `seed`, default 0). The caller disposes it. */
+export function createAgeClassifier(config: ModelConfig, opts: { seed?: number } = {}): AgeClassifier {
+  return new AgeClassifier(resolveModelConfig({ ...config }), new Rng(opts.seed ?? 0));
+}

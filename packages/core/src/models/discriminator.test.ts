@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveModelConfig, type ModelConfig } from '../config/presets.js';
+import type { Module } from '../layers/module.js';
+import { createAgeClassifier } from './age-classifier.js';
+import { createDiscriminator } from './discriminator.js';
+
+const MICRO: ModelConfig = resolveModelConfig({ preset: 'tiny', resolution: 16, c0: 4, cMax: 8, nIdBlocks: 1, nAmDown: 2, nDecBlocks: 1, styleDim: 8, dC0: 4, clsC0: 4, stemKernel: 3, ageGroups: 'lats-6' });
+const summary = (m: Module) => m.weights().map((w) => `${w.name} ${w.variable.shape.join('x')} ${w.trainable}`);
+
+function checkGrads(m: Module, grads: tf.NamedTensorMap, requireAll: boolean): void {
+  const named = new Map(m.weights().map((w) => [w.variable.name, w.name]));
+  const vars = m.trainableVariables();
+  if (requireAll) expect(vars.filter((v) => !grads[v.name]).map((v) => named.get(v.name))).toEqual([]);
+  const bad = vars.filter((v) => grads[v.name] && !Array.from(grads[v.name]!.dataSync()).every(Number.isFinite)).map((v) => named.get(v.name));
+  expect(bad).toEqual([]);
+}
+
+describe('discriminator and age classifier [cpu]', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('D: [N, K] logits; gradients reach every weight; R1 (a gradient of a gradient) works without extra gradient registrations', () => {
+    const d = createDiscriminator(MICRO, { seed: 1 });
+    const x = tf.randomUniform([4, 16, 16, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const logits = d.apply(x);
+    expect(logits.shape).toEqual([4, 6]);
+    logits.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+
+    const adv = tf.variableGrads(() => tf.mean(tf.softplus(tf.neg(d.apply(x)))) as tf.Scalar, d.trainableVariables());
+    checkGrads(d, adv.grads, true);
+    tf.dispose([adv.value, ...Object.values(adv.grads)]);
+
+    const r1 = tf.variableGrads(() => {
+      const gx = tf.grad((xx: tf.Tensor) => tf.sum(d.apply(xx as tf.Tensor4D)))(x);
+      return tf.mul(5, tf.mean(tf.sum(tf.square(gx), [1, 2, 3]))) as tf.Scalar;
+    }, d.trainableVariables());
+    expect(Number.isFinite(r1.value.dataSync()[0])).toBe(true);
+    // Only the final bias does not influence grad_x D.
+    const named = new Map(d.weights().map((w) => [w.variable.name, w.name]));
+    expect(d.trainableVariables().filter((v) => !r1.grads[v.name]).map((v) => named.get(v.name))).toEqual(['discriminator/out/bias']);
+    checkGrads(d, r1.grads, false);
+    tf.dispose([r1.value, ...Object.values(r1.grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    expect(summary(createDiscriminator(d.config, { seed: 1 }))).toEqual(summary(d));
+    x.dispose();
+    d.dispose();
+  });
+
+  it('classifier: [N, K] logits, gradients reach every weight, config round trip', () => {
+    const c = createAgeClassifier(MICRO, { seed: 2 });
+    const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const logits = c.apply(x);
+    expect(logits.shape).toEqual([2, 6]);
+    logits.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot([1, 4], 6), c.apply(x)) as tf.Scalar, c.trainableVariables());
+    checkGrads(c, grads, true);
+    tf.dispose([value, ...Object.values(grads)]);
+    const again = createAgeClassifier(c.getConfig(), { seed: 2 });
+    expect(summary(again)).toEqual(summary(c));
+    expect(Array.from(again.weights()[0]!.variable.dataSync())).toEqual(Array.from(c.weights()[0]!.variable.dataSync()));
+    tf.dispose([x]);
+    c.dispose();
+    again.dispose();
+  });
+});
