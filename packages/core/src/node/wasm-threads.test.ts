@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectTensorsClose } from '../../test/helpers.js';
+import { initBackend } from '../backend/init-backend.js';
+import { enableWasmThreads } from './wasm-threads.js';
+
+// Threads must be enabled before the wasm backend initialises, once per process: each case runs in a
+// child process, which must also exit by itself (idle pthreads must not keep it alive).
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const url = (p: string): string => pathToFileURL(p).href;
+
+const CHILD = `
+const { enableWasmThreads } = await import(${JSON.stringify(url(path.join(here, 'wasm-threads.ts')))});
+const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'backend', 'init-backend.ts')))});
+const tfm = await import(${JSON.stringify(url(require.resolve('@tensorflow/tfjs')))});
+const tf = tfm.default ?? tfm;
+const threads = Number(process.argv[2]);
+const timeoutMs = process.argv[3] ? Number(process.argv[3]) : undefined;
+const messages = [];
+const info = await initBackend({
+  backend: 'wasm',
+  threads,
+  log: (l) => messages.push(l),
+  beforeWasmInit: () => enableWasmThreads(threads, { log: (l) => messages.push(l), timeoutMs }),
+});
+const x = tf.randomUniform([2, 12, 10, 16], -1, 1, 'float32', 1);
+const w = tf.randomUniform([3, 3, 16, 24], -1, 1, 'float32', 2);
+const y = tf.conv2d(x, w, 2, 'same');
+const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same'))))([x, w]);
+const out = (t) => ({ shape: t.shape, data: Array.from(t.dataSync()) });
+process.stdout.write(JSON.stringify({ info, messages, y: out(y), dx: out(dx), dw: out(dw) }));
+// No process.exit(): the process must end on its own.
+`;
+
+interface ChildResult {
+  info: { name: string; threads: number };
+  messages: string[];
+  y: { shape: number[]; data: number[] };
+  dx: { shape: number[]; data: number[] };
+  dw: { shape: number[]; data: number[] };
+}
+
+let dir: string;
+let script: string;
+
+function runChild(threads: number, timeoutMs?: number): Promise<ChildResult> {
+  const tsx = require.resolve('tsx');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', url(tsx), script, String(threads), ...(timeoutMs === undefined ? [] : [String(timeoutMs)])],
+      { cwd: path.join(here, '..', '..'), timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const how = err.killed ? 'did not exit by itself (killed after 90 s)' : `failed (${err.code})`;
+          reject(new Error(`child with ${threads} thread(s) ${how}\n${stderr}`));
+          return;
+        }
+        resolve(JSON.parse(stdout) as ChildResult);
+      },
+    );
+  });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ragan-wasm-threads-'));
+  script = path.join(dir, 'child.mts');
+  writeFileSync(script, CHILD);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('enableWasmThreads (Node)', () => {
+  it('runs a conv and its gradients on 2 threads with the results of 1 thread, and the process exits by itself', async () => {
+    const one = await runChild(1);
+    const two = await runChild(2);
+    expect(one.info).toMatchObject({ name: 'wasm', threads: 1 });
+    expect(two.info).toMatchObject({ name: 'wasm', threads: 2 });
+    expect(two.messages).toEqual(['ragan: using wasm (2 threads)']);
+    await initBackend({ backend: 'cpu', quiet: true });
+    for (const k of ['y', 'dx', 'dw'] as const) {
+      tf.tidy(() => expectTensorsClose(tf.tensor(two[k].data, two[k].shape), tf.tensor(one[k].data, one[k].shape), 1e-5));
+    }
+  });
+
+  it('falls back to 1 thread with a message when the threaded backend does not start in time', async () => {
+    const r = await runChild(2, 1);
+    expect(r.info).toMatchObject({ name: 'wasm', threads: 1 });
+    expect(r.messages[0]).toMatch(/wasm threads unavailable \(the threaded wasm backend did not start within 1 ms\); using 1 thread/);
+  });
+
+  it('returns false with a message once wasm is already initialised, true for 1 thread', async () => {
+    await initBackend({ backend: 'wasm', quiet: true });
+    const lines: string[] = [];
+    expect(await enableWasmThreads(2, { log: (l) => lines.push(l) })).toBe(false);
+    expect(lines).toEqual(['ragan: the wasm backend was already initialised with 1 thread(s); call enableWasmThreads before initBackend']);
+    expect(await enableWasmThreads(1)).toBe(true);
+  });
+});
