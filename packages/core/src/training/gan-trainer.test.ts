@@ -1,0 +1,118 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRagan, type RaganModel } from '../ragan.js';
+import { initBackend } from '../backend/init-backend.js';
+import { Adam } from './adam.js';
+import { GanTrainer } from './gan-trainer.js';
+
+const batch = () => ({
+  images: tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 11) as tf.Tensor4D,
+  masks: tf.ones([2, 16, 16, 1]) as tf.Tensor4D,
+  groups: [1, 8],
+});
+
+const snapshot = (m: { weights(): { name: string; variable: tf.Variable }[] }) => m.weights().map((w) => Array.from(w.variable.dataSync()));
+
+describe('GanTrainer', () => {
+  let model: RaganModel;
+  beforeAll(async () => {
+    // wasm is the training backend; the cpu backend's own filter gradient is ~1000× slower
+    await initBackend({ backend: 'wasm', quiet: true });
+  });
+  afterEach(() => model?.dispose());
+
+  it('draws target groups uniformly among the other groups', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 });
+    const t = new GanTrainer({ ...model, numGroups: 10, seed: 3 });
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < 9000; i++) {
+      const [y] = t.drawTargets([4]);
+      counts[y!]++;
+    }
+    expect(counts[4]).toBe(0);
+    for (let g = 0; g < 10; g++) if (g !== 4) expect(Math.abs(counts[g] - 1000)).toBeLessThan(150);
+    t.dispose();
+  });
+
+  it('a step updates G, D and the EMA of G, leaves the classifier frozen, and reports every loss term', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10, r1Every: 1, emaDecay: 0.5 });
+    const g0 = snapshot(model.generator);
+    const d0 = snapshot(model.discriminator);
+    const c0 = snapshot(model.classifier);
+    const b = batch();
+    const r = t.trainStep(b);
+    expect(r.discarded).toBe(false);
+    expect(r.r1Applied).toBe(true);
+    expect(Object.keys(r.losses).sort()).toEqual(['d_adv', 'd_r1', 'd_total', 'g_adv', 'g_age', 'g_cyc', 'g_id_feature', 'g_rec', 'g_total']);
+    expect(snapshot(model.generator)).not.toEqual(g0);
+    expect(snapshot(model.discriminator)).not.toEqual(d0);
+    expect(snapshot(model.classifier)).toEqual(c0);
+    // EMA with decay 0.5 sits halfway between the old and new weights of a trainable G weight
+    const gw = model.generator.weights().find((w) => w.name.endsWith('to_rgb/kernel'))!;
+    const ew = model.emaGenerator.weights().find((w) => w.name.endsWith('to_rgb/kernel'))!;
+    const idx = model.generator.weights().findIndex((w) => w.name === gw.name);
+    const expected = g0[idx]!.map((v, i) => 0.5 * v + 0.5 * gw.variable.dataSync()[i]!);
+    const got = Array.from(ew.variable.dataSync());
+    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+  });
+
+  it('discards a step whose loss is NaN and leaves the weights unchanged', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10 });
+    const b = batch();
+    const bad = tf.tidy(() => b.images.mul(tf.scalar(NaN))) as tf.Tensor4D;
+    const g0 = snapshot(model.generator);
+    const d0 = snapshot(model.discriminator);
+    const r = t.trainStep({ ...b, images: bad });
+    expect(r.discarded).toBe(true);
+    expect(snapshot(model.generator)).toEqual(g0);
+    expect(snapshot(model.discriminator)).toEqual(d0);
+    tf.dispose([b.images, b.masks, bad]);
+    t.dispose();
+  });
+
+  it('refuses bad labels with a clear error', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 });
+    const t = new GanTrainer({ ...model, numGroups: 10 });
+    const b = batch();
+    expect(() => t.trainStep({ ...b, groups: [1, 10] })).toThrow(/integers in \[0, 10\)/);
+    expect(() => t.trainStep({ ...b, groups: [1] })).toThrow(/2 images/);
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+  });
+});
+
+describe('Adam', () => {
+  it('matches the closed form of the first steps and honours lrMultiplier; state round-trips', async () => {
+    await tf.setBackend('cpu');
+    const a = tf.variable(tf.tensor1d([1, 2]));
+    const b = tf.variable(tf.tensor1d([3]));
+    const params = [
+      { name: 'a', variable: a, trainable: true, lrMultiplier: 1 },
+      { name: 'b', variable: b, trainable: true, lrMultiplier: 0.01 },
+    ];
+    const opt = new Adam(params, { lr: 0.1, beta1: 0, beta2: 0.99 });
+    const g = { [a.name]: tf.tensor1d([0.5, -2]), [b.name]: tf.tensor1d([4]) };
+    opt.applyGradients(g);
+    // first step with beta1 = 0: update = lr * g / (|g| + eps) = lr * sign(g)
+    expect(Array.from(a.dataSync())[0]).toBeCloseTo(0.9, 5);
+    expect(Array.from(a.dataSync())[1]).toBeCloseTo(2.1, 5);
+    expect(b.dataSync()[0]).toBeCloseTo(3 - 0.001, 6);
+    const state = opt.getState();
+    const copy = new Map(state.tensors.map((t) => [t.name, t.tensor.clone()]));
+    const a2 = tf.variable(a.clone());
+    const b2 = tf.variable(b.clone());
+    const opt2 = new Adam([{ ...params[0]!, variable: a2 }, { ...params[1]!, variable: b2 }], { lr: 0.1, beta1: 0, beta2: 0.99 });
+    opt2.setState({ iterations: state.iterations, tensors: copy });
+    opt.applyGradients(g);
+    opt2.applyGradients({ [a2.name]: g[a.name]!, [b2.name]: g[b.name]! });
+    expect(Array.from(a2.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(Array.from(b2.dataSync())).toEqual(Array.from(b.dataSync()));
+    opt.dispose();
+    opt2.dispose();
+    tf.dispose([a, b, a2, b2, ...Object.values(g), ...copy.values()]);
+  });
+});

@@ -1,0 +1,233 @@
+import * as tf from '@tensorflow/tfjs';
+import { ShapeError } from '../errors/index.js';
+import { Rng, type NamedWeight } from '../layers/module.js';
+import {
+  ageClassificationLoss,
+  cosineIdentityLoss,
+  discriminatorAdversarialLoss,
+  generatorAdversarialLoss,
+  l1Loss,
+  pickGroupLogit,
+  r1Penalty,
+} from '../losses/index.js';
+import { Adam, copyWeights, updateEma } from './adam.js';
+
+/** What the trainer needs of a generator (models/generator.ts implements it). */
+export interface TrainableGenerator {
+  apply(x: tf.Tensor4D, mask: tf.Tensor4D, target: tf.Tensor2D, opts?: { training?: boolean }): tf.Tensor4D;
+  encode(x: tf.Tensor4D, mask: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor4D;
+  weights(): NamedWeight[];
+  /** Folds batch moments recorded by training-mode calls into moving statistics (CBN). */
+  updateMovingStats?(): void;
+  /** Drops recorded batch moments (a discarded step must not move the statistics). */
+  clearBatchStats?(): void;
+}
+
+/** What the trainer needs of a discriminator or classifier: logits `[N, K]`. */
+export interface Critic {
+  apply(x: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor2D;
+  weights(): NamedWeight[];
+}
+
+/** Loss weights (ragan-spec.md "Losses", [ours, from LATS]). */
+export interface LossWeights {
+  adv: number;
+  age: number;
+  rec: number;
+  cyc: number;
+  idFeature: number;
+  idNetwork: number;
+}
+
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1 };
+
+export interface GanTrainerArgs {
+  generator: TrainableGenerator;
+  discriminator: Critic;
+  /** Exponential moving average copy of the generator (same architecture); used for inference. */
+  emaGenerator?: TrainableGenerator;
+  /** Frozen auxiliary age classifier for the age classification loss (omit to skip that term). */
+  classifier?: Critic;
+  /** Frozen face embedding `[N,H,W,3] → [N,D]` for the identity-network loss (omit to skip). */
+  identityEmbedding?: (x: tf.Tensor4D) => tf.Tensor2D;
+  numGroups: number;
+  /** Spec: 1e-3. */
+  lr?: number;
+  /** Spec: (0, 0.99). */
+  betas?: [number, number];
+  /** Spec: 0.999. */
+  emaDecay?: number;
+  /** Spec: 10. */
+  r1Gamma?: number;
+  /** Lazy R1 every this many D steps, scaled by it (StyleGAN2's lazy regularisation). Default 16. */
+  r1Every?: number;
+  lossWeights?: Partial<LossWeights>;
+  /** Seeds the target-group draws. */
+  seed?: number;
+}
+
+export interface TrainBatch {
+  /** `[N,H,W,3]` in [-1, 1]. */
+  images: tf.Tensor4D;
+  /** `[N,H,W,1]`, 1 on the face region. */
+  masks: tf.Tensor4D;
+  /** Age-group index of each image. */
+  groups: readonly number[];
+}
+
+export interface StepResult {
+  step: number;
+  /** Every loss term by name (D and G), as numbers. */
+  losses: Record<string, number>;
+  /** True when the step was discarded because a loss or gradient was NaN/Inf. */
+  discarded: boolean;
+  r1Applied: boolean;
+}
+
+const oneHot = (idx: readonly number[], k: number) => tf.tidy(() => tf.oneHot(tf.tensor1d(idx as number[], 'int32'), k).toFloat() as tf.Tensor2D);
+
+/** Sum of every gradient, as a cheap single readback that is finite iff all gradients are. */
+function gradsFinite(grads: Record<string, tf.Tensor>): boolean {
+  const list = Object.values(grads);
+  if (!list.length) return true;
+  const s = tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.abs(g)))));
+  const v = s.dataSync()[0]!;
+  s.dispose();
+  return Number.isFinite(v);
+}
+
+/**
+ * One RAGAN training iteration: a D step (non-saturating loss, lazy R1 on reals) then a G step
+ * (adversarial, age classification, reconstruction, cycle, identity), Adam per the spec, EMA of G.
+ * Owns its optimizers; models stay the caller's.
+ */
+export class GanTrainer {
+  readonly numGroups: number;
+  readonly weights: LossWeights;
+  readonly r1Gamma: number;
+  readonly r1Every: number;
+  readonly emaDecay: number;
+  readonly rng: Rng;
+  readonly gOpt: Adam;
+  readonly dOpt: Adam;
+  private stepCount = 0;
+
+  constructor(private readonly args: GanTrainerArgs) {
+    if (!(args.numGroups >= 2)) throw new ShapeError(`numGroups must be at least 2, got ${args.numGroups}`);
+    this.numGroups = args.numGroups;
+    this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...args.lossWeights };
+    this.r1Gamma = args.r1Gamma ?? 10;
+    this.r1Every = args.r1Every ?? 16;
+    this.emaDecay = args.emaDecay ?? 0.999;
+    this.rng = new Rng(args.seed ?? 1);
+    const [beta1, beta2] = args.betas ?? [0, 0.99];
+    const lr = args.lr ?? 1e-3;
+    this.gOpt = new Adam(args.generator.weights(), { lr, beta1, beta2 });
+    this.dOpt = new Adam(args.discriminator.weights(), { lr, beta1, beta2 });
+    if (args.emaGenerator) copyWeights(args.emaGenerator.weights(), args.generator.weights());
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  set step(value: number) {
+    this.stepCount = value;
+  }
+
+  /** Draws each target group uniformly from the groups other than the image's own. */
+  drawTargets(groups: readonly number[]): number[] {
+    return groups.map((y) => {
+      const r = Math.floor(this.rng.next() * (this.numGroups - 1));
+      return r >= y ? r + 1 : r;
+    });
+  }
+
+  /** Runs one D step and one G step on a batch. Inputs stay the caller's. */
+  trainStep(batch: TrainBatch): StepResult {
+    const { images, masks, groups } = batch;
+    const n = images.shape[0];
+    if (groups.length !== n || masks.shape[0] !== n) throw new ShapeError(`batch has ${n} images, ${masks.shape[0]} masks and ${groups.length} group labels`);
+    if (groups.some((y) => !Number.isInteger(y) || y < 0 || y >= this.numGroups)) throw new ShapeError(`group labels must be integers in [0, ${this.numGroups}), got ${groups.join(',')}`);
+    const { generator: G, discriminator: D, classifier: C, identityEmbedding: E } = this.args;
+    const w = this.weights;
+    const targets = this.drawTargets(groups);
+    const y = oneHot(groups, this.numGroups);
+    const yt = oneHot(targets, this.numGroups);
+    const losses: Record<string, number> = {};
+    const r1Applied = this.r1Gamma > 0 && this.stepCount % this.r1Every === 0;
+    let discarded = false;
+
+    try {
+      // ---- D step: fake images are constants here (no gradient into G)
+      const fake = tf.tidy(() => G.apply(images, masks, yt, { training: true }));
+      const dVars = D.weights().filter((p) => p.trainable).map((p) => p.variable);
+      const dParts: Record<string, tf.Scalar> = {};
+      const d = tf.variableGrads(() => {
+        const adv = discriminatorAdversarialLoss(D.apply(images, { training: true }), y, D.apply(fake, { training: true }), yt);
+        dParts.d_adv = tf.keep(adv.clone());
+        let total: tf.Scalar = adv;
+        if (r1Applied) {
+          const r1 = r1Penalty((x) => pickGroupLogit(D.apply(x, { training: true }), y), images, this.r1Gamma);
+          dParts.d_r1 = tf.keep(r1.clone());
+          total = tf.add(total, tf.mul(r1, this.r1Every));
+        }
+        return total;
+      }, dVars);
+      fake.dispose();
+      losses.d_total = d.value.dataSync()[0]!;
+      for (const [k, v] of Object.entries(dParts)) {
+        losses[k] = v.dataSync()[0]!;
+        v.dispose();
+      }
+      if (Number.isFinite(losses.d_total) && gradsFinite(d.grads)) this.dOpt.applyGradients(d.grads);
+      else discarded = true;
+      d.value.dispose();
+      tf.dispose(d.grads);
+
+      // ---- G step
+      const gVars = G.weights().filter((p) => p.trainable).map((p) => p.variable);
+      const gParts: Record<string, tf.Scalar> = {};
+      const part = (name: string, weight: number, value: tf.Scalar): tf.Scalar => {
+        gParts[name] = tf.keep(value.clone());
+        return tf.mul(value, weight);
+      };
+      const g = tf.variableGrads(() => {
+        const xt = G.apply(images, masks, yt, { training: true });
+        const terms: tf.Scalar[] = [];
+        if (w.adv > 0) terms.push(part('g_adv', w.adv, generatorAdversarialLoss(D.apply(xt, { training: true }), yt)));
+        if (C && w.age > 0) terms.push(part('g_age', w.age, ageClassificationLoss(C.apply(xt, { training: false }), yt)));
+        if (w.rec > 0) terms.push(part('g_rec', w.rec, l1Loss(G.apply(images, masks, y, { training: true }), images)));
+        if (w.cyc > 0) terms.push(part('g_cyc', w.cyc, l1Loss(G.apply(xt, masks, y, { training: true }), images)));
+        if (w.idFeature > 0) terms.push(part('g_id_feature', w.idFeature, l1Loss(G.encode(xt, masks, { training: true }), G.encode(images, masks, { training: true }))));
+        if (E && w.idNetwork > 0) terms.push(part('g_id_network', w.idNetwork, cosineIdentityLoss(E(xt), E(images))));
+        return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
+      }, gVars);
+      losses.g_total = g.value.dataSync()[0]!;
+      for (const [k, v] of Object.entries(gParts)) {
+        losses[k] = v.dataSync()[0]!;
+        v.dispose();
+      }
+      if (Number.isFinite(losses.g_total) && gradsFinite(g.grads)) {
+        this.gOpt.applyGradients(g.grads);
+        G.updateMovingStats?.();
+        if (this.args.emaGenerator) updateEma(this.args.emaGenerator.weights(), G.weights(), this.emaDecay);
+      } else {
+        discarded = true;
+        G.clearBatchStats?.();
+      }
+      g.value.dispose();
+      tf.dispose(g.grads);
+    } finally {
+      y.dispose();
+      yt.dispose();
+    }
+    this.stepCount += 1;
+    return { step: this.stepCount, losses, discarded, r1Applied };
+  }
+
+  dispose(): void {
+    this.gOpt.dispose();
+    this.dOpt.dispose();
+  }
+}
