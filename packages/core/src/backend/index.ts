@@ -1,0 +1,19 @@
+// Backend selection and training support (browser-safe). Node-only thread support: src/node/wasm-threads.ts.
+export {
+  BACKEND_PREFERENCE,
+  initBackend,
+  probeBackends,
+  type BackendInfo,
+  type BackendName,
+  type BackendProbe,
+  type InitBackendOptions,
+} from './init-backend.js';
+export { registerSecondOrderGradients } from './gradients.js';
+export {
+  registerCpuFallback,
+  registerCpuTrainingKernels,
+  registerWasmTrainingKernels,
+  restoreStockKernels,
+  WASM_CPU_FALLBACK_KERNELS,
+  type CpuTrainingKernelOptions,
+} from './wasm-training.js';

@@ -1,0 +1,313 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectNoLeakedTensors, expectTensorsClose } from '../../test/helpers.js';
+import {
+  registerCpuTrainingKernels,
+  registerWasmTrainingKernels,
+  restoreStockKernels,
+  WASM_CPU_FALLBACK_KERNELS,
+} from './wasm-training.js';
+
+/** Deterministic values in [-1, 1) (mulberry32), identical on every backend. */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }>;
+
+/** Runs one kernel on a backend with fresh input tensors; returns plain data and checks for leaks. */
+async function runOn(backend: string, kernelName: string, inputs: Inputs, attrs: object): Promise<Data> {
+  await tf.setBackend(backend);
+  const be = tf.engine().backend;
+  const idsBefore = be.numDataIds();
+  const tensorsBefore = tf.memory().numTensors;
+  const ins: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) ins[k] = tf.tensor(v.data, v.shape, v.dtype ?? 'float32');
+  const out = tf.engine().runKernel(kernelName, ins as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { shape: out.shape, data: out.dataSync() as Float32Array };
+  out.dispose();
+  for (const t of Object.values(ins)) t.dispose();
+  expect(tf.memory().numTensors, 'leaked tensors').toBe(tensorsBefore);
+  expect(be.numDataIds(), `${kernelName} on ${backend} leaked backend data`).toBe(idsBefore);
+  return result;
+}
+
+type Data = { shape: number[]; data: Float32Array };
+
+function expectClose(actual: Data, expected: Data, tol: number): void {
+  tf.tidy(() => expectTensorsClose(tf.tensor(actual.data, actual.shape), tf.tensor(expected.data, expected.shape), tol));
+}
+
+async function expectSameAsCpu(kernelName: string, inputs: Inputs, attrs: object, tol = 1e-5): Promise<void> {
+  const expected = await runOn('cpu', kernelName, inputs, attrs);
+  const actual = await runOn('wasm', kernelName, inputs, attrs);
+  expectClose(actual, expected, tol);
+}
+
+interface ConvCase {
+  name: string;
+  B: number;
+  H: number;
+  W: number;
+  Ci: number;
+  Co: number;
+  k: number;
+  stride: number;
+  pad: 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+  /** Long reductions: the cpu kernels accumulate in float64, XNNPACK in float32 (stock wasm Conv2D differs
+   * from stock cpu by 1.7e-5 on 2304-term sums), so the float32 rounding bound grows with the length. */
+  tol?: number;
+}
+
+/** Strides 1/2 × same/valid × kernel 1/3/4/5, cycling batch 1/2, channel pairs and odd sizes; plus explicit pads. */
+function convCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  const channels: Array<[number, number]> = [
+    [1, 1],
+    [3, 4],
+    [8, 5],
+    [16, 16],
+  ];
+  const sizes: Array<[number, number]> = [
+    [7, 9],
+    [8, 8],
+    [9, 6],
+    [5, 11],
+  ];
+  let i = 0;
+  for (const stride of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) {
+      for (const k of [1, 3, 4, 5]) {
+        for (const B of [1, 2]) {
+          const [Ci, Co] = channels[i % channels.length]!;
+          const [H, W] = sizes[(i >> 1) % sizes.length]!;
+          cases.push({ name: `B${B} ${H}x${W} ${Ci}->${Co} k${k} s${stride} ${pad}`, B, H, W, Ci, Co, k, stride, pad });
+          i++;
+        }
+      }
+    }
+  }
+  cases.push({ name: 'larger: B2 16x16 32->64 k3 s1 same', B: 2, H: 16, W: 16, Ci: 32, Co: 64, k: 3, stride: 1, pad: 'same', tol: 3e-5 });
+  cases.push({ name: 'larger: B2 17x15 24->40 k4 s2 same', B: 2, H: 17, W: 15, Ci: 24, Co: 40, k: 4, stride: 2, pad: 'same', tol: 3e-5 });
+  cases.push({ name: 'explicit pad 1', B: 2, H: 7, W: 7, Ci: 3, Co: 2, k: 3, stride: 2, pad: 1 });
+  cases.push({ name: 'explicit asymmetric pad', B: 1, H: 8, W: 6, Ci: 2, Co: 3, k: 4, stride: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] });
+  return cases;
+}
+
+function outSize(c: ConvCase): [number, number] {
+  const info = tf.backend_util.computeConv2DInfo([c.B, c.H, c.W, c.Ci], [c.k, c.k, c.Ci, c.Co], c.stride, 1, c.pad as 'same');
+  return [info.outHeight, info.outWidth];
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
+  registerWasmTrainingKernels();
+  registerWasmTrainingKernels(); // idempotent
+});
+
+describe('wasm Conv2DBackpropFilter (composite of XNNPACK matmuls) matches the cpu kernel', () => {
+  it.each(convCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const [Ho, Wo] = outSize(c);
+    await expectSameAsCpu(
+      'Conv2DBackpropFilter',
+      {
+        x: { shape: [c.B, c.H, c.W, c.Ci], data: values(c.B * c.H * c.W * c.Ci, 1) },
+        dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 2) },
+      },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.Ci, c.Co] },
+      c.tol,
+    );
+  });
+});
+
+describe('wasm Conv2DBackpropInput (XNNPACK conv of zero-inserted dy) matches the cpu kernel', () => {
+  it.each(convCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const [Ho, Wo] = outSize(c);
+    await expectSameAsCpu(
+      'Conv2DBackpropInput',
+      {
+        dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 3) },
+        filter: { shape: [c.k, c.k, c.Ci, c.Co], data: values(c.k * c.k * c.Ci * c.Co, 4) },
+      },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.B, c.H, c.W, c.Ci] },
+      c.tol,
+    );
+  });
+});
+
+describe('wasm conv gradients through tf.grads match cpu (conv2d and conv2dTranspose)', () => {
+  it('stride 2, same padding, batch 2', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(values(2 * 9 * 7 * 3, 5), [2, 9, 7, 3]) as tf.Tensor4D;
+        const w = tf.tensor(values(3 * 3 * 3 * 6, 6), [3, 3, 3, 6]) as tf.Tensor4D;
+        const wt = tf.tensor(values(4 * 4 * 2 * 6, 7), [4, 4, 2, 6]) as tf.Tensor4D;
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+          const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same');
+          const z = tf.conv2dTranspose(y, c as tf.Tensor4D, [2, 10, 8, 2], 2, 'same');
+          return tf.sum(tf.square(z));
+        };
+        return tf.grads(f)([x, w, wt]).map((g) => ({ shape: g.shape, data: g.dataSync() as Float32Array }));
+      });
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    // Three kernels chained (forward conv on XNNPACK too): float32 rounding compounds, hence 1e-4.
+    cpu.forEach((c, i) => expectClose(wasm[i]!, c, 1e-4));
+  });
+});
+
+describe('wasm BatchMatMul (explicit transposes, split batches) matches the cpu kernel', () => {
+  const cases: Array<[string, number[], number[], boolean, boolean]> = [];
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    cases.push([`2-D 33x47·47x29 ta=${ta} tb=${tb}`, ta ? [47, 33] : [33, 47], tb ? [29, 47] : [47, 29], ta, tb]);
+    cases.push([`batched 3×(40x36·36x48) ta=${ta} tb=${tb}`, ta ? [3, 36, 40] : [3, 40, 36], tb ? [3, 48, 36] : [3, 36, 48], ta, tb]);
+    cases.push([`b broadcast 2x3×(5x7·7x4) ta=${ta} tb=${tb}`, ta ? [2, 3, 7, 5] : [2, 3, 5, 7], tb ? [1, 4, 7] : [1, 7, 4], ta, tb]);
+    cases.push([`a broadcast (64x32)·4×(32x40) ta=${ta} tb=${tb}`, ta ? [1, 32, 64] : [1, 64, 32], tb ? [4, 40, 32] : [4, 32, 40], ta, tb]);
+  }
+  it.each(cases)('%s', async (_name, aShape, bShape, transposeA, transposeB) => {
+    await expectSameAsCpu(
+      'BatchMatMul',
+      {
+        a: { shape: aShape, data: values(aShape.reduce((p, q) => p * q, 1), 8) },
+        b: { shape: bShape, data: values(bShape.reduce((p, q) => p * q, 1), 9) },
+      },
+      { transposeA, transposeB },
+    );
+  });
+
+  it('_FusedMatMul with bias and relu, transposed operands', async () => {
+    for (const [ta, tb] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      await expectSameAsCpu(
+        '_FusedMatMul',
+        {
+          a: { shape: ta ? [1, 24, 17] : [1, 17, 24], data: values(17 * 24, 10) },
+          b: { shape: tb ? [1, 13, 24] : [1, 24, 13], data: values(24 * 13, 11) },
+          bias: { shape: [13], data: values(13, 12) },
+        },
+        { transposeA: ta, transposeB: tb, activation: 'relu', leakyreluAlpha: 0.2 },
+      );
+    }
+  });
+});
+
+describe('cpu fallbacks for kernels wasm lacks', () => {
+  it('registers the missing kernels', () => {
+    for (const name of WASM_CPU_FALLBACK_KERNELS) {
+      if (tf.getKernel(name, 'cpu')) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
+    }
+  });
+
+  it('UnsortedSegmentSum (the gradient of gather) matches cpu', async () => {
+    await expectSameAsCpu(
+      'UnsortedSegmentSum',
+      {
+        x: { shape: [5, 3], data: values(15, 13) },
+        segmentIds: { shape: [5], data: new Int32Array([0, 2, 0, 1, 2]), dtype: 'int32' },
+      },
+      { numSegments: 4 },
+    );
+  });
+
+  it('gather gradients agree and leave nothing behind', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      let out: Float32Array = new Float32Array();
+      await expectNoLeakedTensors(() => {
+        const g = tf.tidy(() => {
+          const table = tf.tensor(values(6 * 4, 14), [6, 4]);
+          return tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, [1, 3, 1, 5]))))(table);
+        });
+        out = g.dataSync() as Float32Array;
+        g.dispose();
+      });
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expectClose({ shape: [6, 4], data: wasm }, { shape: [6, 4], data: cpu }, 1e-6);
+  });
+});
+
+describe('resize gradients: cpu replacements and the wasm halfPixelCenters fix', () => {
+  const cases: Array<[string, string, number[], [number, number], boolean, boolean]> = [];
+  for (const op of ['ResizeNearestNeighbor', 'ResizeBilinear']) {
+    cases.push([`${op} 2x upsample, batch 2`, op, [2, 4, 5, 3], [8, 10], false, false]);
+    cases.push([`${op} 3x upsample, batch 3, halfPixelCenters`, op, [3, 3, 4, 2], [9, 12], false, true]);
+    cases.push([`${op} downsample, alignCorners`, op, [2, 7, 6, 2], [4, 3], true, false]);
+    cases.push([`${op} odd ratio, halfPixelCenters`, op, [2, 5, 3, 1], [7, 8], false, true]);
+  }
+
+  /** ⟨resize(x), dy⟩ = ⟨x, resizeGrad(dy)⟩: the gradient is the exact adjoint of the forward kernel. */
+  it.each(cases)('%s: adjoint of the forward kernel on cpu and wasm, backends agree', async (_n, op, shape, size, alignCorners, halfPixelCenters) => {
+    const n = shape.reduce((p, q) => p * q, 1);
+    const dyShape = [shape[0]!, size[0], size[1], shape[3]!];
+    const m = dyShape.reduce((p, q) => p * q, 1);
+    const x = values(n, 15);
+    const dy = values(m, 16);
+    const attrs = { alignCorners, halfPixelCenters, size };
+    await tf.setBackend('cpu');
+    registerCpuTrainingKernels();
+    const grads: Data[] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      const fwd = await runOn(backend, op, { images: { shape, data: x } }, attrs);
+      const grad = await runOn(backend, `${op}Grad`, { images: { shape, data: x }, dy: { shape: dyShape, data: dy } }, attrs);
+      expect(grad.shape).toEqual(shape);
+      let lhs = 0;
+      let rhs = 0;
+      for (let i = 0; i < m; i++) lhs += fwd.data[i]! * dy[i]!;
+      for (let i = 0; i < n; i++) rhs += x[i]! * grad.data[i]!;
+      expect(Math.abs(lhs - rhs), `${backend}: ${lhs} vs ${rhs}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
+      grads.push(grad);
+    }
+    expectClose(grads[1]!, grads[0]!, 1e-5);
+  });
+});
+
+describe('optional composite Conv2DBackpropFilter on cpu', () => {
+  it('matches the stock cpu kernel', async () => {
+    const picked = convCases().filter((_, i) => i % 3 === 0);
+    const inputsOf = (c: ConvCase): Inputs => {
+      const [Ho, Wo] = outSize(c);
+      return {
+        x: { shape: [c.B, c.H, c.W, c.Ci], data: values(c.B * c.H * c.W * c.Ci, 17) },
+        dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 18) },
+      };
+    };
+    const attrsOf = (c: ConvCase) => ({ strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.Ci, c.Co] });
+    restoreStockKernels('cpu');
+    const expected = [];
+    for (const c of picked) expected.push(await runOn('cpu', 'Conv2DBackpropFilter', inputsOf(c), attrsOf(c)));
+    registerCpuTrainingKernels({ fastConvFilterGrad: true });
+    try {
+      for (const [i, c] of picked.entries()) {
+        const actual = await runOn('cpu', 'Conv2DBackpropFilter', inputsOf(c), attrsOf(c));
+        expectClose(actual, expected[i]!, picked[i]!.tol ?? 1e-5);
+      }
+    } finally {
+      restoreStockKernels('cpu');
+      registerCpuTrainingKernels();
+    }
+  });
+});

@@ -1,0 +1,605 @@
+/**
+ * Kernels that make training work (and run fast) on the tfjs wasm backend, plus a correctness fix for
+ * the cpu backend. Every registration is explicit and idempotent; nothing happens at import.
+ *
+ * What tfjs-backend-wasm 4.22 lacks or does slowly for a GAN (measured, see bench/conv.ts):
+ * - `Conv2DBackpropFilter` is missing: composed here of wasm kernels, one XNNPACK matmul per kernel tap.
+ * - `Conv2DBackpropInput` is a direct loop: replaced by XNNPACK `Conv2D` over the zero-inserted `dy`.
+ * - `BatchMatMul`/`_FusedMatMul` leave XNNPACK for a slow loop when transposed or batched: transposes are
+ *   done explicitly first and batches are split into single XNNPACK products.
+ * - `UnsortedSegmentSum` (gradient of `gather`), depthwise-conv gradients and `Einsum` are missing: rare
+ *   for us, so they run the cpu backend's kernel on copies (`registerCpuFallback`).
+ * - `ResizeNearestNeighborGrad`/`ResizeBilinearGrad` ignore `halfPixelCenters`: fixed for that case.
+ * The cpu backend's resize gradients (tfjs-backend-cpu 4.22) are wrong for batch > 1 (nearest) and
+ * non-square images (bilinear); `registerCpuTrainingKernels` replaces them.
+ *
+ * Ownership: every kernel here disposes each intermediate it makes (`backend.disposeData`) and returns
+ * only its output, as tfjs kernels must.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
+type KernelFunc = tf.KernelFunc;
+type Backend = tf.KernelBackend;
+type Attrs = tf.NamedAttrMap;
+/** A kernel body with the backend typed (tfjs types it as `{}`). */
+type KernelBody<B extends Backend = Backend> = (args: { inputs: tf.NamedTensorInfoMap; backend: B; attrs: Attrs }) => TensorInfo | TensorInfo[];
+const kernel = <B extends Backend>(body: KernelBody<B>): KernelFunc =>
+  ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) =>
+    body({ inputs: args.inputs, backend: args.backend as B, attrs: args.attrs ?? {} })) as KernelFunc;
+
+/** Marks kernels registered by RAGAN, so a second registration (or a second copy of core) skips them. */
+const MARK = Symbol.for('ragan.kernel');
+
+/** Stock kernel configs we replaced, by `${backend}/${kernel}`; `null` = there was none. */
+const replaced = new Map<string, tf.KernelConfig | null>();
+
+function isOurs(kernelName: string, backendName: string): boolean {
+  const k = tf.getKernel(kernelName, backendName);
+  return k != null && (k.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true;
+}
+
+/** Registers `kernelFunc` for (kernelName, backendName) unless ours is already there; keeps the stock one. */
+function install(
+  kernelName: string,
+  backendName: string,
+  kernelFunc: KernelFunc,
+  setupFunc?: tf.KernelConfig['setupFunc'],
+): void {
+  if (isOurs(kernelName, backendName)) return;
+  const stock = tf.getKernel(kernelName, backendName);
+  const key = `${backendName}/${kernelName}`;
+  if (!replaced.has(key)) replaced.set(key, stock ?? null);
+  if (stock) tf.unregisterKernel(kernelName, backendName);
+  Object.defineProperty(kernelFunc, MARK, { value: true });
+  const config: tf.KernelConfig = { kernelName, backendName, kernelFunc };
+  if (setupFunc) config.setupFunc = setupFunc;
+  tf.registerKernel(config);
+}
+
+/**
+ * Puts back the kernels that `register*` replaced (for benchmarks and tests that compare against stock).
+ * With `backendName`, only that backend's.
+ */
+export function restoreStockKernels(backendName?: string): void {
+  for (const [key, stock] of replaced) {
+    const slash = key.indexOf('/');
+    const be = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    if (backendName !== undefined && be !== backendName) continue;
+    if (isOurs(name, be)) tf.unregisterKernel(name, be);
+    if (stock && !tf.getKernel(name, be)) tf.registerKernel(stock);
+    replaced.delete(key);
+  }
+}
+
+function kernelOf(kernelName: string, backendName: string): KernelFunc {
+  const k = tf.getKernel(kernelName, backendName);
+  if (!k) throw new Error(`kernel ${kernelName} is not registered for backend '${backendName}'`);
+  return k.kernelFunc;
+}
+
+/** Runs a kernel that returns one tensor. */
+function run(k: KernelFunc, inputs: Record<string, TensorInfo> | TensorInfo[], backend: Backend, attrs: object): TensorInfo {
+  const out = k({ inputs: inputs as tf.NamedTensorInfoMap, backend, attrs: attrs as Attrs });
+  if (Array.isArray(out)) throw new Error('expected a kernel with one output');
+  return out;
+}
+
+/** Collects intermediates and disposes them in one place (also on error). */
+class Scratch {
+  private readonly items: TensorInfo[] = [];
+  constructor(private readonly backend: Backend) {}
+  keep(t: TensorInfo): TensorInfo {
+    this.items.push(t);
+    return t;
+  }
+  dispose(): void {
+    for (const t of this.items) this.backend.disposeData(t.dataId);
+    this.items.length = 0;
+  }
+}
+
+const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+function conv2DInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: { strides: number | [number, number]; pad: unknown; dimRoundingMode?: unknown; dataFormat?: string },
+): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') {
+    throw new Error(`RAGAN training kernels support dataFormat 'NHWC' only, got '${attrs.dataFormat}'`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Direct memory access: the wasm heap (no copies) or the cpu backend's arrays.
+// ---------------------------------------------------------------------------------------------------
+function isWasm(backend: Backend): backend is BackendWasm {
+  return typeof (backend as Partial<BackendWasm>).typedArrayFromHeap === 'function';
+}
+
+/** The float32 values of `t`, read-only. On wasm a heap view: take it after any allocation. */
+function view(backend: Backend, t: TensorInfo): Float32Array {
+  return (isWasm(backend) ? backend.typedArrayFromHeap(t) : backend.readSync(t.dataId)) as Float32Array;
+}
+
+/** A new float32 tensor whose every element `fill` writes (wasm: straight into the heap). */
+function allocate(backend: Backend, shape: number[], fill: (dst: Float32Array) => void): TensorInfo {
+  if (isWasm(backend)) {
+    const out = backend.makeOutput(shape, 'float32');
+    fill(backend.typedArrayFromHeap(out) as Float32Array);
+    return out;
+  }
+  const dst = new Float32Array(prod(shape));
+  fill(dst);
+  return { dataId: backend.write(dst, shape, 'float32'), shape, dtype: 'float32' };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter from matrix products (wasm: XNNPACK), for any backend with Reshape/Transpose/
+// BatchMatMul.
+//
+// dW[i,j] (Ci×Co) = Xijᵀ (Ci×N) · dY (N×Co), N = B·Ho·Wo, where Xijᵀ[ci, n] is the input value output
+// position n reads through tap (i,j) (zero in the padding). dY is the same right operand for every tap,
+// so XNNPACK packs it once. The input is transposed once to channel-major [Ci, B·H·W]; each Xijᵀ is then
+// copied from it row by row (contiguous runs when the stride is 1): no padded copy, no strided slices.
+// ---------------------------------------------------------------------------------------------------
+function makeConv2DBackpropFilter(backendName: string): KernelFunc {
+  const reshape = kernelOf('Reshape', backendName);
+  const transpose = kernelOf('Transpose', backendName);
+  // The stock product (ours may wrap it): called without transposes and batch 1, its fast path.
+  const matMul = (replaced.get(`${backendName}/BatchMatMul`) ?? tf.getKernel('BatchMatMul', backendName))?.kernelFunc;
+  if (!matMul) throw new Error(`kernel BatchMatMul is not registered for backend '${backendName}'`);
+
+  return kernel(({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
+    const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const info = conv2DInfo(x.shape, a.filterShape, a);
+    const [B, H, W, Ci] = x.shape as [number, number, number, number];
+    const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
+    if (Ho !== info.outHeight || Wo !== info.outWidth || Co !== info.outChannels) {
+      throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match conv output ${info.outShape}`);
+    }
+    const sh = info.strideHeight;
+    const sw = info.strideWidth;
+    const kh = info.filterHeight;
+    const kw = info.filterWidth;
+    const { top, left } = info.padInfo;
+    const N = B * Ho * Wo;
+    const s = new Scratch(backend);
+    try {
+      const x2 = s.keep(run(reshape, { x }, backend, { shape: [B * H * W, Ci] }));
+      const xT = s.keep(run(transpose, { x: x2 }, backend, { perm: [1, 0] })); // [Ci, B, H, W]
+      const dy2 = s.keep(run(reshape, { x: dy }, backend, { shape: [N, Co] }));
+      const parts: TensorInfo[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          // Output columns whose input column (ow·sw + j − left) lies inside the image.
+          const owLo = Math.max(0, Math.ceil((left - j) / sw));
+          const owHi = Math.max(owLo, Math.min(Wo, Math.floor((W - 1 + left - j) / sw) + 1));
+          const win = allocate(backend, [Ci, N], (dst) => {
+            const src = view(backend, xT);
+            let o = 0;
+            for (let c = 0; c < Ci; c++) {
+              for (let b = 0; b < B; b++) {
+                const plane = (c * B + b) * H;
+                for (let oh = 0; oh < Ho; oh++, o += Wo) {
+                  const row = oh * sh + i - top;
+                  if (row < 0 || row >= H || owHi === owLo) {
+                    dst.fill(0, o, o + Wo);
+                    continue;
+                  }
+                  if (owLo > 0) dst.fill(0, o, o + owLo);
+                  if (owHi < Wo) dst.fill(0, o + owHi, o + Wo);
+                  const r0 = (plane + row) * W + j - left;
+                  if (sw === 1) {
+                    dst.set(src.subarray(r0 + owLo, r0 + owHi), o + owLo);
+                  } else {
+                    for (let ow = owLo; ow < owHi; ow++) dst[o + ow] = src[r0 + ow * sw]!;
+                  }
+                }
+              }
+            }
+          });
+          try {
+            parts.push(s.keep(run(matMul, { a: win, b: dy2 }, backend, { transposeA: false, transposeB: false })));
+          } finally {
+            backend.disposeData(win.dataId); // now, not at the end: Ci×N per tap adds up on a 4 GiB heap
+          }
+        }
+      }
+      return allocate(backend, [kh, kw, Ci, Co], (dst) => {
+        parts.forEach((p, t) => dst.set(view(backend, p), t * Ci * Co));
+      });
+    } finally {
+      s.dispose();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2DBackpropInput on wasm: dx = conv2d(zero-inserted dy, flip(W) with in/out swapped), stride 1, on
+// XNNPACK. The flip runs as a JS loop on the wasm heap (wasm's Reverse/Gather kernels are slower).
+// ---------------------------------------------------------------------------------------------------
+function makeWasmConv2DBackpropInput(): KernelFunc {
+  const pad = kernelOf('PadV2', 'wasm');
+  const reshape = kernelOf('Reshape', 'wasm');
+  const slice = kernelOf('Slice', 'wasm');
+  const conv = kernelOf('Conv2D', 'wasm');
+
+  return kernel<BackendWasm>(({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const info = conv2DInfo(a.inputShape, filter.shape, a);
+    const [B, H, W, Ci] = a.inputShape;
+    const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
+    const sh = info.strideHeight;
+    const sw = info.strideWidth;
+    const kh = info.filterHeight;
+    const kw = info.filterWidth;
+    const { top, left } = info.padInfo;
+    const s = new Scratch(backend);
+    try {
+      let z = dy;
+      if (sh > 1 || sw > 1) {
+        // Zero insertion: [B,Ho,1,Wo,1,Co] padded to [B,Ho,sh,Wo,sw,Co] = [B,Ho·sh,Wo·sw,Co].
+        const r = s.keep(run(reshape, { x: dy }, backend, { shape: [B, Ho, 1, Wo, 1, Co] }));
+        const p = s.keep(
+          run(pad, { x: r }, backend, {
+            paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
+            constantValue: 0,
+          }),
+        );
+        z = s.keep(run(reshape, { x: p }, backend, { shape: [B, Ho * sh, Wo * sw, Co] }));
+      }
+      let pt = kh - 1 - top;
+      let pl = kw - 1 - left;
+      let pb = H + top - Ho * sh;
+      let pr = W + left - Wo * sw;
+      if (pt < 0 || pl < 0 || pb < 0 || pr < 0) {
+        // Negative padding = crop first.
+        const begin = [0, Math.max(0, -pt), Math.max(0, -pl), 0];
+        const size = [B, z.shape[1]! - begin[1]! - Math.max(0, -pb), z.shape[2]! - begin[2]! - Math.max(0, -pr), Co];
+        z = s.keep(run(slice, { x: z }, backend, { begin, size }));
+        pt = Math.max(0, pt);
+        pl = Math.max(0, pl);
+        pb = Math.max(0, pb);
+        pr = Math.max(0, pr);
+      }
+      const ft = s.keep(backend.makeOutput([kh, kw, Co, Ci], 'float32'));
+      // Views are taken after the allocation: allocating may grow (and detach) the heap.
+      const src = backend.typedArrayFromHeap(filter) as Float32Array;
+      const dst = backend.typedArrayFromHeap(ft) as Float32Array;
+      const taps = kh * kw;
+      for (let t = 0; t < taps; t++) {
+        const sb = (taps - 1 - t) * Ci * Co;
+        const db = t * Co * Ci;
+        for (let i = 0; i < Ci; i++) {
+          const si = sb + i * Co;
+          for (let j = 0; j < Co; j++) dst[db + j * Ci + i] = src[si + j]!;
+        }
+      }
+      return run(conv, { x: z, filter: ft }, backend, {
+        strides: 1,
+        pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+        dataFormat: 'NHWC',
+        dilations: 1,
+        dimRoundingMode: undefined,
+      });
+    } finally {
+      s.dispose();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// BatchMatMul / _FusedMatMul on wasm: XNNPACK only serves the untransposed, unbatched case.
+// ---------------------------------------------------------------------------------------------------
+
+/** Below this many multiply-adds per product, splitting a batch costs more than the slow loop. */
+const MIN_SPLIT_MACS = 1 << 15;
+
+function transposeLast2(transpose: KernelFunc, x: TensorInfo, backend: Backend): TensorInfo {
+  const r = x.shape.length;
+  const perm = [...Array(r).keys()];
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return run(transpose, { x }, backend, { perm });
+}
+
+function makeWasmBatchMatMul(stock: tf.KernelConfig): KernelFunc {
+  const transpose = kernelOf('Transpose', 'wasm');
+  const reshape = kernelOf('Reshape', 'wasm');
+  const slice = kernelOf('Slice', 'wasm');
+  const concat = kernelOf('Concat', 'wasm');
+  const mm = stock.kernelFunc;
+  const plain = { transposeA: false, transposeB: false };
+
+  return kernel(({ inputs, backend, attrs }) => {
+    let { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+    const s = new Scratch(backend);
+    try {
+      if (transposeA) a = s.keep(transposeLast2(transpose, a, backend));
+      if (transposeB) b = s.keep(transposeLast2(transpose, b, backend));
+      const M = a.shape[a.shape.length - 2]!;
+      const K = a.shape[a.shape.length - 1]!;
+      const N = b.shape[b.shape.length - 1]!;
+      const outerA = a.shape.slice(0, -2);
+      const outerB = b.shape.slice(0, -2);
+      const batchA = prod(outerA);
+      const batchB = prod(outerB);
+      if (batchA <= 1 && batchB <= 1) return run(mm, { a, b }, backend, { ...attrs, ...plain });
+      const outShape = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB).concat([M, N]);
+      if (batchB === 1) {
+        // One product [batchA·M, K]·[K, N]: rows of all batches share b.
+        const a2 = s.keep(run(reshape, { x: a }, backend, { shape: [batchA * M, K] }));
+        const b2 = s.keep(run(reshape, { x: b }, backend, { shape: [K, N] }));
+        const y = s.keep(run(mm, { a: a2, b: b2 }, backend, plain));
+        return run(reshape, { x: y }, backend, { shape: outShape });
+      }
+      if ((batchA !== 1 && batchA !== batchB) || M * K * N < MIN_SPLIT_MACS) {
+        return run(mm, { a, b }, backend, { ...attrs, ...plain });
+      }
+      const a3 = s.keep(run(reshape, { x: a }, backend, { shape: [batchA, M, K] }));
+      const b3 = s.keep(run(reshape, { x: b }, backend, { shape: [batchB, K, N] }));
+      const a2 = batchA === 1 ? s.keep(run(reshape, { x: a3 }, backend, { shape: [M, K] })) : null;
+      const parts: TensorInfo[] = [];
+      for (let i = 0; i < batchB; i++) {
+        let ai = a2;
+        if (!ai) {
+          const sa = s.keep(run(slice, { x: a3 }, backend, { begin: [i, 0, 0], size: [1, M, K] }));
+          ai = s.keep(run(reshape, { x: sa }, backend, { shape: [M, K] }));
+        }
+        const sb = s.keep(run(slice, { x: b3 }, backend, { begin: [i, 0, 0], size: [1, K, N] }));
+        const bi = s.keep(run(reshape, { x: sb }, backend, { shape: [K, N] }));
+        parts.push(s.keep(run(mm, { a: ai, b: bi }, backend, plain)));
+      }
+      const cat = s.keep(run(concat, parts, backend, { axis: 0 }));
+      return run(reshape, { x: cat }, backend, { shape: outShape });
+    } finally {
+      s.dispose();
+    }
+  });
+}
+
+function makeWasmFusedMatMul(stock: tf.KernelConfig): KernelFunc {
+  const transpose = kernelOf('Transpose', 'wasm');
+  return kernel(({ inputs, backend, attrs }) => {
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB) return stock.kernelFunc({ inputs, backend, attrs });
+    const { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
+    const s = new Scratch(backend);
+    try {
+      const a2 = transposeA ? s.keep(transposeLast2(transpose, a, backend)) : a;
+      const b2 = transposeB ? s.keep(transposeLast2(transpose, b, backend)) : b;
+      return stock.kernelFunc({
+        inputs: { ...inputs, a: a2, b: b2 },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
+    } finally {
+      s.dispose();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Generic cpu fallback: copy inputs to the cpu backend, run its kernel, copy the outputs back.
+// ---------------------------------------------------------------------------------------------------
+
+/** Kernels the GAN may touch that tfjs-backend-wasm 4.22 lacks and that are too rare to write for wasm. */
+export const WASM_CPU_FALLBACK_KERNELS: readonly string[] = [
+  'UnsortedSegmentSum', // gradient of gather (embeddings)
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'Einsum',
+];
+
+function cpuBackend(): Backend {
+  const cpu = tf.engine().findBackend('cpu');
+  if (!cpu) throw new Error("the cpu backend is not registered (import '@tensorflow/tfjs')");
+  // We use cpu as an implementation detail: its "install tfjs-node" banner would mislead.
+  (cpu as unknown as { firstUse?: boolean }).firstUse = false;
+  return cpu;
+}
+
+/**
+ * For each kernel in `names` that `backendName` lacks and the cpu backend has, registers a kernel that
+ * runs the cpu one on copies of the inputs. Correct but slow (copies both ways, cpu speed): only for
+ * kernels that are rare in a training step.
+ */
+export function registerCpuFallback(names: readonly string[], backendName = 'wasm'): string[] {
+  const added: string[] = [];
+  for (const name of names) {
+    const cpuKernel = tf.getKernel(name, 'cpu');
+    if (!cpuKernel || tf.getKernel(name, backendName)) continue;
+    const kernelFunc = kernel(({ inputs, backend, attrs }) => {
+      const cpu = cpuBackend();
+      const made: tf.DataId[] = [];
+      const copy = (t: TensorInfo | null | undefined): TensorInfo | null | undefined => {
+        if (t == null) return t;
+        const dataId = cpu.write(backend.readSync(t.dataId), t.shape, t.dtype);
+        made.push(dataId);
+        return { dataId, shape: t.shape, dtype: t.dtype };
+      };
+      try {
+        const cpuInputs = Array.isArray(inputs)
+          ? (inputs as TensorInfo[]).map(copy)
+          : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, copy(t)]));
+        const out = cpuKernel.kernelFunc({ inputs: cpuInputs as tf.NamedTensorInfoMap, backend: cpu, attrs: attrs ?? {} });
+        const outs = Array.isArray(out) ? out : [out];
+        const results = outs.map((o) => {
+          const values = cpu.readSync(o.dataId);
+          cpu.disposeData(o.dataId);
+          return { dataId: backend.write(values, o.shape, o.dtype), shape: o.shape, dtype: o.dtype };
+        });
+        return Array.isArray(out) ? results : results[0]!;
+      } finally {
+        for (const id of made) cpu.disposeData(id);
+      }
+    });
+    install(name, backendName, kernelFunc);
+    added.push(name);
+  }
+  return added;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resize gradients as exact adjoints of the cpu forward kernels (same source-index arithmetic), for any
+// backend. tfjs-backend-cpu 4.22: ResizeNearestNeighborGrad reads dy at the wrong offset for batch > 1,
+// ResizeBilinearGrad returns [B, W, H, C] (wrong for non-square images); both ignore halfPixelCenters,
+// as do the wasm ones (which are otherwise right, so wasm keeps them when halfPixelCenters is false).
+// ---------------------------------------------------------------------------------------------------
+function resizeRatio(inSize: number, outSize: number, alignCorners: boolean): number {
+  return alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize;
+}
+
+function nearestSource(i: number, ratio: number, size: number, alignCorners: boolean, halfPixelCenters: boolean): number {
+  const frac = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+  const n = Math.min(size - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+  return halfPixelCenters ? Math.max(0, n) : n;
+}
+
+/** Source rows (or columns) of bilinear interpolation: floor, ceil and the weight of ceil. */
+function bilinearSources(outSize: number, inSize: number, ratio: number, halfPixelCenters: boolean) {
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const frac = new Float64Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const f = halfPixelCenters ? ratio * (i + 0.5) - 0.5 : ratio * i;
+    lo[i] = Math.max(0, Math.floor(f));
+    hi[i] = Math.min(inSize - 1, Math.ceil(f));
+    frac[i] = f - lo[i]!;
+  }
+  return { lo, hi, frac };
+}
+
+const resizeNearestNeighborGrad = kernel(({ inputs, backend, attrs }) => {
+  const { images, dy } = inputs as unknown as { images: TensorInfo; dy: TensorInfo };
+  const { alignCorners, halfPixelCenters } = attrs as unknown as tf.ResizeNearestNeighborGradAttrs;
+  const [batch, inH, inW, depth] = images.shape as [number, number, number, number];
+  const [, outH, outW] = dy.shape as [number, number, number, number];
+  const dyValues = backend.readSync(dy.dataId) as Float32Array;
+  const dx = new Float32Array(batch * inH * inW * depth);
+  const rowRatio = resizeRatio(inH, outH, alignCorners);
+  const colRatio = resizeRatio(inW, outW, alignCorners);
+  const srcCol = new Int32Array(outW);
+  for (let c = 0; c < outW; c++) srcCol[c] = nearestSource(c, colRatio, inW, alignCorners, halfPixelCenters);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < outH; r++) {
+      const rowBase = (b * inH + nearestSource(r, rowRatio, inH, alignCorners, halfPixelCenters)) * inW;
+      for (let c = 0; c < outW; c++) {
+        const base = (rowBase + srcCol[c]!) * depth;
+        for (let d = 0; d < depth; d++) dx[base + d] = dx[base + d]! + dyValues[o++]!;
+      }
+    }
+  }
+  return { dataId: backend.write(dx, images.shape, 'float32'), shape: images.shape, dtype: 'float32' };
+});
+
+const resizeBilinearGrad = kernel(({ inputs, backend, attrs }) => {
+  const { images, dy } = inputs as unknown as { images: TensorInfo; dy: TensorInfo };
+  const { alignCorners, halfPixelCenters } = attrs as unknown as tf.ResizeBilinearGradAttrs;
+  const [batch, inH, inW, depth] = images.shape as [number, number, number, number];
+  const [, outH, outW] = dy.shape as [number, number, number, number];
+  const dyValues = backend.readSync(dy.dataId) as Float32Array;
+  const dx = new Float32Array(batch * inH * inW * depth);
+  const rows = bilinearSources(outH, inH, resizeRatio(inH, outH, alignCorners), halfPixelCenters);
+  const cols = bilinearSources(outW, inW, resizeRatio(inW, outW, alignCorners), halfPixelCenters);
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < outH; r++) {
+      const top = (b * inH + rows.lo[r]!) * inW;
+      const bottom = (b * inH + rows.hi[r]!) * inW;
+      const rf = rows.frac[r]!;
+      for (let c = 0; c < outW; c++) {
+        const cf = cols.frac[c]!;
+        const tl = (top + cols.lo[c]!) * depth;
+        const tr = (top + cols.hi[c]!) * depth;
+        const bl = (bottom + cols.lo[c]!) * depth;
+        const br = (bottom + cols.hi[c]!) * depth;
+        const wtl = (1 - rf) * (1 - cf);
+        const wtr = (1 - rf) * cf;
+        const wbl = rf * (1 - cf);
+        const wbr = rf * cf;
+        for (let d = 0; d < depth; d++) {
+          const g = dyValues[o++]!;
+          dx[tl + d] = dx[tl + d]! + g * wtl;
+          dx[tr + d] = dx[tr + d]! + g * wtr;
+          dx[bl + d] = dx[bl + d]! + g * wbl;
+          dx[br + d] = dx[br + d]! + g * wbr;
+        }
+      }
+    }
+  }
+  return { dataId: backend.write(dx, images.shape, 'float32'), shape: images.shape, dtype: 'float32' };
+});
+
+/** Stock kernel unless halfPixelCenters is set, then the adjoint above. */
+function withHalfPixelFix(stock: tf.KernelConfig, fix: KernelFunc): KernelFunc {
+  return kernel((args) => {
+    const hpc = (args.attrs as { halfPixelCenters?: boolean }).halfPixelCenters === true;
+    return (hpc ? fix : stock.kernelFunc)(args);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Public registrations.
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Registers the wasm training kernels (filter/input conv gradients, explicit-transpose matmuls, cpu
+ * fallbacks). Idempotent. Needs `@tensorflow/tfjs-backend-wasm` imported (its kernels registered); the
+ * backend itself need not be initialised yet.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (!tf.getKernel('Conv2D', 'wasm')) {
+    throw new Error("registerWasmTrainingKernels: import '@tensorflow/tfjs-backend-wasm' first");
+  }
+  const mm = tf.getKernel('BatchMatMul', 'wasm');
+  if (mm && !isOurs('BatchMatMul', 'wasm')) install('BatchMatMul', 'wasm', makeWasmBatchMatMul(mm), mm.setupFunc);
+  const fmm = tf.getKernel('_FusedMatMul', 'wasm');
+  if (fmm && !isOurs('_FusedMatMul', 'wasm')) install('_FusedMatMul', 'wasm', makeWasmFusedMatMul(fmm), fmm.setupFunc);
+  if (!isOurs('Conv2DBackpropFilter', 'wasm')) install('Conv2DBackpropFilter', 'wasm', makeConv2DBackpropFilter('wasm'));
+  const bi = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (!isOurs('Conv2DBackpropInput', 'wasm')) install('Conv2DBackpropInput', 'wasm', makeWasmConv2DBackpropInput(), bi?.setupFunc);
+  for (const [name, fix] of [
+    ['ResizeNearestNeighborGrad', resizeNearestNeighborGrad],
+    ['ResizeBilinearGrad', resizeBilinearGrad],
+  ] as const) {
+    const stock = tf.getKernel(name, 'wasm');
+    if (stock && !isOurs(name, 'wasm')) install(name, 'wasm', withHalfPixelFix(stock, fix), stock.setupFunc);
+  }
+  registerCpuFallback(WASM_CPU_FALLBACK_KERNELS, 'wasm');
+}
+
+export interface CpuTrainingKernelOptions {
+  /**
+   * Replace the cpu backend's `Conv2DBackpropFilter` (a direct loop, ≈0.02 GFLOP/s) by the composite of
+   * cpu kernels used on wasm (per-tap matmuls). Same results within float rounding. Default false.
+   */
+  fastConvFilterGrad?: boolean;
+}
+
+/** Registers the cpu backend fixes (and, optionally, the faster filter gradient). Idempotent. */
+export function registerCpuTrainingKernels(options: CpuTrainingKernelOptions = {}): void {
+  if (!isOurs('ResizeNearestNeighborGrad', 'cpu')) install('ResizeNearestNeighborGrad', 'cpu', resizeNearestNeighborGrad);
+  if (!isOurs('ResizeBilinearGrad', 'cpu')) install('ResizeBilinearGrad', 'cpu', resizeBilinearGrad);
+  if (options.fastConvFilterGrad && !isOurs('Conv2DBackpropFilter', 'cpu')) {
+    install('Conv2DBackpropFilter', 'cpu', makeConv2DBackpropFilter('cpu'));
+  }
+}

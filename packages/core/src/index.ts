@@ -1,0 +1,25 @@
+// @ragan/core: browser-safe entry (no Node built-ins). Node-only helpers live in '@ragan/core/node'.
+export * from './errors/index.js';
+export * from './config/age-groups.js';
+export * from './config/presets.js';
+export * from './ops/index.js';
+export * from './layers/index.js';
+export * from './models/index.js';
+export * from './losses/index.js';
+export * from './io/index.js';
+export { Adam, updateEma, copyWeights, type AdamArgs } from './training/adam.js';
+export {
+  GanTrainer,
+  DEFAULT_LOSS_WEIGHTS,
+  type GanTrainerArgs,
+  type TrainBatch,
+  type StepResult,
+  type LossWeights,
+  type TrainableGenerator,
+  type Critic,
+} from './training/gan-trainer.js';
+export { createRagan, type RaganModel } from './ragan.js';
+export { reage, ageStrip, type AgeTargetSpec } from './inference.js';
+export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
+export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
+export { VERSION } from './version.js';
