@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RaganError } from '@ragan/core';
-import { registerInfo } from './commands/info.js';
+import * as commands from './commands/index.js';
 import { CLI_VERSION } from './version.js';
 
 export { CLI_VERSION };
@@ -19,7 +19,7 @@ Backends: set --backend or RAGAN_BACKEND to tensorflow-gpu | tensorflow | wasm |
 the fastest one installed). \`ragan info\` shows what is available here.
 Docs: https://www.npmjs.com/package/@ragan/cli`,
     );
-  registerInfo(program);
+  for (const register of Object.values(commands)) register(program);
   return program;
 }
 
