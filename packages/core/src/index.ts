@@ -18,7 +18,7 @@ export {
   type TrainableGenerator,
   type Critic,
 } from './training/gan-trainer.js';
-export { createRagan, type RaganModel } from './ragan.js';
+export { createRagan, saveRaganModel, loadRaganModel, exportGenerator, loadGenerator, type RaganModel } from './ragan.js';
 export { reage, ageStrip, type AgeTargetSpec } from './inference.js';
 export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';

@@ -1,4 +1,9 @@
 import { resolveModelConfig, type ModelConfig, type PresetName } from './config/presets.js';
+import { ModelLoadError } from './errors/index.js';
+import { loadModelFolder, readManifest, saveModelFolder } from './io/model-folder.js';
+import type { ModelManifest, StorageDtype } from './io/manifest.js';
+import type { ModelStore } from './io/store.js';
+import { copyWeights } from './training/adam.js';
 import { createAgeClassifier, type AgeClassifier } from './models/age-classifier.js';
 import { createDiscriminator, type Discriminator } from './models/discriminator.js';
 import { createGenerator, type Generator } from './models/generator.js';
@@ -26,8 +31,9 @@ export function createRagan(config: PresetName | (Partial<ModelConfig> & { prese
   const generator = createGenerator(resolved, { seed });
   const discriminator = createDiscriminator(resolved, { seed: seed + 1 });
   const classifier = createAgeClassifier(resolved, { seed: seed + 2 });
-  // Same seed as the generator: the EMA copy starts equal to it.
-  const emaGenerator = createGenerator(resolved, { seed });
+  // Same seed as the generator: the EMA copy starts equal to it. Its own name keeps weight names unique
+  // when G and its EMA are saved in one checkpoint.
+  const emaGenerator = createGenerator(resolved, { seed, name: 'ema_generator' });
   return {
     config: resolved,
     generator,
@@ -42,4 +48,54 @@ export function createRagan(config: PresetName | (Partial<ModelConfig> & { prese
       emaGenerator.dispose();
     },
   };
+}
+
+const RAGAN_MODULES = ['generator', 'discriminator', 'classifier', 'ema_generator'] as const;
+
+/** Saves all four networks of a RaganModel as one model folder (a training checkpoint's weights). */
+export async function saveRaganModel(store: ModelStore, model: RaganModel, opts: { extra?: Record<string, unknown> } = {}): Promise<ModelManifest> {
+  return saveModelFolder(store, { config: model.config, modules: model.modules(), ...(opts.extra ? { extra: opts.extra } : {}) });
+}
+
+/** Loads a folder written by saveRaganModel (checksums, shapes and config validated). */
+export async function loadRaganModel(store: ModelStore): Promise<{ model: RaganModel; manifest: ModelManifest }> {
+  let built: RaganModel | undefined;
+  const { manifest } = await loadModelFolder(store, {
+    modules: [...RAGAN_MODULES],
+    create: (config) => {
+      built = createRagan({ ...config });
+      return built.modules();
+    },
+  });
+  return { model: built!, manifest };
+}
+
+/**
+ * Writes an inference model folder: one `generator` module holding the given generator's weights (pass
+ * the EMA generator), optionally as float16. This is what `ragan age` and the browser load.
+ */
+export async function exportGenerator(store: ModelStore, generator: Generator, opts: { dtype?: StorageDtype; extra?: Record<string, unknown> } = {}): Promise<ModelManifest> {
+  const out = createGenerator(generator.config, { name: 'generator' });
+  try {
+    copyWeights(out.weights(), generator.weights());
+    return await saveModelFolder(store, { config: generator.config, modules: { generator: out }, dtype: opts.dtype ?? 'float32', ...(opts.extra ? { extra: opts.extra } : {}) });
+  } finally {
+    out.dispose();
+  }
+}
+
+/** Loads an inference model folder (written by exportGenerator) or the generator of a full checkpoint. */
+export async function loadGenerator(store: ModelStore): Promise<{ generator: Generator; manifest: ModelManifest }> {
+  const head = await readManifest(store);
+  const which = head.modules.includes('ema_generator') ? 'ema_generator' : 'generator';
+  if (!head.modules.includes(which)) throw new ModelLoadError(store.describe(), `the model folder holds ${head.modules.join(', ')}, but no generator`);
+  let gen: Generator | undefined;
+  const { manifest } = await loadModelFolder(store, {
+    modules: [which],
+    create: (config) => {
+      gen = createGenerator(config, { name: which });
+      return { [which]: gen };
+    },
+  });
+  return { generator: gen!, manifest };
 }

@@ -171,8 +171,8 @@ export class Generator extends Module {
   readonly decoder: Decoder;
   readonly toRgb: Conv2D;
 
-  constructor(config: ModelConfig, rng: Rng) {
-    super('generator');
+  constructor(config: ModelConfig, rng: Rng, name = 'generator') {
+    super(name);
     this.config = { ...config };
     this.numGroups = numGroups(config);
     this.encoder = this.addChild(new IdentityEncoder(config, rng));
@@ -279,8 +279,9 @@ export class Generator extends Module {
 
 /**
  * Builds the generator for a model config (validated with resolveModelConfig). Weights are
- * deterministic for a seed (default 0). The caller owns the model and calls dispose().
+ * deterministic for a seed (default 0). `name` prefixes the weight names (default `generator`; the
+ * EMA copy in a training checkpoint is `ema_generator`). The caller owns the model and calls dispose().
  */
-export function createGenerator(config: ModelConfig, opts: { seed?: number } = {}): Generator {
-  return new Generator(resolveModelConfig({ ...config }), new Rng(opts.seed ?? 0));
+export function createGenerator(config: ModelConfig, opts: { seed?: number; name?: string } = {}): Generator {
+  return new Generator(resolveModelConfig({ ...config }), new Rng(opts.seed ?? 0), opts.name);
 }

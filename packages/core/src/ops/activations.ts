@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerSecondOrderGradients } from '../backend/gradients.js';
 
 /**
  * Leaky ReLU, `x` for x > 0 and `slope * x` otherwise.
@@ -6,11 +7,21 @@ import * as tf from '@tensorflow/tfjs';
  * - `x`: any shape.
  * - returns: same shape as `x`; the caller disposes it. `x` is not disposed.
  *
- * Written as `x * step(x, slope)` rather than `tf.leakyRelu`: the built-in's gradient uses `greater`,
- * which has no gradient in tfjs 4.22, so R1 (a gradient of a gradient through the discriminator)
- * throws "gradient function not found for Greater". `step` has a (zero) gradient, so this form is
- * differentiable twice and gives the same values and first derivative.
+ * tfjs's own kernel: its gradient uses `greater`, which tfjs 4.22 cannot differentiate, so R1 (a
+ * gradient of a gradient through the discriminator) needs the zero gradients for comparison ops that
+ * registerSecondOrderGradients() adds. We register them here on first use (idempotent, global, no
+ * backend chosen), so models work for R1 even before initBackend. Compared with the earlier
+ * `x * step(x)` form this keeps one tensor fewer alive per activation for the backward pass, which
+ * matters on the 4 GiB wasm heap.
  */
 export function leakyRelu<T extends tf.Tensor>(x: T, slope = 0.2): T {
-  return tf.tidy(() => tf.mul(x, tf.step(x, slope)) as T);
+  ensureGradients();
+  return tf.leakyRelu(x, slope) as T;
+}
+
+let registered = false;
+function ensureGradients(): void {
+  if (registered) return;
+  registerSecondOrderGradients();
+  registered = true;
 }
