@@ -64,6 +64,8 @@ export interface GanTrainerArgs {
   lossWeights?: Partial<LossWeights>;
   /** Seeds the target-group draws. */
   seed?: number;
+  /** Copy G's weights into the EMA generator at construction (default true; false when resuming). */
+  initEmaFromGenerator?: boolean;
 }
 
 export interface TrainBatch {
@@ -124,7 +126,7 @@ export class GanTrainer {
     const lr = args.lr ?? 1e-3;
     this.gOpt = new Adam(args.generator.weights(), { lr, beta1, beta2 });
     this.dOpt = new Adam(args.discriminator.weights(), { lr, beta1, beta2 });
-    if (args.emaGenerator) copyWeights(args.emaGenerator.weights(), args.generator.weights());
+    if (args.emaGenerator && args.initEmaFromGenerator !== false) copyWeights(args.emaGenerator.weights(), args.generator.weights());
   }
 
   get step(): number {

@@ -43,7 +43,7 @@ export const TrainConfigSchema = z
     /** Use face-api's 128-D face embedding for the identity-network loss. */
     identityNetwork: z.boolean().default(false),
     flip: z.boolean().default(true),
-    logEvery: z.number().int().min(1).default(10),
+    logEvery: z.number().int().min(1).default(1),
     sampleEvery: z.number().int().min(1).default(500),
     checkpointEvery: z.number().int().min(1).default(500),
     keepCheckpoints: z.number().int().min(1).default(3),

@@ -1,0 +1,177 @@
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CheckpointError,
+  createRagan,
+  loadModelFolder,
+  ModelLoadError,
+  RaganError,
+  saveModelFolder,
+  type GanTrainer,
+  type ModelConfig,
+  type ModelManifest,
+  type RaganModel,
+} from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
+import { TensorBag } from './tensor-bag.js';
+
+/** Everything besides weights that an exact resume needs; stored as the manifest's `extra`. */
+export interface TrainingState {
+  step: number;
+  /** GanTrainer's target-draw RNG. */
+  trainerRng: number;
+  gOptIterations: number;
+  dOptIterations: number;
+  /** Current learning rate (halved after repeated NaN steps). */
+  lr: number;
+  /** The data source's cursor (epoch, position, RNG state), JSON. */
+  dataCursor: unknown;
+  /** sha256 of the resolved train config, to refuse resuming with another config. */
+  configHash: string;
+}
+
+const STEP_DIR = /^step-(\d{1,12})$/;
+
+export function checkpointsDir(runDir: string): string {
+  return join(runDir, 'checkpoints');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const optimizerEntries = (model: RaganModel, which: 'generator' | 'discriminator') =>
+  model[which]
+    .weights()
+    .filter((w) => w.trainable)
+    .flatMap((w) => [
+      { name: `m/${w.name}`, shape: w.variable.shape },
+      { name: `v/${w.name}`, shape: w.variable.shape },
+    ]);
+
+/**
+ * Writes `checkpoints/step-N/` atomically: the folder is filled under a temporary name (every file
+ * fsync'd, manifest last, with sha256 of each weight file) and renamed into place, so a kill at any
+ * moment leaves either the previous checkpoints or a complete new one — never a partial one that
+ * passes for complete.
+ */
+export async function saveCheckpoint(runDir: string, model: RaganModel, trainer: GanTrainer, state: TrainingState): Promise<string> {
+  const dir = checkpointsDir(runDir);
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, `step-${state.step}`);
+  const tmp = join(dir, `.tmp-step-${state.step}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  const gBag = TensorBag.of('g_opt', trainer.gOpt.getState().tensors);
+  const dBag = TensorBag.of('d_opt', trainer.dOpt.getState().tensors);
+  try {
+    await saveModelFolder(fsStore(tmp), {
+      config: model.config,
+      modules: { ...model.modules(), g_opt: gBag, d_opt: dBag },
+      extra: { ...state } as unknown as Record<string, unknown>,
+    });
+    await fsyncDir(tmp);
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
+    await fsyncDir(dir);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw RaganError.isInstance(e) ? e : new CheckpointError(`could not write checkpoint: ${(e as Error).message}`, { path: final, cause: e });
+  } finally {
+    gBag.dispose();
+    dBag.dispose();
+  }
+  return final;
+}
+
+/** Steps of complete-looking checkpoints (named step-N), newest first. Temporary folders are ignored. */
+export async function listCheckpoints(runDir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(checkpointsDir(runDir));
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => STEP_DIR.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+}
+
+export interface LoadedCheckpoint {
+  step: number;
+  dir: string;
+  model: RaganModel;
+  state: TrainingState;
+  gOpt: TensorBag;
+  dOpt: TensorBag;
+  manifest: ModelManifest;
+  /** Checkpoints that were newer but failed validation (each with the reason). */
+  skipped: Array<{ step: number; reason: string }>;
+}
+
+function parseState(extra: unknown, where: string): TrainingState {
+  const s = extra as Partial<TrainingState> | undefined;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!s || !num(s.step) || !num(s.trainerRng) || !num(s.gOptIterations) || !num(s.dOptIterations) || !num(s.lr) || typeof s.configHash !== 'string') {
+    throw new ModelLoadError(where, 'manifest.json has no valid training state in "extra" (step, trainerRng, optimizer iterations, lr, configHash)');
+  }
+  return s as TrainingState;
+}
+
+/**
+ * Loads the newest checkpoint that validates (sizes, sha256, shapes, config); newer ones that fail are
+ * skipped and reported. Returns undefined when there is none. The caller owns the returned model and bags.
+ */
+export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckpoint | undefined> {
+  const skipped: Array<{ step: number; reason: string }> = [];
+  for (const step of await listCheckpoints(runDir)) {
+    const dir = join(checkpointsDir(runDir), `step-${step}`);
+    let built: { model: RaganModel; gOpt: TensorBag; dOpt: TensorBag } | undefined;
+    let loaded = false;
+    try {
+      const { manifest } = await loadModelFolder(fsStore(dir), {
+        modules: ['generator', 'discriminator', 'classifier', 'ema_generator', 'g_opt', 'd_opt'],
+        create: (config: ModelConfig) => {
+          const model = createRagan({ ...config });
+          const gOpt = new TensorBag('g_opt', optimizerEntries(model, 'generator'));
+          const dOpt = new TensorBag('d_opt', optimizerEntries(model, 'discriminator'));
+          built = { model, gOpt, dOpt };
+          return { ...model.modules(), g_opt: gOpt, d_opt: dOpt };
+        },
+      });
+      loaded = true;
+      const state = parseState(manifest.extra, dir);
+      if (state.step !== step) throw new ModelLoadError(dir, `folder says step ${step} but its manifest says ${state.step}`);
+      return { step, dir, ...built!, state, manifest, skipped };
+    } catch (e) {
+      // loadModelFolder disposes what it built when it refuses; after a successful load we must
+      if (loaded && built) {
+        built.model.dispose();
+        built.gOpt.dispose();
+        built.dOpt.dispose();
+      }
+      if (!RaganError.isInstance(e)) throw e;
+      skipped.push({ step, reason: e.message });
+    }
+  }
+  return skipped.length ? Promise.reject(new CheckpointError(`no checkpoint in ${checkpointsDir(runDir)} validates: ${skipped.map((s) => `step ${s.step}: ${s.reason}`).join('; ')}`, { path: runDir })) : undefined;
+}
+
+/** Keeps the newest `keep` checkpoints; removes older ones and stale temporary folders. */
+export async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+  const steps = await listCheckpoints(runDir);
+  for (const step of steps.slice(keep)) await rm(join(checkpointsDir(runDir), `step-${step}`), { recursive: true, force: true });
+  let names: string[] = [];
+  try {
+    names = await readdir(checkpointsDir(runDir));
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('.tmp-step-') && !n.endsWith(`-${process.pid}`)) await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
+}

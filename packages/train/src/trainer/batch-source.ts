@@ -1,0 +1,23 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** One training batch; the receiver disposes the tensors (or calls dispose()). */
+export interface SourceBatch {
+  images: tf.Tensor4D;
+  masks: tf.Tensor4D;
+  groups: number[];
+}
+
+/**
+ * Where training batches come from (the @ragan/data sampler implements it). The cursor is JSON that
+ * restores the exact position and RNG state, so a resumed run sees the same batches.
+ */
+export interface BatchSource {
+  next(): Promise<SourceBatch>;
+  getCursor(): unknown;
+  setCursor(cursor: unknown): void;
+  /** Fixed inputs for the sample grids (the same every call); the caller disposes them. */
+  fixedSamples(count: number): Promise<{ images: tf.Tensor4D; masks: tf.Tensor4D }>;
+  /** Image side the source produces. */
+  readonly resolution: number;
+  close?(): Promise<void> | void;
+}

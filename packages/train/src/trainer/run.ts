@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  CheckpointError,
+  ConfigError,
+  copyWeights,
+  createAgeClassifier,
+  createRagan,
+  GanTrainer,
+  loadModelFolder,
+  type AgeClassifier,
+  type RaganModel,
+} from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
+import { resolveTrainConfig, type TrainConfig } from '../config/schema.js';
+import { loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type TrainingState } from '../checkpoint/checkpoint.js';
+import { appendMetrics, truncateMetrics } from '../logging/metrics.js';
+import { sampleGridPng } from '../logging/sample-grid.js';
+import type { BatchSource } from './batch-source.js';
+
+export interface StepInfo {
+  step: number;
+  total: number;
+  losses: Record<string, number>;
+  imagesPerSecond: number;
+  discarded: boolean;
+}
+
+export interface TrainRunOptions {
+  /** The run folder: config.json, metrics.jsonl, samples/, checkpoints/. */
+  runDir: string;
+  /** New runs: the config (validated here). Resumed runs read config.json from the run folder. */
+  config?: unknown;
+  source: BatchSource;
+  /** Continue the run in runDir from its newest valid checkpoint. */
+  resume?: boolean;
+  /** Train up to this total step count (default: config.steps). */
+  steps?: number;
+  /** A model folder holding a trained `classifier` (frozen for the age loss). */
+  classifierDir?: string;
+  /** Stops after the current step, with a checkpoint (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  onStep?: (info: StepInfo) => void;
+  log?: (line: string) => void;
+  /** Consecutive discarded (NaN/Inf) steps before the last checkpoint is restored and lr halved. Default 3. */
+  nanRestoreAfter?: number;
+}
+
+export interface TrainRunResult {
+  step: number;
+  reason: 'done' | 'interrupted';
+  runDir: string;
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function loadClassifierInto(target: AgeClassifier, dir: string): Promise<void> {
+  let loaded: AgeClassifier | undefined;
+  await loadModelFolder(fsStore(dir), {
+    modules: ['classifier'],
+    create: (config) => {
+      loaded = createAgeClassifier(config);
+      return { classifier: loaded };
+    },
+  });
+  try {
+    if (loaded!.weights().length !== target.weights().length) throw new ConfigError('classifier', `${dir} holds a classifier for another model config`);
+    copyWeights(target.weights(), loaded!.weights());
+  } finally {
+    loaded!.dispose();
+  }
+}
+
+/**
+ * Trains RAGAN (ragan-spec.md "Training"): per step one GanTrainer iteration; metrics.jsonl rows,
+ * sample grids and checkpoints on schedule; exact resume; NaN steps discarded, and after several in a
+ * row the last checkpoint is restored with half the learning rate.
+ */
+export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const log = opts.log ?? (() => {});
+  const { runDir, source } = opts;
+  const configFile = join(runDir, 'config.json');
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  let config: TrainConfig;
+  if (opts.resume) {
+    if (!(await exists(configFile))) throw new CheckpointError(`${configFile} not found: is ${runDir} a training run folder?`, { path: runDir });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(configFile, 'utf8'));
+    } catch (e) {
+      throw new CheckpointError(`${configFile} is not valid JSON: ${(e as Error).message}`, { path: configFile, cause: e });
+    }
+    const { resolvedModel: _m, ...input } = raw as TrainConfig;
+    config = resolveTrainConfig(input);
+  } else {
+    config = resolveTrainConfig(opts.config ?? {});
+    if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
+    await mkdir(runDir, { recursive: true });
+    // the fully resolved config goes into the run folder before step 0
+    await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
+  }
+  const { resolvedModel, ...hashed } = config;
+  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined }));
+  if (source.resolution !== resolvedModel.resolution) {
+    throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${resolvedModel.resolution}px: prepare the data with --size ${resolvedModel.resolution} or choose another preset`);
+  }
+  const total = opts.steps ?? config.steps;
+  await mkdir(join(runDir, 'samples'), { recursive: true });
+
+  let model!: RaganModel;
+  let trainer!: GanTrainer;
+  let step = 0;
+  const trainerArgs = (m: RaganModel) => ({
+    ...m,
+    numGroups: m.generator.numGroups,
+    lr: config.optimizer.lr,
+    betas: [config.optimizer.beta1, config.optimizer.beta2] as [number, number],
+    emaDecay: config.emaDecay,
+    r1Gamma: config.r1.gamma,
+    r1Every: config.r1.every,
+    lossWeights: config.losses,
+    seed: config.seed,
+  });
+  const restore = async (): Promise<boolean> => {
+    const ck = await loadLatestCheckpoint(runDir);
+    if (!ck) return false;
+    for (const s of ck.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
+    if (ck.state.configHash !== configHash) {
+      ck.model.dispose();
+      ck.gOpt.dispose();
+      ck.dOpt.dispose();
+      throw new CheckpointError(`checkpoint step ${ck.step} was written with another config than ${configFile}`, { path: ck.dir });
+    }
+    model = ck.model;
+    // keep the checkpoint's EMA weights (a new trainer would start the EMA from G)
+    trainer = new GanTrainer({ ...trainerArgs(model), initEmaFromGenerator: false });
+    trainer.gOpt.setState({ iterations: ck.state.gOptIterations, tensors: ck.gOpt.toMap() });
+    trainer.dOpt.setState({ iterations: ck.state.dOptIterations, tensors: ck.dOpt.toMap() });
+    ck.gOpt.dispose();
+    ck.dOpt.dispose();
+    trainer.gOpt.lr = ck.state.lr;
+    trainer.dOpt.lr = ck.state.lr;
+    trainer.rng.setState(ck.state.trainerRng);
+    trainer.step = ck.state.step;
+    source.setCursor(ck.state.dataCursor);
+    step = ck.state.step;
+    return true;
+  };
+
+  if (opts.resume && (await restore())) {
+    log(`resuming ${runDir} from step ${step}`);
+    await truncateMetrics(metricsFile, step);
+  } else {
+    model = createRagan(resolvedModel, { seed: config.seed });
+    if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
+    trainer = new GanTrainer(trainerArgs(model));
+    await truncateMetrics(metricsFile, 0);
+  }
+
+  const state = (): TrainingState => ({
+    step,
+    trainerRng: trainer.rng.getState(),
+    gOptIterations: trainer.gOpt.iterations,
+    dOptIterations: trainer.dOpt.iterations,
+    lr: trainer.gOpt.lr,
+    dataCursor: source.getCursor(),
+    configHash,
+  });
+  const checkpoint = async () => {
+    await saveCheckpoint(runDir, model, trainer, state());
+    await pruneCheckpoints(runDir, config.keepCheckpoints);
+  };
+  const samples = await source.fixedSamples(4);
+  const writeSamples = async () => {
+    const png = await sampleGridPng(model.emaGenerator, samples.images, samples.masks);
+    await fsStore(join(runDir, 'samples')).write(`step-${step}.png`, png);
+  };
+
+  try {
+    if (step === 0) await checkpoint(); // a run always has a checkpoint to resume from
+    let badInARow = 0;
+    const nanLimit = opts.nanRestoreAfter ?? 3;
+    while (step < total) {
+      if (opts.signal?.aborted) break;
+      const t0 = performance.now();
+      const batch = await source.next();
+      let result;
+      try {
+        result = trainer.trainStep({ images: batch.images, masks: batch.masks, groups: batch.groups });
+      } finally {
+        tf.dispose([batch.images, batch.masks]);
+      }
+      step += 1;
+      const seconds = (performance.now() - t0) / 1000;
+      const imagesPerSecond = batch.groups.length / seconds;
+      if (step % config.logEvery === 0 || result.discarded) {
+        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds });
+      }
+      opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
+      if (result.discarded) {
+        badInARow += 1;
+        log(`step ${step}: non-finite loss or gradient, step discarded (${badInARow} in a row)`);
+        if (badInARow >= nanLimit) {
+          const lr = trainer.gOpt.lr / 2;
+          trainer.dispose();
+          model.dispose();
+          if (!(await restore())) throw new CheckpointError('no checkpoint to restore after repeated NaN steps', { path: runDir });
+          trainer.gOpt.lr = lr;
+          trainer.dOpt.lr = lr;
+          await truncateMetrics(metricsFile, step);
+          await appendMetrics(metricsFile, { event: 'nan-restore', step, lr });
+          log(`${nanLimit} non-finite steps in a row: restored step ${step} and halved the learning rate to ${lr}`);
+          badInARow = 0;
+        }
+        continue;
+      }
+      badInARow = 0;
+      if (step % config.sampleEvery === 0) await writeSamples();
+      if (step % config.checkpointEvery === 0) await checkpoint();
+    }
+    const interrupted = step < total;
+    if (step % config.sampleEvery !== 0) await writeSamples();
+    if (step % config.checkpointEvery !== 0 || interrupted) await checkpoint();
+    return { step, reason: interrupted ? 'interrupted' : 'done', runDir };
+  } finally {
+    tf.dispose([samples.images, samples.masks]);
+    trainer!.dispose();
+    model!.dispose();
+  }
+}

@@ -1,0 +1,114 @@
+import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ageToGroup, initBackend } from '@ragan/core';
+import { runTraining } from '../src/trainer/run.js';
+import { memoryBatchSource } from '../src/trainer/memory-source.js';
+import { readMetrics } from '../src/logging/metrics.js';
+import { listCheckpoints, loadLatestCheckpoint } from '../src/checkpoint/checkpoint.js';
+import type { BatchSource } from '../src/trainer/batch-source.js';
+import { ellipseMask, loadFaces } from '../../core/test/faces.js';
+
+const LOSS_KEYS = ['d_adv', 'd_total', 'g_adv', 'g_age', 'g_rec', 'g_cyc', 'g_id_feature', 'g_total'];
+
+describe('runTraining', () => {
+  let faces: Awaited<ReturnType<typeof loadFaces>>;
+  let masks: tf.Tensor4D;
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'ragan-train-'));
+    dirs.push(d);
+    return d;
+  };
+  const source = (seed = 5) => memoryBatchSource(faces.images, masks, faces.ages.map((a) => ageToGroup(a)), { batch: 2, seed });
+  const config = { preset: 'tiny', model: { resolution: 16 }, seed: 3, r1: { gamma: 10, every: 2 }, sampleEvery: 2, checkpointEvery: 2, keepCheckpoints: 2 };
+
+  beforeAll(async () => {
+    // the cpu backend: exact resume is promised there
+    await initBackend({ backend: 'cpu', quiet: true });
+    faces = await loadFaces(6, 16, (age) => age >= 15 && age <= 70);
+    masks = ellipseMask(6, 16);
+  });
+  afterAll(() => {
+    tf.dispose([faces.images, masks]);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a run of 2×N steps equals N steps + resume + N steps (losses within 1e-6), with run-folder artefacts', async () => {
+    const straight = tmp();
+    const s1 = source();
+    await runTraining({ runDir: straight, config: { ...config, steps: 6 }, source: s1 });
+    const split = tmp();
+    const s2 = source();
+    const first = await runTraining({ runDir: split, config: { ...config, steps: 6 }, source: s2, steps: 3 });
+    expect(first).toMatchObject({ step: 3, reason: 'done' });
+    const s3 = source(); // a fresh process would build a fresh source; the cursor puts it in place
+    const second = await runTraining({ runDir: split, resume: true, source: s3 });
+    expect(second).toMatchObject({ step: 6, reason: 'done' });
+    [s1, s2, s3].forEach((s) => s.close?.());
+
+    const a = (await readMetrics(join(straight, 'metrics.jsonl'))).filter((r) => !('event' in r));
+    const b = (await readMetrics(join(split, 'metrics.jsonl'))).filter((r) => !('event' in r));
+    expect(a.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (let i = 0; i < 6; i++) {
+      for (const k of LOSS_KEYS) {
+        const x = a[i]![k] as number;
+        const y = b[i]![k] as number;
+        expect(Math.abs(x - y), `${k} at step ${i + 1}: ${x} vs ${y}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(x)));
+      }
+    }
+    // artefacts: resolved config, sample grids, the newest `keepCheckpoints` checkpoints
+    expect(existsSync(join(split, 'config.json'))).toBe(true);
+    expect(readdirSync(join(split, 'samples')).sort()).toEqual(['step-2.png', 'step-3.png', 'step-4.png', 'step-6.png']);
+    expect(await listCheckpoints(split)).toEqual([6, 4]);
+    const ck = await loadLatestCheckpoint(split);
+    expect(ck!.state.step).toBe(6);
+    expect(ck!.skipped).toEqual([]);
+    ck!.model.dispose();
+    ck!.gOpt.dispose();
+    ck!.dOpt.dispose();
+  }, 600_000);
+
+  it('refuses to overwrite a run and names the way out', async () => {
+    const dir = tmp();
+    const s = source();
+    await runTraining({ runDir: dir, config: { ...config, steps: 1 }, source: s });
+    await expect(runTraining({ runDir: dir, config: { ...config, steps: 1 }, source: s })).rejects.toThrow(/--resume/);
+    s.close?.();
+  }, 300_000);
+
+  it('discards NaN steps, then restores the last checkpoint with half the learning rate', async () => {
+    const dir = tmp();
+    const inner = source();
+    let calls = 0;
+    const poisoned: BatchSource = {
+      ...inner,
+      resolution: inner.resolution,
+      async next() {
+        const b = await inner.next();
+        calls += 1;
+        if (calls >= 3 && calls <= 5) {
+          const bad = tf.tidy(() => tf.mul(b.images, NaN)) as tf.Tensor4D;
+          b.images.dispose();
+          return { ...b, images: bad };
+        }
+        return b;
+      },
+    };
+    // steps 3-5 are NaN: discarded, then step 2's checkpoint is restored and training goes on to 6
+    const res = await runTraining({ runDir: dir, config: { ...config, steps: 6 }, source: poisoned });
+    expect(res.step).toBe(6);
+    const rows = await readMetrics(join(dir, 'metrics.jsonl'));
+    const event = rows.find((r) => 'event' in r && r.event === 'nan-restore') as { lr: number } | undefined;
+    expect(event?.lr).toBeCloseTo(5e-4, 12);
+    const steps = rows.filter((r) => !('event' in r));
+    expect(steps.filter((r) => r.discarded === true).length).toBe(0); // rows of discarded steps were rolled back with the restore
+    expect(steps.at(-1)!.lr).toBeCloseTo(5e-4, 12);
+    expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(steps[1]!.lr).toBeCloseTo(1e-3, 12);
+    inner.close?.();
+  }, 600_000);
+});
