@@ -6,3 +6,6 @@ export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, pruneCheckpoints
 export { TensorBag } from './checkpoint/tensor-bag.js';
 export { appendMetrics, readMetrics, truncateMetrics, type MetricsRow } from './logging/metrics.js';
 export { sampleGridPng } from './logging/sample-grid.js';
+export { cacheBatchSource, type CacheSourceOptions } from './trainer/cache-source.js';
+export { trainClassifier, type ClassifierTrainOptions, type ClassifierTrainResult } from './trainer/classifier.js';
+export { writeReport } from './logging/report.js';

@@ -10,6 +10,8 @@ export const TrainConfigSchema = z
     preset: z.enum(['tiny', 'small', 'paper']).default('tiny'),
     /** Overrides of the preset's model sizes (ModelConfig fields). */
     model: z.record(z.string(), z.unknown()).default({}),
+    /** Training cache (from `ragan prepare`); recorded so that `--resume` finds it. */
+    data: z.string().min(1).optional(),
     steps: z.number().int().min(1).max(100_000_000).default(1000),
     batch: z.number().int().min(1).max(1024).default(4),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),

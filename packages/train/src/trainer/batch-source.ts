@@ -14,10 +14,12 @@ export interface SourceBatch {
 export interface BatchSource {
   next(): Promise<SourceBatch>;
   getCursor(): unknown;
-  setCursor(cursor: unknown): void;
+  setCursor(cursor: unknown): void | Promise<void>;
   /** Fixed inputs for the sample grids (the same every call); the caller disposes them. */
   fixedSamples(count: number): Promise<{ images: tf.Tensor4D; masks: tf.Tensor4D }>;
   /** Image side the source produces. */
   readonly resolution: number;
+  /** Name of the age-group set the labels use (checked against the model's), if known. */
+  readonly ageGroups?: string;
   close?(): Promise<void> | void;
 }

@@ -105,16 +105,21 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const { resolvedModel: _m, ...input } = raw as TrainConfig;
     config = resolveTrainConfig(input);
   } else {
-    config = resolveTrainConfig(opts.config ?? {});
+    const { resolvedModel: _resolved, ...input } = (opts.config ?? {}) as Partial<TrainConfig>;
+    config = resolveTrainConfig(input);
     if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
     await mkdir(runDir, { recursive: true });
     // the fully resolved config goes into the run folder before step 0
     await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
   }
   const { resolvedModel, ...hashed } = config;
-  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined }));
+  // what must not change across a resume: not the step target, the data path or the backend
+  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined, data: undefined, backend: undefined }));
   if (source.resolution !== resolvedModel.resolution) {
     throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${resolvedModel.resolution}px: prepare the data with --size ${resolvedModel.resolution} or choose another preset`);
+  }
+  if (source.ageGroups && source.ageGroups !== resolvedModel.ageGroups) {
+    throw new ConfigError('model.ageGroups', `the data is labelled with the ${source.ageGroups} age groups but the model uses ${resolvedModel.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`);
   }
   const total = opts.steps ?? config.steps;
   await mkdir(join(runDir, 'samples'), { recursive: true });
@@ -154,7 +159,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     trainer.dOpt.lr = ck.state.lr;
     trainer.rng.setState(ck.state.trainerRng);
     trainer.step = ck.state.step;
-    source.setCursor(ck.state.dataCursor);
+    await source.setCursor(ck.state.dataCursor);
     step = ck.state.step;
     return true;
   };

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, resolveModelConfig, saveModelFolder, type PresetName } from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
+import { createProgressBar, openCache } from '@ragan/data';
+import { trainClassifier } from '@ragan/train';
+import { initCliBackend } from '../backend.js';
+
+export function registerTrainClassifier(program: Command): void {
+  program
+    .command('train-classifier')
+    .description('train the auxiliary age-group classifier on real labels and report its test accuracy')
+    .requiredOption('--data <cache>', 'training cache from `ragan prepare`')
+    .requiredOption('--out <dir>', 'model folder to write (module "classifier")')
+    .option('--preset <name>', 'tiny | small | paper (must match the cache size)', 'tiny')
+    .option('--steps <n>', 'training steps', '300')
+    .option('--batch <n>', 'images per step', '16')
+    .option('--seed <n>', 'seed', '0')
+    .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu')
+    .addHelpText('after', '\nExample:\n  ragan train-classifier --data cache64 --out runs/classifier64\n  ragan train --preset tiny --data cache64 --classifier runs/classifier64 --out runs/tiny')
+    .action(async (flags: { data: string; out: string; preset: string; steps: string; batch: string; seed: string; backend?: string }) => {
+      for (const k of ['steps', 'batch', 'seed'] as const) if (!/^\d+$/.test(flags[k])) throw new ConfigError(k, `must be a whole number, got "${flags[k]}"`);
+      const cacheDir = resolve(flags.data);
+      const cache = await openCache(cacheDir);
+      const size = cache.index.args.size;
+      await cache.close();
+      const config = resolveModelConfig({ preset: flags.preset as PresetName, ageGroups: cache.index.groups.name as never });
+      if (config.resolution !== size) throw new ConfigError('preset', `${flags.preset} works at ${config.resolution}px but ${flags.data} holds ${size}px images`);
+      await initCliBackend(flags.backend);
+      const steps = Number(flags.steps);
+      const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
+      const r = await trainClassifier({ cacheDir, config, steps, batch: Number(flags.batch), seed: Number(flags.seed), onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });
+      bar.finish();
+      await saveModelFolder(fsStore(resolve(flags.out)), { config, modules: { classifier: r.classifier }, extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples } });
+      r.classifier.dispose();
+      process.stdout.write(`test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (within one group ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} test faces; wrote ${resolve(flags.out)}\n`);
+    });
+}

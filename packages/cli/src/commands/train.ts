@@ -1,0 +1,162 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, saveModelFolder } from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
+import { createProgressBar } from '@ragan/data';
+import { cacheBatchSource, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
+import { initCliBackend } from '../backend.js';
+
+interface TrainFlags {
+  preset?: string;
+  data?: string;
+  out?: string;
+  resume?: string;
+  steps?: string;
+  batch?: string;
+  backend?: string;
+  config?: string;
+  classifier?: string;
+  classifierSteps?: string;
+  seed?: string;
+  threads?: string;
+  dryRun?: boolean;
+}
+
+const int = (name: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
+  return Number(v);
+};
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('config', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError('config', `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train RAGAN on a prepared cache; resumable, interruptible (Ctrl-C checkpoints and exits)')
+    .option('--preset <name>', 'model size: tiny (64²) | small (128²) | paper (256²)')
+    .option('--data <cache>', 'training cache written by `ragan prepare` (its --size must match the preset)')
+    .option('--out <run>', 'new run folder (config.json, metrics.jsonl, samples/, checkpoints/)')
+    .option('--resume <run>', 'continue a run from its newest valid checkpoint (needs --data too, unless the run records it)')
+    .option('--steps <n>', 'train up to this total step count')
+    .option('--batch <n>', 'images per step')
+    .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu (default: RAGAN_BACKEND, else the fastest installed)')
+    .option('--threads <n>', 'wasm: XNNPACK threads (opt-in; 2 on a 2-core machine)')
+    .option('--config <file>', 'JSON train config; flags override it (see @ragan/train TrainConfigSchema)')
+    .option('--classifier <dir>', 'a model folder from `ragan train-classifier`; without it one is trained first')
+    .option('--classifier-steps <n>', 'steps for that classifier (default 300)')
+    .option('--seed <n>', 'seed of initialisation, sampling and target draws')
+    .option('--dry-run', 'print the fully resolved config and exit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ragan prepare --data faces/ --format utkface --size 64 --out cache64
+  ragan train --preset tiny --data cache64 --steps 2000 --batch 8 --out runs/tiny
+  ragan train --resume runs/tiny --steps 4000
+  ragan report runs/tiny          # loss curves and sample grids as HTML
+
+Run folder: config.json (resolved, written before step 0), metrics.jsonl (one row per step),
+samples/step-N.png (test faces × every age group), checkpoints/step-N/ (the newest few kept).
+Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`,
+    )
+    .action(async (flags: TrainFlags) => {
+      if (!flags.resume && !flags.out) throw new ConfigError('out', 'give --out RUN for a new run, or --resume RUN to continue one');
+      const runDir = resolve(flags.resume ?? flags.out!);
+      let input: Record<string, unknown> = {};
+      if (flags.resume) {
+        const cfg = (await readJson(join(runDir, 'config.json'))) as Record<string, unknown>;
+        input = { ...cfg };
+      } else if (flags.config) {
+        input = { ...((await readJson(flags.config)) as Record<string, unknown>) };
+      }
+      const data = flags.data ?? (input.data as string | undefined);
+      if (flags.preset) input.preset = flags.preset;
+      if (flags.steps) input.steps = int('steps', flags.steps);
+      if (flags.batch) input.batch = int('batch', flags.batch);
+      if (flags.seed) input.seed = int('seed', flags.seed);
+      if (flags.backend) input.backend = flags.backend;
+      if (data) input.data = resolve(data);
+      delete input.resolvedModel;
+      const config = resolveTrainConfig(input);
+      if (flags.dryRun) {
+        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        return;
+      }
+      if (!config.data) throw new ConfigError('data', 'give --data CACHE (a folder written by `ragan prepare`)');
+      const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads: int('threads', flags.threads) ?? 1 });
+      const source = await cacheBatchSource(config.data, { batch: config.batch, seed: config.seed, flip: config.flip });
+
+      let classifierDir = flags.classifier ? resolve(flags.classifier) : undefined;
+      if (!flags.resume && !classifierDir) {
+        classifierDir = join(runDir, 'classifier');
+        if (!(await isDir(classifierDir))) {
+          const steps = int('classifier-steps', flags.classifierSteps) ?? 300;
+          process.stderr.write(`no --classifier given: training the age classifier first (${steps} steps) → ${classifierDir}\n`);
+          const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
+          const r = await trainClassifier({ cacheDir: config.data, config: config.resolvedModel, steps, seed: config.seed, onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });
+          bar.finish();
+          await saveModelFolder(fsStore(classifierDir), { config: config.resolvedModel, modules: { classifier: r.classifier }, extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples } });
+          r.classifier.dispose();
+          process.stderr.write(`classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`);
+        }
+      }
+
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = (sig: string) => {
+        signals += 1;
+        if (signals > 1) {
+          process.stderr.write(`\n${sig} again: exiting without a checkpoint (the last one stays valid)\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`\n${sig}: finishing the current step, then writing a checkpoint (press again to exit now)\n`);
+        controller.abort();
+      };
+      const sigint = () => onSignal('SIGINT');
+      const sigterm = () => onSignal('SIGTERM');
+      process.on('SIGINT', sigint);
+      process.on('SIGTERM', sigterm);
+      const total = config.steps;
+      const bar = createProgressBar({ total, label: `train ${config.preset} (${info.name})`, unit: 'step' });
+      try {
+        const result = await runTraining({
+          runDir,
+          config,
+          resume: Boolean(flags.resume),
+          steps: total,
+          source,
+          ...(classifierDir ? { classifierDir } : {}),
+          signal: controller.signal,
+          log: (line) => process.stderr.write(`\n${line}\n`),
+          onStep: (s) => bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`),
+        });
+        bar.finish();
+        await writeReport(runDir);
+        process.stderr.write(
+          result.reason === 'done'
+            ? `trained to step ${result.step}: ${runDir} (report.html, samples/, checkpoints/)\n`
+            : `stopped at step ${result.step} with a checkpoint; continue with: ragan train --resume ${runDir} --steps ${total}\n`,
+        );
+      } finally {
+        process.off('SIGINT', sigint);
+        process.off('SIGTERM', sigterm);
+        await source.close?.();
+      }
+    });
+}

@@ -1,0 +1,48 @@
+import { createSampler, type Sampler, type SamplerCursor } from '@ragan/data';
+import type { BatchSource, SourceBatch } from './batch-source.js';
+
+export interface CacheSourceOptions {
+  batch: number;
+  seed?: number;
+  flip?: boolean;
+  balanceGroups?: boolean;
+}
+
+/**
+ * A BatchSource over a training cache written by `ragan prepare` (train split), with the sampler's
+ * cursor for exact resume; sample-grid inputs are the first faces of the test split.
+ */
+export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOptions): Promise<BatchSource> {
+  const base = { batch: opts.batch, split: 'train' as const, seed: opts.seed ?? 0, flip: opts.flip ?? true, balanceGroups: opts.balanceGroups ?? false };
+  let sampler: Sampler = await createSampler(cacheDir, base);
+  let cursor: SamplerCursor = sampler.cursor();
+  return {
+    resolution: sampler.imageSize,
+    ageGroups: sampler.index.groups.name,
+    async next(): Promise<SourceBatch> {
+      const b = await sampler.next();
+      cursor = b.cursor;
+      return { images: b.images, masks: b.masks, groups: b.groups };
+    },
+    getCursor: () => cursor,
+    async setCursor(c: unknown) {
+      await sampler.close();
+      sampler = await createSampler(cacheDir, { ...base, cursor: c as SamplerCursor });
+      cursor = sampler.cursor();
+    },
+    async fixedSamples(count: number) {
+      const test = await createSampler(cacheDir, { batch: count, split: 'test', seed: 0, flip: false, prefetch: 0 }).catch(() =>
+        createSampler(cacheDir, { batch: count, split: 'all', seed: 0, flip: false, prefetch: 0 }),
+      );
+      try {
+        const b = await test.next();
+        return { images: b.images, masks: b.masks };
+      } finally {
+        await test.close();
+      }
+    },
+    async close() {
+      await sampler.close();
+    },
+  };
+}
