@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FFHQ_AGING_GROUPS } from '@ragan/core';
-import { labelUtkFaceNames, parseUtkFaceName } from './utkface.js';
+import { labelUtkFaceNames, listUtkFace, parseUtkFaceName } from './utkface.js';
 import { sharedDataDir } from '../shared-data.js';
 import { splitOf } from '../split.js';
 
@@ -41,5 +41,21 @@ describe('UTKFace names', () => {
     expect(test / kept.length).toBeGreaterThan(0.08);
     expect(test / kept.length).toBeLessThan(0.12);
     expect(splitOf('26_1_2_20170116174525125.jpg.chip.jpg')).toBe(splitOf('some/dir/26_1_2_20170116174525125.jpg.chip.jpg'));
+  });
+});
+
+describe('listUtkFace', () => {
+  it('lists the real folder in name order with labels and split; --limit takes the first K names', () => {
+    const dir = join(sharedDataDir()!, 'data/utkface/crop_part1');
+    const all = listUtkFace(dir);
+    expect(all.items.length + all.skipped.length).toBe(9780);
+    expect(all.skipped.map((s) => s.kind)).toEqual(['bad-name', 'bad-name']);
+    expect(all.items.map((i) => i.file)).toEqual([...all.items.map((i) => i.file)].sort());
+    const first = all.items[0]!;
+    expect(first).toMatchObject({ path: join(dir, first.file), split: splitOf(first.file), age: 100, group: 9 });
+    const some = listUtkFace(dir, { limit: 300 });
+    expect(some.considered).toBe(300);
+    expect(some.items.map((i) => i.file)).toEqual(all.items.slice(0, 300).map((i) => i.file));
+    expect(() => listUtkFace(join(dir, first.file))).toThrow(/is not a folder/);
   });
 });

@@ -1,4 +1,8 @@
-import { ageToGroup, FFHQ_AGING_GROUPS, type AgeGroupSet } from '@ragan/core';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ageToGroup, DatasetError, FFHQ_AGING_GROUPS, type AgeGroupSet } from '@ragan/core';
+import { splitOf } from '../split.js';
+import type { DatasetListing, ListOptions, SkippedFile, SourceItem } from './types.js';
 
 /** Labels encoded in a UTKFace file name `age_gender_race_datetime.jpg.chip.jpg`. */
 export interface UtkFaceLabel {
@@ -57,4 +61,52 @@ export function labelUtkFaceNames(
     else skipped.push({ file: f, reason: r.reason });
   }
   return { kept, skipped };
+}
+
+/**
+ * Lists a UTKFace folder (flat, e.g. `crop_part1/` or `UTKFace/`). Every entry that is not a dotfile
+ * is a candidate, sorted by name; `limit` takes the first K of those. Malformed names are skipped with
+ * their reason. Entries are not opened here: a folder or a dangling symlink with an image-like name is
+ * reported when the image is read.
+ */
+export function listUtkFace(dir: string, options: ListOptions = {}): DatasetListing {
+  const root = resolve(dir);
+  const set = options.groups ?? FFHQ_AGING_GROUPS;
+  const names = readDirOrThrow(root).filter((n) => !n.startsWith('.')).sort(byCodePoint);
+  const chosen = options.limit === undefined ? names : names.slice(0, options.limit);
+  const items: SourceItem[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const name of chosen) {
+    const r = parseUtkFaceName(name);
+    if (!r.ok) {
+      skipped.push({ file: name, kind: 'bad-name', reason: r.reason });
+      continue;
+    }
+    items.push({
+      file: name,
+      path: join(root, name),
+      age: r.value.age,
+      group: ageToGroup(r.value.age, set),
+      split: splitOf(name, options.testFraction),
+    });
+  }
+  return { format: 'utkface', root, groups: set, items, skipped, priorShape: 'utkface-crop', considered: chosen.length };
+}
+
+/** Code-point order: the same on every machine and locale (localeCompare is not). */
+export const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function readDirOrThrow(root: string): string[] {
+  let st;
+  try {
+    st = statSync(root);
+  } catch (e) {
+    throw new DatasetError(root, `cannot open the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the --data path`, { cause: e });
+  }
+  if (!st.isDirectory()) throw new DatasetError(root, 'is not a folder; --data must name the folder that holds the images');
+  try {
+    return readdirSync(root);
+  } catch (e) {
+    throw new DatasetError(root, `cannot list the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
 }

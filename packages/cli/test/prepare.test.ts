@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { crc32, deflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseUtkFaceName, sharedDataDir } from '@ragan/data';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+
+async function ragan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
+      env: { ...process.env, RAGAN_BACKEND: '' },
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** A PNG whose header says 60000×60000 (a decompression bomb's header) in ~70 bytes. */
+function pngBomb(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    td.copy(out, 4);
+    out.writeUInt32BE(crc32(td), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.from([0, 0, 0xea, 0x60, 0, 0, 0xea, 0x60, 8, 2, 0, 0, 0]);
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'ragan-cli-prepare-'));
+const data = join(tmp, 'faces');
+const BROKEN = {
+  '30_0_0_20990101000000001.jpg.chip.jpg': 'empty',
+  '30_0_0_20990101000000002.jpg.chip.jpg': 'corrupt',
+  '30_0_0_20990101000000003.jpg.chip.jpg': 'not-an-image',
+  '30_0_0_20990101000000004.jpg.chip.jpg': 'not-an-image',
+  'thirty_0_0_20990101000000005.jpg.chip.jpg': 'bad-name',
+  '30_0_0_20990101000000006.jpg.chip.jpg': 'too-large',
+};
+
+beforeAll(() => {
+  // 50 good UTKFace files (copied into a temp folder only) and the 6 broken ones
+  const src = join(sharedDataDir()!, 'data/utkface/crop_part1');
+  const good = readdirSync(src)
+    .filter((f) => parseUtkFaceName(f).ok)
+    .sort()
+    .filter((_, i) => i % 190 === 0)
+    .slice(0, 50);
+  mkdirSync(data);
+  for (const f of good) copyFileSync(join(src, f), join(data, f));
+  const jpeg = readFileSync(join(src, good[0]!));
+  const names = Object.keys(BROKEN);
+  writeFileSync(join(data, names[0]!), Buffer.alloc(0));
+  writeFileSync(join(data, names[1]!), jpeg.subarray(0, jpeg.length >> 1));
+  writeFileSync(join(data, names[2]!), 'not an image\n');
+  writeFileSync(join(data, names[3]!), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24)));
+  copyFileSync(join(src, good[1]!), join(data, names[4]!));
+  writeFileSync(join(data, names[5]!), pngBomb());
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('ragan prepare', () => {
+  it('50 good files and 6 broken ones: exits 0, 50 kept and 6 skipped each with its reason, index and preview written', async () => {
+    const out = join(tmp, 'cache');
+    const r = await ragan(['prepare', '--data', data, '--format', 'utkface', '--size', '32', '--limit', '300', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^kept 50, skipped 6 \(bad-name 1, empty 1, corrupt 1, not-an-image 2, too-large 1\)/m);
+    expect(r.stdout).toMatch(/preview: .*preview\.png/);
+    expect(r.stderr).toMatch(/prepare 55\/55 100%/); // the progress bar over the 55 well-named files (plain lines off a terminal)
+    expect(r.stderr).not.toMatch(/\bat .*\(.*:\d+:\d+\)/); // no stack trace
+    const skipped = JSON.parse(readFileSync(join(out, 'skipped.json'), 'utf8')) as { count: number; skipped: Array<{ file: string; kind: string; reason: string }> };
+    expect(skipped.count).toBe(6);
+    expect(Object.fromEntries(skipped.skipped.map((s) => [s.file, s.kind]))).toEqual(BROKEN);
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { complete: boolean; samples: unknown[]; counts: { byMask: Record<string, number> } };
+    expect(index.complete).toBe(true);
+    // masks come from face-api's 68 landmarks; a face it cannot find falls back to the prior (counted)
+    expect(index.counts.byMask.landmarks).toBeGreaterThanOrEqual(45);
+    expect((index.counts.byMask.landmarks ?? 0) + (index.counts.byMask.prior ?? 0)).toBe(50);
+    expect(index.samples).toHaveLength(50);
+    expect(readFileSync(join(out, 'preview.png')).subarray(1, 4).toString()).toBe('PNG');
+
+    // the same command again: nothing to do; other arguments: refused in one line, non-zero exit
+    const again = await ragan(['prepare', '--data', data, '--format', 'utkface', '--size', '32', '--limit', '300', '--out', out]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already holds this cache \(same arguments\); nothing to do\.\nkept 50, skipped 6/);
+    const other = await ragan(['prepare', '--data', data, '--format', 'utkface', '--size', '64', '--out', out]);
+    expect(other.code).toBe(1);
+    expect(other.stderr.trim()).toMatch(/^ragan: .*cache: holds a finished cache made with different arguments \(--size was 32, now 64; --limit was 300, now none\); .*--overwrite to start again$/);
+    expect(other.stderr.trim().split('\n')).toHaveLength(1);
+  }, 180_000);
+
+  it('--help explains the options with examples; bad values are usage errors', async () => {
+    const help = await ragan(['prepare', '--help']);
+    expect(help.code).toBe(0);
+    for (const flag of ['--data', '--format', '--size', '--limit', '--groups', '--masks', '--out', '--overwrite']) expect(help.stdout).toContain(flag);
+    expect(help.stdout).toMatch(/Examples:\n\s+# 300 UTKFace crops/);
+    expect(help.stdout).toMatch(/choices: "utkface", "ffhq-aging", "csv"/);
+    const bad = await ragan(['prepare', '--data', data, '--format', 'utkface', '--size', 'big', '--out', join(tmp, 'x')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--size must be an integer from 8 to 1024, got "big"/);
+    expect(existsSync(join(tmp, 'x'))).toBe(false);
+  }, 180_000);
+});

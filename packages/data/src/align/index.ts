@@ -1,0 +1,16 @@
+export { applyAffine, invertAffine, composeAffine, affineScale, type Affine } from './affine.js';
+export { ffhqAlignQuad, quadToAffine, DEFAULT_FFHQ_ALIGN, type AlignQuad, type FfhqAlignParams } from './ffhq.js';
+export { warpAffine, pasteBack, type BorderMode, type PasteBackOptions } from './warp.js';
+export { readPhoto, encodeRgbPng, type Photo } from './photo.js';
+export {
+  alignFace,
+  alignFaces,
+  alignPhoto,
+  alignFacesInImage,
+  type AlignFaceOptions,
+  type AlignFacesOptions,
+  type AlignedCrop,
+  type AlignedFace,
+  type AlignedPhoto,
+} from './align-faces.js';
+export { toFacesJson, parseFacesJson, facesJsonSchema, type FacesJson } from './faces-json.js';
