@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '@ragan/core';
+import type { MetricDefinition } from './registry.js';
 
 export interface BackgroundScores {
   /** Mean absolute error outside the face mask, on the [0, 1] intensity scale. */
@@ -35,3 +36,46 @@ export function backgroundScores(input: tf.Tensor4D, output: tf.Tensor4D, mask: 
   const mse = s / n;
   return { mae: a / n, psnr: mse === 0 ? Infinity : 10 * Math.log10(1 / mse), backgroundFraction: n / 3 / pixels };
 }
+
+export interface BackgroundMetricResult {
+  pairs: number;
+  /** Mean absolute error outside the face mask on the [0, 1] scale, pooled over every background pixel. */
+  mae: number;
+  /** PSNR (dB) of the pooled background MSE; null when the background never changed (infinite PSNR). */
+  psnr: number | null;
+  /** Mean share of each image that counted as background. */
+  backgroundFraction: number;
+}
+
+/** How much re-aging disturbed what is not face: the model is supposed to leave it untouched. */
+export const backgroundMetric: MetricDefinition<BackgroundMetricResult> = {
+  name: 'background',
+  description: 'mean absolute error and PSNR outside the face mask',
+  requires: [],
+  create() {
+    let pairs = 0;
+    let weight = 0;
+    let absSum = 0;
+    let sqSum = 0;
+    let fracSum = 0;
+    return {
+      async update(batch) {
+        for (const t of batch.targets) {
+          const s = backgroundScores(t.inputs, t.outputs, t.masks);
+          const n = t.rows.length;
+          // Back from per-batch means to sums, so batches of different size and mask area pool correctly.
+          const w = s.backgroundFraction * n * t.inputs.shape[1] * t.inputs.shape[2] * 3;
+          pairs += n;
+          fracSum += s.backgroundFraction * n;
+          weight += w;
+          absSum += s.mae * w;
+          sqSum += (s.psnr === Infinity ? 0 : 10 ** (-s.psnr / 10)) * w;
+        }
+      },
+      async finish() {
+        const mse = weight ? sqSum / weight : 0;
+        return { pairs, mae: weight ? absSum / weight : 0, psnr: mse > 0 ? 10 * Math.log10(1 / mse) : null, backgroundFraction: pairs ? fracSum / pairs : 0 };
+      },
+    };
+  },
+};

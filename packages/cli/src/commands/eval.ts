@@ -1,0 +1,217 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ConfigError, DatasetError, getAgeGroupSet, sha256Hex, type BackendName } from '@ragan/core';
+import { fsStore, initNodeBackend } from '@ragan/core/node';
+import {
+  DATA_VERSION,
+  createProgressBar,
+  estimateAge,
+  faceEmbedding,
+  loadFaceModels,
+  openCache,
+  type CacheReader,
+  type ProgressBar,
+} from '@ragan/data';
+import {
+  cachedEmbedder,
+  defaultMetrics,
+  embedderFeatureExtractor,
+  evaluate,
+  formatSummary,
+  identityBaseline,
+  isBaselineName,
+  loadEvalModel,
+  loadTfjsFeatureExtractor,
+  randomBaseline,
+  writeFileAtomic,
+  type AgeEstimator,
+  type EvalDataset,
+  type EvalModel,
+  type FaceEmbedder,
+  type FeatureExtractor,
+} from '@ragan/eval';
+import { importFromCli } from '../import-module.js';
+import { CLI_VERSION } from '../version.js';
+
+interface EvalFlags {
+  model: string;
+  data: string;
+  split: string;
+  limit?: number;
+  inception?: string;
+  seed: number;
+  out: string;
+  batch: number;
+  backend?: BackendName | 'auto';
+  faceRegion: 'auto' | 'aligned' | 'full';
+  metrics?: string;
+}
+
+const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
+};
+
+/**
+ * A data cache split as an EvalDataset (random access through the cache reader). Pixels are mapped to
+ * [-1, 1] and masks to [0, 1] exactly as the training sampler does. The dataset hash covers what defines
+ * the data (every sample's source hash, label and split, the shard hashes and the image size), not
+ * timestamps, so re-preparing the same files gives the same hash.
+ */
+async function cacheDataset(reader: CacheReader, split: string): Promise<EvalDataset> {
+  const { index } = reader;
+  const picked = index.samples.map((s, i) => ({ s, i })).filter(({ s }) => s.split === split);
+  if (picked.length === 0) {
+    const splits = [...new Set(index.samples.map((s) => s.split))].join(', ') || 'none';
+    throw new DatasetError(reader.dir, `the cache has no "${split}" samples (its splits: ${splits}); pick one with --split`);
+  }
+  const identity = JSON.stringify({
+    size: index.record.size,
+    layout: index.record.layout,
+    groups: index.groups,
+    shards: index.shards.map((s) => s.sha256),
+    samples: index.samples.map((s) => [s.file, s.sha256, s.age, s.group, s.split, s.mask]),
+  });
+  const size = index.record.size;
+  const px = size * size;
+  return {
+    name: `${index.args.format}:${index.args.data.split(/[\\/]/).filter(Boolean).pop() ?? index.args.data}`,
+    split,
+    resolution: size,
+    ageGroups: index.groups.name,
+    ids: picked.map(({ s }) => s.file),
+    datasetHash: await sha256Hex(new TextEncoder().encode(identity)),
+    async load(indices) {
+      const images = new Float32Array(indices.length * px * 3);
+      const masks = new Float32Array(indices.length * px);
+      const buf = new Uint8Array(index.record.bytes);
+      const groups: number[] = [];
+      const ages: (number | null)[] = [];
+      for (let k = 0; k < indices.length; k++) {
+        const { s, i } = picked[indices[k]!]!;
+        const rec = await reader.read(i, buf);
+        for (let j = 0; j < px * 3; j++) images[k * px * 3 + j] = rec.image[j]! / 127.5 - 1;
+        for (let j = 0; j < px; j++) masks[k * px + j] = rec.mask[j]! / 255;
+        groups.push(s.group);
+        ages.push(s.age);
+      }
+      return {
+        images: tf.tensor4d(images, [indices.length, size, size, 3]),
+        masks: tf.tensor4d(masks, [indices.length, size, size, 1]),
+        groups,
+        ages,
+      };
+    },
+  };
+}
+
+/** face-api's networks (from @ragan/data) behind @ragan/eval's interfaces. */
+function faceApiNetworks(region: 'aligned' | 'full'): { age: AgeEstimator; embedder: FaceEmbedder } {
+  return {
+    age: { name: `face-api age regressor (${region} crop)`, estimate: (x) => estimateAge(x, { range: 'signed', region }) },
+    embedder: {
+      name: `face-api recognition 128-D (${region} crop)`,
+      sameIdentityThreshold: 0.6,
+      dims: 128,
+      embed: async (x) => faceEmbedding(x, { range: 'signed', region }),
+    },
+  };
+}
+
+async function openModel(spec: string, data: EvalDataset, seed: number): Promise<EvalModel> {
+  if (isBaselineName(spec)) {
+    return spec === 'identity' ? identityBaseline({ ageGroups: data.ageGroups }) : randomBaseline({ seed, resolution: data.resolution, ageGroups: data.ageGroups });
+  }
+  return loadEvalModel(fsStore(spec));
+}
+
+const EXAMPLES = `
+Examples:
+  # the two baselines that need no training, on 50 test faces of a 64×64 cache
+  ragan eval --model identity --data cache/utk64 --limit 50 --out results/identity.json
+  ragan eval --model random --data cache/utk64 --limit 50 --seed 1 --out results/random.json
+
+  # a trained model, with standard FID/KID from a converted Inception (docs/eval-protocol.md)
+  ragan eval --model runs/tiny/export --data cache/utk64 --inception models/inception-fid --out results/tiny.json
+
+Every selected test face is re-aged to each other age group. Age: face-api's age regressor on the
+outputs. Identity: face-api's 128-D embedding (same person under 0.6). Realism: FID/KID per target
+group, standard only with --inception, else on face-api embeddings (labelled non-standard). Background:
+MAE/PSNR outside the face mask. The JSON follows @ragan/eval's results.schema.json.`;
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, speed')
+    .requiredOption('--model <dir|identity|random>', 'model folder (manifest.json + weights), or a baseline: identity, random (a folder with such a name: ./identity)')
+    .requiredOption('--data <cache>', 'data cache written by `ragan prepare`')
+    .requiredOption('--out <file>', 'results JSON to write')
+    .option('--split <name>', 'cache split to evaluate', 'test')
+    .option('--limit <n>', 'evaluate a seeded random subset of N faces', int('--limit', 1))
+    .option('--inception <dir>', 'tfjs conversion of the FID Inception network: realism becomes "standard"')
+    .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', int('--seed', 0, 2 ** 32 - 1), 0)
+    .option('--batch <n>', 'faces per batch', int('--batch', 1, 1024), 16)
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: RAGAN_BACKEND, else the fastest available)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(
+      new Option('--face-region <r>', 'where the face is in each image, for face-api: aligned (FFHQ-Aging crops), full (tight crops such as UTKFace); auto picks by the cache format')
+        .choices(['auto', 'aligned', 'full'])
+        .default('auto'),
+    )
+    .option('--metrics <list>', 'comma-separated subset of the metrics (default: all): age,identity,realism,background,speed')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: EvalFlags) => {
+      const metrics = flags.metrics ? defaultMetrics().pick(flags.metrics.split(',').map((s) => s.trim()).filter(Boolean)) : defaultMetrics();
+      // Open the data and the model before the backend and face models, so bad paths fail fast.
+      const reader = await openCache(resolve(flags.data));
+      let model: EvalModel | undefined;
+      let extractor: FeatureExtractor | undefined;
+      let embedder: ReturnType<typeof cachedEmbedder> | undefined;
+      try {
+        const dataset = await cacheDataset(reader, flags.split);
+        getAgeGroupSet(dataset.ageGroups);
+        const info = await initNodeBackend({ ...(flags.backend ? { backend: flags.backend } : {}), importModule: importFromCli });
+        model = await openModel(flags.model, dataset, flags.seed);
+        const region = flags.faceRegion === 'auto' ? (reader.index.args.format === 'utkface' ? 'full' : 'aligned') : flags.faceRegion;
+        await loadFaceModels({ detector: 'tiny', landmarks: 'tiny', age: true, recognition: true });
+        const nets = faceApiNetworks(region);
+        // Identity and the non-standard FID embed the same tensors: share the work.
+        embedder = cachedEmbedder(nets.embedder);
+        extractor = flags.inception
+          ? await loadTfjsFeatureExtractor(fsStore(resolve(flags.inception)), { standard: true })
+          : embedderFeatureExtractor(embedder, { name: `face-api recognition 128-D (${region} crop; non-standard)` });
+        const total = Math.min(flags.limit ?? Infinity, dataset.ids.length);
+        const bar: ProgressBar = createProgressBar({ total, label: 'eval', unit: 'face' });
+        const results = await evaluate({
+          model,
+          dataset,
+          ageEstimator: nets.age,
+          embedders: [embedder],
+          extractor,
+          metrics,
+          seed: flags.seed,
+          batchSize: flags.batch,
+          ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+          backend: info.name,
+          versions: { '@ragan/cli': CLI_VERSION, '@ragan/data': DATA_VERSION },
+          onProgress: ({ done }) => bar.update(done),
+        });
+        bar.finish();
+        const out = resolve(flags.out);
+        try {
+          await mkdir(dirname(out), { recursive: true });
+          await writeFileAtomic(out, `${JSON.stringify(results, null, 2)}\n`);
+        } catch (e) {
+          throw new ConfigError('--out', `cannot write ${out}: ${(e as Error).message}`, { cause: e });
+        }
+        process.stdout.write(`${formatSummary(results)}\nresults: ${out}\n`);
+      } finally {
+        model?.dispose();
+        extractor?.dispose?.();
+        embedder?.dispose();
+        await reader.close();
+      }
+    });
+}

@@ -1,0 +1,53 @@
+import type { EvalResults } from './schema.js';
+
+const f = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
+/** FID/KID scales differ by feature space (Inception FIDs are tens, face-api ones tenths): 3 significant digits. */
+const g3 = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(3));
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** A readable plain-text summary of a results file (what `ragan eval` prints). */
+export function formatSummary(r: EvalResults): string {
+  const { age, identity, realism, background, speed } = r.metrics;
+  const d = r.dataset;
+  const out: string[] = [];
+  out.push(`RAGAN.ts evaluation: ${r.model.name} [${r.model.sha256.startsWith('baseline:') ? r.model.sha256 : `sha256 ${r.model.sha256.slice(0, 12)}…`}]`);
+  out.push(`${d.name}/${d.split}: ${d.evaluated} of ${d.size} faces (seed ${r.seed}), ${d.resolution}×${d.resolution}, ${d.ageGroups}; backend ${r.backend}`);
+  out.push('');
+  const header = ['target group', 'pairs', 'age hit', 'est. age', 'yrs off', 'id dist', `id<${f(identity?.threshold, 1)}`];
+  if (realism) header.push('FID', 'KID');
+  const rows = d.groupLabels.map((label, i) => {
+    const a = age?.perGroup[i];
+    const id = identity?.perGroup[i];
+    const re = realism?.perGroup[i];
+    const row = [label, String(a?.pairs ?? id?.pairs ?? '–'), f(a?.hitRate), f(a?.meanEstimatedAge, 1), f(a?.meanRangeDistance, 1), f(id?.meanDistance, 3), f(id?.shareBelowThreshold)];
+    if (realism) row.push(g3(re?.fid), g3(re?.kid));
+    return row;
+  });
+  const all = ['all', String(age?.pairs ?? identity?.pairs ?? '–'), f(age?.hitRate), '', f(age?.meanRangeDistance, 1), f(identity?.meanDistance, 3), f(identity?.shareBelowThreshold)];
+  if (realism) all.push(g3(realism.meanFid), g3(realism.meanKid));
+  rows.push(all);
+  out.push(table(header, rows));
+  out.push('');
+  if (age) {
+    out.push(`age: estimator ${age.estimator}; on the real inputs it is off by ${f(age.inputs.meanAbsoluteError, 1)} years on average and puts ${f(age.inputs.hitRate)} in their labelled group`);
+  } else out.push('age: not measured (no age estimator)');
+  if (identity) {
+    out.push(`identity: ${identity.embedder}, same-person threshold ${identity.threshold}`);
+    for (const o of identity.others) out.push(`  also ${o.embedder}: mean distance ${f(o.meanDistance, 3)}, share < ${o.threshold}: ${f(o.shareBelowThreshold)}`);
+  } else out.push('identity: not measured (no embedder)');
+  if (realism) {
+    const e = realism.extractor;
+    out.push(
+      `realism: ${e.name}, ${e.dims}-D, ${e.standard ? 'standard (Inception pool_3)' : 'NON-STANDARD features: not comparable with published FID/KID'}; FID/KID per group against that group's real test faces (– where a side has < 2 faces); all groups pooled: FID ${g3(realism.pooled.fid)}, KID ${g3(realism.pooled.kid)}`,
+    );
+  } else out.push('realism: not measured (no feature extractor)');
+  if (background) out.push(`background (outside the face mask): MAE ${f(background.mae, 4)}, PSNR ${background.psnr === null ? '∞ (unchanged)' : `${f(background.psnr, 1)} dB`}`);
+  if (speed) out.push(`speed: ${f(speed.msPerImage, 2)} ms per image on ${speed.backend} (${speed.images} images; warm-up ${f(speed.warmupMs, 0)} ms excluded)`);
+  out.push(`time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`);
+  return out.join('\n');
+}
