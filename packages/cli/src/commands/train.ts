@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, saveModelFolder } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
-import { createProgressBar } from '@ragan/data';
+import { createProgressBar, faceEmbedding, loadFaceModels, openCache } from '@ragan/data';
 import { cacheBatchSource, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
 
@@ -117,6 +117,17 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
         }
       }
 
+      let identityEmbedding: ((x: import('@tensorflow/tfjs').Tensor4D) => import('@tensorflow/tfjs').Tensor2D) | undefined;
+      if (config.identityNetwork) {
+        // face-api's 128-D embedding, frozen; UTKFace crops are framed tighter than aligned FFHQ-Aging crops
+        await loadFaceModels({ recognition: true });
+        const cache = await openCache(config.data);
+        const region = cache.index.args.format === 'utkface' ? 'full' : 'aligned';
+        await cache.close();
+        identityEmbedding = (x) => faceEmbedding(x, { range: 'signed', region });
+        process.stderr.write(`identity-network loss: face-api 128-D embedding (region ${region})\n`);
+      }
+
       const controller = new AbortController();
       let signals = 0;
       const onSignal = (sig: string) => {
@@ -142,6 +153,7 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
           steps: total,
           source,
           ...(classifierDir ? { classifierDir } : {}),
+          ...(identityEmbedding ? { identityEmbedding } : {}),
           signal: controller.signal,
           log: (line) => process.stderr.write(`\n${line}\n`),
           onStep: (s) => bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`),

@@ -44,6 +44,11 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
   log?: (line: string) => void;
+  /**
+   * Frozen face embedding for the identity-network loss (`1 - cos`), used when the config's
+   * `identityNetwork` is true (the CLI passes face-api's 128-D embedding from @ragan/data).
+   */
+  identityEmbedding?: (x: tf.Tensor4D) => tf.Tensor2D;
   /** Consecutive discarded (NaN/Inf) steps before the last checkpoint is restored and lr halved. Default 3. */
   nanRestoreAfter?: number;
 }
@@ -137,7 +142,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     r1Every: config.r1.every,
     lossWeights: config.losses,
     seed: config.seed,
+    ...(config.identityNetwork ? { identityEmbedding: needEmbedding() } : {}),
   });
+  function needEmbedding(): (x: tf.Tensor4D) => tf.Tensor2D {
+    if (!opts.identityEmbedding) throw new ConfigError('identityNetwork', 'is true but no identity embedding network was given to runTraining');
+    return opts.identityEmbedding;
+  }
   const restore = async (): Promise<boolean> => {
     const ck = await loadLatestCheckpoint(runDir);
     if (!ck) return false;
