@@ -19,7 +19,17 @@ export {
   type Critic,
 } from './training/gan-trainer.js';
 export { createRagan, saveRaganModel, loadRaganModel, exportGenerator, loadGenerator, type RaganModel } from './ragan.js';
-export { reage, ageStrip, type AgeTargetSpec } from './inference.js';
+export {
+  reage,
+  ageStrip,
+  reageFaces,
+  parseAgeTarget,
+  describeAgeTarget,
+  MAX_TARGET_AGE,
+  type AgeTargetSpec,
+  type AgeTargetDescription,
+  type ReageFacesOptions,
+} from './inference.js';
 export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
 export { VERSION } from './version.js';

@@ -78,3 +78,4 @@ export { createSampler, type Sampler, type SamplerOptions, type SamplerBatch, ty
 export { createProgressBar, type ProgressBar, type ProgressBarOptions } from './progress.js';
 export * from './faces/index.js';
 export * from './align/index.js';
+export * from './reage/index.js';

@@ -7,3 +7,5 @@ export { registerLeaderboard } from './leaderboard.js';
 export { registerTrainClassifier } from './train-classifier.js';
 export { registerTrain } from './train.js';
 export { registerReport } from './report.js';
+export { registerExport } from './export.js';
+export { registerAge } from './age.js';

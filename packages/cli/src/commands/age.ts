@@ -1,0 +1,203 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type AgeTargetDescription, type BackendName } from '@ragan/core';
+import {
+  NoFaceError,
+  OUTPUT_IMAGE_FORMATS,
+  encodeImageFor,
+  findPhotoFaces,
+  pasteFaces,
+  reageCrops,
+  renderAgeGrid,
+  type FaceBox,
+  type Point2,
+  type ReageTimings,
+} from '@ragan/data';
+import { initCliBackend } from '../backend.js';
+import { describeModelSource, loadModelSource } from './export.js';
+
+export interface AgeFlags {
+  model?: string;
+  to?: string;
+  out: string;
+  grid?: boolean;
+  json?: boolean;
+  detector: 'ssd' | 'tiny';
+  minConfidence: string;
+  keepDetail?: boolean;
+  feather: string;
+  backend?: BackendName | 'auto';
+}
+
+/** What `ragan age --json` prints. */
+export interface AgeSummary {
+  photo: { path: string; width: number; height: number; orientation: number };
+  model: { path: string; kind: 'model' | 'run'; step?: number; resolution: number; ageGroups: string };
+  backend: string;
+  /** The target (absent with --grid). */
+  target?: AgeTargetDescription & { input: string };
+  /** The grid layout (with --grid): a header row, then a row per face; columns "input" then every group. */
+  grid?: { columns: string[]; cell: number; header: number; rows: number };
+  faces: Array<{ index: number; score: number; box: FaceBox; cropSize: number; quad: Point2[] }>;
+  output: { path: string; width: number; height: number; format: string };
+  /** Milliseconds per stage; `reagePerFace` is the generator time per face (and per target for a grid). */
+  timings: ReageTimings & { load: number; encode: number; total: number; reagePerFace: number };
+}
+
+const NO_MODEL = [
+  'a model is required: no pretrained model ships with RAGAN.ts yet (the pretrained-model issue tracks it). Train and export one:',
+  '  ragan prepare --data faces/ --format utkface --size 64 --out cache64',
+  '  ragan train --preset tiny --data cache64 --steps 2000 --out runs/tiny',
+  '  ragan export --model runs/tiny --out models/tiny',
+  'then: ragan age photo.jpg --model models/tiny --to 70+ --out aged.png (a run folder such as runs/tiny works too)',
+].join('\n');
+
+const r1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
+
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ConfigError('--out', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+export async function runAge(photoPath: string, flags: AgeFlags, log: (line: string) => void = () => {}): Promise<AgeSummary> {
+  const t0 = performance.now();
+  if (!flags.model) throw new ConfigError('--model', NO_MODEL);
+  if (flags.grid && flags.to) throw new ConfigError('--to', '--grid shows every age group; drop --to (or drop --grid for one target)');
+  if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
+  const ext = extname(flags.out).toLowerCase();
+  if (!(OUTPUT_IMAGE_FORMATS as readonly string[]).includes(ext)) throw new ConfigError('--out', `${flags.out}: unknown image type "${ext}"; use ${OUTPUT_IMAGE_FORMATS.join(', ')}`);
+  const minConfidence = Number(flags.minConfidence);
+  if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${flags.minConfidence}`);
+  const feather = Number(flags.feather);
+  if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
+  const out = resolve(flags.out);
+
+  const backend = await initCliBackend(flags.backend);
+  let t = performance.now();
+  const src = await loadModelSource(flags.model);
+  const load = performance.now() - t;
+  try {
+    for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
+    log(`model: ${describeModelSource(src)}; backend ${backend.name}`);
+    const set = getAgeGroupSet(src.generator.config.ageGroups);
+    const target = flags.to ? parseAgeTarget(flags.to, set, '--to') : undefined;
+
+    const found = await findPhotoFaces(photoPath, src.generator.config.resolution, { detector: flags.detector, minConfidence });
+    const { photo, faces, timings } = found;
+    if (faces.length === 0) {
+      throw new NoFaceError(
+        photoPath,
+        `no face found (${flags.detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ${flags.detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`,
+      );
+    }
+    log(`${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`);
+
+    let bytes: Uint8Array;
+    let size: { width: number; height: number };
+    let grid: AgeSummary['grid'];
+    let runs = 1;
+    let encodeStart: number;
+    if (flags.grid) {
+      t = performance.now();
+      const g = await renderAgeGrid(src.generator, faces, { ...(flags.keepDetail ? { keepDetail: true } : {}) });
+      timings.grid = performance.now() - t;
+      runs = set.groups.length;
+      bytes = g.png;
+      size = { width: g.width, height: g.height };
+      grid = { columns: g.columns, cell: g.cell, header: g.header, rows: faces.length };
+      if (ext !== '.png') log(`--grid writes PNG data whatever the extension of ${flags.out}`);
+      encodeStart = performance.now();
+    } else {
+      t = performance.now();
+      const crops = await reageCrops(src.generator, faces, target!, { ...(flags.keepDetail ? { keepDetail: true } : {}) });
+      timings.reage = performance.now() - t;
+      t = performance.now();
+      const image = pasteFaces(photo.image, faces, crops, { feather });
+      timings.paste = performance.now() - t;
+      encodeStart = performance.now();
+      bytes = await encodeImageFor(out, image);
+      size = { width: image.width, height: image.height };
+    }
+    await writeAtomic(out, bytes);
+    const encode = performance.now() - encodeStart;
+    const reageMs = flags.grid ? (timings.grid ?? 0) : (timings.reage ?? 0);
+    return {
+      photo: { path: photoPath, width: photo.image.width, height: photo.image.height, orientation: photo.orientation },
+      model: { path: src.dir, kind: src.kind, ...(src.step !== undefined ? { step: src.step } : {}), resolution: src.generator.config.resolution, ageGroups: set.name },
+      backend: backend.name,
+      ...(target ? { target: { input: flags.to!, ...describeAgeTarget(target, set) } } : {}),
+      ...(grid ? { grid } : {}),
+      faces: faces.map((f, index) => ({
+        index,
+        score: Math.round(f.score * 1000) / 1000,
+        box: { x: r1(f.box.x)!, y: r1(f.box.y)!, width: r1(f.box.width)!, height: r1(f.box.height)! },
+        cropSize: f.size,
+        quad: f.quad.quad.map((p): Point2 => [r1(p[0])!, r1(p[1])!]),
+      })),
+      output: { path: out, ...size, format: flags.grid ? 'png' : ext.slice(1).replace('jpg', 'jpeg') },
+      timings: {
+        load: r1(load)!,
+        ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, r1(v)])),
+        encode: r1(encode)!, // encoding and writing the file
+        total: r1(performance.now() - t0)!,
+        reagePerFace: r1(reageMs / (faces.length * runs))!,
+      },
+    };
+  } finally {
+    src.generator.dispose();
+  }
+}
+
+export function registerAge(program: Command): void {
+  program
+    .command('age')
+    .description('re-age every face in a photo to a target age group or age, pasted back into the photo (or --grid: every age group)')
+    .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
+    .option('--model <dir>', 'a model folder (from `ragan export`) or a training run folder (its newest checkpoint\'s EMA generator)')
+    .option('--to <target>', 'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two nearest groups)')
+    .requiredOption('-o, --out <file>', `output image (${OUTPUT_IMAGE_FORMATS.join(', ')}): the photo at its own size, faces re-aged`)
+    .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
+    .option('--json', 'print a JSON summary (faces, boxes, target, timings, output) to stdout')
+    .addOption(new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd'))
+    .option('--min-confidence <p>', 'minimum detector confidence in (0, 1)', '0.5')
+    .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
+    .option('--keep-detail', "keep the photo's fine detail: add the model's change to the full-resolution face instead of its upsampled output (sharper with low-resolution models)")
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addHelpText(
+      'after',
+      `
+Every face is found (face-api SSD + 68 landmarks), aligned the FFHQ-Aging way at a whole multiple of
+the model's resolution near its size in the photo, masked from its landmarks (face, forehead and the
+front of the hair), re-aged, and pasted back through the inverse transform with a feathered mask.
+Pixels away from the faces keep their exact values; the output has the photo's size, upright (EXIF
+orientation applied, no orientation tag written).
+
+Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
+
+Examples:
+  ragan age group.jpg --model models/tiny --to 70+ --out aged.png
+  ragan age me.jpg --model runs/tiny --to 45 --out me-45.jpg
+  ragan age me.jpg --model models/tiny --grid --out me-all-ages.png
+  ragan age me.jpg --model models/tiny --to 70-120 --out aged.png --json
+Exits with 1 and a message when no face is found or no --model is given.`,
+    )
+    .action(async (photo: string, flags: AgeFlags) => {
+      const s = await runAge(photo, flags, (line) => process.stderr.write(`${line}\n`));
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      const target = s.target ? (s.target.kind === 'group' ? `group ${s.target.group}` : `age ${s.target.age} (${s.target.blend.map((b) => `${(b.weight * 100).toFixed(0)}% ${b.group}`).join(' + ')})`) : `all ${s.grid!.columns.length - 1} age groups`;
+      process.stdout.write(
+        `${s.output.path}: ${s.output.width}x${s.output.height}, ${s.faces.length} face${s.faces.length === 1 ? '' : 's'} re-aged to ${target} in ${(s.timings.total / 1000).toFixed(1)} s (generator ${s.timings.reagePerFace} ms per face${s.grid ? ' and group' : ''})\n`,
+      );
+    });
+}

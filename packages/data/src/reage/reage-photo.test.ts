@@ -1,0 +1,116 @@
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, createRagan, initBackend, type RaganModel } from '@ragan/core';
+import { applyAffine } from '../align/affine.js';
+import { syntheticLandmarks68 } from '../faces/fixtures.js';
+import type { RgbImage } from '../faces/image.js';
+import { encodeImageFor, pasteFaces, photoFace, reageCrops, reageCropsToTargets, renderAgeGrid } from './reage-photo.js';
+
+function testPhoto(w: number, h: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      data[i] = 128 + 100 * Math.sin(x / 9) * Math.cos(y / 13);
+      data[i + 1] = (x * 255) / w;
+      data[i + 2] = 128 + 90 * Math.sin((x + y) / 17);
+    }
+  }
+  return { data, width: w, height: h };
+}
+
+const photo = testPhoto(400, 300);
+const landmarks = syntheticLandmarks68(200, 140, 40, 0.1);
+let model: RaganModel;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', quiet: true });
+  model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 3 });
+});
+afterAll(() => model.dispose());
+
+describe('photoFace', () => {
+  it('aligns at the multiple of the model resolution nearest the face, capped by maxCropSize', () => {
+    const f = photoFace(photo, { landmarks68: landmarks }, 16);
+    // half side = max(2·eyeDist, 2.2·eye-to-mouth) = max(80, 92.4) → a 185 px square → 12 × 16
+    expect(f.size).toBe(192);
+    expect(f.crop.width).toBe(192);
+    expect(f.mask.length).toBe(192 * 192);
+    expect(f.score).toBe(1);
+    f.cropLandmarks.forEach((p, i) => {
+      const back = applyAffine(f.inverse, p);
+      expect(Math.hypot(back[0] - landmarks[i]![0], back[1] - landmarks[i]![1])).toBeLessThan(1e-6);
+    });
+    expect(photoFace(photo, { landmarks68: landmarks }, 16, { maxCropSize: 40 }).size).toBe(32);
+    expect(photoFace(photo, { landmarks68: syntheticLandmarks68(200, 140, 3) }, 16).size).toBe(16); // tiny face: one × the model
+  });
+});
+
+describe('reageCrops / pasteFaces', () => {
+  it('pasting the unchanged crop back keeps the face (PSNR > 30 dB) and every pixel outside the crop square', () => {
+    const f = photoFace(photo, { landmarks68: landmarks }, 16);
+    const out = pasteFaces(photo, [f], [f.crop]);
+    const xs = f.quad.quad.map((p) => p[0]);
+    const ys = f.quad.quad.map((p) => p[1]);
+    let se = 0;
+    let n = 0;
+    let changedOutside = 0;
+    for (let y = 0; y < 300; y++) {
+      for (let x = 0; x < 400; x++) {
+        const i = (y * 400 + x) * 3;
+        const outsideSquare = x < Math.min(...xs) - 1 || x > Math.max(...xs) + 1 || y < Math.min(...ys) - 1 || y > Math.max(...ys) + 1;
+        for (let c = 0; c < 3; c++) {
+          const d = out.data[i + c]! - photo.data[i + c]!;
+          if (outsideSquare && d !== 0) changedOutside++;
+          se += d * d;
+          n++;
+        }
+      }
+    }
+    expect(changedOutside).toBe(0);
+    expect(10 * Math.log10((255 * 255) / Math.max(1e-9, se / n))).toBeGreaterThan(30);
+    expect(pasteFaces(photo, [], []).data).not.toBe(photo.data); // always a new image
+  });
+
+  it('re-ages crops at their own size, without leaking tensors; with the mask blend only the face changes', async () => {
+    const faces = [photoFace(photo, { landmarks68: landmarks }, 16), photoFace(photo, { landmarks68: syntheticLandmarks68(320, 200, 20) }, 16)];
+    const before = tf.memory().numTensors;
+    const crops = await reageCrops(model.emaGenerator, faces, { group: '70+' });
+    expect(crops.map((c) => c.width)).toEqual(faces.map((f) => f.size));
+    const both = await reageCropsToTargets(model.emaGenerator, faces.slice(0, 1), [{ group: 0 }, { group: '70+' }], { blendWithMask: true });
+    const young = both[0]![0]!;
+    const old = both[1]![0]!;
+    expect(tf.memory().numTensors).toBe(before);
+    // where the mask is 0 (the crop's corner) the blended crop is the input crop
+    const corner = 0;
+    for (const img of [young, old]) for (let c = 0; c < 3; c++) expect(Math.abs(img.data[corner + c]! - faces[0]!.crop.data[corner + c]!)).toBeLessThanOrEqual(1);
+    // the random generator changes the face centre
+    const mid = (Math.floor(faces[0]!.size / 2) * faces[0]!.size + Math.floor(faces[0]!.size / 2)) * 3;
+    expect(Math.abs(crops[0]!.data[mid]! - faces[0]!.crop.data[mid]!) + Math.abs(crops[0]!.data[mid + 1]! - faces[0]!.crop.data[mid + 1]!)).toBeGreaterThan(3);
+  });
+});
+
+describe('renderAgeGrid / encodeImageFor', () => {
+  it('lays out (groups + 1) columns of `cell` px and a row per face', async () => {
+    const faces = [photoFace(photo, { landmarks68: landmarks }, 16), photoFace(photo, { landmarks68: syntheticLandmarks68(320, 200, 20) }, 16)];
+    const g = await renderAgeGrid(model.emaGenerator, faces, { cell: 32, labels: false });
+    expect(g.columns).toEqual(['input', '0-2', '3-6', '7-9', '10-14', '15-19', '20-29', '30-39', '40-49', '50-69', '70+']);
+    expect([g.width, g.height, g.header]).toEqual([11 * 32, 2 * 32, 0]);
+    const meta = await sharp(g.png).metadata();
+    expect([meta.width, meta.height]).toEqual([352, 64]);
+    const labelled = await renderAgeGrid(model.emaGenerator, faces.slice(0, 1), { cell: 32 });
+    expect([labelled.width, labelled.height]).toEqual([352, 28 + 32]);
+  });
+
+  it('encodes by extension and names the file for an unknown one', async () => {
+    const small: RgbImage = { data: photo.data.slice(0, 40 * 30 * 3), width: 40, height: 30 };
+    const png = await encodeImageFor('out.png', small);
+    const back = await sharp(png).raw().toBuffer();
+    expect(Buffer.compare(back, Buffer.from(small.data))).toBe(0);
+    expect((await sharp(await encodeImageFor('a/b.JPG', small)).metadata()).format).toBe('jpeg');
+    expect((await sharp(await encodeImageFor('x.webp', small)).metadata()).format).toBe('webp');
+    await expect(encodeImageFor('x.gif', small)).rejects.toThrow(ConfigError);
+    await expect(encodeImageFor('x.gif', small)).rejects.toThrow(/x\.gif: unknown image type "\.gif"/);
+  });
+});
