@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as faceapiModule from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
-import type { Point2 } from './align.js';
+import type { Point2 } from '@ragan/core';
 export { FACE_API_FILES } from './face-api-files.js';
 
 interface FaceApiNet {

@@ -3,7 +3,7 @@ import { httpStore, loadGenerator, reage, type Generator, type ModelManifest } f
 import { BACKEND_LABELS, DEMO_BACKENDS, backendNote, parseBackendParam, switchBackend, unavailableReason, type DemoBackend } from './backends.js';
 import { detectFaces, loadFaceDetector } from './face-detect.js';
 import { ageFaces, composite, fitSize, prepareFace, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
-import type { RgbImage } from './align.js';
+import type { RgbImage } from '@ragan/core';
 import { describeAge } from './slider.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createGenerator, initBackend, resolveModelConfig, type Generator } from '@ragan/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAffine } from './align.js';
+import { applyAffine } from '@ragan/core';
 import { ageFaces, composite, fitSize, prepareFace, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
 import { syntheticLandmarks68, testPhoto } from './test-fixtures.js';
 

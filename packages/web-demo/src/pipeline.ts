@@ -18,7 +18,7 @@ import {
   type AlignQuad,
   type Point2,
   type RgbImage,
-} from './align.js';
+} from '@ragan/core';
 
 /** One face, aligned for the generator. */
 export interface PreparedFace {

@@ -1,4 +1,4 @@
-import type { Point2, RgbImage } from './align.js';
+import type { Point2, RgbImage } from '@ragan/core';
 
 /**
  * A plausible frontal 68-point iBUG shape (same as @ragan/data's test fixture): eye midpoint at (cx, cy),

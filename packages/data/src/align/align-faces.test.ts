@@ -8,11 +8,11 @@ import { sharedDataDir } from '../shared-data.js';
 import { detectFaces } from '../faces/detect.js';
 import { faceApiPackageDir } from '../faces/face-api.js';
 import type { RgbImage } from '../faces/image.js';
-import { landmarkMask } from '../faces/landmark-mask.js';
+import { landmarkMask } from '@ragan/core';
 import { disposeFaceModels } from '../faces/models.js';
-import { applyAffine } from './affine.js';
+import { applyAffine } from '@ragan/core';
 import { alignFace, alignFacesInImage, alignPhoto, type AlignedPhoto } from './align-faces.js';
-import { pasteBack } from './warp.js';
+import { pasteBack } from '@ragan/core';
 
 const sample6 = join(faceApiPackageDir(), 'demo', 'sample6.jpg');
 let group: AlignedPhoto;

@@ -2,10 +2,10 @@ import { ConfigError, DatasetError, RaganError } from '@ragan/core';
 import { detectFaces, type DetectFacesOptions } from '../faces/detect.js';
 import type { FaceBox, Point2, RgbImage } from '../faces/image.js';
 import { loadFaceModels, type FaceModelsOptions } from '../faces/models.js';
-import { applyAffine, invertAffine, type Affine } from './affine.js';
-import { ffhqAlignQuad, quadToAffine, type AlignQuad, type FfhqAlignParams } from './ffhq.js';
+import { applyAffine, invertAffine, type Affine } from '@ragan/core';
+import { ffhqAlignQuad, quadToAffine, type AlignQuad, type FfhqAlignParams } from '@ragan/core';
 import { readPhoto, type Photo } from './photo.js';
-import { warpAffine, type BorderMode } from './warp.js';
+import { warpAffine, type BorderMode } from '@ragan/core';
 
 export interface AlignFaceOptions extends FfhqAlignParams {
   /** Output side in pixels. Default 256. */

@@ -2,12 +2,12 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../faces/image.js';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
-import { landmarkMask } from '../faces/landmark-mask.js';
-import { applyAffine, composeAffine, invertAffine, type Affine } from './affine.js';
+import { landmarkMask } from '@ragan/core';
+import { applyAffine, composeAffine, invertAffine, type Affine } from '@ragan/core';
 import { alignFace } from './align-faces.js';
-import { ffhqAlignQuad } from './ffhq.js';
+import { ffhqAlignQuad } from '@ragan/core';
 import { readPhoto } from './photo.js';
-import { pasteBack, warpAffine } from './warp.js';
+import { pasteBack, warpAffine } from '@ragan/core';
 
 /** A smooth, textured test photo (so that resampling errors are measurable but bounded). */
 function testPhoto(w: number, h: number): RgbImage {

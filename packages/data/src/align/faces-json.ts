@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { DatasetError } from '@ragan/core';
 import type { Point2 } from '../faces/image.js';
-import type { Affine } from './affine.js';
+import type { Affine } from '@ragan/core';
 import type { AlignedPhoto } from './align-faces.js';
-import { DEFAULT_FFHQ_ALIGN, type FfhqAlignParams } from './ffhq.js';
+import { DEFAULT_FFHQ_ALIGN, type FfhqAlignParams } from '@ragan/core';
 
 const point = z.tuple([z.number(), z.number()]);
 const affine = z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]);

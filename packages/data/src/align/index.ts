@@ -1,6 +1,6 @@
-export { applyAffine, invertAffine, composeAffine, affineScale, type Affine } from './affine.js';
-export { ffhqAlignQuad, quadToAffine, DEFAULT_FFHQ_ALIGN, type AlignQuad, type FfhqAlignParams } from './ffhq.js';
-export { warpAffine, pasteBack, type BorderMode, type PasteBackOptions } from './warp.js';
+export { applyAffine, invertAffine, composeAffine, affineScale, type Affine } from '@ragan/core';
+export { ffhqAlignQuad, quadToAffine, DEFAULT_FFHQ_ALIGN, type AlignQuad, type FfhqAlignParams } from '@ragan/core';
+export { warpAffine, pasteBack, type BorderMode, type PasteBackOptions } from '@ragan/core';
 export { readPhoto, encodeRgbPng, type Photo } from './photo.js';
 export {
   alignFace,

@@ -1,12 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError } from '@ragan/core';
-import type { RgbImage } from '../images/decode.js';
+import { checkRgbImage, type RgbImage } from '@ragan/core';
 
-/** 8-bit RGB, row-major HWC, `data.length === width * height * 3` (the data pipeline's image type). */
-export type { RgbImage };
-
-/** A point `[x, y]` in pixels (x right, y down; pixel (i, j) covers [i, i+1) × [j, j+1), as in face-api and sharp). */
-export type Point2 = [number, number];
+// The image and point types and their check live in @ragan/core's geometry (shared with the browser).
+export { checkRgbImage, type RgbImage, type Point2 } from '@ragan/core';
 
 /** An axis-aligned box in pixels. */
 export interface FaceBox {
@@ -14,17 +10,6 @@ export interface FaceBox {
   y: number;
   width: number;
   height: number;
-}
-
-/** Throws a ShapeError unless `image` is a well-formed RgbImage. */
-export function checkRgbImage(image: RgbImage, what = 'image'): void {
-  const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new ShapeError(`${what}: width and height must be positive integers, got ${width}x${height}`);
-  }
-  if (!data || data.length !== width * height * 3) {
-    throw new ShapeError(`${what}: expected ${width * height * 3} bytes (${width}x${height} RGB), got ${data?.length}`);
-  }
 }
 
 /** A new int32 `[H, W, 3]` tensor of the image's pixels (0..255). The caller disposes it. */

@@ -4,8 +4,8 @@ export { detectFaces, type DetectedFace, type DetectFacesOptions } from './detec
 export { estimateAge, type EstimateAgeOptions } from './age.js';
 export { faceEmbedding, descriptorDistance, type FaceEmbeddingOptions } from './embedding.js';
 export { ALIGNED_AGE_REGION, ALIGNED_EMBEDDING_REGION, FULL_REGION, type FaceRegion, type RegionSpec } from './region.js';
-export { landmarkMask, landmarkMaskPolygon, DEFAULT_LANDMARK_MASK, type LandmarkMaskOptions } from './landmark-mask.js';
+export { landmarkMask, landmarkMaskPolygon, DEFAULT_LANDMARK_MASK, type LandmarkMaskOptions } from '@ragan/core';
 export { landmarkMaskProvider, NoFaceError, type LandmarkMaskProviderOptions } from './mask-provider.js';
-export { fillPolygon, featherMask } from './raster.js';
+export { fillPolygon, featherMask } from '@ragan/core';
 export { rgbToTensor, type Point2, type FaceBox } from './image.js';
 export { faceApiAgeEstimator, faceApiEmbedder } from './adapters.js';

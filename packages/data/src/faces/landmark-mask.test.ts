@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticLandmarks68 } from './fixtures.js';
-import { landmarkMask, landmarkMaskPolygon } from './landmark-mask.js';
-import { featherMask, fillPolygon } from './raster.js';
+import { landmarkMask, landmarkMaskPolygon } from '@ragan/core';
+import { featherMask, fillPolygon } from '@ragan/core';
 
 const at = (m: Uint8Array, w: number, x: number, y: number) => m[Math.floor(y) * w + Math.floor(x)]!;
 

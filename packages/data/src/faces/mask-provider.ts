@@ -2,7 +2,7 @@ import { DatasetError } from '@ragan/core';
 import type { MaskMeta, MaskProvider, MaskResult } from '../masks/types.js';
 import { detectFaces, type DetectFacesOptions } from './detect.js';
 import type { RgbImage } from './image.js';
-import { landmarkMask, type LandmarkMaskOptions } from './landmark-mask.js';
+import { landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels, type FaceModelsOptions } from './models.js';
 
 /** No face was found where one was expected; `path` names the image. */

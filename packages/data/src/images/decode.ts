@@ -3,6 +3,9 @@ import sharp from 'sharp';
 import { DatasetError } from '@ragan/core';
 import { isInside } from '../paths.js';
 import type { SkipKind } from '../readers/types.js';
+import type { RgbImage } from '@ragan/core';
+
+export type { RgbImage };
 
 /** Formats we decode. Others (SVG, HEIF, RAW...) are refused: SVG can fetch external resources, and none of them occur in face data sets. */
 export const SUPPORTED_IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'tiff', 'gif'] as const;
@@ -18,12 +21,6 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Interleaved 8-bit RGB, `data.length === width * height * 3`. */
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
 /** One 8-bit channel, `data.length === width * height`. */
 export interface GreyImage {
   data: Uint8Array;

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createRagan, initBackend, type RaganModel } from '@ragan/core';
-import { applyAffine } from '../align/affine.js';
+import { applyAffine } from '@ragan/core';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import type { RgbImage } from '../faces/image.js';
 import { encodeImageFor, pasteFaces, photoFace, reageCrops, reageCropsToTargets, renderAgeGrid } from './reage-photo.js';

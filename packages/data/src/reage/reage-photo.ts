@@ -3,13 +3,13 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFaces, type AgeTargetSpec, type Generator } from '@ragan/core';
 import { alignFace, type AlignedFace } from '../align/align-faces.js';
-import { applyAffine } from '../align/affine.js';
-import { ffhqAlignQuad, type FfhqAlignParams } from '../align/ffhq.js';
+import { applyAffine } from '@ragan/core';
+import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
 import { readPhoto, type Photo } from '../align/photo.js';
-import { pasteBack } from '../align/warp.js';
+import { pasteBack } from '@ragan/core';
 import { detectFaces } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
-import { landmarkMask, type LandmarkMaskOptions } from '../faces/landmark-mask.js';
+import { landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels } from '../faces/models.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */

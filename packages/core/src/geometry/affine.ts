@@ -1,5 +1,5 @@
-import { ShapeError } from '@ragan/core';
-import type { Point2 } from '../faces/image.js';
+import { ShapeError } from '../errors/index.js';
+import type { Point2 } from './image.js';
 
 /**
  * A 2×3 affine matrix `[a, b, c, d, e, f]` mapping `(x, y)` to `(a·x + b·y + c, d·x + e·y + f)`.

@@ -1,6 +1,6 @@
-import { ShapeError } from '@ragan/core';
-import { checkRgbImage, type RgbImage } from '../faces/image.js';
-import { featherMask } from '../faces/raster.js';
+import { ShapeError } from '../errors/index.js';
+import { checkRgbImage, type RgbImage } from './image.js';
+import { featherMask } from './raster.js';
 import { affineScale, applyAffine, invertAffine, type Affine } from './affine.js';
 
 /** `reflect` = numpy/FFHQ reflect (mirror without repeating the edge pixel); `edge` repeats the edge. */

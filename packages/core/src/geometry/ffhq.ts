@@ -1,5 +1,5 @@
-import { ShapeError } from '@ragan/core';
-import type { Point2 } from '../faces/image.js';
+import { ShapeError } from '../errors/index.js';
+import type { Point2 } from './image.js';
 import type { Affine } from './affine.js';
 
 /** How the FFHQ-Aging crop is derived from the landmarks (ragan-spec.md, Data). */

@@ -1,4 +1,4 @@
-import { ConfigError, ShapeError } from '@ragan/core';
+import { ConfigError, ShapeError } from '../errors/index.js';
 import type { Point2 } from './image.js';
 import { featherMask, fillPolygon } from './raster.js';
 
