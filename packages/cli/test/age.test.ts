@@ -1,18 +1,17 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRagan, exportGenerator, initBackend } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { encodeRgbPng, faceApiPackageDir, readPhoto, type RgbImage } from '@ragan/data';
 import type { AgeSummary } from '../src/commands/age.js';
+import { runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const ragan = (a: string[]) => runCli(a, { backend: 'wasm' });
+
 // sharp is @ragan/data's dependency; resolve it from there (test only).
 interface SharpLike {
   resize(width: number): SharpLike;
@@ -23,20 +22,6 @@ interface SharpLike {
   metadata(): Promise<{ width?: number; height?: number; format?: string; orientation?: number }>;
 }
 const sharp = createRequire(createRequire(import.meta.url).resolve('@ragan/data/package.json'))('sharp') as (input: string) => SharpLike;
-
-async function ragan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
-      env: { ...process.env, RAGAN_BACKEND: 'wasm' },
-      timeout: 120_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'ragan-age-'));
 const model = join(tmp, 'model');

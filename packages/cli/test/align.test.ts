@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeRgbPng, faceApiPackageDir, parseFacesJson } from '@ragan/data';
+import { runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const ragan = (a: string[]) => runCli(a, { backend: 'wasm' });
+
 // sharp is @ragan/data's dependency, not the cli's: resolve it from there (test only).
 interface SharpLike {
   resize(width: number): SharpLike;
@@ -20,19 +19,6 @@ interface SharpLike {
   metadata(): Promise<{ width?: number; height?: number; format?: string }>;
 }
 const sharp = createRequire(createRequire(import.meta.url).resolve('@ragan/data/package.json'))('sharp') as (input: string) => SharpLike;
-
-async function ragan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
-      env: { ...process.env, RAGAN_BACKEND: 'wasm' },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'ragan-align-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,29 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedDataDir } from '@ragan/data';
 import { checkResultsConsistency, evalResultsSchema } from '@ragan/eval';
+import { runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-
-async function ragan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
-      env: { ...process.env, RAGAN_BACKEND: '' },
-      timeout: 240_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const ragan = (a: string[]) => runCli(a);
 
 const utk = join(sharedDataDir() ?? '../shared', 'data/utkface/crop_part1');
 let dir: string;

@@ -1,32 +1,17 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { memoryBatchSource, runTraining } from '@ragan/train';
 import { loadModelSource, maxOutputDifference, runExport } from '../src/commands/export.js';
+import { runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-
-async function ragan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
-      env: { ...process.env, RAGAN_BACKEND: 'cpu' },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const ragan = (a: string[]) => runCli(a, { backend: 'cpu' });
 
 const tmp = mkdtempSync(join(tmpdir(), 'ragan-export-'));
 const run = join(tmp, 'run');

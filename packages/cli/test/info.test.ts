@@ -1,25 +1,9 @@
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-
-async function ragan(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
-      env: { ...process.env, RAGAN_BACKEND: '', ...env },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const ragan = (a: string[], env: Record<string, string> = {}) => runCli(a, { env });
 
 describe('ragan info', () => {
   it('lists versions and backends, says which would be used and how to get the GPU one', async () => {

@@ -1,29 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@ragan/core';
 import { prepareCache, sharedDataDir } from '@ragan/data';
 import { listCheckpoints, loadLatestCheckpoint, readMetrics } from '@ragan/train';
+import { cliArgs, runCli } from './run-cli.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '../src/bin.ts');
-// `node --import tsx` (not the tsx CLI, which forks a second node): one process, so kill -9 hits the trainer itself
-const tsxLoader = createRequire(import.meta.url).resolve('tsx');
-const args = (a: string[]) => ['--import', tsxLoader, '--conditions=@ragan/source', bin, ...a];
-
-async function ragan(a: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args(a), { env: { ...process.env, RAGAN_BACKEND: '' }, timeout: 600_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const ragan = (a: string[]) => runCli(a, { timeout: 600_000 });
 
 describe('ragan train (end to end on real faces, 16 px)', () => {
   let root: string;
@@ -64,7 +51,7 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     const delays = [2500, 4100, 3300, 5200, 2900, 3800];
     for (const delay of delays) {
       const a = first ? ['train', '--config', cfg, '--data', cache, '--out', run, '--steps', String(total), '--backend', 'wasm', '--classifier-steps', '5'] : ['train', '--resume', run, '--steps', String(total)];
-      const child = spawn(process.execPath, args(a), { stdio: 'ignore', env: { ...process.env, RAGAN_BACKEND: '' } });
+      const child = spawn(process.execPath, cliArgs(a), { stdio: 'ignore', env: { ...process.env, RAGAN_BACKEND: '' } });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const code = await exited;
