@@ -13,6 +13,7 @@ import { disposeFaceModels } from '../faces/models.js';
 import { applyAffine } from '@ragan/core';
 import { alignFace, alignFacesInImage, alignPhoto, type AlignedPhoto } from './align-faces.js';
 import { pasteBack } from '@ragan/core';
+import { psnr } from '../testing/images.js';
 
 const sample6 = join(faceApiPackageDir(), 'demo', 'sample6.jpg');
 let group: AlignedPhoto;
@@ -24,17 +25,6 @@ beforeAll(async () => {
   console.log(`alignPhoto: ${group.photo.image.width}x${group.photo.image.height}, ${group.faces.length} faces in ${Date.now() - t} ms (incl. model load)`);
 });
 afterAll(() => disposeFaceModels());
-
-function psnr(a: Uint8Array, b: Uint8Array, keep: (p: number) => boolean): number {
-  let se = 0;
-  let n = 0;
-  for (let p = 0; p < a.length / 3; p++) {
-    if (!keep(p)) continue;
-    for (let c = 0; c < 3; c++) se += (a[p * 3 + c]! - b[p * 3 + c]!) ** 2;
-    n += 3;
-  }
-  return 10 * Math.log10((255 * 255) / (se / n));
-}
 
 describe('alignPhoto on a group photo', () => {
   it('aligns each of the 4 faces into an upright 256×256 crop', () => {

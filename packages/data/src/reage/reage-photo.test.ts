@@ -6,19 +6,7 @@ import { applyAffine } from '@ragan/core';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import type { RgbImage } from '../faces/image.js';
 import { encodeImageFor, pasteFaces, photoFace, reageCrops, reageCropsToTargets, renderAgeGrid } from './reage-photo.js';
-
-function testPhoto(w: number, h: number): RgbImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = (y * w + x) * 3;
-      data[i] = 128 + 100 * Math.sin(x / 9) * Math.cos(y / 13);
-      data[i + 1] = (x * 255) / w;
-      data[i + 2] = 128 + 90 * Math.sin((x + y) / 17);
-    }
-  }
-  return { data, width: w, height: h };
-}
+import { testPhoto } from '../testing/images.js';
 
 const photo = testPhoto(400, 300);
 const landmarks = syntheticLandmarks68(200, 140, 40, 0.1);
