@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup';
+import { baseTsupOptions } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
-  format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  external: [/^@tensorflow\//, /^@ragan\//],
-  banner: ({ format }) => (format === 'esm' ? {} : {}),
-});
+// bin.ts keeps its shebang; only the library entry gets declarations.
+export default defineConfig({ ...baseTsupOptions, entry: { index: 'src/index.ts', bin: 'src/bin.ts' }, dts: { entry: { index: 'src/index.ts' } } });

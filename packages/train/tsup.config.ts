@@ -1,11 +1,4 @@
 import { defineConfig } from 'tsup';
+import { baseTsupOptions } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  external: [/^@tensorflow\//, /^@ragan\//],
-});
+export default defineConfig({ ...baseTsupOptions, entry: { index: 'src/index.ts' } });

@@ -23,6 +23,18 @@ export interface ModulatedResBlockArgs {
 
 export type ModulatedResBlockConfig = { name: string } & Required<ModulatedResBlockArgs>;
 
+/** Fills the defaults shared by both modulated decoder blocks. */
+function resolveModulatedArgs(args: ModulatedResBlockArgs): Required<ModulatedResBlockArgs> {
+  return {
+    inChannels: args.inChannels,
+    filters: args.filters,
+    styleDim: args.styleDim,
+    slope: args.slope ?? 0.2,
+    demodulate: args.demodulate ?? true,
+    affineLrMultiplier: args.affineLrMultiplier ?? 0.01,
+  };
+}
+
 /**
  * Decoder residual block at the bottleneck [ours]: two modulated 3×3 convs in pre-activation order,
  * `h = mconv2(lrelu(mconv1(lrelu(x), w)), w)`, `out = (skip(x) + h) / √2`; the skip is the identity,
@@ -37,14 +49,7 @@ export class ModulatedResBlock extends Module {
 
   constructor(name: string, args: ModulatedResBlockArgs, rng: Rng) {
     super(name);
-    this.args = {
-      inChannels: args.inChannels,
-      filters: args.filters,
-      styleDim: args.styleDim,
-      slope: args.slope ?? 0.2,
-      demodulate: args.demodulate ?? true,
-      affineLrMultiplier: args.affineLrMultiplier ?? 0.01,
-    };
+    this.args = resolveModulatedArgs(args);
     const a = this.args;
     const common = { styleDim: a.styleDim, kernelSize: 3, demodulate: a.demodulate, affineLrMultiplier: a.affineLrMultiplier };
     this.conv1 = this.addChild(new ModulatedConv2D('conv1', { ...common, inChannels: a.inChannels, filters: a.filters }, rng));
@@ -86,14 +91,7 @@ export class ModulatedUpBlock extends Module {
 
   constructor(name: string, args: ModulatedUpBlockArgs, rng: Rng) {
     super(name);
-    this.args = {
-      inChannels: args.inChannels,
-      filters: args.filters,
-      styleDim: args.styleDim,
-      slope: args.slope ?? 0.2,
-      demodulate: args.demodulate ?? true,
-      affineLrMultiplier: args.affineLrMultiplier ?? 0.01,
-    };
+    this.args = resolveModulatedArgs(args);
     const a = this.args;
     this.conv = this.addChild(
       new ModulatedConv2D('conv', { inChannels: a.inChannels, filters: a.filters, styleDim: a.styleDim, kernelSize: 3, demodulate: a.demodulate, affineLrMultiplier: a.affineLrMultiplier }, rng),
