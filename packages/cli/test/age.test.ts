@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRagan, exportGenerator, initBackend } from '@ragan/core';
+import { UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, type Point2 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { encodeRgbPng, faceApiPackageDir, readPhoto, type RgbImage } from '@ragan/data';
 import type { AgeSummary } from '../src/commands/age.js';
@@ -97,6 +97,30 @@ describe('ragan age', () => {
       expect(sum / n).toBeGreaterThan(10);
     }
   }, 180_000);
+
+  it('crops faces the way the model records (UTKFace framing: a tighter square, centred lower)', async () => {
+    const utk = join(tmp, 'model-utk');
+    const m = createRagan({ preset: 'tiny', alignment: UTKFACE_ALIGN }, { seed: 1 });
+    await exportGenerator(fsStore(utk), m.emaGenerator);
+    m.dispose();
+    const run = async (dir: string) => {
+      const r = await ragan(['age', photo, '--model', dir, '--to', '45', '--out', join(tmp, `framing-${basename(dir)}.png`), '--json']);
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.stdout) as AgeSummary).faces.sort((a, b) => a.box.x - b.box.x);
+    };
+    const ffhq = await run(model);
+    const tight = await run(utk);
+    expect(tight.length).toBe(ffhq.length);
+    const side = (q: Point2[]) => Math.hypot(q[3]![0] - q[0]![0], q[3]![1] - q[0]![1]);
+    const centreY = (q: Point2[]) => (q[0]![1] + q[1]![1] + q[2]![1] + q[3]![1]) / 4;
+    for (let i = 0; i < ffhq.length; i++) {
+      const ratio = side(tight[i]!.quad) / side(ffhq[i]!.quad);
+      // 1.296 / 2.0 when the eye distance sets the size, 1.245 / 2.2 when the eye-to-mouth distance does
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(0.7);
+      expect(centreY(tight[i]!.quad)).toBeGreaterThan(centreY(ffhq[i]!.quad));
+    }
+  }, 300_000);
 
   it('--grid writes a row per face and a column per age group after the input, labelled', async () => {
     const out = join(tmp, 'grid.png');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
+import { UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { memoryBatchSource, runTraining } from '@ragan/train';
 import { loadModelSource, maxOutputDifference, runExport } from '../src/commands/export.js';
@@ -62,6 +62,30 @@ describe('ragan export', () => {
     sameOutputs(exported.generator, ema.generator, 0);
     exported.generator.dispose();
     ema.generator.dispose();
+  }, 120_000);
+
+  it('--alignment utkface records the UTKFace framing in the model config; the weights are unchanged', async () => {
+    const out = join(tmp, 'utk');
+    const r = await ragan(['export', '--model', run, '--out', out, '--alignment', 'utkface', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { alignment: unknown }).alignment).toEqual(UTKFACE_ALIGN);
+    const exported = await loadGenerator(fsStore(out));
+    expect(exported.generator.config.alignment).toEqual(UTKFACE_ALIGN);
+    expect(exported.manifest.config.alignment).toEqual(UTKFACE_ALIGN);
+    const plain = await loadGenerator(fsStore(join(tmp, 'web32')));
+    expect(plain.generator.config.alignment).toBeUndefined(); // the run recorded none: the spec's FFHQ-Aging framing
+    sameOutputs(exported.generator, plain.generator, 0);
+    exported.generator.dispose();
+    plain.generator.dispose();
+    // re-exporting the UTKFace model keeps its framing without the flag
+    const again = join(tmp, 'utk-again');
+    expect((await ragan(['export', '--model', out, '--out', again])).code).toBe(0);
+    const reloaded = await loadGenerator(fsStore(again));
+    expect(reloaded.generator.config.alignment).toEqual(UTKFACE_ALIGN);
+    reloaded.generator.dispose();
+    const bad = await ragan(['export', '--model', run, '--out', join(tmp, 'x'), '--alignment', 'celeba']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--alignment.*celeba.*ffhq-aging, utkface|celeba.*invalid|Allowed choices are ffhq-aging, utkface/i);
   }, 120_000);
 
   it('exports a model folder as float16 after checking outputs stay within 1e-3, and reports the figure', async () => {

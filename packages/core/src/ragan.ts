@@ -74,11 +74,21 @@ export async function loadRaganModel(store: ModelStore): Promise<{ model: RaganM
  * Writes an inference model folder: one `generator` module holding the given generator's weights (pass
  * the EMA generator), optionally as float16. This is what `ragan age` and the browser load.
  */
-export async function exportGenerator(store: ModelStore, generator: Generator, opts: { dtype?: StorageDtype; extra?: Record<string, unknown> } = {}): Promise<ModelManifest> {
+export async function exportGenerator(
+  store: ModelStore,
+  generator: Generator,
+  opts: {
+    dtype?: StorageDtype;
+    extra?: Record<string, unknown>;
+    /** Record how photos must be cropped for this model (its training data's framing) in the config. */
+    alignment?: ModelConfig['alignment'];
+  } = {},
+): Promise<ModelManifest> {
   const out = createGenerator(generator.config, { name: 'generator' });
+  const config = opts.alignment ? resolveModelConfig({ ...generator.config, alignment: opts.alignment }) : generator.config;
   try {
     copyWeights(out.weights(), generator.weights());
-    return await saveModelFolder(store, { config: generator.config, modules: { generator: out }, dtype: opts.dtype ?? 'float32', ...(opts.extra ? { extra: opts.extra } : {}) });
+    return await saveModelFolder(store, { config, modules: { generator: out }, dtype: opts.dtype ?? 'float32', ...(opts.extra ? { extra: opts.extra } : {}) });
   } finally {
     out.dispose();
   }

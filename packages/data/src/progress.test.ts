@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressBar } from './progress.js';
+import { createProgressBar, fmtTime } from './progress.js';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -36,5 +36,14 @@ describe('progress bar', () => {
     bar.finish();
     expect(s.text()).toMatch(/\r\x1b\[2K\[#+\] 4\/4 100%/);
     expect(s.text().endsWith('\n')).toBe(true);
+  });
+});
+
+describe('fmtTime', () => {
+  it('rounds up before splitting into minutes, so 179.6 s is 3m00s, not 2m60s', () => {
+    expect(fmtTime(179.6)).toBe('3m00s');
+    expect(fmtTime(59.2)).toBe('1m00s');
+    expect(fmtTime(42.1)).toBe('43s');
+    expect(fmtTime(3 * 3600 + 5 * 60 + 1)).toBe('3h05m');
   });
 });

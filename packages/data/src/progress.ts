@@ -74,8 +74,10 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
   };
 }
 
-function fmtTime(s: number): string {
-  if (s < 60) return `${Math.ceil(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+/** Seconds as `42s`, `3m07s` or `2h05m` (rounded up to whole seconds first, so never `2m60s`). */
+export function fmtTime(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

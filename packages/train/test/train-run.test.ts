@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ageToGroup, initBackend } from '@ragan/core';
+import { UTKFACE_ALIGN, ageToGroup, initBackend } from '@ragan/core';
 import { runTraining } from '../src/trainer/run.js';
 import { memoryBatchSource } from '../src/trainer/memory-source.js';
 import { readMetrics } from '../src/logging/metrics.js';
@@ -77,6 +77,24 @@ describe('runTraining', () => {
     const s = source();
     await runTraining({ runDir: dir, config: { ...config, steps: 1 }, source: s });
     await expect(runTraining({ runDir: dir, config: { ...config, steps: 1 }, source: s })).rejects.toThrow(/--resume/);
+    s.close?.();
+  }, 300_000);
+
+  it('records the data\'s framing (a UTKFace cache) as model.alignment, kept on resume and in checkpoints', async () => {
+    const dir = tmp();
+    const s: BatchSource = { ...source(), alignment: UTKFACE_ALIGN };
+    await runTraining({ runDir: dir, config: { ...config, steps: 1, checkpointEvery: 1 }, source: s });
+    const saved = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model: { alignment: unknown }; resolvedModel: { alignment: unknown } };
+    expect(saved.model.alignment).toEqual(UTKFACE_ALIGN);
+    expect(saved.resolvedModel.alignment).toEqual(UTKFACE_ALIGN);
+    await runTraining({ runDir: dir, resume: true, steps: 2, source: s });
+    const ckpt = JSON.parse(readFileSync(join(dir, 'checkpoints', 'step-2', 'manifest.json'), 'utf8')) as { config: { alignment: unknown } };
+    expect(ckpt.config.alignment).toEqual(UTKFACE_ALIGN);
+    // a config that sets its own framing wins over the data's
+    const own = tmp();
+    const framing = { eyeToEyeScale: 1.5, eyeToMouthScale: 1.5, centreShift: 0.3 };
+    await runTraining({ runDir: own, config: { ...config, model: { ...config.model, alignment: framing }, steps: 1 }, source: s });
+    expect((JSON.parse(readFileSync(join(own, 'config.json'), 'utf8')) as { model: { alignment: unknown } }).model.alignment).toEqual(framing);
     s.close?.();
   }, 300_000);
 

@@ -153,7 +153,7 @@ async function setPhoto(source: CanvasImageSource, width: number, height: number
   const found = await detectFaces(ui.before);
   const detectMs = performance.now() - t0;
   const res = generator.config.resolution;
-  const faces = found.map((f) => prepareFace(rgb, f.landmarks68, res));
+  const faces = found.map((f) => prepareFace(rgb, f.landmarks68, res, generator!.config.alignment));
   photo = { rgb, faces, detectMs };
   debug.faces = faces.map((f, i) => ({ region: f.region, quad: f.quad, landmarks: f.landmarks, score: found[i]!.score }));
   document.body.dataset.faces = String(faces.length);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createGenerator, initBackend, resolveModelConfig, type Generator } from '@ragan/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAffine } from '@ragan/core';
+import { UTKFACE_ALIGN, applyAffine } from '@ragan/core';
 import { ageFaces, composite, fitSize, prepareFace, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
 import { syntheticLandmarks68, testPhoto } from './test-fixtures.js';
 
@@ -22,6 +22,16 @@ describe('photo pipeline (align → re-age → paste back)', () => {
   });
 
   afterAll(() => gen.dispose());
+
+  it('crops with the model\'s framing: UTKFace\'s square is far tighter and centred lower', () => {
+    const lm = syntheticLandmarks68(90, 70, 24);
+    const tight = prepareFace(photo, lm, 32, UTKFACE_ALIGN);
+    // synthetic eyes 24 px apart, mouth 1.05 × 24 px below: half side = max(a·24, b·1.05·24)
+    expect(tight.quad.halfSide).toBeCloseTo(Math.max(1.296 * 24, 1.245 * 1.05 * 24), 3);
+    expect(face.quad.halfSide).toBeCloseTo(2.2 * 1.05 * 24, 3);
+    expect(tight.quad.centre[1]).toBeCloseTo(70 + 0.524 * 1.05 * 24, 3);
+    expect(tight.crop.width).toBe(32);
+  });
 
   it('aligns the face to an upright crop at the model resolution with a landmark mask', () => {
     expect(face.crop.width).toBe(32);

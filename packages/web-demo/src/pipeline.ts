@@ -16,6 +16,7 @@ import {
   warpAffine,
   type Affine,
   type AlignQuad,
+  type FfhqAlignParams,
   type Point2,
   type RgbImage,
 } from '@ragan/core';
@@ -36,9 +37,12 @@ export interface PreparedFace {
   region: Point2[];
 }
 
-/** Aligns one face from its 68 landmarks (photo pixels) to a `resolution`² crop and builds its mask. */
-export function prepareFace(photo: RgbImage, landmarks68: Point2[], resolution: number): PreparedFace {
-  const quad = ffhqAlignQuad(landmarks68);
+/**
+ * Aligns one face from its 68 landmarks (photo pixels) to a `resolution`² crop and builds its mask.
+ * `alignment` is the model's framing (`generator.config.alignment`; default FFHQ-Aging).
+ */
+export function prepareFace(photo: RgbImage, landmarks68: Point2[], resolution: number, alignment: FfhqAlignParams = {}): PreparedFace {
+  const quad = ffhqAlignQuad(landmarks68, alignment);
   const cropToPhoto = quadToAffine(quad, resolution);
   const photoToCrop = invertAffine(cropToPhoto);
   const crop = warpAffine(photo, cropToPhoto, resolution, resolution, 'reflect');

@@ -90,7 +90,12 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     const set = getAgeGroupSet(src.generator.config.ageGroups);
     const target = flags.to ? parseAgeTarget(flags.to, set, '--to') : undefined;
 
-    const found = await findPhotoFaces(photoPath, src.generator.config.resolution, { detector: flags.detector, minConfidence });
+    const found = await findPhotoFaces(photoPath, src.generator.config.resolution, {
+      // crop the faces the way the model's training data was framed (UTKFace models: much tighter)
+      ...src.generator.config.alignment,
+      detector: flags.detector,
+      minConfidence,
+    });
     const { photo, faces, timings } = found;
     if (faces.length === 0) {
       throw new NoFaceError(

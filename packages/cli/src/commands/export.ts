@@ -8,6 +8,7 @@ import {
   MANIFEST_FILE,
   ModelLoadError,
   RaganError,
+  ALIGNMENT_PRESETS,
   exportGenerator,
   getAgeGroupSet,
   loadGenerator,
@@ -15,6 +16,7 @@ import {
   reage,
   type AgeTargetSpec,
   type BackendName,
+  type FfhqAlignParams,
   type Generator,
   type ModelManifest,
 } from '@ragan/core';
@@ -129,6 +131,8 @@ export interface ExportResult {
   files: string[];
   source: { dir: string; kind: 'model' | 'run'; step?: number; skipped: Array<{ step: number; reason: string }> };
   resolution: number;
+  /** The framing recorded in the model config (absent: FFHQ-Aging, the spec's). */
+  alignment?: Required<FfhqAlignParams>;
   float16?: { maxAbsDiff: number; tolerance: number; inputs: number };
 }
 
@@ -137,6 +141,8 @@ export interface ExportFlags {
   out: string;
   float16?: boolean;
   float16Tolerance?: string;
+  /** Record this framing in the model (`ffhq-aging` | `utkface`); default: what the source records. */
+  alignment?: keyof typeof ALIGNMENT_PRESETS;
   backend?: BackendName | 'auto';
   json?: boolean;
 }
@@ -164,6 +170,10 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
   await initCliBackend(flags.backend);
   const src = await loadModelSource(flags.model);
   const dtype = flags.float16 ? 'float16' : 'float32';
+  if (flags.alignment !== undefined && !(flags.alignment in ALIGNMENT_PRESETS)) {
+    throw new ConfigError('--alignment', `unknown framing "${flags.alignment}"; use ${Object.keys(ALIGNMENT_PRESETS).join(' or ')}`);
+  }
+  const alignment = flags.alignment ? ALIGNMENT_PRESETS[flags.alignment] : src.generator.config.alignment;
   try {
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
     log(`exporting ${describeModelSource(src)} as ${dtype}`);
@@ -193,7 +203,7 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
     if (float16) extra.float16MaxAbsDiff = float16.maxAbsDiff;
     let manifest: ModelManifest;
     try {
-      manifest = await exportGenerator(fsStore(tmp), src.generator, { dtype, extra });
+      manifest = await exportGenerator(fsStore(tmp), src.generator, { dtype, extra, ...(alignment ? { alignment } : {}) });
       await rm(out, { recursive: true, force: true });
       await rename(tmp, out);
     } catch (e) {
@@ -212,6 +222,7 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
       files,
       source: { dir: src.dir, kind: src.kind, ...(src.step !== undefined ? { step: src.step } : {}), skipped: src.skipped },
       resolution: src.generator.config.resolution,
+      ...(manifest.config.alignment ? { alignment: manifest.config.alignment } : {}),
       ...(float16 ? { float16 } : {}),
     };
   } finally {
@@ -235,6 +246,11 @@ export function registerExport(program: Command): void {
     .requiredOption('--out <dir>', 'model folder to write: manifest.json + generator.bin (replaced if it is an earlier export)')
     .option('--float16', 'store weights as float16 (half the download); refused if outputs move by more than the tolerance')
     .option('--float16-tolerance <x>', `max abs output difference allowed for --float16 (outputs in [-1, 1])`, String(FLOAT16_TOLERANCE))
+    .addOption(
+      new Option('--alignment <framing>', 'how photos must be cropped for this model: the framing of its training faces (default: what the run or model records, else ffhq-aging)').choices(
+        Object.keys(ALIGNMENT_PRESETS),
+      ),
+    )
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
@@ -242,11 +258,15 @@ export function registerExport(program: Command): void {
       `
 Examples:
   ragan export --model runs/tiny --out models/tiny
+  ragan export --model runs/utk --out models/utk --alignment utkface   # a run from before runs recorded it
   ragan export --model runs/paper --out web/model --float16
   ragan age photo.jpg --model models/tiny --to 70+ --out aged.png
 
 --float16 rounds every weight to half precision, then runs the float32 and float16 generators on a few
-seeded inputs and compares the outputs (max abs difference). Above the tolerance nothing is written.`,
+seeded inputs and compares the outputs (max abs difference). Above the tolerance nothing is written.
+
+--alignment: runs trained on a UTKFace cache record the UTKFace framing (a much tighter crop than
+FFHQ-Aging's); \`ragan age\` and the web demo crop photos the way the model records.`,
     )
     .action(async (flags: ExportFlags) => {
       const t = performance.now();

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/index.js';
 import { AGE_GROUP_SETS, type AgeGroupSetName } from './age-groups.js';
+import type { FfhqAlignParams } from '../geometry/ffhq.js';
 
 /**
  * Every size of the RAGAN networks (ragan-spec.md, "Resolution presets" and the [ours] choices).
@@ -32,6 +33,13 @@ export interface ModelConfig {
   dC0: number;
   /** Auxiliary age classifier: channels at full resolution (doubles per block, capped at cMax). */
   clsC0: number;
+  /**
+   * How faces must be cropped from photos for this model: the framing of its training data, in the terms
+   * of the FFHQ alignment (`ffhqAlignQuad`). Absent = the FFHQ-Aging framing of the spec
+   * (DEFAULT_FFHQ_ALIGN); UTKFace-trained models carry UTKFACE_ALIGN. Not part of any preset; `ragan age`
+   * and the web demo read it.
+   */
+  alignment?: Required<FfhqAlignParams>;
 }
 
 export type PresetName = 'tiny' | 'small' | 'paper';
@@ -65,7 +73,7 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   const presetName = over.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new ConfigError('preset', `unknown preset "${String(presetName)}"; use tiny, small or paper`);
   const base = PRESETS[presetName];
-  const known = new Set([...Object.keys(base), 'preset']);
+  const known = new Set([...Object.keys(base), 'preset', 'alignment']);
   for (const k of Object.keys(over)) if (!known.has(k)) throw new ConfigError(k, `unknown model config field; known fields: ${[...known].join(', ')}`);
   const { preset: _preset, ...rest } = over;
   const c: ModelConfig = { ...base, ...rest };
@@ -81,11 +89,28 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   positiveInt('dC0', c.dC0, 1, 1024);
   positiveInt('clsC0', c.clsC0, 1, 1024);
   if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1)) throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
+  if (c.alignment !== undefined) c.alignment = checkAlignment(c.alignment);
+  else delete c.alignment;
   if (!(c.ageGroups in AGE_GROUP_SETS)) throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);
   if (c.resolution % 2 ** c.nDown !== 0) throw new ConfigError('resolution', `${c.resolution} is not divisible by 2^nDown = ${2 ** c.nDown}`);
   if (c.resolution / 2 ** (c.nDown + c.nAmDown) < 1) throw new ConfigError('nAmDown', `the age modulator would downsample ${c.resolution}px below 1px`);
   if (!Number.isInteger(Math.log2(c.resolution))) throw new ConfigError('resolution', `must be a power of two (the discriminator halves it down to 4×4), got ${c.resolution}`);
   return c;
+}
+
+const ALIGNMENT_RANGES = { eyeToEyeScale: [0.5, 5], eyeToMouthScale: [0.5, 5], centreShift: [-1, 2] } as const;
+
+function checkAlignment(a: unknown): Required<FfhqAlignParams> {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new ConfigError('alignment', 'must be an object { eyeToEyeScale, eyeToMouthScale, centreShift }');
+  const o = a as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!(k in ALIGNMENT_RANGES)) throw new ConfigError(`alignment.${k}`, `unknown field; known: ${Object.keys(ALIGNMENT_RANGES).join(', ')}`);
+  const out: Record<string, number> = {};
+  for (const [k, [lo, hi]] of Object.entries(ALIGNMENT_RANGES)) {
+    const v = o[k];
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw new ConfigError(`alignment.${k}`, `must be a number from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  return out as Required<FfhqAlignParams>;
 }
 
 /** Number of age groups of a config. */

@@ -14,6 +14,21 @@ export interface FfhqAlignParams {
 
 export const DEFAULT_FFHQ_ALIGN: Required<FfhqAlignParams> = { eyeToEyeScale: 2.0, eyeToMouthScale: 2.2, centreShift: 0.1 };
 
+/**
+ * The framing of UTKFace's aligned 200×200 chips in the same terms: the crop is much tighter than
+ * FFHQ-Aging's (half side ≈ 1.3 eye distances instead of 2.0) and centred lower, between eyes and mouth.
+ * Measured with face-api landmarks on 116 chips in hash order (`packages/data/scripts/fit-framing.ts`,
+ * medians; 10th–90th percentiles 1.19–1.40, 1.18–1.34, 0.47–0.56). A model trained on UTKFace must
+ * see photos aligned this way, or every face arrives zoomed out compared with its training data.
+ */
+export const UTKFACE_ALIGN: Required<FfhqAlignParams> = { eyeToEyeScale: 1.296, eyeToMouthScale: 1.245, centreShift: 0.524 };
+
+/** Named framings a model can declare in its config (`alignment`). */
+export const ALIGNMENT_PRESETS: Readonly<Record<'ffhq-aging' | 'utkface', Required<FfhqAlignParams>>> = {
+  'ffhq-aging': DEFAULT_FFHQ_ALIGN,
+  utkface: UTKFACE_ALIGN,
+};
+
 /** The oriented crop square in photo coordinates. */
 export interface AlignQuad {
   /** Corners top-left, bottom-left, bottom-right, top-right (FFHQ's order), photo pixels. */

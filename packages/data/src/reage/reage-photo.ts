@@ -209,7 +209,7 @@ export interface ReagePhotoResult extends PhotoFaces {
  * a copy of the photo and `faces` is `[]` (the caller decides whether that is an error).
  */
 export async function reagePhoto(generator: Generator, input: string | Uint8Array | Photo, target: AgeTargetSpec, options: ReagePhotoOptions = {}): Promise<ReagePhotoResult> {
-  const found = await findPhotoFaces(input, generator.config.resolution, options);
+  const found = await findPhotoFaces(input, generator.config.resolution, { ...generator.config.alignment, ...options });
   let t = performance.now();
   const crops = await reageCrops(generator, found.faces, target, options);
   found.timings.reage = performance.now() - t;

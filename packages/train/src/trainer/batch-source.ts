@@ -1,3 +1,4 @@
+import type { FfhqAlignParams } from '@ragan/core';
 import type * as tf from '@tensorflow/tfjs';
 
 /** One training batch; the receiver disposes the tensors (or calls dispose()). */
@@ -21,5 +22,10 @@ export interface BatchSource {
   readonly resolution: number;
   /** Name of the age-group set the labels use (checked against the model's), if known. */
   readonly ageGroups?: string;
+  /**
+   * How the faces are framed, when it is not the spec's FFHQ-Aging framing (UTKFace chips are much
+   * tighter). New runs record it as `model.alignment`, so exported models crop photos the same way.
+   */
+  readonly alignment?: Required<FfhqAlignParams>;
   close?(): Promise<void> | void;
 }

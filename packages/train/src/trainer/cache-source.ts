@@ -1,3 +1,4 @@
+import { UTKFACE_ALIGN } from '@ragan/core';
 import { createSampler, type Sampler, type SamplerCursor } from '@ragan/data';
 import type { BatchSource, SourceBatch } from './batch-source.js';
 
@@ -19,6 +20,7 @@ export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOption
   return {
     resolution: sampler.imageSize,
     ageGroups: sampler.index.groups.name,
+    ...(sampler.index.args.format === 'utkface' ? { alignment: UTKFACE_ALIGN } : {}),
     async next(): Promise<SourceBatch> {
       const b = await sampler.next();
       cursor = b.cursor;

@@ -111,6 +111,11 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     config = resolveTrainConfig(input);
   } else {
     const { resolvedModel: _resolved, ...input } = (opts.config ?? {}) as Partial<TrainConfig>;
+    // The data's framing becomes part of the model (unless the config sets one), so that `ragan age`
+    // crops photos the way the training faces were cropped.
+    if (source.alignment && (input.model as Record<string, unknown> | undefined)?.alignment === undefined) {
+      input.model = { ...input.model, alignment: source.alignment };
+    }
     config = resolveTrainConfig(input);
     if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
     await mkdir(runDir, { recursive: true });
