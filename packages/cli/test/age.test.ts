@@ -9,6 +9,7 @@ import { fsStore } from '@ragan/core/node';
 import { encodeRgbPng, faceApiPackageDir, readPhoto, type RgbImage } from '@ragan/data';
 import type { AgeSummary } from '../src/commands/age.js';
 import { runCli } from './run-cli.js';
+import { bundledModelDir } from '../src/bundled-model.js';
 
 const ragan = (a: string[]) => runCli(a, { backend: 'wasm' });
 
@@ -144,13 +145,22 @@ describe('ragan age', () => {
     expect(existsSync(out)).toBe(false);
   }, 180_000);
 
-  it('without --model, explains that a model is required and how to make one', async () => {
-    const r = await ragan(['age', photo, '--to', '70+', '--out', join(tmp, 'x.png')]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--model: a model is required: no pretrained model ships/);
-    expect(r.stderr).toMatch(/pretrained-model issue/);
-    for (const cmd of ['ragan prepare', 'ragan train', 'ragan export']) expect(r.stderr).toContain(cmd);
-  }, 60_000);
+  it('without --model, uses the bundled model (and records its framing); without one, explains how to make one', async () => {
+    const out = join(tmp, 'bundled.png');
+    const r = await ragan(['age', photo, '--to', '70+', '--out', out, '--json']);
+    const bundled = bundledModelDir();
+    if (bundled) {
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as AgeSummary;
+      expect(s.model.path).toBe(bundled);
+      expect(s.faces.length).toBe(4);
+      expect(existsSync(out)).toBe(true);
+    } else {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/--model: a model is required: this installation has no bundled model/);
+      for (const cmd of ['ragan prepare', 'ragan train', 'ragan export']) expect(r.stderr).toContain(cmd);
+    }
+  }, 120_000);
 
   it('names the bad target and lists the groups', async () => {
     const r = await ragan(['age', photo, '--model', model, '--to', '25-35', '--out', join(tmp, 'x.png')]);

@@ -9,7 +9,7 @@
  *
  * Needs /usr/bin/chromium (or CHROMIUM_PATH): `.ci/install-chromium`. Run: `pnpm --filter web-demo test:e2e`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -126,7 +126,7 @@ describe('web demo in Chromium', () => {
     log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  it('starts on wasm, loads both models from its own origin and says the model is untrained', async () => {
+  it('starts on wasm, loads both models from its own origin and says which model it is', async () => {
     const t = Date.now();
     await page.goto(`${server.origin}/?backend=wasm`);
     await waitState('ready');
@@ -134,7 +134,12 @@ describe('web demo in Chromium', () => {
     expect(await page.getAttribute('body', 'data-backend')).toBe('wasm');
     const note = page.locator('#model-note');
     expect(await note.isVisible()).toBe(true);
-    expect(await note.textContent()).toMatch(/untrained demo model — results are noise until a trained model is bundled/i);
+    // the bundled trained model (from @ragan/cli) states its data and licence; the untrained fallback says so
+    const manifest = JSON.parse(readFileSync(join(distDir, 'models', 'ragan', 'manifest.json'), 'utf8')) as { extra?: { untrained?: boolean; meta?: { licence?: string } } };
+    const text = (await note.textContent()) ?? '';
+    log(`model note: ${text}`);
+    if (manifest.extra?.untrained) expect(text).toMatch(/untrained demo model — results are noise until a trained model is bundled/i);
+    else expect(text).toContain(manifest.extra?.meta?.licence ?? 'model');
   });
 
   it('re-ages the face in a photo: the face changes, the rest of the photo does not', async () => {

@@ -6,13 +6,15 @@
  * - public/models/face-api/ face-api's SSD MobileNetV1 detector and 68-point landmark net
  * - public/models/ragan/    the generator's model folder (manifest.json + generator.bin), read with httpStore
  *
- * Until a trained model is bundled, the generator is an untrained, seeded `tiny` one whose conditional
- * batch-norm parameters get seeded per-group values, so that the age slider visibly changes its (noise)
- * output. A folder there whose manifest is not marked `extra.untrained` is a real model: left alone.
+ * The generator is the pretrained model that @ragan/cli bundles (packages/cli/models/utkface-tiny), copied
+ * on every run. Without one (a checkout from before it was bundled), an untrained, seeded `tiny` one
+ * whose conditional batch-norm parameters get seeded per-group values, so that the age slider visibly
+ * changes its (noise) output; a folder there whose manifest is not marked `extra.untrained` is then left alone.
  *
  * Run with: tsx --conditions=@ragan/source scripts/prepare-assets.ts  (the package's `prebuild` step).
  */
-import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +49,30 @@ async function copyFaceApi(): Promise<void> {
   await copyInto(dir, FACE_API_FILES, join(publicDir, 'models', 'face-api'));
 }
 
+/** The pretrained model @ragan/cli ships (the same one `ragan age` uses); absent until one is bundled. */
+const BUNDLED = join(pkgDir, '..', 'cli', 'models', 'utkface-tiny');
+
+const COPY_MARKER = '.bundled-copy';
+
+/** Copies the bundled model's manifest and weight files (not its card or licence) into public/models/ragan. */
+async function copyBundled(dir: string): Promise<string> {
+  const m = JSON.parse(await readFile(join(BUNDLED, 'manifest.json'), 'utf8')) as { weightFiles: Array<{ path: string; bytes: number }> };
+  const names = ['manifest.json', ...m.weightFiles.map((f) => f.path)];
+  await rm(dir, { recursive: true, force: true });
+  await copyInto(BUNDLED, names, dir);
+  await writeFile(join(dir, COPY_MARKER), `copied from ${BUNDLED} by prepare-assets; replaced on every build\n`);
+  const bytes = m.weightFiles.reduce((s, f) => s + f.bytes, 0);
+  return `copied the bundled model ${BUNDLED} to ${dir} (${(bytes / 1024).toFixed(0)} KiB)`;
+}
+
 async function demoModel(): Promise<string> {
   const dir = join(publicDir, 'models', 'ragan');
+  if (existsSync(join(BUNDLED, 'manifest.json'))) {
+    // Replace our own earlier copies and the untrained fallback; keep a model someone put there.
+    const existing = await readFile(join(dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { extra?: { untrained?: boolean } }, () => undefined);
+    if (existing && existing.extra?.untrained !== true && !existsSync(join(dir, COPY_MARKER))) return `kept the model already in ${dir} (not the bundled one)`;
+    return copyBundled(dir);
+  }
   try {
     const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { extra?: { untrained?: boolean; seed?: number }; packageVersion?: string };
     if (m.extra?.untrained !== true) return `kept the model already in ${dir} (not marked untrained)`;

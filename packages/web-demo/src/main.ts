@@ -309,6 +309,15 @@ async function start(): Promise<void> {
   if (extra.untrained === true) {
     ui.modelNote.textContent = `Untrained demo model — results are noise until a trained model is bundled. (${manifest.config.resolution}×${manifest.config.resolution} generator, seed ${String(extra.seed ?? '?')})`;
     ui.modelNote.hidden = false;
+  } else {
+    // What the model is and the terms its weights come with (ragan export --meta), e.g. UTKFace's licence.
+    const meta = (typeof extra.meta === 'object' && extra.meta !== null ? extra.meta : {}) as Record<string, unknown>;
+    const parts = [`${manifest.config.resolution}×${manifest.config.resolution} model`];
+    if (typeof extra.step === 'number') parts.push(`${extra.step} training steps`);
+    if (typeof meta.trainedOn === 'string') parts.push(`trained on ${meta.trainedOn}`);
+    ui.modelNote.textContent = `${parts.join(', ')}.${typeof meta.licence === 'string' ? ` Weights: ${meta.licence}.` : ''}`;
+    ui.modelNote.className = 'info';
+    ui.modelNote.hidden = false;
   }
   await warmUp();
   ui.photo.disabled = false;

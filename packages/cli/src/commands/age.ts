@@ -16,6 +16,7 @@ import {
 } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
 import { describeModelSource, loadModelSource } from './export.js';
+import { BUNDLED_MODEL_NAME, resolveModelFlag } from '../bundled-model.js';
 
 export interface AgeFlags {
   model?: string;
@@ -46,7 +47,7 @@ export interface AgeSummary {
 }
 
 const NO_MODEL = [
-  'a model is required: no pretrained model ships with RAGAN.ts yet (the pretrained-model issue tracks it). Train and export one:',
+  `a model is required: this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli). Train and export one:`,
   '  ragan prepare --data faces/ --format utkface --size 64 --out cache64',
   '  ragan train --preset tiny --data cache64 --steps 2000 --out runs/tiny',
   '  ragan export --model runs/tiny --out models/tiny',
@@ -69,7 +70,8 @@ async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
 
 export async function runAge(photoPath: string, flags: AgeFlags, log: (line: string) => void = () => {}): Promise<AgeSummary> {
   const t0 = performance.now();
-  if (!flags.model) throw new ConfigError('--model', NO_MODEL);
+  const modelDir = resolveModelFlag(flags.model);
+  if (!modelDir) throw new ConfigError('--model', NO_MODEL);
   if (flags.grid && flags.to) throw new ConfigError('--to', '--grid shows every age group; drop --to (or drop --grid for one target)');
   if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
   const ext = extname(flags.out).toLowerCase();
@@ -82,7 +84,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
 
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();
-  const src = await loadModelSource(flags.model);
+  const src = await loadModelSource(modelDir);
   const load = performance.now() - t;
   try {
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
@@ -166,7 +168,7 @@ export function registerAge(program: Command): void {
     .command('age')
     .description('re-age every face in a photo to a target age group or age, pasted back into the photo (or --grid: every age group)')
     .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
-    .option('--model <dir>', 'a model folder (from `ragan export`) or a training run folder (its newest checkpoint\'s EMA generator)')
+    .option('--model <dir>', `a model folder (from \`ragan export\`) or a training run folder (its newest checkpoint's EMA generator); default: the bundled ${BUNDLED_MODEL_NAME} model`)
     .option('--to <target>', 'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two nearest groups)')
     .requiredOption('-o, --out <file>', `output image (${OUTPUT_IMAGE_FORMATS.join(', ')}): the photo at its own size, faces re-aged`)
     .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
@@ -179,20 +181,25 @@ export function registerAge(program: Command): void {
     .addHelpText(
       'after',
       `
-Every face is found (face-api SSD + 68 landmarks), aligned the FFHQ-Aging way at a whole multiple of
-the model's resolution near its size in the photo, masked from its landmarks (face, forehead and the
+Every face is found (face-api SSD + 68 landmarks), aligned the way the model's training faces were
+framed (FFHQ-Aging, or UTKFace's tighter crop for the bundled model) at a whole multiple of the
+model's resolution near its size in the photo, masked from its landmarks (face, forehead and the
 front of the hair), re-aged, and pasted back through the inverse transform with a feathered mask.
 Pixels away from the faces keep their exact values; the output has the photo's size, upright (EXIF
 orientation applied, no orientation tag written).
 
 Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
 
+Without --model the bundled ${BUNDLED_MODEL_NAME} model is used (trained on UTKFace: non-commercial
+research use only; see MODEL_CARD.md in @ragan/cli/models/${BUNDLED_MODEL_NAME}).
+
 Examples:
+  ragan age group.jpg --to 70+ --out aged.png
   ragan age group.jpg --model models/tiny --to 70+ --out aged.png
   ragan age me.jpg --model runs/tiny --to 45 --out me-45.jpg
   ragan age me.jpg --model models/tiny --grid --out me-all-ages.png
   ragan age me.jpg --model models/tiny --to 70-120 --out aged.png --json
-Exits with 1 and a message when no face is found or no --model is given.`,
+Exits with 1 and a message when no face is found.`,
     )
     .action(async (photo: string, flags: AgeFlags) => {
       const s = await runAge(photo, flags, (line) => process.stderr.write(`${line}\n`));

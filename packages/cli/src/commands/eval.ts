@@ -33,6 +33,7 @@ import {
   type FeatureExtractor,
 } from '@ragan/eval';
 import { importFromCli } from '../import-module.js';
+import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
 
 interface EvalFlags {
@@ -125,6 +126,11 @@ async function openModel(spec: string, data: EvalDataset, seed: number): Promise
   if (isBaselineName(spec)) {
     return spec === 'identity' ? identityBaseline({ ageGroups: data.ageGroups }) : randomBaseline({ seed, resolution: data.resolution, ageGroups: data.ageGroups });
   }
+  if (spec === 'bundled') {
+    const dir = bundledModelDir();
+    if (!dir) throw new ConfigError('--model', `this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli)`);
+    return loadEvalModel(fsStore(dir));
+  }
   return loadEvalModel(fsStore(spec));
 }
 
@@ -146,7 +152,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, speed')
-    .requiredOption('--model <dir|identity|random>', 'model folder (manifest.json + weights), or a baseline: identity, random (a folder with such a name: ./identity)')
+    .requiredOption('--model <dir|bundled|identity|random>', `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder with such a name: ./identity)`)
     .requiredOption('--data <cache>', 'data cache written by `ragan prepare`')
     .requiredOption('--out <file>', 'results JSON to write')
     .option('--split <name>', 'cache split to evaluate', 'test')

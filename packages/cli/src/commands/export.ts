@@ -143,6 +143,8 @@ export interface ExportFlags {
   float16Tolerance?: string;
   /** Record this framing in the model (`ffhq-aging` | `utkface`); default: what the source records. */
   alignment?: keyof typeof ALIGNMENT_PRESETS;
+  /** `key=value` pairs stored in the manifest's `extra.meta` (e.g. trainedOn, licence), shown by the web demo. */
+  meta?: string[];
   backend?: BackendName | 'auto';
   json?: boolean;
 }
@@ -174,6 +176,7 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
     throw new ConfigError('--alignment', `unknown framing "${flags.alignment}"; use ${Object.keys(ALIGNMENT_PRESETS).join(' or ')}`);
   }
   const alignment = flags.alignment ? ALIGNMENT_PRESETS[flags.alignment] : src.generator.config.alignment;
+  const meta = parseMeta(flags.meta ?? []);
   try {
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
     log(`exporting ${describeModelSource(src)} as ${dtype}`);
@@ -201,6 +204,7 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
     const extra: Record<string, unknown> = { exportedFrom: { kind: src.kind, ...(src.step !== undefined ? { step: src.step } : {}) } };
     if (src.step !== undefined) extra.step = src.step;
     if (float16) extra.float16MaxAbsDiff = float16.maxAbsDiff;
+    if (Object.keys(meta).length > 0) extra.meta = meta;
     let manifest: ModelManifest;
     try {
       manifest = await exportGenerator(fsStore(tmp), src.generator, { dtype, extra, ...(alignment ? { alignment } : {}) });
@@ -236,6 +240,20 @@ async function exportToMemory(generator: Generator) {
   return store;
 }
 
+/** `key=value` strings → a plain object; keys are identifiers, values at most 500 characters. */
+export function parseMeta(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    const key = eq > 0 ? p.slice(0, eq) : '';
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,40}$/.test(key)) throw new ConfigError('--meta', `expected key=value with a key of letters, digits and _, got "${p}"`);
+    const value = p.slice(eq + 1);
+    if (value.length > 500) throw new ConfigError('--meta', `the value of ${key} is longer than 500 characters`);
+    out[key] = value;
+  }
+  return out;
+}
+
 const mb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`);
 
 export function registerExport(program: Command): void {
@@ -251,6 +269,7 @@ export function registerExport(program: Command): void {
         Object.keys(ALIGNMENT_PRESETS),
       ),
     )
+    .option('--meta <key=value...>', 'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn and licence')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(

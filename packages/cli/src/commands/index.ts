@@ -9,3 +9,4 @@ export { registerTrain } from './train.js';
 export { registerReport } from './report.js';
 export { registerExport } from './export.js';
 export { registerAge } from './age.js';
+export { registerDemo } from './demo.js';

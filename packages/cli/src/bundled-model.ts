@@ -1,0 +1,41 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Folder name of the pretrained model shipped in this package (`models/<name>/`). */
+export const BUNDLED_MODEL_NAME = 'utkface-tiny';
+
+/** The @ragan/cli package folder (found from this module, in src/ or in the built dist/). */
+export function cliPackageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@ragan/cli') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the @ragan/cli package folder above this module');
+    dir = up;
+  }
+}
+
+/**
+ * The pretrained model folder shipped with the package (manifest.json, generator.bin, MODEL_CARD.md,
+ * LICENSE): what `ragan age`, `ragan demo` and `ragan eval --model bundled` use by default. The weights
+ * were trained on UTKFace and carry its non-commercial research-only licence (see the model card).
+ * Undefined when the package was built without it.
+ */
+export function bundledModelDir(): string | undefined {
+  const dir = join(cliPackageDir(), 'models', BUNDLED_MODEL_NAME);
+  return existsSync(join(dir, 'manifest.json')) ? dir : undefined;
+}
+
+/** `--model` as given, with `bundled` (or nothing) meaning the shipped model. */
+export function resolveModelFlag(model: string | undefined): string | undefined {
+  if (model === undefined || model === 'bundled') return bundledModelDir();
+  return model;
+}

@@ -1,0 +1,150 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, extname, join, relative, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
+import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
+import { initCliBackend } from '../backend.js';
+import { BUNDLED_MODEL_NAME, resolveModelFlag } from '../bundled-model.js';
+import { describeModelSource, loadModelSource } from './export.js';
+
+/** The default photo: face-api's `demo/sample1.jpg` (MIT licence, in the @vladmandic/face-api npm package). */
+export const DEMO_PHOTO = 'sample1.jpg';
+
+export interface DemoFlags {
+  photo?: string;
+  out: string;
+  to: string;
+  model?: string;
+  backend?: BackendName | 'auto';
+}
+
+export interface DemoSummary {
+  photo: string;
+  model: string;
+  faces: number;
+  target: string;
+  /** The photo with every face re-aged to the target. */
+  aged: string;
+  /** Every face at every age group. */
+  grid: string;
+  /** The model card beside the weights (absent for models without one). */
+  modelCard?: string;
+  ms: { load: number; detect: number; reage: number; grid: number; total: number };
+}
+
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ConfigError('--out', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}
+
+const NO_BUNDLED = `this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli); give one with --model <model folder or training run>`;
+
+/**
+ * The README's main job: ages every face of a sample photo with the bundled model, writes the photo
+ * re-aged to one target and a grid of every face at every age group, and returns where.
+ */
+export async function runDemo(flags: DemoFlags, log: (line: string) => void = () => {}): Promise<DemoSummary> {
+  const t0 = performance.now();
+  const modelDir = resolveModelFlag(flags.model);
+  if (!modelDir) throw new ConfigError('--model', NO_BUNDLED);
+  const photo = resolve(flags.photo ?? join(faceApiPackageDir(), 'demo', DEMO_PHOTO));
+  const outDir = resolve(flags.out);
+  await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new ConfigError('--out', `cannot create ${outDir}: ${e.code ?? e.message}`, { cause: e });
+  });
+  const backend = await initCliBackend(flags.backend);
+  let t = performance.now();
+  const src = await loadModelSource(modelDir);
+  const load = performance.now() - t;
+  try {
+    const set = getAgeGroupSet(src.generator.config.ageGroups);
+    const target = parseAgeTarget(flags.to, set, '--to');
+    log(`model: ${describeModelSource(src)}; backend ${backend.name}`);
+    t = performance.now();
+    const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.generator.config.alignment });
+    const detect = performance.now() - t;
+    if (faces.length === 0) throw new NoFaceError(photo, 'no face found; try another photo with --photo');
+    log(`${faces.length} face${faces.length === 1 ? '' : 's'} found in ${basename(photo)} (${read.image.width}x${read.image.height})`);
+
+    t = performance.now();
+    const crops = await reageCrops(src.generator, faces, target);
+    const image = pasteFaces(read.image, faces, crops);
+    const stem = basename(photo, extname(photo));
+    const slug = flags.to.replace(/\+/g, 'plus').replace(/[^0-9A-Za-z-]/g, '_');
+    const aged = join(outDir, `${stem}-age-${slug}.jpg`);
+    await writeAtomic(aged, await encodeImageFor(aged, image));
+    const reage = performance.now() - t;
+
+    t = performance.now();
+    const g = await renderAgeGrid(src.generator, faces);
+    const grid = join(outDir, `${stem}-all-ages.png`);
+    await writeAtomic(grid, g.png);
+    const gridMs = performance.now() - t;
+    const d = describeAgeTarget(target, set);
+    const card = join(src.dir, 'MODEL_CARD.md');
+    return {
+      photo,
+      model: src.dir,
+      faces: faces.length,
+      target: d.kind === 'group' ? `group ${d.group}` : `age ${d.age}`,
+      aged,
+      grid,
+      ...(existsSync(card) ? { modelCard: card } : {}),
+      ms: { load: Math.round(load), detect: Math.round(detect), reage: Math.round(reage), grid: Math.round(gridMs), total: Math.round(performance.now() - t0) },
+    };
+  } finally {
+    src.generator.dispose();
+  }
+}
+
+const shown = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+};
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('age the faces of a sample photo with the bundled model: writes the re-aged photo and an all-ages grid')
+    .option('--photo <file>', `photo to use (default: face-api's demo/${DEMO_PHOTO}, MIT licence, shipped in its npm package)`)
+    .option('-o, --out <dir>', 'folder to write the two images into', 'ragan-demo')
+    .option('--to <target>', 'target age in years ("75", "5") or an age group ("70+")', '75')
+    .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--json', 'print a JSON summary to stdout')
+    .addHelpText(
+      'after',
+      `
+This is what \`pnpm start\` runs in the repository. The bundled model was trained on UTKFace, whose
+licence allows non-commercial research use only: the weights carry that restriction (MODEL_CARD.md
+beside them says what the model can and cannot do).
+
+Examples:
+  ragan demo                                  # ragan-demo/sample1-age-75.jpg and sample1-all-ages.png
+  ragan demo --photo me.jpg --to 5 --out out  # your own photo, aged to 5`,
+    )
+    .action(async (flags: DemoFlags & { json?: boolean }) => {
+      const s = await runDemo(flags, (line) => process.stderr.write(`${line}\n`));
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        [
+          `aged ${s.faces} face${s.faces === 1 ? '' : 's'} of ${shown(s.photo)} to ${s.target} in ${(s.ms.total / 1000).toFixed(1)} s:`,
+          `  re-aged photo: ${shown(s.aged)}`,
+          `  all ages:      ${shown(s.grid)}`,
+          ...(s.modelCard ? [`  model card:    ${shown(s.modelCard)} (UTKFace licence: non-commercial research use only)`] : []),
+          `Your own photo: pnpm ragan demo --photo me.jpg --to 5   (or: pnpm ragan age me.jpg --to 75 --out me-75.jpg)`,
+          '',
+        ].join('\n'),
+      );
+    });
+}
