@@ -1,0 +1,178 @@
+/**
+ * `pnpm bench` at the root: runs every package's benchmark (one at a time: they measure the CPU), then
+ * merges their JSON into bench/results/latest.json and a markdown table bench/results/latest.md.
+ *
+ *   pnpm bench                       # run everything, write latest.json + latest.md
+ *   pnpm bench --only core           # one section (core | data)
+ *   pnpm bench --merge               # no runs: merge the package JSON files already in bench/results
+ *   pnpm bench --compare             # also compare with the committed latest.json (git HEAD) and exit 1
+ *   pnpm bench --compare old.json    #   if any figure is more than 10 % worse (--tolerance 0.1)
+ *
+ * Every figure keeps its backend, thread count and shapes; package benchmarks report medians of
+ * several runs. Timings depend on the machine and on what else runs: compare runs from one machine.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = join(root, 'bench', 'results');
+
+/** One measured figure, normalised across packages. */
+export interface Figure {
+  section: string;
+  /** What was measured, e.g. `conv3x3 filterGrad`, `trainIteration`. */
+  name: string;
+  /** Conditions that must match for two figures to be compared: backend, threads, shape, preset… */
+  params: Record<string, string | number | boolean>;
+  value: number;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+interface Section {
+  name: string;
+  /** Package whose `bench` script writes `file`. */
+  filter: string;
+  file: string;
+}
+
+const SECTIONS: Section[] = [
+  { name: 'core', filter: '@ragan/core', file: 'core.json' },
+  { name: 'data', filter: '@ragan/data', file: 'data.json' },
+];
+
+type Row = Record<string, unknown>;
+
+/** Package result rows → figures. Unknown rows are kept with every numeric field as a figure. */
+export function toFigures(section: string, rows: Row[]): Figure[] {
+  const out: Figure[] = [];
+  const pick = (r: Row, keys: string[]) => Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k] as string | number]));
+  for (const r of rows) {
+    const bench = String(r.bench);
+    if (bench === 'conv3x3') {
+      out.push({ section, name: `conv3x3 ${String(r.op)}`, params: pick(r, ['backend', 'threads', 'shape', 'kernels']), value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
+    } else if (bench === 'generatorForward') {
+      out.push({ section, name: 'generator forward', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMsPerImage), unit: 'ms/image', better: 'lower' });
+    } else if (bench === 'trainIteration') {
+      out.push({ section, name: 'training iteration (D+R1, G, Adam, EMA)', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+    } else if (bench === 'prepare') {
+      out.push({ section, name: 'ragan prepare', params: pick(r, ['size', 'masks', 'images']), value: Number(r.imagesPerSecond), unit: 'images/s', better: 'higher' });
+    } else if (bench === 'sampler') {
+      out.push({ section, name: 'sampler', params: pick(r, ['backend', 'size', 'batch', 'prefetch']), value: Number(r.batchesPerSecond), unit: 'batches/s', better: 'higher' });
+    } else {
+      for (const [k, v] of Object.entries(r)) {
+        if (typeof v === 'number' && k !== 'runs') out.push({ section, name: `${bench} ${k}`, params: {}, value: v, unit: k, better: /ms|seconds/i.test(k) ? 'lower' : 'higher' });
+      }
+    }
+  }
+  return out;
+}
+
+export const figureKey = (f: Figure) => `${f.section} | ${f.name} | ${Object.entries(f.params).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+
+export interface Comparison {
+  key: string;
+  before: number;
+  after: number;
+  unit: string;
+  /** after/before for higher-is-better figures, before/after for lower-is-better: < 1 is worse. */
+  ratio: number;
+  worse: boolean;
+}
+
+/** Figures present in both runs; `worse` when more than `tolerance` (0.1 = 10 %) worse. */
+export function compareFigures(before: Figure[], after: Figure[], tolerance = 0.1): Comparison[] {
+  const old = new Map(before.map((f) => [figureKey(f), f]));
+  const out: Comparison[] = [];
+  for (const f of after) {
+    const b = old.get(figureKey(f));
+    if (!b || !(b.value > 0) || !(f.value > 0)) continue;
+    const ratio = f.better === 'higher' ? f.value / b.value : b.value / f.value;
+    out.push({ key: figureKey(f), before: b.value, after: f.value, unit: f.unit, ratio, worse: ratio < 1 - tolerance });
+  }
+  return out;
+}
+
+export function markdownTable(figures: Figure[]): string {
+  const lines = ['| section | what | conditions | value |', '| --- | --- | --- | --- |'];
+  for (const f of figures) {
+    const cond = Object.entries(f.params).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`| ${f.section} | ${f.name} | ${cond} | ${f.value} ${f.unit} (${f.better} is better) |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  return v && !v.startsWith('--') ? v : '';
+}
+
+function main(): number {
+  const only = arg('--only');
+  const compare = arg('--compare');
+  const tolerance = Number(arg('--tolerance') ?? 0.1);
+  const sections = only ? SECTIONS.filter((s) => s.name === only) : SECTIONS;
+  if (only && sections.length === 0) {
+    console.error(`bench: unknown section "${only}"; use ${SECTIONS.map((s) => s.name).join(', ')}`);
+    return 2;
+  }
+  if (arg('--merge') === undefined) {
+    for (const s of sections) {
+      console.error(`bench: ${s.name} (pnpm --filter ${s.filter} bench)`);
+      const r = spawnSync('pnpm', ['--filter', s.filter, 'bench'], { cwd: root, stdio: 'inherit' });
+      if (r.status !== 0) {
+        console.error(`bench: ${s.name} failed (exit ${r.status}); its figures are left out`);
+      }
+    }
+  }
+  const figures: Figure[] = [];
+  const sources: Record<string, unknown> = {};
+  for (const s of SECTIONS) {
+    const file = join(resultsDir, s.file);
+    if (!existsSync(file)) continue;
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { results: Row[] } & Record<string, unknown>;
+    const { results, ...meta } = json;
+    sources[s.name] = meta;
+    figures.push(...toFigures(s.name, results));
+  }
+  const latest = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    sources,
+    figures,
+  };
+  const previous = compare === undefined ? undefined : loadPrevious(compare);
+  writeAtomic(join(resultsDir, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
+  writeAtomic(join(resultsDir, 'latest.md'), `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}`);
+  console.log(markdownTable(figures));
+  console.error(`bench: wrote ${join('bench', 'results', 'latest.json')} and latest.md (${figures.length} figures)`);
+  if (previous) {
+    const cmp = compareFigures(previous.figures, figures, tolerance);
+    const worse = cmp.filter((c) => c.worse);
+    for (const c of cmp) console.log(`${c.worse ? 'WORSE' : 'ok   '} ${c.key}: ${c.before} → ${c.after} ${c.unit} (×${c.ratio.toFixed(2)})`);
+    console.error(`bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse`);
+    return worse.length > 0 ? 1 : 0;
+  }
+  return 0;
+}
+
+function loadPrevious(spec: string): { figures: Figure[]; from: string } {
+  if (spec === '') {
+    const text = execFileSync('git', ['show', 'HEAD:bench/results/latest.json'], { cwd: root, encoding: 'utf8' });
+    return { figures: (JSON.parse(text) as { figures: Figure[] }).figures, from: 'the committed bench/results/latest.json' };
+  }
+  return { figures: (JSON.parse(readFileSync(spec, 'utf8')) as { figures: Figure[] }).figures, from: spec };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main());
