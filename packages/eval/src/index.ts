@@ -11,7 +11,7 @@ export { memoryDataset, type MemoryDatasetArgs } from './run/dataset.js';
 export { identityBaseline, randomBaseline, loadEvalModel, modelFolderSha256, checkModelFitsData, isBaselineName, BASELINES, type BaselineName } from './run/models.js';
 export { evalResultsSchema, resultsJsonSchema, RESULTS_SCHEMA_VERSION, RESULTS_KIND, type EvalResults } from './results/schema.js';
 export { checkResultsConsistency } from './results/consistency.js';
-export { formatSummary } from './results/summary.js';
+export { formatSummary, formatComparison } from './results/summary.js';
 export * from './leaderboard/index.js';
 export { createRng, sampleIndices } from './rng.js';
 export { EVAL_VERSION } from './version.js';

@@ -10,3 +10,4 @@ export { registerReport } from './report.js';
 export { registerExport } from './export.js';
 export { registerAge } from './age.js';
 export { registerDemo } from './demo.js';
+export { registerCompare } from './compare.js';

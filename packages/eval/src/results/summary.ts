@@ -51,3 +51,44 @@ export function formatSummary(r: EvalResults): string {
   out.push(`time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`);
   return out.join('\n');
 }
+
+/**
+ * Several results files side by side as markdown (what a model card shows): one column per model, the
+ * headline figures as rows, then the age hit rate and identity share per target group. All files must
+ * be on the same faces (same subsetHash) for the columns to be comparable; `formatComparison` refuses otherwise.
+ */
+export function formatComparison(entries: Array<{ label: string; results: EvalResults }>): string {
+  if (entries.length === 0) throw new Error('formatComparison: no results given');
+  const first = entries[0]!.results.dataset;
+  for (const { label, results } of entries) {
+    if (results.dataset.subsetHash !== first.subsetHash || results.dataset.datasetHash !== first.datasetHash) {
+      throw new Error(`${label} was evaluated on other faces than ${entries[0]!.label} (dataset or subset hash differs): the columns would not be comparable`);
+    }
+  }
+  const col = (fn: (r: EvalResults) => string) => entries.map((e) => fn(e.results));
+  const rows: Array<[string, string[]]> = [
+    ['age: target-group hit rate', col((r) => f(r.metrics.age?.hitRate, 3))],
+    ['age: mean years outside the target range', col((r) => f(r.metrics.age?.meanRangeDistance, 1))],
+    ['identity: mean face-api distance', col((r) => f(r.metrics.identity?.meanDistance, 3))],
+    [`identity: share < ${f(entries[0]!.results.metrics.identity?.threshold, 1)} (same person)`, col((r) => f(r.metrics.identity?.shareBelowThreshold, 3))],
+    ['realism: mean FID over groups', col((r) => `${g3(r.metrics.realism?.meanFid)}${r.metrics.realism && !r.metrics.realism.extractor.standard ? ' (non-std)' : ''}`)],
+    ['realism: mean KID over groups', col((r) => g3(r.metrics.realism?.meanKid))],
+    ['background: MAE / PSNR (dB)', col((r) => (r.metrics.background ? `${f(r.metrics.background.mae, 4)} / ${r.metrics.background.psnr === null ? '∞' : f(r.metrics.background.psnr, 1)}` : '–'))],
+    ['speed: ms per image', col((r) => (r.metrics.speed ? `${f(r.metrics.speed.msPerImage, 1)} (${r.metrics.speed.backend})` : '–'))],
+  ];
+  const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const out: string[] = [];
+  out.push(md(['metric', ...entries.map((e) => e.label)]));
+  out.push(md(['---', ...entries.map(() => '---:')]));
+  for (const [name, cells] of rows) out.push(md([name, ...cells]));
+  out.push('');
+  out.push(md(['target group', ...first.groupLabels]));
+  out.push(md(['---', ...first.groupLabels.map(() => '---:')]));
+  out.push(md(['pairs', ...first.groupLabels.map((_, i) => String(entries[0]!.results.metrics.age?.perGroup[i]?.pairs ?? '–'))]));
+  for (const { label, results } of entries) {
+    out.push(md([`${label}: age hit rate`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.hitRate))]));
+    out.push(md([`${label}: mean estimated age`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.meanEstimatedAge, 1))]));
+    out.push(md([`${label}: identity share < threshold`, ...first.groupLabels.map((_, i) => f(results.metrics.identity?.perGroup[i]?.shareBelowThreshold))]));
+  }
+  return `${out.join('\n')}\n`;
+}
