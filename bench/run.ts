@@ -12,7 +12,7 @@
  * several runs. Timings depend on the machine and on what else runs: compare runs from one machine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,26 +121,37 @@ function arg(name: string): string | undefined {
 function main(): number {
   const only = arg('--only');
   const compare = arg('--compare');
-  const tolerance = Number(arg('--tolerance') ?? 0.1);
+  const tolText = arg('--tolerance');
+  const tolerance = tolText === undefined ? 0.1 : Number(tolText);
+  if (tolText !== undefined && !(tolText !== '' && tolerance >= 0 && tolerance < 1)) {
+    console.error(`bench: --tolerance must be a fraction in [0, 1) such as 0.1 (10 %), got "${tolText}"`);
+    return 2;
+  }
   const sections = only ? SECTIONS.filter((s) => s.name === only) : SECTIONS;
-  if (only && sections.length === 0) {
+  if (only !== undefined && sections.length === 0) {
     console.error(`bench: unknown section "${only}"; use ${SECTIONS.map((s) => s.name).join(', ')}`);
     return 2;
   }
-  if (arg('--merge') === undefined) {
+  const merging = arg('--merge') !== undefined;
+  const failed: string[] = [];
+  if (!merging) {
     for (const s of sections) {
       console.error(`bench: ${s.name} (pnpm --filter ${s.filter} bench)`);
+      const before = mtime(join(resultsDir, s.file));
       const r = spawnSync('pnpm', ['--filter', s.filter, 'bench'], { cwd: root, stdio: 'inherit' });
-      if (r.status !== 0) {
-        console.error(`bench: ${s.name} failed (exit ${r.status}); its figures are left out`);
-      }
+      // a section counts only if it exited 0 and rewrote its file in this run (never merge stale figures)
+      if (r.status !== 0 || mtime(join(resultsDir, s.file)) === before) failed.push(s.name);
     }
   }
   const figures: Figure[] = [];
   const sources: Record<string, unknown> = {};
-  for (const s of SECTIONS) {
+  for (const s of sections) {
+    if (failed.includes(s.name)) continue;
     const file = join(resultsDir, s.file);
-    if (!existsSync(file)) continue;
+    if (!existsSync(file)) {
+      if (merging) failed.push(s.name);
+      continue;
+    }
     const json = JSON.parse(readFileSync(file, 'utf8')) as { results: Row[] } & Record<string, unknown>;
     const { results, ...meta } = json;
     sources[s.name] = meta;
@@ -149,22 +160,36 @@ function main(): number {
   const latest = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    sections: sections.filter((s) => !failed.includes(s.name)).map((s) => s.name),
     sources,
     figures,
   };
   const previous = compare === undefined ? undefined : loadPrevious(compare);
+  if (failed.length > 0) console.error(`bench: FAILED sections (left out): ${failed.join(', ')}`);
+  if (figures.length === 0) {
+    console.error('bench: no figures measured; nothing written');
+    return 1;
+  }
   writeAtomic(join(resultsDir, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
   writeAtomic(join(resultsDir, 'latest.md'), `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}`);
   console.log(markdownTable(figures));
   console.error(`bench: wrote ${join('bench', 'results', 'latest.json')} and latest.md (${figures.length} figures)`);
+  let code = failed.length > 0 ? 1 : 0;
   if (previous) {
     const cmp = compareFigures(previous.figures, figures, tolerance);
     const worse = cmp.filter((c) => c.worse);
+    const now = new Set(figures.map(figureKey));
+    const gone = previous.figures.filter((f) => sections.some((s) => s.name === f.section) && !now.has(figureKey(f)));
     for (const c of cmp) console.log(`${c.worse ? 'WORSE' : 'ok   '} ${c.key}: ${c.before} → ${c.after} ${c.unit} (×${c.ratio.toFixed(2)})`);
-    console.error(`bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse`);
-    return worse.length > 0 ? 1 : 0;
+    for (const f of gone) console.log(`MISSING ${figureKey(f)} (in ${previous.from}, not measured now)`);
+    console.error(`bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse, ${gone.length} missing`);
+    if (worse.length > 0) code = 1;
   }
-  return 0;
+  return code;
+}
+
+function mtime(file: string): number {
+  return existsSync(file) ? statSync(file).mtimeMs : 0;
 }
 
 function loadPrevious(spec: string): { figures: Figure[]; from: string } {
@@ -175,4 +200,11 @@ function loadPrevious(spec: string): { figures: Figure[]; from: string } {
   return { figures: (JSON.parse(readFileSync(spec, 'utf8')) as { figures: Figure[] }).figures, from: spec };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main());
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    process.exit(main());
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message.split('\n')[0]}`);
+    process.exit(1);
+  }
+}

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ALIGNMENT_PRESETS, ConfigError, type FfhqAlignParams } from '@ragan/core';
 
 /** Folder name of the pretrained model shipped in this package (`models/<name>/`). */
 export const BUNDLED_MODEL_NAME = 'utkface-tiny';
@@ -36,6 +37,19 @@ export function bundledModelDir(): string | undefined {
 
 /** `--model` as given, with `bundled` (or nothing) meaning the shipped model. */
 export function resolveModelFlag(model: string | undefined): string | undefined {
+  if (model === '') throw new ConfigError('--model', 'is empty; give a model folder, a training run, or leave it out for the bundled model');
   if (model === undefined || model === 'bundled') return bundledModelDir();
   return model;
+}
+
+/** Printed (stderr) whenever the bundled model is used without being asked for by name. */
+export const BUNDLED_NOTICE = `using the bundled ${BUNDLED_MODEL_NAME} model (trained on UTKFace: non-commercial research use only; --model to use your own)`;
+
+/** A model's framing by name: `ffhq-aging`, `utkface`, or `custom`. */
+export function framingName(alignment: Required<FfhqAlignParams> | undefined): string {
+  if (!alignment) return 'ffhq-aging';
+  for (const [name, a] of Object.entries(ALIGNMENT_PRESETS)) {
+    if (a.eyeToEyeScale === alignment.eyeToEyeScale && a.eyeToMouthScale === alignment.eyeToMouthScale && a.centreShift === alignment.centreShift) return name;
+  }
+  return 'custom';
 }

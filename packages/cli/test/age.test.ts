@@ -52,7 +52,7 @@ describe('ragan age', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as AgeSummary;
     expect(s.photo).toMatchObject({ width: 960, height: 769, orientation: 6 });
-    expect(s.model).toMatchObject({ kind: 'model', resolution: 64, ageGroups: 'ffhq-aging-10' });
+    expect(s.model).toMatchObject({ kind: 'model', resolution: 64, ageGroups: 'ffhq-aging-10', framing: 'ffhq-aging', bundled: false });
     expect(s.target).toEqual({ input: '70-120', kind: 'group', group: '70+', index: 9 });
     expect(s.faces.length).toBe(4);
     expect(s.output).toMatchObject({ path: out, width: 960, height: 769, format: 'png' });
@@ -107,7 +107,9 @@ describe('ragan age', () => {
     const run = async (dir: string) => {
       const r = await ragan(['age', photo, '--model', dir, '--to', '45', '--out', join(tmp, `framing-${basename(dir)}.png`), '--json']);
       expect(r.code).toBe(0);
-      return (JSON.parse(r.stdout) as AgeSummary).faces.sort((a, b) => a.box.x - b.box.x);
+      const summary = JSON.parse(r.stdout) as AgeSummary;
+      expect(summary.model.framing).toBe(dir === utk ? 'utkface' : 'ffhq-aging');
+      return summary.faces.sort((a, b) => a.box.x - b.box.x);
     };
     const ffhq = await run(model);
     const tight = await run(utk);
@@ -152,7 +154,8 @@ describe('ragan age', () => {
     if (bundled) {
       expect(r.code).toBe(0);
       const s = JSON.parse(r.stdout) as AgeSummary;
-      expect(s.model.path).toBe(bundled);
+      expect(s.model).toMatchObject({ path: bundled, bundled: true, framing: 'utkface' });
+      expect(r.stderr).toMatch(/using the bundled utkface-tiny model \(trained on UTKFace: non-commercial research use only/);
       expect(s.faces.length).toBe(4);
       expect(existsSync(out)).toBe(true);
     } else {

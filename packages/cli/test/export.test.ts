@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
+import { ALIGNMENT_PRESETS, UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { memoryBatchSource, runTraining } from '@ragan/train';
+import { prepareCache, sharedDataDir } from '@ragan/data';
 import { loadModelSource, maxOutputDifference, runExport } from '../src/commands/export.js';
 import { runCli } from './run-cli.js';
 
@@ -87,6 +88,27 @@ describe('ragan export', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--alignment.*celeba.*ffhq-aging, utkface|celeba.*invalid|Allowed choices are ffhq-aging, utkface/i);
   }, 120_000);
+
+  it('infers the UTKFace framing for a run that records none but was trained on a UTKFace cache', async () => {
+    // a run from before runs recorded their framing: config.json names a UTKFace cache, the checkpoints no alignment
+    const cache = join(tmp, 'utk-cache');
+    await prepareCache({ data: join(sharedDataDir()!, 'data/utkface/crop_part1'), format: 'utkface', size: 16, limit: 4, masks: 'prior', out: cache, preview: false });
+    const old = join(tmp, 'old-run');
+    cpSync(run, old, { recursive: true });
+    const cfgFile = join(old, 'config.json');
+    writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), data: cache }));
+    const out = join(tmp, 'from-old-run');
+    const r = await ragan(['export', '--model', old, '--out', out, '--meta', 'trainedOn=UTKFace', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/its cache is UTKFace: the model gets the UTKFace framing/);
+    expect((await loadGenerator(fsStore(out))).manifest.config.alignment).toEqual(UTKFACE_ALIGN);
+    // --alignment wins; the source's --meta carries over into a re-export
+    const again = join(tmp, 'from-old-run-ffhq');
+    expect((await ragan(['export', '--model', out, '--out', again, '--alignment', 'ffhq-aging', '--meta', 'licence=x'])).code).toBe(0);
+    const m = JSON.parse(readFileSync(join(again, 'manifest.json'), 'utf8')) as { config: { alignment: unknown }; extra: { meta: unknown } };
+    expect(m.config.alignment).toEqual(ALIGNMENT_PRESETS['ffhq-aging']);
+    expect(m.extra.meta).toEqual({ trainedOn: 'UTKFace', licence: 'x' });
+  }, 180_000);
 
   it('exports a model folder as float16 after checking outputs stay within 1e-3, and reports the figure', async () => {
     // An untrained 16-px model whose float16 round trip stays within 1e-3 (seed 2: 7.4e-4 on cpu; the

@@ -55,6 +55,10 @@ for (const name of names) {
   shiftAlong.push((d[0]! * e2m[0]! + d[1]! * e2m[1]!) / (e2mLen * e2mLen));
   shiftAcross.push((d[0]! * -e2m[1]! + d[1]! * e2m[0]!) / (e2mLen * e2mLen));
 }
+if (e2eRatio.length === 0) {
+  console.error(`fit-framing: face-api found no face in any of the ${names.length} crops; nothing to measure`);
+  process.exit(1);
+}
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const q = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.floor(a.length * p)]!;
 // The FFHQ half side is max(a·|e2e|, b·|e2m|). Choose a and b as the per-crop medians: each alone
@@ -62,6 +66,7 @@ const q = (a: number[], p: number) => [...a].sort((x, y) => x - y)[Math.floor(a.
 const result = {
   folder: dir,
   crops: names.length,
+  /** Crops where face-api found a face: the figures are measured on these only. */
   withFace: e2eRatio.length,
   eyeToEyeScale: +med(e2eRatio).toFixed(3),
   eyeToMouthScale: +med(e2mRatio).toFixed(3),

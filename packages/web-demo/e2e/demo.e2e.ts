@@ -139,7 +139,11 @@ describe('web demo in Chromium', () => {
     const text = (await note.textContent()) ?? '';
     log(`model note: ${text}`);
     if (manifest.extra?.untrained) expect(text).toMatch(/untrained demo model — results are noise until a trained model is bundled/i);
-    else expect(text).toContain(manifest.extra?.meta?.licence ?? 'model');
+    else {
+      // a trained model states the terms of its weights (prepare-assets refuses a bundled model without them)
+      expect(manifest.extra?.meta?.licence).toBeTruthy();
+      expect(text).toContain(`Weights: ${manifest.extra!.meta!.licence!}`);
+    }
   });
 
   it('re-ages the face in a photo: the face changes, the rest of the photo does not', async () => {

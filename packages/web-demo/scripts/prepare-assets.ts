@@ -49,18 +49,26 @@ async function copyFaceApi(): Promise<void> {
   await copyInto(dir, FACE_API_FILES, join(publicDir, 'models', 'face-api'));
 }
 
-/** The pretrained model @ragan/cli ships (the same one `ragan age` uses); absent until one is bundled. */
+/**
+ * The pretrained model @ragan/cli ships (the same one `ragan age` uses); absent until one is bundled.
+ * The name is @ragan/cli's BUNDLED_MODEL_NAME (this private app does not depend on the CLI package).
+ */
 const BUNDLED = join(pkgDir, '..', 'cli', 'models', 'utkface-tiny');
+/** Outside public/ (so it is never deployed): the manifest bytes of the last copy we made. */
+const COPY_RECORD = join(pkgDir, '.bundled-model-copy');
 
-const COPY_MARKER = '.bundled-copy';
+const readText = (file: string) => readFile(file, 'utf8').catch(() => undefined);
 
 /** Copies the bundled model's manifest and weight files (not its card or licence) into public/models/ragan. */
 async function copyBundled(dir: string): Promise<string> {
-  const m = JSON.parse(await readFile(join(BUNDLED, 'manifest.json'), 'utf8')) as { weightFiles: Array<{ path: string; bytes: number }> };
+  const text = (await readText(join(BUNDLED, 'manifest.json')))!;
+  const m = JSON.parse(text) as { weightFiles: Array<{ path: string; bytes: number }>; extra?: { meta?: { licence?: unknown } } };
+  // the page shows the licence the weights come with; a bundled model without one is a packaging mistake
+  if (typeof m.extra?.meta?.licence !== 'string') throw new Error(`${BUNDLED}/manifest.json has no extra.meta.licence (export it with --meta licence=...)`);
   const names = ['manifest.json', ...m.weightFiles.map((f) => f.path)];
   await rm(dir, { recursive: true, force: true });
   await copyInto(BUNDLED, names, dir);
-  await writeFile(join(dir, COPY_MARKER), `copied from ${BUNDLED} by prepare-assets; replaced on every build\n`);
+  await writeFile(COPY_RECORD, text);
   const bytes = m.weightFiles.reduce((s, f) => s + f.bytes, 0);
   return `copied the bundled model ${BUNDLED} to ${dir} (${(bytes / 1024).toFixed(0)} KiB)`;
 }
@@ -68,9 +76,16 @@ async function copyBundled(dir: string): Promise<string> {
 async function demoModel(): Promise<string> {
   const dir = join(publicDir, 'models', 'ragan');
   if (existsSync(join(BUNDLED, 'manifest.json'))) {
-    // Replace our own earlier copies and the untrained fallback; keep a model someone put there.
-    const existing = await readFile(join(dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { extra?: { untrained?: boolean } }, () => undefined);
-    if (existing && existing.extra?.untrained !== true && !existsSync(join(dir, COPY_MARKER))) return `kept the model already in ${dir} (not the bundled one)`;
+    // Replace our own earlier copies and the untrained fallback; keep a model someone else put there.
+    const existing = await readText(join(dir, 'manifest.json'));
+    let untrained = false;
+    try {
+      untrained = existing !== undefined && (JSON.parse(existing) as { extra?: { untrained?: boolean } }).extra?.untrained === true;
+    } catch {
+      // unreadable: replace it
+    }
+    const ours = existing === undefined || untrained || existing === (await readText(COPY_RECORD));
+    if (!ours) return `kept the model already in ${dir} (not the bundled one; delete it to use the bundled model)`;
     return copyBundled(dir);
   }
   try {

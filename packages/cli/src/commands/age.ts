@@ -16,7 +16,7 @@ import {
 } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
 import { describeModelSource, loadModelSource } from './export.js';
-import { BUNDLED_MODEL_NAME, resolveModelFlag } from '../bundled-model.js';
+import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, framingName, resolveModelFlag } from '../bundled-model.js';
 
 export interface AgeFlags {
   model?: string;
@@ -34,7 +34,7 @@ export interface AgeFlags {
 /** What `ragan age --json` prints. */
 export interface AgeSummary {
   photo: { path: string; width: number; height: number; orientation: number };
-  model: { path: string; kind: 'model' | 'run'; step?: number; resolution: number; ageGroups: string };
+  model: { path: string; kind: 'model' | 'run'; step?: number; resolution: number; ageGroups: string; framing: string; bundled: boolean };
   backend: string;
   /** The target (absent with --grid). */
   target?: AgeTargetDescription & { input: string };
@@ -72,6 +72,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const t0 = performance.now();
   const modelDir = resolveModelFlag(flags.model);
   if (!modelDir) throw new ConfigError('--model', NO_MODEL);
+  if (flags.model === undefined) log(BUNDLED_NOTICE);
   if (flags.grid && flags.to) throw new ConfigError('--to', '--grid shows every age group; drop --to (or drop --grid for one target)');
   if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
   const ext = extname(flags.out).toLowerCase();
@@ -94,7 +95,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
 
     const found = await findPhotoFaces(photoPath, src.generator.config.resolution, {
       // crop the faces the way the model's training data was framed (UTKFace models: much tighter)
-      ...src.generator.config.alignment,
+      ...src.alignment,
       detector: flags.detector,
       minConfidence,
     });
@@ -138,7 +139,15 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     const reageMs = flags.grid ? (timings.grid ?? 0) : (timings.reage ?? 0);
     return {
       photo: { path: photoPath, width: photo.image.width, height: photo.image.height, orientation: photo.orientation },
-      model: { path: src.dir, kind: src.kind, ...(src.step !== undefined ? { step: src.step } : {}), resolution: src.generator.config.resolution, ageGroups: set.name },
+      model: {
+        path: src.dir,
+        kind: src.kind,
+        ...(src.step !== undefined ? { step: src.step } : {}),
+        resolution: src.generator.config.resolution,
+        ageGroups: set.name,
+        framing: framingName(src.alignment),
+        bundled: flags.model === undefined || flags.model === 'bundled',
+      },
       backend: backend.name,
       ...(target ? { target: { input: flags.to!, ...describeAgeTarget(target, set) } } : {}),
       ...(grid ? { grid } : {}),

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
-import { BUNDLED_MODEL_NAME, resolveModelFlag } from '../bundled-model.js';
+import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
 import { describeModelSource, loadModelSource } from './export.js';
 
 /** The default photo: face-api's `demo/sample1.jpg` (MIT licence, in the @vladmandic/face-api npm package). */
@@ -30,6 +30,8 @@ export interface DemoSummary {
   grid: string;
   /** The model card beside the weights (absent for models without one). */
   modelCard?: string;
+  /** The weights' licence as the model records it (`ragan export --meta licence=…`). */
+  licence?: string;
   ms: { load: number; detect: number; reage: number; grid: number; total: number };
 }
 
@@ -54,11 +56,10 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   const t0 = performance.now();
   const modelDir = resolveModelFlag(flags.model);
   if (!modelDir) throw new ConfigError('--model', NO_BUNDLED);
+  if (flags.model === undefined) log(BUNDLED_NOTICE);
   const photo = resolve(flags.photo ?? join(faceApiPackageDir(), 'demo', DEMO_PHOTO));
+  if (!existsSync(photo)) throw new ConfigError('--photo', `${photo}: no such file`);
   const outDir = resolve(flags.out);
-  await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new ConfigError('--out', `cannot create ${outDir}: ${e.code ?? e.message}`, { cause: e });
-  });
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();
   const src = await loadModelSource(modelDir);
@@ -68,10 +69,13 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     const target = parseAgeTarget(flags.to, set, '--to');
     log(`model: ${describeModelSource(src)}; backend ${backend.name}`);
     t = performance.now();
-    const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.generator.config.alignment });
+    const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.alignment });
     const detect = performance.now() - t;
     if (faces.length === 0) throw new NoFaceError(photo, 'no face found; try another photo with --photo');
     log(`${faces.length} face${faces.length === 1 ? '' : 's'} found in ${basename(photo)} (${read.image.width}x${read.image.height})`);
+    await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      throw new ConfigError('--out', `cannot create ${outDir}: ${e.code ?? e.message}`, { cause: e });
+    });
 
     t = performance.now();
     const crops = await reageCrops(src.generator, faces, target);
@@ -89,6 +93,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     const gridMs = performance.now() - t;
     const d = describeAgeTarget(target, set);
     const card = join(src.dir, 'MODEL_CARD.md');
+    const meta = src.manifest.extra?.meta as Record<string, unknown> | undefined;
     return {
       photo,
       model: src.dir,
@@ -97,6 +102,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
       aged,
       grid,
       ...(existsSync(card) ? { modelCard: card } : {}),
+      ...(typeof meta?.licence === 'string' ? { licence: meta.licence } : {}),
       ms: { load: Math.round(load), detect: Math.round(detect), reage: Math.round(reage), grid: Math.round(gridMs), total: Math.round(performance.now() - t0) },
     };
   } finally {
@@ -141,8 +147,9 @@ Examples:
           `aged ${s.faces} face${s.faces === 1 ? '' : 's'} of ${shown(s.photo)} to ${s.target} in ${(s.ms.total / 1000).toFixed(1)} s:`,
           `  re-aged photo: ${shown(s.aged)}`,
           `  all ages:      ${shown(s.grid)}`,
-          ...(s.modelCard ? [`  model card:    ${shown(s.modelCard)} (UTKFace licence: non-commercial research use only)`] : []),
-          `Your own photo: pnpm ragan demo --photo me.jpg --to 5   (or: pnpm ragan age me.jpg --to 75 --out me-75.jpg)`,
+          ...(s.modelCard ? [`  model card:    ${shown(s.modelCard)}`] : []),
+          ...(s.licence ? [`  weights:       ${s.licence}`] : []),
+          `Your own photo: ragan demo --photo me.jpg --to 5   (or: ragan age me.jpg --to 75 --out me-75.jpg; in the repository, prefix pnpm)`,
           '',
         ].join('\n'),
       );

@@ -1,4 +1,4 @@
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +9,7 @@ import {
   ModelLoadError,
   RaganError,
   ALIGNMENT_PRESETS,
+  UTKFACE_ALIGN,
   exportGenerator,
   getAgeGroupSet,
   loadGenerator,
@@ -21,6 +22,7 @@ import {
   type ModelManifest,
 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
+import { readCacheIndex } from '@ragan/data';
 import { checkpointsDir, listCheckpoints } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
 
@@ -38,6 +40,26 @@ export interface ModelSource {
   step?: number;
   /** Newer checkpoints of a run that failed validation, with the reason. */
   skipped: Array<{ step: number; reason: string }>;
+  /**
+   * How photos must be cropped for this model: what its config records, or for a run that records none
+   * (runs from before runs recorded it), the framing of the cache it was trained on (UTKFace's).
+   * Undefined = FFHQ-Aging's.
+   */
+  alignment?: Required<FfhqAlignParams>;
+  /** Where `alignment` came from. */
+  alignmentSource?: 'model' | 'run data';
+}
+
+/** The framing of a run's training cache when it is not FFHQ-Aging's (a UTKFace cache), from config.json's `data`. */
+async function runDataFraming(runDir: string): Promise<Required<FfhqAlignParams> | undefined> {
+  try {
+    const cfg = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as { data?: unknown };
+    if (typeof cfg.data !== 'string') return undefined;
+    const index = await readCacheIndex(resolve(runDir, cfg.data));
+    return index.args.format === 'utkface' ? UTKFACE_ALIGN : undefined;
+  } catch {
+    return undefined; // the cache moved or is unreadable: nothing to infer
+  }
 }
 
 const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
@@ -56,7 +78,8 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
   if (await exists(join(abs, MANIFEST_FILE))) {
     const { generator, manifest } = await loadGenerator(fsStore(abs));
     const step = typeof manifest.extra?.step === 'number' ? manifest.extra.step : undefined;
-    return { generator, manifest, kind: 'model', dir: abs, weightsDir: abs, ...(step !== undefined ? { step } : {}), skipped: [] };
+    const alignment = generator.config.alignment;
+    return { generator, manifest, kind: 'model', dir: abs, weightsDir: abs, ...(step !== undefined ? { step } : {}), skipped: [], ...(alignment ? { alignment, alignmentSource: 'model' as const } : {}) };
   }
   const steps = await listCheckpoints(abs);
   if (steps.length === 0) {
@@ -73,7 +96,10 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
     const weightsDir = join(checkpointsDir(abs), `step-${step}`);
     try {
       const { generator, manifest } = await loadGenerator(fsStore(weightsDir));
-      return { generator, manifest, kind: 'run', dir: abs, weightsDir, step, skipped };
+      const recorded = generator.config.alignment;
+      const inferred = recorded ? undefined : await runDataFraming(abs);
+      const alignment = recorded ?? inferred;
+      return { generator, manifest, kind: 'run', dir: abs, weightsDir, step, skipped, ...(alignment ? { alignment, alignmentSource: recorded ? 'model' : 'run data' } : {}) };
     } catch (e) {
       if (!RaganError.isInstance(e)) throw e;
       skipped.push({ step, reason: e.message });
@@ -169,14 +195,18 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
   if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new ConfigError('--float16-tolerance', `must be a number ≥ 0, got "${flags.float16Tolerance}"`);
   const out = resolve(flags.out);
   await checkOut(out, resolve(flags.model));
+  if (flags.alignment !== undefined && !Object.hasOwn(ALIGNMENT_PRESETS, flags.alignment)) {
+    throw new ConfigError('--alignment', `unknown framing "${flags.alignment}"; use ${Object.keys(ALIGNMENT_PRESETS).join(' or ')}`);
+  }
+  const meta = parseMeta(flags.meta ?? []);
   await initCliBackend(flags.backend);
   const src = await loadModelSource(flags.model);
   const dtype = flags.float16 ? 'float16' : 'float32';
-  if (flags.alignment !== undefined && !(flags.alignment in ALIGNMENT_PRESETS)) {
-    throw new ConfigError('--alignment', `unknown framing "${flags.alignment}"; use ${Object.keys(ALIGNMENT_PRESETS).join(' or ')}`);
-  }
-  const alignment = flags.alignment ? ALIGNMENT_PRESETS[flags.alignment] : src.generator.config.alignment;
-  const meta = parseMeta(flags.meta ?? []);
+  const alignment = flags.alignment ? ALIGNMENT_PRESETS[flags.alignment] : src.alignment;
+  if (!flags.alignment && src.alignmentSource === 'run data') log('the run records no framing, but its cache is UTKFace: the model gets the UTKFace framing (--alignment ffhq-aging to override)');
+  // descriptive fields of the source (e.g. the bundled model's licence) carry over; --meta adds or replaces
+  const sourceMeta = src.manifest.extra?.meta;
+  const allMeta = { ...(typeof sourceMeta === 'object' && sourceMeta !== null ? (sourceMeta as Record<string, string>) : {}), ...meta };
   try {
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
     log(`exporting ${describeModelSource(src)} as ${dtype}`);
@@ -204,7 +234,7 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
     const extra: Record<string, unknown> = { exportedFrom: { kind: src.kind, ...(src.step !== undefined ? { step: src.step } : {}) } };
     if (src.step !== undefined) extra.step = src.step;
     if (float16) extra.float16MaxAbsDiff = float16.maxAbsDiff;
-    if (Object.keys(meta).length > 0) extra.meta = meta;
+    if (Object.keys(allMeta).length > 0) extra.meta = allMeta;
     let manifest: ModelManifest;
     try {
       manifest = await exportGenerator(fsStore(tmp), src.generator, { dtype, extra, ...(alignment ? { alignment } : {}) });

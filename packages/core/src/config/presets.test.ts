@@ -29,5 +29,6 @@ describe('resolveModelConfig alignment', () => {
     expect(bad({ ...UTKFACE_ALIGN, eyeToEyeScale: 0 })).toBe('alignment.eyeToEyeScale');
     expect(bad({ eyeToEyeScale: 1.3, eyeToMouthScale: 1.2 })).toBe('alignment.centreShift');
     expect(bad({ ...UTKFACE_ALIGN, zoom: 2 })).toBe('alignment.zoom');
+    expect(bad(JSON.parse(`{"eyeToEyeScale":1.3,"eyeToMouthScale":1.2,"centreShift":0.5,"constructor":1}`))).toBe('alignment.constructor');
   });
 });

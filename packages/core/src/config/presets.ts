@@ -103,7 +103,7 @@ const ALIGNMENT_RANGES = { eyeToEyeScale: [0.5, 5], eyeToMouthScale: [0.5, 5], c
 function checkAlignment(a: unknown): Required<FfhqAlignParams> {
   if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new ConfigError('alignment', 'must be an object { eyeToEyeScale, eyeToMouthScale, centreShift }');
   const o = a as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!(k in ALIGNMENT_RANGES)) throw new ConfigError(`alignment.${k}`, `unknown field; known: ${Object.keys(ALIGNMENT_RANGES).join(', ')}`);
+  for (const k of Object.keys(o)) if (!Object.hasOwn(ALIGNMENT_RANGES, k)) throw new ConfigError(`alignment.${k}`, `unknown field; known: ${Object.keys(ALIGNMENT_RANGES).join(', ')}`);
   const out: Record<string, number> = {};
   for (const [k, [lo, hi]] of Object.entries(ALIGNMENT_RANGES)) {
     const v = o[k];

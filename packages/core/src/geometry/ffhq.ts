@@ -17,8 +17,9 @@ export const DEFAULT_FFHQ_ALIGN: Required<FfhqAlignParams> = { eyeToEyeScale: 2.
 /**
  * The framing of UTKFace's aligned 200×200 chips in the same terms: the crop is much tighter than
  * FFHQ-Aging's (half side ≈ 1.3 eye distances instead of 2.0) and centred lower, between eyes and mouth.
- * Measured with face-api landmarks on 116 chips in hash order (`packages/data/scripts/fit-framing.ts`,
- * medians; 10th–90th percentiles 1.19–1.40, 1.18–1.34, 0.47–0.56). A model trained on UTKFace must
+ * Measured with face-api landmarks on the first 120 chips of crop_part1 in hash order, 116 of which had a
+ * face found (`packages/data/scripts/fit-framing.ts ... 120`; medians; 10th–90th percentiles 1.19–1.40,
+ * 1.18–1.34, 0.47–0.56). A model trained on UTKFace must
  * see photos aligned this way, or every face arrives zoomed out compared with its training data.
  */
 export const UTKFACE_ALIGN: Required<FfhqAlignParams> = { eyeToEyeScale: 1.296, eyeToMouthScale: 1.245, centreShift: 0.524 };

@@ -35,4 +35,10 @@ describe('formatComparison', () => {
     elsewhere.dataset.subsetHash = 'f'.repeat(64);
     expect(() => formatComparison([{ label: 'a', results: good }, { label: 'b', results: elsewhere }])).toThrow(/b was evaluated on other faces than a/);
   });
+
+  it('refuses results measured with another age estimator', () => {
+    const other = copy();
+    other.metrics.age!.estimator = 'some other regressor';
+    expect(() => formatComparison([{ label: 'a', results: good }, { label: 'b', results: other }])).toThrow(/b was measured with another age estimator/);
+  });
 });

@@ -60,10 +60,19 @@ export function formatSummary(r: EvalResults): string {
 export function formatComparison(entries: Array<{ label: string; results: EvalResults }>): string {
   if (entries.length === 0) throw new Error('formatComparison: no results given');
   const first = entries[0]!.results.dataset;
+  const m0 = entries[0]!.results.metrics;
   for (const { label, results } of entries) {
     if (results.dataset.subsetHash !== first.subsetHash || results.dataset.datasetHash !== first.datasetHash) {
       throw new Error(`${label} was evaluated on other faces than ${entries[0]!.label} (dataset or subset hash differs): the columns would not be comparable`);
     }
+    // the measuring networks must be the same too (a model's estimator, embedder or FID features are not its own)
+    const m = results.metrics;
+    const differs = [
+      m.age && m0.age && m.age.estimator !== m0.age.estimator ? `age estimator (${m.age.estimator} vs ${m0.age.estimator})` : '',
+      m.identity && m0.identity && (m.identity.embedder !== m0.identity.embedder || m.identity.threshold !== m0.identity.threshold) ? 'identity embedder or threshold' : '',
+      m.realism && m0.realism && m.realism.extractor.name !== m0.realism.extractor.name ? 'realism feature extractor' : '',
+    ].filter(Boolean);
+    if (differs.length > 0) throw new Error(`${label} was measured with another ${differs.join(', ')} than ${entries[0]!.label}: the columns would not be comparable`);
   }
   const col = (fn: (r: EvalResults) => string) => entries.map((e) => fn(e.results));
   const rows: Array<[string, string[]]> = [
