@@ -9,6 +9,7 @@ import {
   applyAffine,
   ffhqAlignQuad,
   invertAffine,
+  fadeMaskEdges,
   landmarkMask,
   landmarkMaskPolygon,
   pasteBack,
@@ -52,7 +53,8 @@ export function prepareFace(photo: RgbImage, landmarks68: Point2[], resolution: 
     crop,
     cropToPhoto,
     quad,
-    mask: landmarkMask(cropLandmarks, resolution),
+    // as `ragan age`: fade to 0 at the crop borders (tight framings cut the forehead part of the mask)
+    mask: fadeMaskEdges(landmarkMask(cropLandmarks, resolution), resolution, 0.08),
     region: landmarkMaskPolygon(landmarks68),
   };
 }

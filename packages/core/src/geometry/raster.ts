@@ -70,3 +70,22 @@ function boxV(src: Float32Array, dst: Float32Array, w: number, h: number, r: num
     }
   }
 }
+
+/**
+ * Ramps a crop mask down to 0 over `fraction` of the side at the crop's borders. A tight framing (UTKFace)
+ * cuts the forehead and hair part of the mask at the crop's top edge; without the ramp the pasted face
+ * would end in a straight line there. Masks that stay inside the crop (FFHQ-Aging framing) are unchanged.
+ * Changes `mask` (size², 0..255) in place and returns it.
+ */
+export function fadeMaskEdges(mask: Uint8Array, size: number, fraction: number): Uint8Array {
+  const w = fraction * size;
+  if (!(w > 0)) return mask;
+  for (let y = 0; y < size; y++) {
+    const dy = Math.min(y + 0.5, size - y - 0.5);
+    for (let x = 0; x < size; x++) {
+      const d = Math.min(dy, x + 0.5, size - x - 0.5);
+      if (d < w) mask[y * size + x] = Math.round(mask[y * size + x]! * (d / w));
+    }
+  }
+  return mask;
+}

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, createRagan, initBackend, type RaganModel } from '@ragan/core';
+import { ConfigError, UTKFACE_ALIGN, createRagan, initBackend, type RaganModel } from '@ragan/core';
 import { applyAffine } from '@ragan/core';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import type { RgbImage } from '../faces/image.js';
@@ -32,6 +32,25 @@ describe('photoFace', () => {
     });
     expect(photoFace(photo, { landmarks68: landmarks }, 16, { maxCropSize: 40 }).size).toBe(32);
     expect(photoFace(photo, { landmarks68: syntheticLandmarks68(200, 140, 3) }, 16).size).toBe(16); // tiny face: one × the model
+  });
+
+  it('fades the mask to 0 at the crop borders with a tight (UTKFace) framing, so no straight seam is pasted', () => {
+    const tight = photoFace(photo, { landmarks68: landmarks }, 16, UTKFACE_ALIGN);
+    const n = tight.size;
+    const row = (y: number) => tight.mask.subarray(y * n, (y + 1) * n);
+    // the forehead part of the mask reaches the top edge of such a crop: without the fade the top row would be on
+    const raw = photoFace(photo, { landmarks68: landmarks }, 16, { ...UTKFACE_ALIGN, edgeFade: 0 });
+    expect(Math.max(...raw.mask.subarray(0, n))).toBe(255);
+    expect(Math.max(...row(0))).toBeLessThanOrEqual(Math.ceil(255 * (0.5 / (0.08 * n))));
+    // rising steadily to the full value at 8 % of the side, inside the face
+    const mid = Math.floor(n / 2);
+    const depth = Math.ceil(0.08 * n);
+    for (let y = 1; y < depth; y++) expect(tight.mask[y * n + mid]!).toBeGreaterThanOrEqual(tight.mask[(y - 1) * n + mid]!);
+    expect(tight.mask[depth * n + mid]).toBe(raw.mask[depth * n + mid]);
+    // an FFHQ-Aging crop keeps its mask inside the square: the fade changes nothing
+    const loose = photoFace(photo, { landmarks68: landmarks }, 16);
+    const looseRaw = photoFace(photo, { landmarks68: landmarks }, 16, { edgeFade: 0 });
+    expect(Buffer.from(loose.mask).equals(Buffer.from(looseRaw.mask))).toBe(true);
   });
 });
 

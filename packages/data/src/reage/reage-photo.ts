@@ -9,7 +9,7 @@ import { readPhoto, type Photo } from '../align/photo.js';
 import { pasteBack } from '@ragan/core';
 import { detectFaces } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
-import { landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
+import { fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels } from '../faces/models.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */
@@ -43,6 +43,8 @@ export interface FindFacesOptions extends FfhqAlignParams {
   maxCropSize?: number;
   /** The face-region mask built from the landmarks (shape, forehead, feather). Default: the training masks' settings. */
   mask?: LandmarkMaskOptions;
+  /** Fade the mask to 0 over this fraction of the crop side at the crop's borders (see fadeMaskEdges). Default 0.08. */
+  edgeFade?: number;
 }
 
 /** A face found in a photo, aligned for a model. */
@@ -118,8 +120,11 @@ export function photoFace(
   const ys = face.landmarks68.map((p) => p[1]);
   // Without a detector box, the landmarks' bounding box stands in.
   const box = face.box ?? { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
-  return { ...a, box, score: face.score ?? 1, landmarks: face.landmarks68, cropLandmarks, size, mask: landmarkMask(cropLandmarks, size, options.mask) };
+  const mask = landmarkMask(cropLandmarks, size, options.mask);
+  fadeMaskEdges(mask, size, options.edgeFade ?? 0.08);
+  return { ...a, box, score: face.score ?? 1, landmarks: face.landmarks68, cropLandmarks, size, mask };
 }
+
 
 export interface ReageCropsOptions {
   /** Faces per generator call. Default 8. */
