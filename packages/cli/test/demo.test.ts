@@ -33,6 +33,7 @@ describe('ragan demo (what `pnpm start` runs)', () => {
     expect(s.photo).toBe(join(faceApiPackageDir(), 'demo', 'sample1.jpg'));
     expect(s.faces).toBe(3);
     expect(s.target).toBe('age 75');
+    expect(s.keepDetail).toBe(true);
     expect(s.aged).toBe(join(out, 'sample1-age-75.jpg'));
     expect(s.grid).toBe(join(out, 'sample1-all-ages.png'));
     const aged = await sharp(s.aged).metadata();
@@ -47,7 +48,7 @@ describe('ragan demo (what `pnpm start` runs)', () => {
 
   it('prints where the images are, in words, without --json', async () => {
     const out = join(tmp, 'words');
-    const r = await ragan(['demo', '--model', model, '--out', out, '--to', '5']);
+    const r = await ragan(['demo', '--model', model, '--out', out, '--to', '5', '--no-keep-detail']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/aged 3 faces of .*sample1\.jpg to age 5/);
     expect(r.stdout).toContain(join(out, 'sample1-age-5.jpg'));

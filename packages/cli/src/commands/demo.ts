@@ -16,6 +16,8 @@ export interface DemoFlags {
   out: string;
   to: string;
   model?: string;
+  /** Add the model's change to the full-resolution faces (default true; `--no-keep-detail` turns it off). */
+  keepDetail?: boolean;
   backend?: BackendName | 'auto';
 }
 
@@ -24,6 +26,8 @@ export interface DemoSummary {
   model: string;
   faces: number;
   target: string;
+  /** Whether the model's change was added to the full-resolution faces (see `--no-keep-detail`). */
+  keepDetail: boolean;
   /** The photo with every face re-aged to the target. */
   aged: string;
   /** Every face at every age group. */
@@ -78,7 +82,8 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     });
 
     t = performance.now();
-    const crops = await reageCrops(src.generator, faces, target);
+    const keepDetail = flags.keepDetail !== false;
+    const crops = await reageCrops(src.generator, faces, target, { keepDetail });
     const image = pasteFaces(read.image, faces, crops);
     const stem = basename(photo, extname(photo));
     const slug = flags.to.replace(/\+/g, 'plus').replace(/[^0-9A-Za-z-]/g, '_');
@@ -87,7 +92,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     const reage = performance.now() - t;
 
     t = performance.now();
-    const g = await renderAgeGrid(src.generator, faces);
+    const g = await renderAgeGrid(src.generator, faces, { keepDetail });
     const grid = join(outDir, `${stem}-all-ages.png`);
     await writeAtomic(grid, g.png);
     const gridMs = performance.now() - t;
@@ -99,6 +104,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
       model: src.dir,
       faces: faces.length,
       target: d.kind === 'group' ? `group ${d.group}` : `age ${d.age}`,
+      keepDetail,
       aged,
       grid,
       ...(existsSync(card) ? { modelCard: card } : {}),
@@ -123,12 +129,15 @@ export function registerDemo(program: Command): void {
     .option('-o, --out <dir>', 'folder to write the two images into', 'ragan-demo')
     .option('--to <target>', 'target age in years ("75", "5") or an age group ("70+")', '75')
     .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
+    .option('--no-keep-detail', "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
       'after',
       `
-This is what \`pnpm start\` runs in the repository. The bundled model was trained on UTKFace, whose
+This is what \`pnpm start\` runs in the repository. Faces keep the photo's fine detail: the model's change
+(its output minus its input, at the model's resolution) is added to each full-resolution face, as
+\`ragan age --keep-detail\` does. The bundled model was trained on UTKFace, whose
 licence allows non-commercial research use only: the weights carry that restriction (MODEL_CARD.md
 beside them says what the model can and cannot do).
 
