@@ -66,11 +66,13 @@ describe('ragan demo (what `pnpm start` runs)', () => {
     expect(missing.stderr).not.toMatch(/at .*\.ts:\d+/);
   }, 120_000);
 
-  it.runIf(bundledModelDir() !== undefined)('uses the bundled model by default and points at its model card', async () => {
+  it('uses the bundled model by default, says so, and points at its model card', async () => {
     const r = await ragan(['demo', '--out', join(tmp, 'bundled'), '--json']);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as DemoSummary;
+    expect(r.stderr).toMatch(/using the bundled utkface-tiny model \(trained on UTKFace: non-commercial research use only/);
     expect(s.model).toBe(bundledModelDir());
+    expect(s.licence).toMatch(/non-commercial research use only/);
     expect(s.modelCard).toBe(join(bundledModelDir()!, 'MODEL_CARD.md'));
     expect(existsSync(s.modelCard!)).toBe(true);
   }, 180_000);

@@ -158,8 +158,9 @@ describe('web demo in Chromium', () => {
     expect(s.faces).toBeGreaterThanOrEqual(1);
     expect(s.insideN).toBeGreaterThan(100);
     expect(s.outsideN).toBeGreaterThan(1000);
-    // Untrained generator: its output is noise, far from the photo inside the face...
-    expect(s.insideMean).toBeGreaterThan(10);
+    // The generator's output replaces the face: it differs from the photo inside it (mean |Δ| of 0..255:
+    // ~8 with the bundled trained model, > 10 with the untrained fallback; 0 would mean nothing was pasted)...
+    expect(s.insideMean).toBeGreaterThan(3);
     // ...and paste-back leaves every pixel outside the faces' crops as it was.
     expect(s.outsideMax).toBeLessThanOrEqual(2);
     expect(s.outsideMean).toBeLessThan(0.05);
@@ -174,7 +175,7 @@ describe('web demo in Chromium', () => {
     expect(await page.locator('#age-label').textContent()).toBe('20 (15-19 60 %, 20-29 40 %)');
     const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
     log('pixels at age 20:', s);
-    expect(s.insideMean).toBeGreaterThan(10);
+    expect(s.insideMean).toBeGreaterThan(3);
     expect(s.outsideMax).toBeLessThanOrEqual(2);
     // Another age, another output inside the face (each group has its own CBN scale and shift).
     expect(s.vsPreviousInside).toBeGreaterThan(1);
@@ -241,7 +242,7 @@ describe('web demo in Chromium', () => {
     log(`offline reload + photo in ${Date.now() - t} ms`);
     const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
     expect(s.outsideMax).toBeLessThanOrEqual(2);
-    expect(s.insideMean).toBeGreaterThan(10);
+    expect(s.insideMean).toBeGreaterThan(3);
   });
 
   it('made no request outside its own origin and logged no error', () => {
