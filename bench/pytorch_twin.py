@@ -48,7 +48,7 @@ For an optimised BLAS in this process only: install libopenblas0-pthread and run
 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread (installing it also switches the system's
 libblas.so.3 alternative).
 
-The tfjs side of the parameter check (from /work/main):
+The tfjs side of the parameter check (from the repository root):
   npx tsx --conditions=@ragan/source x.ts   with x.ts =
   import { createRagan } from './packages/core/src/index.ts';
   const m = createRagan('small');

@@ -56,7 +56,8 @@ const NO_MODEL = [
 
 const r1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
 
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+/** Writes an output image atomically (temp file + rename), creating its folder; a ConfigError naming `--out` on failure. */
+export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   try {

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
+import { writeAtomic } from './age.js';
 import { describeModelSource, loadModelSource } from './export.js';
 
 /** The default photo: face-api's `demo/sample1.jpg` (MIT licence, in the @vladmandic/face-api npm package). */
@@ -39,17 +39,6 @@ export interface DemoSummary {
   ms: { load: number; detect: number; reage: number; grid: number; total: number };
 }
 
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new ConfigError('--out', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
-
 const NO_BUNDLED = `this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli); give one with --model <model folder or training run>`;
 
 /**
@@ -77,9 +66,6 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     const detect = performance.now() - t;
     if (faces.length === 0) throw new NoFaceError(photo, 'no face found; try another photo with --photo');
     log(`${faces.length} face${faces.length === 1 ? '' : 's'} found in ${basename(photo)} (${read.image.width}x${read.image.height})`);
-    await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-      throw new ConfigError('--out', `cannot create ${outDir}: ${e.code ?? e.message}`, { cause: e });
-    });
 
     t = performance.now();
     const keepDetail = flags.keepDetail !== false;
