@@ -34,6 +34,7 @@ usage: /usr/bin/python3 bench/pytorch_twin.py THREADS [--quick] [--nhwc] [--reps
                    (betas (0, 0.99), eps 1e-8, lr 1e-3, style-path dense layers ×0.01) on D and G, CBN
                    moving statistics, EMA of G (0.999)
   --quick          1 warm-up + 2 runs for everything (smoke tests); env RAGAN_TWIN_QUICK=1 does the same
+  --out FILE       also write every result (and the info line's fields) as one JSON document, atomically
 Prints one JSON line per measurement (field names as bench/results/core.json: bench, preset, shape,
 batch, threads, medianMs, ...); times are medians in ms of several runs after warm-ups (defaults:
 conv 10 after 2, gen 5 after 2, gan 4 after 1). Needs Debian's python3-torch; run with /usr/bin/python3.
@@ -438,12 +439,21 @@ def bench_params(tfjs_file=None):
             diff = sorted({f'{k} {v}' for k, v in shapes.items()} ^ {f'{k} {v}' for k, v in ref['shapes'].items()})
             row['shapesMatch'] = not diff
             if diff: row['shapeDiff'] = diff[:20]
-        print(json.dumps(row), flush=True)
+        emit(json.dumps(row), flush=True)
 
 
 # ---------------------------------------------------------------- timing
 
 REPS = {'conv': (10, 2), 'gen': (5, 2), 'gan': (4, 1)}   # (runs, warm-ups)
+
+
+ROWS = []
+
+
+def emit(line, flush=True):
+    """Prints one JSON result line and keeps it for --out."""
+    print(line, flush=flush)
+    ROWS.append(json.loads(line))
 
 
 def timeit(fn, kind):
@@ -499,7 +509,7 @@ def bench_conv():
            'filterGrad': lambda: bwd([False, True, False])}
     for op, fn in ops.items():
         r = timeit(fn, 'conv')
-        print(json.dumps({'bench': 'conv3x3', 'op': op, 'shape': 'x[1,128,64,64] w[128,128,3,3] pad 1', **common(),
+        emit(json.dumps({'bench': 'conv3x3', 'op': op, 'shape': 'x[1,128,64,64] w[128,128,3,3] pad 1', **common(),
                           'gflop': round(gflop, 3), 'gflops': round(gflop / r['medianMs'] * 1e3, 1), **r}), flush=True)
 
 
@@ -519,7 +529,7 @@ def bench_gen(preset, batch):
     t = one_hot([8] * batch)                       # as core-bench.ts: group 8, mask of ones
     with torch.no_grad():
         r = timeit(lambda: G(x, m, t).sum().item(), 'gen')
-    print(json.dumps({'bench': 'generatorForward', 'preset': preset, 'shape': f'[{batch},3,{res},{res}]', 'batch': batch, **common(),
+    emit(json.dumps({'bench': 'generatorForward', 'preset': preset, 'shape': f'[{batch},3,{res},{res}]', 'batch': batch, **common(),
                       'mode': 'inference (CBN moving statistics, torch.no_grad), mask of ones, target group 8',
                       'params': sum(p.numel() for p in G.parameters()) + sum(b.numel() for b in G.buffers()),
                       'gflopProfiler': gen_gflop(G, x, m, t), 'medianMsPerImage': round(r['medianMs'] / batch, 2), **r}), flush=True)
@@ -610,7 +620,7 @@ def bench_gan(preset, batch):
     r = timeit(lambda: losses.update(twin.step(x, m, groups, times)), 'gan')
     warm = REPS['gan'][1]
     parts = {k: round(statistics.median(v[warm:]), 1) for k, v in times.items()}
-    print(json.dumps({'bench': 'trainIteration', 'preset': preset, 'shape': f'[{batch},3,{res},{res}]', 'batch': batch, **common(),
+    emit(json.dumps({'bench': 'trainIteration', 'preset': preset, 'shape': f'[{batch},3,{res},{res}]', 'batch': batch, **common(),
                       'what': 'D step with R1 (gamma 10, every step: r1Every 1) + G step (adversarial, age CE via frozen classifier, '
                               'reconstruction L1 x10, cycle L1 x10, identity feature L1) + Adam (0, 0.99) on D and G + CBN stats + EMA',
                       'params': {k: v['total'] for k, v in param_counts(preset).items()},
@@ -620,7 +630,7 @@ def bench_gan(preset, batch):
 
 def main(argv):
     global MEMORY_FORMAT, BLAS
-    args, tfjs_file = [], None
+    args, tfjs_file, out_file = [], None, None
     quick = os.environ.get('RAGAN_TWIN_QUICK') == '1'
     it = iter(argv[1:])
     for a in it:
@@ -629,6 +639,7 @@ def main(argv):
         elif a == '--reps': n = int(next(it)); REPS.update({k: (n, w) for k, (_, w) in REPS.items()})
         elif a == '--warmup': n = int(next(it)); REPS.update({k: (r, n) for k, (r, _) in REPS.items()})
         elif a == '--tfjs-shapes': tfjs_file = next(it)
+        elif a == '--out': out_file = next(it)
         else: args.append(a)
     if quick: REPS.update({k: (2, 1) for k in REPS})
     if not args: sys.exit(__doc__)
@@ -636,7 +647,7 @@ def main(argv):
     torch.set_num_threads(int(args[0]))
     torch.ones(2, 2) @ torch.ones(2, 2)          # make sure the BLAS is loaded before looking
     BLAS = loaded_blas()
-    print(json.dumps({'bench': 'info', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(),
+    emit(json.dumps({'bench': 'info', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(),
                       'blas': BLAS, 'python': platform.python_version(), 'loadavg': [round(v, 2) for v in os.getloadavg()], 'quick': quick,
                       'reps': {k: {'runs': r, 'warmups': w} for k, (r, w) in REPS.items()}, 'layout': common()['layout']}), flush=True)
     for what in args[1:] or ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:2']:
@@ -648,6 +659,13 @@ def main(argv):
             if preset not in PRESETS: sys.exit(f'unknown preset {preset!r}: use tiny, small or paper')
             (bench_gen if kind == 'gen' else bench_gan)(preset, batch)
         else: sys.exit(f'unknown measurement {what!r}\n{__doc__}')
+    if out_file:
+        info = ROWS[0] if ROWS and ROWS[0].get('bench') == 'info' else {}
+        doc = {'package': 'bench/pytorch_twin.py', **{k: v for k, v in info.items() if k != 'bench'}, 'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+               'results': [r for r in ROWS if r.get('bench') != 'info']}
+        tmp = out_file + '.tmp'
+        with open(tmp, 'w') as f: json.dump(doc, f, indent=2); f.write('\n')
+        os.replace(tmp, out_file)
 
 
 if __name__ == '__main__':

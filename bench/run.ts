@@ -34,15 +34,40 @@ export interface Figure {
 
 interface Section {
   name: string;
-  /** Package whose `bench` script writes `file`. */
-  filter: string;
+  /** Package whose `bench` script writes `file` (or `command` runs instead). */
+  filter?: string;
+  /** [program, ...args] that writes `file`. */
+  command?: () => { program: string; args: string[]; env?: NodeJS.ProcessEnv } | { skip: string };
   file: string;
 }
 
 const SECTIONS: Section[] = [
   { name: 'core', filter: '@ragan/core', file: 'core.json' },
   { name: 'data', filter: '@ragan/data', file: 'data.json' },
+  { name: 'eval', filter: '@ragan/cli', file: 'eval.json' },
+  { name: 'web', filter: 'web-demo', file: 'web.json' },
+  { name: 'pytorch', command: pytorchCommand, file: 'pytorch.json' },
 ];
+
+/** What the PyTorch twin measures: the same shapes as the core section (see bench/pytorch_twin.py). */
+export const PYTORCH_MEASUREMENTS = ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:4'];
+/** Threads for PyTorch: the same as the tfjs figures it is compared with. */
+export const PYTORCH_THREADS = 2;
+
+/**
+ * Debian's python3-torch (`apt-get install python3-torch`), run by /usr/bin/python3 (not a pyenv
+ * python, which does not see Debian's packages). With OpenBLAS's pthread build on the library path
+ * when it is installed (`libopenblas0-pthread`): the reference BLAS is several times slower.
+ */
+function pytorchCommand(): { program: string; args: string[]; env?: NodeJS.ProcessEnv } | { skip: string } {
+  const python = process.env.RAGAN_BENCH_PYTHON ?? '/usr/bin/python3';
+  if (!existsSync(python)) return { skip: `${python} not found` };
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skip: `PyTorch is not installed for ${python} (apt-get install python3-torch)` };
+  const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+  const env = existsSync(openblas) ? { ...process.env, LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : process.env;
+  return { program: python, args: [join(root, 'bench', 'pytorch_twin.py'), String(PYTORCH_THREADS), ...PYTORCH_MEASUREMENTS, '--out', join(resultsDir, 'pytorch.json')], env };
+}
 
 type Row = Record<string, unknown>;
 

@@ -23,13 +23,28 @@ export {
   reage,
   ageStrip,
   reageFaces,
+  reageFacesAsync,
+  targetWeights,
   parseAgeTarget,
   describeAgeTarget,
   MAX_TARGET_AGE,
   type AgeTargetSpec,
   type AgeTargetDescription,
   type ReageFacesOptions,
+  type ReageFacesAsyncOptions,
+  type GeneratorForward,
 } from './inference.js';
+export { generatorToOnnx, ONNX_OPSET, ONNX_INPUTS, ONNX_OUTPUT, type GeneratorOnnxOptions } from './onnx/export-generator.js';
+export {
+  createOnnxGenerator,
+  OnnxMismatchError,
+  ONNX_TOLERANCE,
+  type OnnxGenerator,
+  type OnnxGeneratorOptions,
+  type OrtModuleLike,
+  type OrtSessionLike,
+  type OrtTensorLike,
+} from './onnx/runtime.js';
 export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
 export { VERSION } from './version.js';

@@ -7,7 +7,8 @@ import { ageTarget, groupTarget } from './models/targets.js';
 /** A target: an age group (index or label such as "70+") or a continuous age in years. */
 export type AgeTargetSpec = { group: number | string } | { age: number };
 
-function targetWeights(generator: Generator, target: AgeTargetSpec, n: number): tf.Tensor2D {
+/** The generator's target input for `n` faces: [n, K] group weights (one-hot, or a blend of two groups for an age). */
+export function targetWeights(generator: Generator, target: AgeTargetSpec, n: number): tf.Tensor2D {
   const set = getAgeGroupSet(generator.config.ageGroups);
   if ('age' in target) return ageTarget(new Array<number>(n).fill(target.age), set);
   const idx = typeof target.group === 'number' ? target.group : parseGroup(target.group, set);
@@ -117,6 +118,17 @@ export interface ReageFacesOptions {
    * changes. Off by default (paste-back blends with its own feathered mask).
    */
   blendWithMask?: boolean;
+}
+
+/**
+ * Runs the generator somewhere else (ONNX Runtime: `createOnnxGenerator(...).apply`): same contract as
+ * `Generator.apply` in inference mode. The returned tensor is the caller's.
+ */
+export type GeneratorForward = (x: tf.Tensor4D, mask: tf.Tensor4D, target: tf.Tensor2D) => Promise<tf.Tensor4D>;
+
+export interface ReageFacesAsyncOptions extends ReageFacesOptions {
+  /** Where the generator runs; default: `generator.apply` on the current tfjs backend. */
+  forward?: GeneratorForward;
 }
 
 /**
@@ -240,4 +252,58 @@ function fromSide(out: tf.Tensor4D, input: tf.Tensor4D, crop: tf.Tensor4D, mask:
   let y: tf.Tensor4D = opts.keepDetail ? (tf.clipByValue(tf.add(crop, up(tf.sub(out, input))), -1, 1) as tf.Tensor4D) : up(out);
   if (opts.blendWithMask) y = tf.add(tf.mul(y, mask), tf.mul(crop, tf.sub(1, mask))) as tf.Tensor4D;
   return y;
+}
+
+/**
+ * `reageFaces` for an array of crops, awaiting the generator: with `opts.forward` the generator runs
+ * there (ONNX Runtime), else as `reageFaces` does. Same arguments and result otherwise.
+ */
+export async function reageFacesAsync(
+  generator: Generator,
+  crops: tf.Tensor3D[],
+  masks: tf.Tensor3D[],
+  target: AgeTargetSpec,
+  opts: ReageFacesAsyncOptions = {},
+): Promise<tf.Tensor3D[]> {
+  const forward = opts.forward;
+  if (!forward) return reageFaces(generator, crops, masks, target, opts);
+  const res = generator.config.resolution;
+  const batch = opts.batchSize ?? 8;
+  if (!(Number.isInteger(batch) && batch >= 1)) throw new ShapeError(`reageFaces: batchSize must be a whole number ≥ 1, got ${batch}`);
+  if (!Array.isArray(masks) || masks.length !== crops.length) throw new ShapeError(`reageFaces: ${crops.length} crops need as many masks, got ${Array.isArray(masks) ? masks.length : 'a tensor'}`);
+  if (crops.length === 0) return [];
+  crops.forEach((c, i) => {
+    if (c.rank !== 3) throw new ShapeError(`reageFaces: face ${i}: expected [S, S, 3], got [${c.shape.join(', ')}]`);
+    checkFace(c, masks[i]!, i);
+  });
+  const small = tf.tidy(() => ({
+    x: tf.concat(crops.map((c) => toSide(c.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
+    m: tf.concat(masks.map((m) => toSide(m.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
+  }));
+  const parts: tf.Tensor4D[] = [];
+  try {
+    const n = crops.length;
+    for (let i = 0; i < n; i += batch) {
+      const k = Math.min(batch, n - i);
+      const xs = small.x.slice([i, 0, 0, 0], [k, -1, -1, -1]);
+      const ms = small.m.slice([i, 0, 0, 0], [k, -1, -1, -1]);
+      const w = targetWeights(generator, target, k);
+      try {
+        parts.push(await forward(xs, ms, w));
+      } finally {
+        tf.dispose([xs, ms, w]);
+      }
+    }
+    return crops.map((c, i) =>
+      tf.tidy(() => {
+        const b = Math.floor(i / batch);
+        const out = parts[b]!.slice([i - b * batch, 0, 0, 0], [1, res, res, 3]);
+        const x = small.x.slice([i, 0, 0, 0], [1, res, res, 3]);
+        const full = fromSide(out, x, c.expandDims(0) as tf.Tensor4D, masks[i]!.expandDims(0) as tf.Tensor4D, c.shape[0], opts);
+        return full.squeeze([0]) as tf.Tensor3D;
+      }),
+    );
+  } finally {
+    tf.dispose([small.x, small.m, ...parts]);
+  }
 }

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Generator } from '@ragan/core';
 
 /**
  * The networks and data an evaluation needs, as interfaces: @ragan/eval depends on @ragan/core only, so
@@ -82,7 +83,9 @@ export interface EvalModel {
   readonly resolution: number | undefined;
   /** Free description recorded in the results (preset, config, training step). */
   readonly details?: Record<string, unknown>;
-  /** Re-ages `images` to `group`; returns a new `[N, H, W, 3]` tensor the caller disposes. */
-  generate(images: tf.Tensor4D, masks: tf.Tensor4D, group: number): tf.Tensor4D;
+  /** The generator behind `generate`, when there is one (so a caller can run it elsewhere, e.g. ONNX Runtime). */
+  readonly generator?: Generator;
+  /** Re-ages `images` to `group`; returns (or resolves to) a new `[N, H, W, 3]` tensor the caller disposes. */
+  generate(images: tf.Tensor4D, masks: tf.Tensor4D, group: number): tf.Tensor4D | Promise<tf.Tensor4D>;
   dispose(): void;
 }

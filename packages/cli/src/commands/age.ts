@@ -15,6 +15,7 @@ import {
   type ReageTimings,
 } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
+import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { describeModelSource, loadModelSource } from './export.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, framingName, resolveModelFlag } from '../bundled-model.js';
 
@@ -29,6 +30,7 @@ export interface AgeFlags {
   keepDetail?: boolean;
   feather: string;
   backend?: BackendName | 'auto';
+  runtime?: string;
 }
 
 /** What `ragan age --json` prints. */
@@ -36,6 +38,8 @@ export interface AgeSummary {
   photo: { path: string; width: number; height: number; orientation: number };
   model: { path: string; kind: 'model' | 'run'; step?: number; resolution: number; ageGroups: string; framing: string; bundled: boolean };
   backend: string;
+  /** Where the generator ran (`onnxruntime-node 1.30.0`, `tfjs wasm`) and why. */
+  runtime: { name: string; detail: string; maxAbsDiff?: number };
   /** The target (absent with --grid). */
   target?: AgeTargetDescription & { input: string };
   /** The grid layout (with --grid): a header row, then a row per face; columns "input" then every group. */
@@ -87,10 +91,13 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();
   const src = await loadModelSource(modelDir);
-  const load = performance.now() - t;
+  let runtime: GeneratorRuntime | undefined;
   try {
+    runtime = await openGeneratorRuntime(src.generator, flags.runtime, backend);
+    const load = performance.now() - t;
+    const forward = runtime.forward ? { forward: runtime.forward } : {};
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
-    log(`model: ${describeModelSource(src)}; backend ${backend.name}`);
+    log(`model: ${describeModelSource(src)}; generator on ${runtime.name} (${runtime.detail})`);
     const set = getAgeGroupSet(src.generator.config.ageGroups);
     const target = flags.to ? parseAgeTarget(flags.to, set, '--to') : undefined;
 
@@ -116,7 +123,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     let encodeStart: number;
     if (flags.grid) {
       t = performance.now();
-      const g = await renderAgeGrid(src.generator, faces, { ...(flags.keepDetail ? { keepDetail: true } : {}) });
+      const g = await renderAgeGrid(src.generator, faces, { ...(flags.keepDetail ? { keepDetail: true } : {}), ...forward });
       timings.grid = performance.now() - t;
       runs = set.groups.length;
       bytes = g.png;
@@ -126,7 +133,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
       encodeStart = performance.now();
     } else {
       t = performance.now();
-      const crops = await reageCrops(src.generator, faces, target!, { ...(flags.keepDetail ? { keepDetail: true } : {}) });
+      const crops = await reageCrops(src.generator, faces, target!, { ...(flags.keepDetail ? { keepDetail: true } : {}), ...forward });
       timings.reage = performance.now() - t;
       t = performance.now();
       const image = pasteFaces(photo.image, faces, crops, { feather });
@@ -150,6 +157,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
         bundled: flags.model === undefined || flags.model === 'bundled',
       },
       backend: backend.name,
+      runtime: { name: runtime.name, detail: runtime.detail, ...(runtime.maxAbsDiff !== undefined ? { maxAbsDiff: runtime.maxAbsDiff } : {}) },
       ...(target ? { target: { input: flags.to!, ...describeAgeTarget(target, set) } } : {}),
       ...(grid ? { grid } : {}),
       faces: faces.map((f, index) => ({
@@ -169,6 +177,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
       },
     };
   } finally {
+    await runtime?.dispose();
     src.generator.dispose();
   }
 }
@@ -188,6 +197,7 @@ export function registerAge(program: Command): void {
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
     .option('--keep-detail', "keep the photo's fine detail: add the model's change to the full-resolution face instead of its upsampled output (sharper with low-resolution models)")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .addHelpText(
       'after',
       `
@@ -199,6 +209,10 @@ Pixels away from the faces keep their exact values; the output has the photo's s
 orientation applied, no orientation tag written).
 
 Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
+
+The generator runs in ONNX Runtime when onnxruntime-node is installed (it is an optional dependency
+of @ragan/cli) and the backend is wasm or cpu: about 10x faster than tfjs wasm here. It is checked
+against tfjs on a probe image first and used only if they agree within 1e-4 (see --runtime).
 
 Without --model the bundled ${BUNDLED_MODEL_NAME} model is used (trained on UTKFace: non-commercial
 research use only; see MODEL_CARD.md in @ragan/cli/models/${BUNDLED_MODEL_NAME}).

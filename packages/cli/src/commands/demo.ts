@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
+import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
 import { writeAtomic } from './age.js';
 import { describeModelSource, loadModelSource } from './export.js';
@@ -19,6 +20,7 @@ export interface DemoFlags {
   /** Add the model's change to the full-resolution faces (default true; `--no-keep-detail` turns it off). */
   keepDetail?: boolean;
   backend?: BackendName | 'auto';
+  runtime?: string;
 }
 
 export interface DemoSummary {
@@ -36,6 +38,8 @@ export interface DemoSummary {
   modelCard?: string;
   /** The weights' licence as the model records it (`ragan export --meta licence=…`). */
   licence?: string;
+  /** Where the generator ran (`onnxruntime-node 1.30.0`, `tfjs wasm`). */
+  runtime: string;
   ms: { load: number; detect: number; reage: number; grid: number; total: number };
 }
 
@@ -56,11 +60,14 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();
   const src = await loadModelSource(modelDir);
-  const load = performance.now() - t;
+  let runtime: GeneratorRuntime | undefined;
   try {
     const set = getAgeGroupSet(src.generator.config.ageGroups);
     const target = parseAgeTarget(flags.to, set, '--to');
-    log(`model: ${describeModelSource(src)}; backend ${backend.name}`);
+    runtime = await openGeneratorRuntime(src.generator, flags.runtime, backend);
+    const load = performance.now() - t;
+    const forward = runtime.forward ? { forward: runtime.forward } : {};
+    log(`model: ${describeModelSource(src)}; generator on ${runtime.name} (${runtime.detail})`);
     t = performance.now();
     const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.alignment });
     const detect = performance.now() - t;
@@ -69,7 +76,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
 
     t = performance.now();
     const keepDetail = flags.keepDetail !== false;
-    const crops = await reageCrops(src.generator, faces, target, { keepDetail });
+    const crops = await reageCrops(src.generator, faces, target, { keepDetail, ...forward });
     const image = pasteFaces(read.image, faces, crops);
     const stem = basename(photo, extname(photo));
     const slug = flags.to.replace(/\+/g, 'plus').replace(/[^0-9A-Za-z-]/g, '_');
@@ -78,7 +85,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
     const reage = performance.now() - t;
 
     t = performance.now();
-    const g = await renderAgeGrid(src.generator, faces, { keepDetail });
+    const g = await renderAgeGrid(src.generator, faces, { keepDetail, ...forward });
     const grid = join(outDir, `${stem}-all-ages.png`);
     await writeAtomic(grid, g.png);
     const gridMs = performance.now() - t;
@@ -95,9 +102,11 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
       grid,
       ...(existsSync(card) ? { modelCard: card } : {}),
       ...(typeof meta?.licence === 'string' ? { licence: meta.licence } : {}),
+      runtime: runtime.name,
       ms: { load: Math.round(load), detect: Math.round(detect), reage: Math.round(reage), grid: Math.round(gridMs), total: Math.round(performance.now() - t0) },
     };
   } finally {
+    await runtime?.dispose();
     src.generator.dispose();
   }
 }
@@ -117,6 +126,7 @@ export function registerDemo(program: Command): void {
     .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
     .option('--no-keep-detail', "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
       'after',

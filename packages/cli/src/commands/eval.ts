@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ConfigError, DatasetError, getAgeGroupSet, sha256Hex, type BackendName } from '@ragan/core';
+import { ConfigError, DatasetError, getAgeGroupSet, sha256Hex, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
 import { fsStore, initNodeBackend } from '@ragan/core/node';
 import {
   DATA_VERSION,
@@ -33,6 +33,7 @@ import {
   type FeatureExtractor,
 } from '@ragan/eval';
 import { importFromCli } from '../import-module.js';
+import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
 
@@ -46,6 +47,7 @@ interface EvalFlags {
   out: string;
   batch: number;
   backend?: BackendName | 'auto';
+  runtime?: string;
   faceRegion: 'auto' | 'aligned' | 'full';
   metrics?: string;
 }
@@ -134,6 +136,28 @@ async function openModel(spec: string, data: EvalDataset, seed: number): Promise
   return loadEvalModel(fsStore(spec));
 }
 
+/**
+ * Opens the generator runtime for a model with a generator (baselines without one keep theirs) and,
+ * when it is ONNX Runtime, routes `model.generate` through it. Returns the runtime to dispose.
+ */
+async function useRuntime(model: EvalModel, flag: string | undefined, backend: BackendInfo): Promise<GeneratorRuntime | undefined> {
+  const generator = model.generator;
+  if (!generator) return undefined;
+  const runtime = await openGeneratorRuntime(generator, flag, backend);
+  const forward = runtime.forward;
+  if (forward) {
+    (model as { generate: EvalModel['generate'] }).generate = async (images, masks, group) => {
+      const w = targetWeights(generator, { group }, images.shape[0]);
+      try {
+        return await forward(images, masks, w);
+      } finally {
+        w.dispose();
+      }
+    };
+  }
+  return runtime;
+}
+
 const EXAMPLES = `
 Examples:
   # the two baselines that need no training, on 50 test faces of a 64×64 cache
@@ -146,7 +170,8 @@ Examples:
 Every selected test face is re-aged to each other age group. Age: face-api's age regressor on the
 outputs. Identity: face-api's 128-D embedding (same person under 0.6). Realism: FID/KID per target
 group, standard only with --inception, else on face-api embeddings (labelled non-standard). Background:
-MAE/PSNR outside the face mask. The JSON follows @ragan/eval's results.schema.json.`;
+MAE/PSNR outside the face mask. The generator runs in ONNX Runtime when it can (see --runtime;
+results record it under "backend"). The JSON follows @ragan/eval's results.schema.json.`;
 
 export function registerEval(program: Command): void {
   program
@@ -166,6 +191,7 @@ export function registerEval(program: Command): void {
         .choices(['auto', 'aligned', 'full'])
         .default('auto'),
     )
+    .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .option('--metrics <list>', 'comma-separated subset of the metrics (default: all): age,identity,realism,background,speed')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: EvalFlags) => {
@@ -175,11 +201,14 @@ export function registerEval(program: Command): void {
       let model: EvalModel | undefined;
       let extractor: FeatureExtractor | undefined;
       let embedder: ReturnType<typeof cachedEmbedder> | undefined;
+      let runtime: GeneratorRuntime | undefined;
       try {
         const dataset = await cacheDataset(reader, flags.split);
         getAgeGroupSet(dataset.ageGroups);
         const info = await initNodeBackend({ ...(flags.backend ? { backend: flags.backend } : {}), importModule: importFromCli });
         model = await openModel(flags.model, dataset, flags.seed);
+        runtime = await useRuntime(model, flags.runtime, info);
+        if (runtime) process.stderr.write(`generator on ${runtime.name} (${runtime.detail})\n`);
         const region = flags.faceRegion === 'auto' ? (reader.index.args.format === 'utkface' ? 'full' : 'aligned') : flags.faceRegion;
         await loadFaceModels({ detector: 'tiny', landmarks: 'tiny', age: true, recognition: true });
         const nets = faceApiNetworks(region);
@@ -200,7 +229,7 @@ export function registerEval(program: Command): void {
           seed: flags.seed,
           batchSize: flags.batch,
           ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-          backend: info.name,
+          backend: runtime?.forward ? `${runtime.name} (${info.name})` : info.name,
           versions: { '@ragan/cli': CLI_VERSION, '@ragan/data': DATA_VERSION },
           onProgress: ({ done }) => bar.update(done),
         });
@@ -214,6 +243,7 @@ export function registerEval(program: Command): void {
         }
         process.stdout.write(`${formatSummary(results)}\nresults: ${out}\n`);
       } finally {
+        await runtime?.dispose();
         model?.dispose();
         extractor?.dispose?.();
         embedder?.dispose();

@@ -17,3 +17,4 @@ export async function initNodeBackend(opts: InitBackendOptions = {}): Promise<Ba
     beforeWasmInit: opts.beforeWasmInit ?? (threads > 1 ? () => enableWasmThreads(threads, opts.log ? { log: opts.log } : {}) : undefined),
   });
 }
+export { loadOnnxRuntime, type OnnxRuntimeProbe } from './onnx-runtime.js';

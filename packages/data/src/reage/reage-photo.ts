@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFaces, type AgeTargetSpec, type Generator } from '@ragan/core';
+import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFacesAsync, type AgeTargetSpec, type Generator, type GeneratorForward } from '@ragan/core';
 import { alignFace, type AlignedFace } from '../align/align-faces.js';
 import { applyAffine } from '@ragan/core';
 import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
@@ -159,7 +159,7 @@ export async function reageCropsToTargets(
   try {
     const all: RgbImage[][] = [];
     for (const target of targets) {
-      const outs = reageFaces(generator, crops, masks, target, options);
+      const outs = await reageFacesAsync(generator, crops, masks, target, options);
       try {
         const images: RgbImage[] = [];
         for (const [i, o] of outs.entries()) {

@@ -89,7 +89,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
         t = now();
         let outputs: tf.Tensor4D;
         try {
-          outputs = model.generate(inputs, masks, g);
+          outputs = await model.generate(inputs, masks, g);
           // Downloading the result waits for asynchronous backends (webgl, webgpu) so the timing is real.
           await outputs.data();
         } catch (e) {

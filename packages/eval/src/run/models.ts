@@ -53,6 +53,7 @@ export function randomBaseline(opts: { seed?: number; resolution?: number; ageGr
     ageGroups: config.ageGroups,
     resolution: config.resolution,
     details: { preset: 'tiny', seed, config },
+    generator,
     generate: (images, masks, group) => reage(generator, images, masks, { group }),
     dispose: () => generator.dispose(),
   };
@@ -98,6 +99,7 @@ export async function loadEvalModel(store: ModelStore, opts: { name?: string } =
     ageGroups: loaded.config.ageGroups,
     resolution: loaded.config.resolution,
     details: { module, packageVersion: manifest.packageVersion, config: loaded.config, ...(step !== undefined ? { step } : {}) },
+    generator,
     generate: (images, masks, group) => reage(generator, images, masks, { group }),
     dispose: () => generator.dispose(),
   };

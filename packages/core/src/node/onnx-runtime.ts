@@ -1,0 +1,44 @@
+/**
+ * Finds `onnxruntime-node` for `createOnnxGenerator`. It is optional everywhere (a large native package):
+ * "not installed" and "installed but its native binding will not load" both mean "not available", with
+ * the reason, never a throw.
+ */
+import type { OrtModuleLike } from '../onnx/runtime.js';
+
+export type OnnxRuntimeProbe = { ok: true; ort: OrtModuleLike; version: string } | { ok: false; reason: string };
+
+const cache = new WeakMap<object, Promise<OnnxRuntimeProbe>>();
+const defaultImport = (s: string): Promise<unknown> => import(/* @vite-ignore */ s);
+
+function isOrtModule(m: unknown): m is OrtModuleLike {
+  const o = m as Partial<OrtModuleLike> | null;
+  return !!o && typeof o.InferenceSession?.create === 'function' && typeof o.Tensor === 'function';
+}
+
+/**
+ * Loads `onnxruntime-node` through `importModule` (pass `(s) => import(s)` from the package that depends
+ * on it: pnpm lets only that package resolve it). Cached per importer.
+ */
+export function loadOnnxRuntime(importModule: (specifier: string) => Promise<unknown> = defaultImport): Promise<OnnxRuntimeProbe> {
+  const hit = cache.get(importModule);
+  if (hit) return hit;
+  const probe = (async (): Promise<OnnxRuntimeProbe> => {
+    let mod: unknown;
+    try {
+      mod = await importModule('onnxruntime-node');
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const code = (e as { code?: string }).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package) 'onnxruntime-node'/.test(msg)) {
+        return { ok: false, reason: 'onnxruntime-node is not installed' };
+      }
+      return { ok: false, reason: `onnxruntime-node did not load (${msg.split('\n')[0]})` };
+    }
+    const ort = (mod as { default?: unknown }).default && !isOrtModule(mod) ? (mod as { default: unknown }).default : mod;
+    if (!isOrtModule(ort)) return { ok: false, reason: 'onnxruntime-node loaded but does not look like ONNX Runtime' };
+    const version = String((ort as { env?: { versions?: { node?: string } } }).env?.versions?.node ?? 'unknown');
+    return { ok: true, ort, version };
+  })();
+  cache.set(importModule, probe);
+  return probe;
+}
