@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareFigures, figureKey, markdownTable, toFigures, type Figure } from './run.js';
+import { compareFigures, figureKey, markdownTable, ratioFigures, toFigures, type Figure } from './run.js';
 
 const conv = (threads: number, gflops: number) => ({ bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128]', backend: 'wasm', threads, kernels: 'ragan', medianMs: 1, gflops });
 const iter = (ms: number) => ({ bench: 'trainIteration', preset: 'tiny', backend: 'wasm', threads: 2, shape: '[4,64,64,3]', batch: 4, medianMs: ms, imagesPerSecond: 1 });
@@ -22,5 +22,40 @@ describe('bench/run.ts', () => {
     expect(c.find((x) => x.unit === 'ms')).toMatchObject({ before: 2000, after: 2150, worse: false });
     expect(compareFigures(before, toFigures('core', [iter(2300)]), 0.1)[0]!.worse).toBe(true); // 2000/2300 = 0.87
     expect(compareFigures(before, toFigures('core', [iter(1000)]), 0.1)[0]!.worse).toBe(false); // faster is never worse
+  });
+
+  it('pairs PyTorch twin figures with tfjs and ONNX Runtime ones of the same shape and threads: × PyTorch time', () => {
+    const torch = toFigures('pytorch', [
+      { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,128,64,64] w[128,128,3,3] pad 1', threads: 2, gflops: 100, medianMs: 12 },
+      { bench: 'generatorForward', preset: 'paper', shape: '[1,3,256,256]', batch: 1, threads: 2, medianMs: 800 },
+      { bench: 'trainIteration', preset: 'small', shape: '[2,3,128,128]', batch: 2, threads: 2, medianMs: 1500 },
+    ]);
+    expect(torch.map((f) => f.params.shape)).toEqual(['x[1,64,64,128] w[3,3,128,128] same', '[1,256,256,3]', '[2,128,128,3]']);
+    const tfjs = toFigures('core', [
+      { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 2, kernels: 'ragan', gflops: 20 },
+      { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 1, kernels: 'ragan', gflops: 12 },
+      { bench: 'generatorForward', preset: 'paper', backend: 'onnxruntime-node', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 700 },
+      { bench: 'generatorForward', preset: 'paper', backend: 'wasm', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 4000 },
+      { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[2,128,128,3]', medianMs: 15000 },
+      { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[4,128,128,3]', error: 'memory access out of bounds' },
+    ]);
+    const r = ratioFigures([...torch, ...tfjs]);
+    const by = (name: string, backend: string) => r.find((f) => f.name === name && f.params.backend === backend)?.value;
+    expect(r.length).toBe(4); // 1-thread conv has no 1-thread PyTorch figure; the failed iteration has no value
+    expect(by('conv3x3 filterGrad ÷ PyTorch', 'wasm')).toBe(5); // 100 / 20 GFLOP/s: five times PyTorch's time
+    expect(by('generator forward ÷ PyTorch', 'onnxruntime-node')).toBe(0.88);
+    expect(by('generator forward ÷ PyTorch', 'wasm')).toBe(5);
+    expect(by('training iteration (D+R1, G, Adam, EMA) ÷ PyTorch', 'wasm')).toBe(10);
+    expect(r.every((f) => f.better === 'lower' && f.unit === '× PyTorch time' && f.section === 'vs PyTorch')).toBe(true);
+  });
+
+  it('reads the eval and web-demo rows', () => {
+    const e = toFigures('eval', [{ bench: 'eval', runtime: 'onnx', backend: 'onnxruntime-node 1.30.0 (wasm)', resolution: 64, faces: 24, pairs: 200, pairsPerSecond: 9.2, generatorMsPerImage: 3.9 }]);
+    expect(e.map((f) => [f.name, f.value, f.unit, f.better])).toEqual([
+      ['ragan eval', 9.2, 'images/s', 'higher'],
+      ['ragan eval generator', 3.9, 'ms/image', 'lower'],
+    ]);
+    const w = toFigures('web', [{ bench: 'webDemo', what: 'generator per face (slider re-render)', backend: 'wasm', faces: 1, medianMs: 40 }]);
+    expect(w[0]).toMatchObject({ name: 'web demo generator per face (slider re-render)', params: { backend: 'wasm', faces: 1 }, value: 40, unit: 'ms', better: 'lower' });
   });
 });

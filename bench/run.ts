@@ -50,7 +50,7 @@ const SECTIONS: Section[] = [
 ];
 
 /** What the PyTorch twin measures: the same shapes as the core section (see bench/pytorch_twin.py). */
-export const PYTORCH_MEASUREMENTS = ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:4'];
+export const PYTORCH_MEASUREMENTS = ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:2', 'gan:small:4'];
 /** Threads for PyTorch: the same as the tfjs figures it is compared with. */
 export const PYTORCH_THREADS = 2;
 
@@ -73,10 +73,21 @@ type Row = Record<string, unknown>;
 
 /** Package result rows → figures. Unknown rows are kept with every numeric field as a figure. */
 export function toFigures(section: string, rows: Row[]): Figure[] {
+  if (section === 'pytorch') return pytorchFigures(rows);
   const out: Figure[] = [];
   const pick = (r: Row, keys: string[]) => Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k] as string | number]));
   for (const r of rows) {
     const bench = String(r.bench);
+    if (r.error !== undefined) continue; // a measurement that could not run: see failures()
+    if (bench === 'eval') {
+      out.push({ section, name: 'ragan eval', params: pick(r, ['runtime', 'backend', 'faces', 'pairs', 'resolution']), value: Number(r.pairsPerSecond), unit: 'images/s', better: 'higher' });
+      out.push({ section, name: 'ragan eval generator', params: pick(r, ['runtime', 'backend', 'resolution']), value: Number(r.generatorMsPerImage), unit: 'ms/image', better: 'lower' });
+      continue;
+    }
+    if (bench === 'webDemo') {
+      out.push({ section, name: `web demo ${String(r.what)}`, params: pick(r, ['backend', 'faces']), value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+      continue;
+    }
     if (bench === 'conv3x3') {
       out.push({ section, name: `conv3x3 ${String(r.op)}`, params: pick(r, ['backend', 'threads', 'shape', 'kernels']), value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
     } else if (bench === 'generatorForward') {
@@ -94,6 +105,54 @@ export function toFigures(section: string, rows: Row[]): Figure[] {
     }
   }
   return out;
+}
+
+/** tfjs's conv benchmark shape (packages/core/bench/conv.ts), which the twin's conv measures in NCHW. */
+const CONV_SHAPE = 'x[1,64,64,128] w[3,3,128,128] same';
+
+/** `[B,3,H,W]` (PyTorch) → `[B,H,W,3]` (the tfjs benchmarks' notation). */
+const nhwc = (shape: unknown) => String(shape).replace(/^\[(\d+),(\d+),(\d+),(\d+)\]$/, '[$1,$3,$4,$2]');
+
+/** The PyTorch twin's rows, in the tfjs figures' names and conditions so that they pair up. */
+function pytorchFigures(rows: Row[]): Figure[] {
+  const out: Figure[] = [];
+  for (const r of rows) {
+    const common = { backend: 'pytorch', threads: Number(r.threads) };
+    if (r.bench === 'conv3x3') out.push({ section: 'pytorch', name: `conv3x3 ${String(r.op)}`, params: { ...common, shape: CONV_SHAPE }, value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
+    else if (r.bench === 'generatorForward') out.push({ section: 'pytorch', name: 'generator forward', params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) }, value: Number(r.medianMs) / Number(r.batch ?? 1), unit: 'ms/image', better: 'lower' });
+    else if (r.bench === 'trainIteration') out.push({ section: 'pytorch', name: 'training iteration (D+R1, G, Adam, EMA)', params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) }, value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+  }
+  return out;
+}
+
+/**
+ * tfjs (and ONNX Runtime) against PyTorch, measured in the same run: for every PyTorch figure, each
+ * other figure with the same name, preset, shape and thread count gives "how many times PyTorch's time"
+ * (GFLOP/s are turned into times). Below 1 is faster than PyTorch.
+ */
+export function ratioFigures(figures: Figure[]): Figure[] {
+  const out: Figure[] = [];
+  for (const p of figures.filter((f) => f.params.backend === 'pytorch')) {
+    for (const f of figures) {
+      if (f.params.backend === 'pytorch' || f.name !== p.name || f.unit !== p.unit) continue;
+      if (f.params.shape !== p.params.shape || f.params.preset !== p.params.preset || Number(f.params.threads) !== Number(p.params.threads)) continue;
+      if (f.params.kernels !== undefined && f.params.kernels !== 'ragan') continue;
+      const value = f.better === 'higher' ? p.value / f.value : f.value / p.value;
+      if (!Number.isFinite(value)) continue;
+      const params: Figure['params'] = { backend: f.params.backend!, threads: f.params.threads! };
+      if (f.params.preset !== undefined) params.preset = f.params.preset;
+      params.shape = f.params.shape!;
+      out.push({ section: 'vs PyTorch', name: `${f.name} ÷ PyTorch`, params, value: Math.round(value * 100) / 100, unit: '× PyTorch time', better: 'lower' });
+    }
+  }
+  return out;
+}
+
+/** Rows that could not be measured (e.g. out of memory), as `section: bench params: error` lines. */
+export function failures(section: string, rows: Row[]): string[] {
+  return rows
+    .filter((r) => r.error !== undefined)
+    .map((r) => `${section}: ${String(r.bench)} ${['preset', 'backend', 'threads', 'shape'].filter((k) => r[k] !== undefined).map((k) => `${k} ${String(r[k])}`).join(', ')}: ${String(r.error)}`);
 }
 
 export const figureKey = (f: Figure) => `${f.section} | ${f.name} | ${Object.entries(f.params).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(' ')}`;
@@ -159,16 +218,32 @@ function main(): number {
   }
   const merging = arg('--merge') !== undefined;
   const failed: string[] = [];
+  const seconds: Record<string, number> = {};
   if (!merging) {
     for (const s of sections) {
-      console.error(`bench: ${s.name} (pnpm --filter ${s.filter} bench)`);
       const before = mtime(join(resultsDir, s.file));
-      const r = spawnSync('pnpm', ['--filter', s.filter, 'bench'], { cwd: root, stdio: 'inherit' });
+      const t0 = Date.now();
+      let status: number | null;
+      if (s.command) {
+        const c = s.command();
+        if ('skip' in c) {
+          console.error(`bench: ${s.name} skipped: ${c.skip}`);
+          failed.push(s.name);
+          continue;
+        }
+        console.error(`bench: ${s.name} (${[c.program, ...c.args.map((a) => a.replace(`${root}/`, ''))].join(' ')})`);
+        status = spawnSync(c.program, c.args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: c.env }).status;
+      } else {
+        console.error(`bench: ${s.name} (pnpm --filter ${s.filter} bench)`);
+        status = spawnSync('pnpm', ['--filter', s.filter!, 'bench'], { cwd: root, stdio: 'inherit' }).status;
+      }
+      seconds[s.name] = Math.round((Date.now() - t0) / 1000);
       // a section counts only if it exited 0 and rewrote its file in this run (never merge stale figures)
-      if (r.status !== 0 || mtime(join(resultsDir, s.file)) === before) failed.push(s.name);
+      if (status !== 0 || mtime(join(resultsDir, s.file)) === before) failed.push(s.name);
     }
   }
   const figures: Figure[] = [];
+  const notMeasured: string[] = [];
   const sources: Record<string, unknown> = {};
   for (const s of sections) {
     if (failed.includes(s.name)) continue;
@@ -181,13 +256,17 @@ function main(): number {
     const { results, ...meta } = json;
     sources[s.name] = meta;
     figures.push(...toFigures(s.name, results));
+    notMeasured.push(...failures(s.name, results));
   }
+  figures.push(...ratioFigures(figures));
   const latest = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
     sections: sections.filter((s) => !failed.includes(s.name)).map((s) => s.name),
+    ...(merging ? {} : { seconds }),
     sources,
     figures,
+    notMeasured,
   };
   const previous = compare === undefined ? undefined : loadPrevious(compare);
   if (failed.length > 0) console.error(`bench: FAILED sections (left out): ${failed.join(', ')}`);
@@ -196,7 +275,9 @@ function main(): number {
     return 1;
   }
   writeAtomic(join(resultsDir, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
-  writeAtomic(join(resultsDir, 'latest.md'), `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}`);
+  const notes = notMeasured.length ? `\nNot measured:\n${notMeasured.map((n) => `- ${n}`).join('\n')}\n` : '';
+  writeAtomic(join(resultsDir, 'latest.md'), `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}${notes}`);
+  for (const n of notMeasured) console.error(`bench: not measured: ${n}`);
   console.log(markdownTable(figures));
   console.error(`bench: wrote ${join('bench', 'results', 'latest.json')} and latest.md (${figures.length} figures)`);
   let code = failed.length > 0 ? 1 : 0;

@@ -65,6 +65,41 @@ describe('ragan export', () => {
     ema.generator.dispose();
   }, 120_000);
 
+  it('--onnx writes the generator as ONNX that onnxruntime-node runs to the same outputs; a wrong extension is refused', async () => {
+    const out = join(tmp, 'web-onnx');
+    const file = join(tmp, 'onnx', 'tiny16.onnx');
+    const r = await ragan(['export', '--model', run, '--out', out, '--onnx', file, '--json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { onnx: { path: string; bytes: number; maxAbsDiff: number } };
+    expect(summary.onnx.path).toBe(file);
+    expect(summary.onnx.maxAbsDiff).toBeLessThan(1e-4);
+    expect(readFileSync(file).byteLength).toBe(summary.onnx.bytes);
+    // the file on its own, in ONNX Runtime, against the exported folder in tfjs
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(file);
+    const { generator } = await loadGenerator(fsStore(out));
+    const x = tf.randomUniform([1, 16, 16, 3], -1, 1, 'float32', 9) as tf.Tensor4D;
+    const m = tf.ones([1, 16, 16, 1]) as tf.Tensor4D;
+    const target = new Float32Array(10);
+    target[9] = 1;
+    const y = await session.run({
+      image: new ort.Tensor('float32', x.dataSync() as Float32Array, [1, 16, 16, 3]),
+      mask: new ort.Tensor('float32', m.dataSync() as Float32Array, [1, 16, 16, 1]),
+      target: new ort.Tensor('float32', target, [1, 10]),
+    });
+    const ref = reage(generator, x, m, { group: '70+' });
+    const onnxOut = y.output!.data as Float32Array;
+    const refOut = ref.dataSync();
+    expect(Math.max(...Array.from(refOut, (v, i) => Math.abs(v - onnxOut[i]!)))).toBeLessThan(1e-4);
+    tf.dispose([x, m, ref]);
+    generator.dispose();
+    await session.release();
+    const bad = await ragan(['export', '--model', run, '--out', join(tmp, 'web-onnx2'), '--onnx', join(tmp, 'model.bin')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--onnx: ');
+    expect(bad.stderr).toContain('give a file name ending in .onnx');
+  }, 120_000);
+
   it('--alignment utkface records the UTKFace framing in the model config; the weights are unchanged', async () => {
     const out = join(tmp, 'utk');
     const r = await ragan(['export', '--model', run, '--out', out, '--alignment', 'utkface', '--json']);

@@ -29,7 +29,7 @@ export interface ConvBenchOptions {
   backend: 'wasm' | 'cpu';
   /** wasm only; needs a process where wasm is not yet initialised. Default 1. */
   threads?: number;
-  /** Timed runs per op after one warm-up run. Default 7 (wasm), 3 (cpu). */
+  /** Timed rounds (each op once per round) after one warm-up round. Default 9 (wasm), 3 (cpu). */
   reps?: number;
   /** Default 'ragan'. Stock wasm has no filter gradient, and stock cpu's takes ~1 min here: both skipped. */
   kernels?: 'ragan' | 'stock';
@@ -53,7 +53,7 @@ function median(xs: number[]): number {
 export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]> {
   const kernels = opts.kernels ?? 'ragan';
   const threads = opts.backend === 'wasm' ? (opts.threads ?? 1) : 1;
-  const reps = opts.reps ?? (opts.backend === 'wasm' ? 7 : 3);
+  const reps = opts.reps ?? (opts.backend === 'wasm' ? 9 : 3);
   const info = await initBackend({
     backend: opts.backend,
     quiet: true,
@@ -83,17 +83,21 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
 
   const rows: ConvBenchRow[] = [];
   try {
-    for (const [op, f] of ops) {
-      const times: number[] = [];
-      for (let i = 0; i <= reps; i++) {
+    // Interleaved (forward, dX, dW, forward, …): this machine's speed drifts by up to 2× over seconds,
+    // and interleaving gives every op the same share of slow and fast moments.
+    const times = ops.map(() => [] as number[]);
+    for (let i = 0; i <= reps; i++) {
+      ops.forEach(([, f], k) => {
         const t0 = performance.now();
         const y = f();
         y.dataSync();
         const ms = performance.now() - t0;
         y.dispose();
-        if (i > 0) times.push(ms); // the first run is warm-up (XNNPACK packs weights, heap grows)
-      }
-      const medianMs = median(times);
+        if (i > 0) times[k]!.push(ms); // the first round is warm-up (XNNPACK packs weights, heap grows)
+      });
+    }
+    ops.forEach(([op], k) => {
+      const medianMs = median(times[k]!);
       rows.push({
         op,
         shape: SHAPE,
@@ -103,7 +107,7 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
         medianMs: Math.round(medianMs * 100) / 100,
         gflops: Math.round((FLOPS / medianMs / 1e6) * 10) / 10,
       });
-    }
+    });
   } finally {
     tf.dispose([x, w, dy]);
     if (kernels === 'stock') await initBackend({ backend: opts.backend, quiet: true }); // re-registers ours

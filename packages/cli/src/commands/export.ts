@@ -1,5 +1,5 @@
-import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -9,6 +9,8 @@ import {
   ModelLoadError,
   RaganError,
   ALIGNMENT_PRESETS,
+  createOnnxGenerator,
+  generatorToOnnx,
   UTKFACE_ALIGN,
   exportGenerator,
   getAgeGroupSet,
@@ -21,7 +23,8 @@ import {
   type Generator,
   type ModelManifest,
 } from '@ragan/core';
-import { fsStore } from '@ragan/core/node';
+import { fsStore, loadOnnxRuntime } from '@ragan/core/node';
+import { importFromCli } from '../import-module.js';
 import { readCacheIndex } from '@ragan/data';
 import { checkpointsDir, listCheckpoints } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
@@ -160,6 +163,8 @@ export interface ExportResult {
   /** The framing recorded in the model config (absent: FFHQ-Aging, the spec's). */
   alignment?: Required<FfhqAlignParams>;
   float16?: { maxAbsDiff: number; tolerance: number; inputs: number };
+  /** With --onnx: the file written, its size, and its difference from tfjs (absent: not checked). */
+  onnx?: { path: string; bytes: number; maxAbsDiff?: number };
 }
 
 export interface ExportFlags {
@@ -172,6 +177,8 @@ export interface ExportFlags {
   /** `key=value` pairs stored in the manifest's `extra.meta` (e.g. trainedOn, licence), shown by the web demo. */
   meta?: string[];
   backend?: BackendName | 'auto';
+  /** Also write the generator as an ONNX file (float32, opset 17) for ONNX Runtime and other runtimes. */
+  onnx?: string;
   json?: boolean;
 }
 
@@ -246,6 +253,8 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
     }
     // Load it back as ragan age and the browser will: checksums, names and shapes.
     (await loadGenerator(fsStore(out))).generator.dispose();
+    let onnx: ExportResult['onnx'];
+    if (flags.onnx) onnx = await writeOnnx(resolve(flags.onnx), src.generator, manifest, log);
     const files = [MANIFEST_FILE, ...manifest.weightFiles.map((f) => f.path)];
     let bytes = 0;
     for (const f of files) bytes += (await stat(join(out, f))).size;
@@ -258,10 +267,43 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
       resolution: src.generator.config.resolution,
       ...(manifest.config.alignment ? { alignment: manifest.config.alignment } : {}),
       ...(float16 ? { float16 } : {}),
+      ...(onnx ? { onnx } : {}),
     };
   } finally {
     src.generator.dispose();
   }
+}
+
+/**
+ * `--onnx FILE`: the generator as ONNX (float32), written atomically. Checked against tfjs in ONNX
+ * Runtime when onnxruntime-node is installed (refused if they differ by more than 1e-4), else written
+ * unchecked with a note.
+ */
+async function writeOnnx(path: string, generator: Generator, manifest: ModelManifest, log: (line: string) => void): Promise<NonNullable<ExportResult['onnx']>> {
+  if (extname(path).toLowerCase() !== '.onnx') throw new ConfigError('--onnx', `${path}: give a file name ending in .onnx`);
+  const bytes = generatorToOnnx(generator, { metadata: { raganPackageVersion: manifest.packageVersion, ...Object.fromEntries(Object.entries((manifest.extra?.meta as Record<string, string> | undefined) ?? {}).map(([k, v]) => [`meta.${k}`, String(v)])) } });
+  let maxAbsDiff: number | undefined;
+  const found = await loadOnnxRuntime(importFromCli);
+  if (found.ok) {
+    const o = await createOnnxGenerator(found.ort, generator).catch((e: unknown) => {
+      throw new ConfigError('--onnx', `the ONNX model does not reproduce tfjs (${(e as Error).message}); nothing written`, { cause: e });
+    });
+    maxAbsDiff = o.maxAbsDiff;
+    await o.dispose();
+    log(`ONNX check (onnxruntime-node ${found.version}): max abs difference ${maxAbsDiff.toExponential(2)} from tfjs`);
+  } else {
+    log(`ONNX file not checked: ${found.reason}`);
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ConfigError('--onnx', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  return { path, bytes: bytes.byteLength, ...(maxAbsDiff !== undefined ? { maxAbsDiff } : {}) };
 }
 
 async function exportToMemory(generator: Generator) {
@@ -301,6 +343,7 @@ export function registerExport(program: Command): void {
     )
     .option('--meta <key=value...>', 'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn and licence')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--onnx <file>', 'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when onnxruntime-node is installed')
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
       'after',
@@ -313,6 +356,10 @@ Examples:
 
 --float16 rounds every weight to half precision, then runs the float32 and float16 generators on a few
 seeded inputs and compares the outputs (max abs difference). Above the tolerance nothing is written.
+
+--onnx model.onnx: the same generator for ONNX Runtime (Python, C++, onnxruntime-web...): inputs image
+[N,R,R,3] in [-1,1], mask [N,R,R,1] in [0,1], target [N,K] age-group weights (one-hot, or two groups
+blended for an age); output [N,R,R,3]. \`ragan age\` does this export in memory by itself (--runtime).
 
 --alignment: runs trained on a UTKFace cache record the UTKFace framing (a much tighter crop than
 FFHQ-Aging's); \`ragan age\` and the web demo crop photos the way the model records.`,
@@ -327,5 +374,6 @@ FFHQ-Aging's); \`ragan age\` and the web demo crop photos the way the model reco
       const from = r.source.kind === 'run' ? `${r.source.dir} (checkpoint step ${r.source.step})` : r.source.dir;
       const check = r.float16 ? `; float16 max abs difference ${r.float16.maxAbsDiff.toExponential(2)} (allowed ${r.float16.tolerance.toExponential(0)})` : '';
       process.stdout.write(`wrote ${r.out} (${r.dtype}, ${r.resolution}×${r.resolution}, ${mb(r.bytes)}: ${r.files.join(' + ')}) from ${from}${check}\n`);
+      if (r.onnx) process.stdout.write(`wrote ${r.onnx.path} (ONNX, float32, ${mb(r.onnx.bytes)}; ${r.onnx.maxAbsDiff !== undefined ? `max abs difference from tfjs ${r.onnx.maxAbsDiff.toExponential(2)}` : 'not checked: onnxruntime-node is not installed'})\n`);
     });
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeakedTensors, expectTensorsClose } from '../../test/helpers.js';
 import { initBackend } from './init-backend.js';
+import { registerSecondOrderGradients } from './gradients.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 
@@ -189,6 +190,22 @@ describe('registered gradients are the exact adjoints of the linear gradient ker
       const x = tensor([5], 7);
       const g = tf.grad((v: tf.Tensor) => tf.sum(tf.cast(tf.logicalAnd(tf.greater(v, 0), tf.logicalNot(tf.equal(v, 0.5))), 'float32')))(x);
       expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 0, 0]);
+    });
+  });
+
+  it('leakyRelu: dy·step(x, alpha) — alpha below and at 0, 1 above — and a gradient of the gradient w.r.t. dy', async () => {
+    await tf.setBackend('cpu');
+    registerSecondOrderGradients();
+    registerSecondOrderGradients(); // idempotent
+    tf.tidy(() => {
+      const x = tf.tensor1d([-2, -0.5, 0, 0.25, 3]);
+      const dy = tf.tensor1d([1, 2, 3, 4, 5]);
+      const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), dy)))(x);
+      expect(Array.from(dx.dataSync())).toEqual([0.2, 0.4, 3 * 0.2, 4, 5].map((v) => Math.fround(v)));
+      // d/d(dy) of sum(grad · c) = step(x) · c: what R1 differentiates through
+      const c = tf.tensor1d([1, 1, 1, 1, 1]);
+      const ddy = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), d)))(x), c)))(dy);
+      expect(Array.from(ddy.dataSync())).toEqual([0.2, 0.2, 0.2, 1, 1].map((v) => Math.fround(v)));
     });
   });
 });

@@ -32,8 +32,33 @@ function addIfMissing(config: tf.GradConfig): void {
   if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
 }
 
-/** Registers the missing second-order gradients listed above. Idempotent. */
+/** Marks our LeakyRelu gradient, so a second registration skips it. */
+const LEAKY_MARK = Symbol.for('ragan.leakyReluGrad');
+
+/**
+ * LeakyRelu's gradient as `dy · step(x, alpha)` (Step gives 1 above 0, alpha elsewhere), replacing
+ * tfjs's `where(x > 0, dy, dy · alpha)`: the same values (alpha at 0 in both), two kernels instead of
+ * four, and no boolean tensor. It was 6 % of a training step on wasm (Greater + Select, profiled).
+ * Second order: Step's own gradient is zero, as the comparison's is.
+ */
+function registerLeakyReluGradient(): void {
+  const current = tf.getGradient('LeakyRelu') as (tf.GradConfig & { [LEAKY_MARK]?: true }) | undefined;
+  if (current?.[LEAKY_MARK]) return;
+  const config: tf.GradConfig & { [LEAKY_MARK]: true } = {
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const { alpha } = attrs as unknown as tf.LeakyReluAttrs;
+      return { x: () => tf.mul(dy as tf.Tensor, tf.step(x!, alpha)) };
+    },
+    [LEAKY_MARK]: true,
+  };
+  tf.registerGradient(config);
+}
+
+/** Registers the missing second-order gradients listed above (and the faster LeakyRelu gradient). Idempotent. */
 export function registerSecondOrderGradients(): void {
+  registerLeakyReluGradient();
   for (const kernelName of BINARY_PIECEWISE_CONSTANT) {
     addIfMissing({
       kernelName,
