@@ -3,7 +3,8 @@
  * merges their JSON into bench/results/latest.json and a markdown table bench/results/latest.md.
  *
  *   pnpm bench                       # run everything, write latest.json + latest.md
- *   pnpm bench --only core           # one section (core | data)
+ *   pnpm bench --only core           # run one section (core | data | eval | web | pytorch); the others'
+ *                                    #   latest results are merged in from their files
  *   pnpm bench --merge               # no runs: merge the package JSON files already in bench/results
  *   pnpm bench --compare             # also compare with the committed latest.json (git HEAD) and exit 1
  *   pnpm bench --compare old.json    #   if any figure is more than 10 % worse (--tolerance 0.1)
@@ -245,13 +246,17 @@ function main(): number {
   const figures: Figure[] = [];
   const notMeasured: string[] = [];
   const sources: Record<string, unknown> = {};
-  for (const s of sections) {
+  // Every section's latest results are merged (with --only, the others come from their earlier runs,
+  // each keeping its own date in `sources`); a section that failed in this run is left out.
+  const merged: Section[] = [];
+  for (const s of SECTIONS) {
     if (failed.includes(s.name)) continue;
     const file = join(resultsDir, s.file);
     if (!existsSync(file)) {
-      if (merging) failed.push(s.name);
+      if (merging && sections.includes(s)) failed.push(s.name);
       continue;
     }
+    merged.push(s);
     const json = JSON.parse(readFileSync(file, 'utf8')) as { results: Row[] } & Record<string, unknown>;
     const { results, ...meta } = json;
     sources[s.name] = meta;
@@ -262,7 +267,8 @@ function main(): number {
   const latest = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
-    sections: sections.filter((s) => !failed.includes(s.name)).map((s) => s.name),
+    sections: merged.map((s) => s.name),
+    ran: merging ? [] : sections.filter((s) => !failed.includes(s.name)).map((s) => s.name),
     ...(merging ? {} : { seconds }),
     sources,
     figures,
@@ -285,7 +291,7 @@ function main(): number {
     const cmp = compareFigures(previous.figures, figures, tolerance);
     const worse = cmp.filter((c) => c.worse);
     const now = new Set(figures.map(figureKey));
-    const gone = previous.figures.filter((f) => sections.some((s) => s.name === f.section) && !now.has(figureKey(f)));
+    const gone = previous.figures.filter((f) => merged.some((s) => s.name === f.section) && !now.has(figureKey(f)));
     for (const c of cmp) console.log(`${c.worse ? 'WORSE' : 'ok   '} ${c.key}: ${c.before} → ${c.after} ${c.unit} (×${c.ratio.toFixed(2)})`);
     for (const f of gone) console.log(`MISSING ${figureKey(f)} (in ${previous.from}, not measured now)`);
     console.error(`bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse, ${gone.length} missing`);
