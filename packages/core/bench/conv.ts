@@ -1,6 +1,7 @@
 /**
  * Convolution benchmark: a 3×3 conv 128→128 at 64×64, batch 1, same padding — forward, input gradient
- * and filter gradient — on wasm (1 or more threads) or cpu, with RAGAN's kernels or tfjs's stock ones.
+ * and filter gradient — on wasm (1 or more threads) or cpu, with RAGAN's kernels or tfjs's stock ones;
+ * on wasm also a stride-2 layer (3×3, 64→128, 128² → 64², pad 1), whose input gradient runs by phases.
  *
  *   tsx bench/conv.ts --backend wasm --threads 2 [--reps 7] [--kernels stock]
  *
@@ -43,6 +44,10 @@ const CO = 128;
 const K = 3;
 const FLOPS = 2 * H * W * CI * CO * K * K; // per op, batch 1
 const SHAPE = `x[${B},${H},${W},${CI}] w[${K},${K},${CI},${CO}] same`;
+// A stride-2 layer as in the encoder and discriminator: 3×3, 64 → 128 channels, 128² → 64².
+const S2 = { H: 128, W: 128, CI: 64, CO: 128 };
+const S2_FLOPS = 2 * (S2.H / 2) * (S2.W / 2) * S2.CI * S2.CO * K * K;
+const S2_SHAPE = `x[${B},${S2.H},${S2.W},${S2.CI}] w[${K},${K},${S2.CI},${S2.CO}] stride 2 pad 1`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -67,18 +72,24 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   const w = tf.randomUniform([K, K, CI, CO], -0.1, 0.1, 'float32', 2) as tf.Tensor4D;
   const dy = tf.randomUniform([B, H, W, CO], -1, 1, 'float32', 3) as tf.Tensor4D;
   const convAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
-  const ops: Array<[ConvBenchOp, () => tf.Tensor]> = [
-    ['forward', () => tf.conv2d(x, w, 1, 'same')],
-    [
-      'inputGrad',
-      () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: [B, H, W, CI] }) as tf.Tensor,
-    ],
+  const x2 = tf.randomUniform([B, S2.H, S2.W, S2.CI], -1, 1, 'float32', 4) as tf.Tensor4D;
+  const w2 = tf.randomUniform([K, K, S2.CI, S2.CO], -0.1, 0.1, 'float32', 5) as tf.Tensor4D;
+  const dy2 = tf.randomUniform([B, S2.H / 2, S2.W / 2, S2.CO], -1, 1, 'float32', 6) as tf.Tensor4D;
+  const s2Attrs = { strides: 2, pad: 1, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+  type Op = [ConvBenchOp, () => tf.Tensor, string, number];
+  const ops: Op[] = [
+    ['forward', () => tf.conv2d(x, w, 1, 'same'), SHAPE, FLOPS],
+    ['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: [B, H, W, CI] }) as tf.Tensor, SHAPE, FLOPS],
   ];
   if (kernels === 'ragan') {
-    ops.push([
-      'filterGrad',
-      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: [K, K, CI, CO] }) as tf.Tensor,
-    ]);
+    ops.push(['filterGrad', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: [K, K, CI, CO] }) as tf.Tensor, SHAPE, FLOPS]);
+  }
+  if (opts.backend === 'wasm') {
+    ops.push(['forward', () => tf.conv2d(x2, w2, 2, 1), S2_SHAPE, S2_FLOPS]);
+    ops.push(['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { ...s2Attrs, inputShape: [B, S2.H, S2.W, S2.CI] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
+    if (kernels === 'ragan') {
+      ops.push(['filterGrad', () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x2, dy: dy2 }, { ...s2Attrs, filterShape: [K, K, S2.CI, S2.CO] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
+    }
   }
 
   const rows: ConvBenchRow[] = [];
@@ -96,20 +107,20 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
         if (i > 0) times[k]!.push(ms); // the first round is warm-up (XNNPACK packs weights, heap grows)
       });
     }
-    ops.forEach(([op], k) => {
+    ops.forEach(([op, , shape, flops], k) => {
       const medianMs = median(times[k]!);
       rows.push({
         op,
-        shape: SHAPE,
+        shape,
         backend: info.name,
         threads: info.threads ?? threads,
         kernels,
         medianMs: Math.round(medianMs * 100) / 100,
-        gflops: Math.round((FLOPS / medianMs / 1e6) * 10) / 10,
+        gflops: Math.round((flops / medianMs / 1e6) * 10) / 10,
       });
     });
   } finally {
-    tf.dispose([x, w, dy]);
+    tf.dispose([x, w, dy, x2, w2, dy2]);
     if (kernels === 'stock') await initBackend({ backend: opts.backend, quiet: true }); // re-registers ours
   }
   return rows;

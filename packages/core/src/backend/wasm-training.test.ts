@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeakedTensors, expectTensorsClose } from '../../test/helpers.js';
 import {
   registerCpuTrainingKernels,
   registerWasmTrainingKernels,
   restoreStockKernels,
+  setFilterGradBlockForTests,
   WASM_CPU_FALLBACK_KERNELS,
 } from './wasm-training.js';
 
@@ -118,6 +119,29 @@ beforeAll(async () => {
 
 describe('wasm Conv2DBackpropFilter (composite of XNNPACK matmuls) matches the cpu kernel', () => {
   it.each(convCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const [Ho, Wo] = outSize(c);
+    await expectSameAsCpu(
+      'Conv2DBackpropFilter',
+      {
+        x: { shape: [c.B, c.H, c.W, c.Ci], data: values(c.B * c.H * c.W * c.Ci, 1) },
+        dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 2) },
+      },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.Ci, c.Co] },
+      c.tol,
+    );
+  });
+});
+
+describe('wasm Conv2DBackpropFilter in chunks of output rows (big layers) matches the cpu kernel', () => {
+  // A block of 300 floats makes every case below run one output row (or a few) per product, summed.
+  let previous = 0;
+  beforeAll(() => {
+    previous = setFilterGradBlockForTests(300);
+  });
+  afterAll(() => {
+    setFilterGradBlockForTests(previous);
+  });
+  it.each(convCases().filter((c) => c.B * c.H > 8).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const [Ho, Wo] = outSize(c);
     await expectSameAsCpu(
       'Conv2DBackpropFilter',
