@@ -47,9 +47,9 @@ async function readJson(file: string): Promise<unknown> {
 const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
 
 /**
- * wasm training threads by default: two threads train the tiny model ~1.4× faster here (2 cores), and
- * enableWasmThreads falls back to one thread with a message when threads cannot start. Capped at 4:
- * XNNPACK gains little beyond that for these layer sizes, and the data pipeline needs a core.
+ * wasm training threads by default: on this 2-core machine two threads made a `tiny` batch-4 step
+ * 1.0–1.5× faster than one (bench/results, runs vary), never slower; enableWasmThreads falls back to one
+ * thread with a message when threads cannot start. Capped at 4 (not measured beyond 2 cores).
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
