@@ -211,7 +211,7 @@ orientation applied, no orientation tag written).
 Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
 
 The generator runs in ONNX Runtime when onnxruntime-node is installed (it is an optional dependency
-of @ragan/cli) and the backend is wasm or cpu: about 10x faster than tfjs wasm here. It is checked
+of @ragan/cli) and the backend is wasm or cpu: 5-9x faster than tfjs wasm here. It is checked
 against tfjs on a probe image first and used only if they agree within 1e-4 (see --runtime).
 
 Without --model the bundled ${BUNDLED_MODEL_NAME} model is used (trained on UTKFace: non-commercial
