@@ -335,3 +335,38 @@ describe('optional composite Conv2DBackpropFilter on cpu', () => {
     }
   });
 });
+
+describe('wasm Identity shares memory instead of copying', () => {
+  it('clone() gives equal values; disposing either side keeps the other; no bytes leak', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory();
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const heapBefore = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const y = x.clone();
+    expect(y.dataId).toBe(x.dataId); // the same buffer, counted twice
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    // an op on the clone reads the shared buffer
+    const z = tf.mul(y, 2);
+    expect(Array.from(await z.data())).toEqual([2, 4, 6, 8]);
+    tf.dispose([y, z]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length).toBe(heapBefore);
+    // strings still copy (the stock kernel)
+    const s = tf.tensor1d(['a', 'b'], 'string');
+    const t = s.clone();
+    expect(await t.data()).toEqual(await s.data());
+    tf.dispose([s, t]);
+  });
+
+  it('gradients through many saved tensors match the cpu backend', async () => {
+    const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(tf.mul(x, x), 0.2), tf.sin(x)));
+    const data = values(64, 9);
+    await tf.setBackend('cpu');
+    const a = tf.tidy(() => tf.grad(f)(tf.tensor1d(data)).dataSync().slice());
+    await tf.setBackend('wasm');
+    const b = tf.tidy(() => tf.grad(f)(tf.tensor1d(data)).dataSync().slice());
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
+  });
+});

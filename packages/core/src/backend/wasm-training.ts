@@ -10,6 +10,7 @@
  * - `UnsortedSegmentSum` (gradient of `gather`), depthwise-conv gradients and `Einsum` are missing: rare
  *   for us, so they run the cpu backend's kernel on copies (`registerCpuFallback`).
  * - `ResizeNearestNeighborGrad`/`ResizeBilinearGrad` ignore `halfPixelCenters`: fixed for that case.
+ * - `Identity` copies: replaced by a shared reference (tfjs clones every tensor it saves for gradients).
  * The cpu backend's resize gradients (tfjs-backend-cpu 4.22) are wrong for batch > 1 (nearest) and
  * non-square images (bilinear); `registerCpuTrainingKernels` replaces them.
  *
@@ -658,6 +659,22 @@ function withHalfPixelFix(stock: tf.KernelConfig, fix: KernelFunc): KernelFunc {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Identity on wasm shares the input's memory (a reference count), as the cpu backend's does, instead of
+// copying it. tfjs clones every tensor it saves for a gradient: with the copying kernel each saved
+// activation existed twice during a training step (273 MiB of copies in one `small` generator pass
+// with its gradient at batch 2, measured). tfjs tensors are immutable and every kernel writes only
+// into outputs it allocates, so sharing is safe.
+// ---------------------------------------------------------------------------------------------------
+function makeWasmSharedIdentity(stock: tf.KernelConfig): KernelFunc {
+  return kernel<BackendWasm>((args) => {
+    const { x } = args.inputs as unknown as { x: TensorInfo };
+    if (x.dtype === 'string') return stock.kernelFunc(args);
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Public registrations.
 // ---------------------------------------------------------------------------------------------------
 
@@ -670,6 +687,8 @@ export function registerWasmTrainingKernels(): void {
   if (!tf.getKernel('Conv2D', 'wasm')) {
     throw new Error("registerWasmTrainingKernels: import '@tensorflow/tfjs-backend-wasm' first");
   }
+  const id = tf.getKernel('Identity', 'wasm');
+  if (id && !isOurs('Identity', 'wasm')) install('Identity', 'wasm', makeWasmSharedIdentity(id), id.setupFunc);
   const mm = tf.getKernel('BatchMatMul', 'wasm');
   if (mm && !isOurs('BatchMatMul', 'wasm')) install('BatchMatMul', 'wasm', makeWasmBatchMatMul(mm), mm.setupFunc);
   const fmm = tf.getKernel('_FusedMatMul', 'wasm');
