@@ -7,12 +7,13 @@
  * evaluation and the generator's own ms per image. Writes `bench/results/eval.json` at the repository root.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { sharedDataDir } from '@ragan/data';
+import { writeSectionResults } from '../../../bench/results-file.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
@@ -63,13 +64,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const doc = { package: '@ragan/cli', what: `ragan eval --model bundled on ${FACES} UTKFace test faces (64×64), all metrics, wasm`, node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, date: new Date().toISOString(), results };
-  const dir = join(pkgDir, '../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'eval.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(doc, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  process.stderr.write(`bench: wrote ${file}\n`);
+  writeSectionResults('eval.json', { package: '@ragan/cli', what: `ragan eval --model bundled on ${FACES} UTKFace test faces (64×64), all metrics, wasm` }, results);
 }
 
 await main();

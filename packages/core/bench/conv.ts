@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { restoreStockKernels } from '../src/backend/wasm-training.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { median } from '../../../bench/results-file.js';
 
 export type ConvBenchOp = 'forward' | 'inputGrad' | 'filterGrad';
 
@@ -49,11 +50,6 @@ const S2 = { H: 128, W: 128, CI: 64, CO: 128 };
 const S2_FLOPS = 2 * (S2.H / 2) * (S2.W / 2) * S2.CI * S2.CO * K * K;
 const S2_SHAPE = `x[${B},${S2.H},${S2.W},${S2.CI}] w[${K},${K},${S2.CI},${S2.CO}] stride 2 pad 1`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]> {
   const kernels = opts.kernels ?? 'ragan';

@@ -12,10 +12,8 @@
  * Writes `bench/results/core.json` at the repository root. Medians of several runs after a warm-up.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
@@ -28,6 +26,7 @@ import { groupTarget } from '../src/models/targets.js';
 import { GanTrainer } from '../src/training/gan-trainer.js';
 import { VERSION } from '../src/version.js';
 import { benchConv } from './conv.js';
+import { median, writeSectionResults } from '../../../bench/results-file.js';
 
 type Preset = 'tiny' | 'small' | 'paper';
 interface ChildSpec {
@@ -40,11 +39,6 @@ interface ChildSpec {
   conv: boolean;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round = (v: number) => Math.round(v * 10) / 10;
 
 async function forwardTimes(run: () => Promise<void>, reps: number): Promise<number[]> {
@@ -163,22 +157,7 @@ async function main() {
     process.stderr.write(`  (${round((performance.now() - t0) / 1000)} s)\n`);
     results.push(...rows);
   }
-  const out = {
-    package: '@ragan/core',
-    version: VERSION,
-    tfjs: tf.version.tfjs,
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    date: new Date().toISOString(),
-    results,
-  };
-  const dir = join(dirname(self), '../../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'core.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  process.stderr.write(`bench: wrote ${file}\n`);
+  writeSectionResults('core.json', { package: '@ragan/core', version: VERSION, tfjs: tf.version.tfjs }, results);
 }
 
 const i = process.argv.indexOf('--child');

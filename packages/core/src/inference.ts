@@ -196,32 +196,45 @@ export function reageFaces(
       tf.dispose([small.x, small.m]);
     }
   }
-  if (!Array.isArray(masks) || masks.length !== crops.length) throw new ShapeError(`reageFaces: ${crops.length} crops need as many masks, got ${Array.isArray(masks) ? masks.length : 'a tensor'}`);
-  if (crops.length === 0) return [];
-  crops.forEach((c, i) => {
-    if (c.rank !== 3) throw new ShapeError(`reageFaces: face ${i}: expected [S, S, 3], got [${c.shape.join(', ')}]`);
-    checkFace(c, masks[i]!, i);
-  });
-  const small = tf.tidy(() => ({
-    x: tf.concat(crops.map((c) => toSide(c.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
-    m: tf.concat(masks.map((m) => toSide(m.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
-  }));
+  if (!Array.isArray(masks)) throw new ShapeError('reageFaces: give crops and masks both as tensors or both as arrays');
+  const small = shrinkFaces(crops, masks, res);
+  if (!small) return [];
   try {
     const out = runBatched(generator, small.x, small.m, target, batch);
     try {
-      return crops.map((c, i) =>
-        tf.tidy(() => {
-          const one = (t: tf.Tensor4D) => t.slice([i, 0, 0, 0], [1, res, res, t.shape[3]]);
-          const full = fromSide(one(out), one(small.x), c.expandDims(0) as tf.Tensor4D, masks[i]!.expandDims(0) as tf.Tensor4D, c.shape[0], opts);
-          return full.squeeze([0]) as tf.Tensor3D;
-        }),
-      );
+      return growFaces(out, small.x, crops, masks, opts);
     } finally {
       out.dispose();
     }
   } finally {
     tf.dispose([small.x, small.m]);
   }
+}
+
+/** Checks an array of crops and masks and brings them to the model's side as one batch; null if empty. */
+function shrinkFaces(crops: tf.Tensor3D[], masks: tf.Tensor3D[], res: number): { x: tf.Tensor4D; m: tf.Tensor4D } | null {
+  if (masks.length !== crops.length) throw new ShapeError(`reageFaces: ${crops.length} crops need as many masks, got ${masks.length}`);
+  if (crops.length === 0) return null;
+  crops.forEach((c, i) => {
+    if (c.rank !== 3) throw new ShapeError(`reageFaces: face ${i}: expected [S, S, 3], got [${c.shape.join(', ')}]`);
+    checkFace(c, masks[i]!, i);
+  });
+  return tf.tidy(() => ({
+    x: tf.concat(crops.map((c) => toSide(c.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
+    m: tf.concat(masks.map((m) => toSide(m.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
+  }));
+}
+
+/** The generator's batch output back at each crop's own side (new tensors; nothing is disposed). */
+function growFaces(out: tf.Tensor4D, x: tf.Tensor4D, crops: tf.Tensor3D[], masks: tf.Tensor3D[], opts: ReageFacesOptions): tf.Tensor3D[] {
+  const [, h, w] = out.shape;
+  return crops.map((c, i) =>
+    tf.tidy(() => {
+      const one = (t: tf.Tensor4D) => t.slice([i, 0, 0, 0], [1, h, w, t.shape[3]]);
+      const full = fromSide(one(out), one(x), c.expandDims(0) as tf.Tensor4D, masks[i]!.expandDims(0) as tf.Tensor4D, c.shape[0], opts);
+      return full.squeeze([0]) as tf.Tensor3D;
+    }),
+  );
 }
 
 /** `reage` over slices of at most `batch` faces, concatenated. */
@@ -267,20 +280,12 @@ export async function reageFacesAsync(
 ): Promise<tf.Tensor3D[]> {
   const forward = opts.forward;
   if (!forward) return reageFaces(generator, crops, masks, target, opts);
-  const res = generator.config.resolution;
   const batch = opts.batchSize ?? 8;
   if (!(Number.isInteger(batch) && batch >= 1)) throw new ShapeError(`reageFaces: batchSize must be a whole number ≥ 1, got ${batch}`);
-  if (!Array.isArray(masks) || masks.length !== crops.length) throw new ShapeError(`reageFaces: ${crops.length} crops need as many masks, got ${Array.isArray(masks) ? masks.length : 'a tensor'}`);
-  if (crops.length === 0) return [];
-  crops.forEach((c, i) => {
-    if (c.rank !== 3) throw new ShapeError(`reageFaces: face ${i}: expected [S, S, 3], got [${c.shape.join(', ')}]`);
-    checkFace(c, masks[i]!, i);
-  });
-  const small = tf.tidy(() => ({
-    x: tf.concat(crops.map((c) => toSide(c.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
-    m: tf.concat(masks.map((m) => toSide(m.expandDims(0) as tf.Tensor4D, res))) as tf.Tensor4D,
-  }));
+  const small = shrinkFaces(crops, masks, generator.config.resolution);
+  if (!small) return [];
   const parts: tf.Tensor4D[] = [];
+  let out: tf.Tensor4D | undefined;
   try {
     const n = crops.length;
     for (let i = 0; i < n; i += batch) {
@@ -294,16 +299,10 @@ export async function reageFacesAsync(
         tf.dispose([xs, ms, w]);
       }
     }
-    return crops.map((c, i) =>
-      tf.tidy(() => {
-        const b = Math.floor(i / batch);
-        const out = parts[b]!.slice([i - b * batch, 0, 0, 0], [1, res, res, 3]);
-        const x = small.x.slice([i, 0, 0, 0], [1, res, res, 3]);
-        const full = fromSide(out, x, c.expandDims(0) as tf.Tensor4D, masks[i]!.expandDims(0) as tf.Tensor4D, c.shape[0], opts);
-        return full.squeeze([0]) as tf.Tensor3D;
-      }),
-    );
+    out = parts.length === 1 ? parts[0]! : (tf.concat(parts) as tf.Tensor4D);
+    return growFaces(out, small.x, crops, masks, opts);
   } finally {
     tf.dispose([small.x, small.m, ...parts]);
+    if (out && !parts.includes(out)) out.dispose();
   }
 }

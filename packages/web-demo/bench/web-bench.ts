@@ -5,13 +5,13 @@
  * `bench/results/web.json` at the repository root (medians). Needs a build (`pnpm --filter web-demo
  * build`; the bench script runs it) and /usr/bin/chromium (or CHROMIUM_PATH).
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serveStatic } from '../e2e/static-server.js';
+import { median, writeSectionResults } from '../../../bench/results-file.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = join(pkgDir, 'dist');
@@ -27,11 +27,6 @@ interface Timings {
   totalMs: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round = (v: number) => Math.round(v * 10) / 10;
 
 async function main(): Promise<void> {
@@ -63,13 +58,7 @@ async function main(): Promise<void> {
     await browser.close();
     await server.close();
   }
-  const out = { package: 'web-demo', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, date: new Date().toISOString(), results };
-  const dir = join(pkgDir, '../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'web.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  process.stderr.write(`bench: wrote ${file}\n`);
+  writeSectionResults('web.json', { package: 'web-demo' }, results);
 }
 
 await main();

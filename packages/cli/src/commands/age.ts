@@ -1,5 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type AgeTargetDescription, type BackendName } from '@ragan/core';
 import {
@@ -15,6 +14,7 @@ import {
   type ReageTimings,
 } from '@ragan/data';
 import { initCliBackend } from '../backend.js';
+import { writeAtomic } from '../write-atomic.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { describeModelSource, loadModelSource } from './export.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, framingName, resolveModelFlag } from '../bundled-model.js';
@@ -59,19 +59,6 @@ const NO_MODEL = [
 ].join('\n');
 
 const r1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
-
-/** Writes an output image atomically (temp file + rename), creating its folder; a ConfigError naming `--out` on failure. */
-export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new ConfigError('--out', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
 
 export async function runAge(photoPath: string, flags: AgeFlags, log: (line: string) => void = () => {}): Promise<AgeSummary> {
   const t0 = performance.now();

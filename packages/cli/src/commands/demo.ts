@@ -6,7 +6,7 @@ import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFa
 import { initCliBackend } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
-import { writeAtomic } from './age.js';
+import { writeAtomic } from '../write-atomic.js';
 import { describeModelSource, loadModelSource } from './export.js';
 
 /** The default photo: face-api's `demo/sample1.jpg` (MIT licence, in the @vladmandic/face-api npm package). */

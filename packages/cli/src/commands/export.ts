@@ -1,5 +1,5 @@
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -25,6 +25,7 @@ import {
 } from '@ragan/core';
 import { fsStore, loadOnnxRuntime } from '@ragan/core/node';
 import { importFromCli } from '../import-module.js';
+import { writeAtomic } from '../write-atomic.js';
 import { readCacheIndex } from '@ragan/data';
 import { checkpointsDir, listCheckpoints } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
@@ -294,15 +295,7 @@ async function writeOnnx(path: string, generator: Generator, manifest: ModelMani
   } else {
     log(`ONNX file not checked: ${found.reason}`);
   }
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new ConfigError('--onnx', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
+  await writeAtomic(path, bytes, '--onnx');
   return { path, bytes: bytes.byteLength, ...(maxAbsDiff !== undefined ? { maxAbsDiff } : {}) };
 }
 
