@@ -133,9 +133,9 @@ class Exporter {
 
   private dense(x: string, layer: Dense): string {
     const c = layer.getConfig();
-    const w = this.g.init(`${this.uid(layer)}/kernel`, [c.inputDim, c.units], values(layer.kernel));
-    const y = this.g.op('MatMul', [x, w]);
-    return layer.bias ? this.g.op('Add', [y, this.g.init(`${this.uid(layer)}/bias`, [c.units], values(layer.bias))]) : y;
+    const name = this.uid(layer);
+    const y = this.g.op('MatMul', [x, this.g.init(`${name}/kernel`, [c.inputDim, c.units], values(layer.kernel))]);
+    return layer.bias ? this.g.op('Add', [y, this.g.init(`${name}/bias`, [c.units], values(layer.bias))]) : y;
   }
 
   /** [N, C] → [N, C, 1, 1], to scale channels of an NCHW tensor. */
@@ -143,27 +143,31 @@ class Exporter {
     return this.g.op('Unsqueeze', [v, this.g.ints([2, 3])]);
   }
 
+  /** 1 / √(v + eps), as tfjs's rsqrt(add(v, eps)). */
+  private rsqrtPlus(v: string, eps: number): string {
+    return this.g.op('Reciprocal', [this.g.op('Sqrt', [this.g.op('Add', [v, this.g.scalar(eps)])])]);
+  }
+
   private pixelNorm(x: string, eps: number): string {
     const ms = this.g.op('ReduceMean', [this.g.op('Mul', [x, x])], { axes: { ints: [1] }, keepdims: 1 });
-    const inv = this.g.op('Reciprocal', [this.g.op('Sqrt', [this.g.op('Add', [ms, this.g.scalar(eps)])])]);
-    return this.g.op('Mul', [x, inv]);
+    return this.g.op('Mul', [x, this.rsqrtPlus(ms, eps)]);
   }
 
   /** `modulatedConv2d`: conv(x·s, W)·d + b with d = rsqrt(s² · Σₖ W² + eps). */
   private modConv(x: string, size: number, style: string, layer: ModulatedConv2D): string {
     const c = layer.getConfig();
+    const name = this.uid(layer);
     const s = this.dense(style, layer.affine);
     const scaled = this.g.op('Mul', [x, this.perChannel(s)]);
-    let { y } = this.conv(scaled, size, { kernel: layer.kernel, bias: null, strides: 1, padding: c.padding }, this.uid(layer));
+    let { y } = this.conv(scaled, size, { kernel: layer.kernel, bias: null, strides: 1, padding: c.padding }, name);
     if (c.demodulate) {
       const w2 = tf.tidy(() => tf.sum(tf.square(layer.kernel), [0, 1]));
-      const w2Name = this.g.init(`${this.uid(layer)}/kernel_sq`, w2.shape, values(w2));
+      const w2Name = this.g.init(`${name}/kernel_sq`, w2.shape, values(w2));
       w2.dispose();
-      const sum = this.g.op('MatMul', [this.g.op('Mul', [s, s]), w2Name]);
-      const d = this.g.op('Reciprocal', [this.g.op('Sqrt', [this.g.op('Add', [sum, this.g.scalar(c.eps)])])]);
+      const d = this.rsqrtPlus(this.g.op('MatMul', [this.g.op('Mul', [s, s]), w2Name]), c.eps);
       y = this.g.op('Mul', [y, this.perChannel(d)]);
     }
-    if (layer.bias) y = this.g.op('Add', [y, this.g.init(`${this.uid(layer)}/bias`, [c.filters, 1, 1], values(layer.bias))]);
+    if (layer.bias) y = this.g.op('Add', [y, this.g.init(`${name}/bias`, [c.filters, 1, 1], values(layer.bias))]);
     return y;
   }
 
