@@ -28,24 +28,27 @@ describe('bench/run.ts', () => {
     const torch = toFigures('pytorch', [
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,128,64,64] w[128,128,3,3] pad 1', threads: 2, gflops: 100, medianMs: 12 },
       { bench: 'generatorForward', preset: 'paper', shape: '[1,3,256,256]', batch: 1, threads: 2, medianMs: 800 },
-      { bench: 'trainIteration', preset: 'small', shape: '[2,3,128,128]', batch: 2, threads: 2, medianMs: 1500 },
+      { bench: 'trainIteration', preset: 'small', shape: '[2,3,128,128]', batch: 2, threads: 2, medianMs: 1500, phasesMedianMs: { dStep: 500, gStepFwdBwd: 990, gAdamEma: 10 } },
     ]);
-    expect(torch.map((f) => f.params.shape)).toEqual(['x[1,64,64,128] w[3,3,128,128] same', '[1,256,256,3]', '[2,128,128,3]']);
+    expect(torch.map((f) => f.params.shape)).toEqual(['x[1,64,64,128] w[3,3,128,128] same', '[1,256,256,3]', '[2,128,128,3]', '[2,128,128,3]', '[2,128,128,3]']);
     const tfjs = toFigures('core', [
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 2, kernels: 'ragan', gflops: 20 },
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 1, kernels: 'ragan', gflops: 12 },
       { bench: 'generatorForward', preset: 'paper', backend: 'onnxruntime-node', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 700 },
       { bench: 'generatorForward', preset: 'paper', backend: 'wasm', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 4000 },
-      { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[2,128,128,3]', medianMs: 15000 },
+      { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[2,128,128,3]', medianMs: 15000, phasesMedianMs: { dStep: 4000, gStepFwdBwd: 10890 } },
       { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[4,128,128,3]', error: 'memory access out of bounds' },
     ]);
     const r = ratioFigures([...torch, ...tfjs]);
     const by = (name: string, backend: string) => r.find((f) => f.name === name && f.params.backend === backend)?.value;
-    expect(r.length).toBe(4); // 1-thread conv has no 1-thread PyTorch figure; the failed iteration has no value
+    expect(r.length).toBe(6); // 1-thread conv has no 1-thread PyTorch figure; the failed iteration has no value
     expect(by('conv3x3 filterGrad ÷ PyTorch', 'wasm')).toBe(5); // 100 / 20 GFLOP/s: five times PyTorch's time
     expect(by('generator forward ÷ PyTorch', 'onnxruntime-node')).toBe(0.88);
     expect(by('generator forward ÷ PyTorch', 'wasm')).toBe(5);
     expect(by('training iteration (D+R1, G, Adam, EMA) ÷ PyTorch', 'wasm')).toBe(10);
+    // the phases both sides time pair up too: where the gap is
+    expect(by('training iteration: D step (fakes, D+R1, Adam) ÷ PyTorch', 'wasm')).toBe(8);
+    expect(by('training iteration: G step forward+backward ÷ PyTorch', 'wasm')).toBe(11);
     expect(r.every((f) => f.better === 'lower' && f.unit === '× PyTorch time' && f.section === 'vs PyTorch')).toBe(true);
   });
 

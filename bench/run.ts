@@ -95,6 +95,7 @@ export function toFigures(section: string, rows: Row[]): Figure[] {
       out.push({ section, name: 'generator forward', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMsPerImage), unit: 'ms/image', better: 'lower' });
     } else if (bench === 'trainIteration') {
       out.push({ section, name: 'training iteration (D+R1, G, Adam, EMA)', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+      out.push(...phaseFigures(section, r, pick(r, ['preset', 'backend', 'threads', 'shape'])));
     } else if (bench === 'prepare') {
       out.push({ section, name: 'ragan prepare', params: pick(r, ['size', 'masks', 'images']), value: Number(r.imagesPerSecond), unit: 'images/s', better: 'higher' });
     } else if (bench === 'sampler') {
@@ -106,6 +107,18 @@ export function toFigures(section: string, rows: Row[]): Figure[] {
     }
   }
   return out;
+}
+
+/** The phases of a training iteration that both GanTrainer and the PyTorch twin time (`phasesMedianMs`). */
+const PHASES: Array<[string, string]> = [
+  ['dStep', 'training iteration: D step (fakes, D+R1, Adam)'],
+  ['gStepFwdBwd', 'training iteration: G step forward+backward'],
+];
+
+function phaseFigures(section: string, r: Row, params: Figure['params']): Figure[] {
+  const phases = r.phasesMedianMs as Record<string, unknown> | undefined;
+  if (!phases || typeof phases !== 'object') return [];
+  return PHASES.filter(([k]) => typeof phases[k] === 'number').map(([k, name]) => ({ section, name, params, value: Number(phases[k]), unit: 'ms', better: 'lower' as const }));
 }
 
 /** tfjs's conv benchmark shape (packages/core/bench/conv.ts), which the twin's conv measures in NCHW. */
@@ -121,7 +134,11 @@ function pytorchFigures(rows: Row[]): Figure[] {
     const common = { backend: 'pytorch', threads: Number(r.threads) };
     if (r.bench === 'conv3x3') out.push({ section: 'pytorch', name: `conv3x3 ${String(r.op)}`, params: { ...common, shape: CONV_SHAPE }, value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
     else if (r.bench === 'generatorForward') out.push({ section: 'pytorch', name: 'generator forward', params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) }, value: Number(r.medianMs) / Number(r.batch ?? 1), unit: 'ms/image', better: 'lower' });
-    else if (r.bench === 'trainIteration') out.push({ section: 'pytorch', name: 'training iteration (D+R1, G, Adam, EMA)', params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) }, value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+    else if (r.bench === 'trainIteration') {
+      const params = { preset: String(r.preset), ...common, shape: nhwc(r.shape) };
+      out.push({ section: 'pytorch', name: 'training iteration (D+R1, G, Adam, EMA)', params, value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+      out.push(...phaseFigures('pytorch', r, params));
+    }
   }
   return out;
 }

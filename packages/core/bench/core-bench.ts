@@ -109,13 +109,18 @@ async function child(spec: ChildSpec) {
       batch,
     };
     try {
+      const phases: Record<string, number[]> = {};
+      let first = true;
       const stepTimes = await forwardTimes(async () => {
         const t = performance.now();
-        trainer.trainStep({ images, masks, groups: [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch) });
+        const { phaseMs } = trainer.trainStep({ images, masks, groups: [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch) });
         process.stderr.write(`    (${preset} ×${batch}: step ${round(performance.now() - t)} ms)\n`);
+        if (!first) for (const [k, v] of Object.entries(phaseMs)) (phases[k] ??= []).push(v);
+        first = false;
       }, stepReps);
       const ms = median(stepTimes);
-      Object.assign(row, { medianMs: round(ms), imagesPerSecond: Math.round((batch / ms) * 1000 * 100) / 100, runs: stepReps });
+      const phasesMedianMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v))]));
+      Object.assign(row, { medianMs: round(ms), imagesPerSecond: Math.round((batch / ms) * 1000 * 100) / 100, runs: stepReps, phasesMedianMs });
     } catch (e) {
       // the wasm heap is 4 GiB at most: say so instead of failing the whole benchmark
       Object.assign(row, { error: (e as Error).message.split('\n')[0]!.slice(0, 200) });

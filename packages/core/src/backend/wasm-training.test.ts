@@ -63,7 +63,7 @@ interface ConvCase {
   Ci: number;
   Co: number;
   k: number;
-  stride: number;
+  stride: number | [number, number];
   pad: 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
   /** Long reductions: the cpu kernels accumulate in float64, XNNPACK in float32 (stock wasm Conv2D differs
    * from stock cpu by 1.7e-5 on 2304-term sums), so the float32 rounding bound grows with the length. */
@@ -101,6 +101,9 @@ function convCases(): ConvCase[] {
   cases.push({ name: 'larger: B2 16x16 32->64 k3 s1 same', B: 2, H: 16, W: 16, Ci: 32, Co: 64, k: 3, stride: 1, pad: 'same', tol: 3e-5 });
   cases.push({ name: 'larger: B2 17x15 24->40 k4 s2 same', B: 2, H: 17, W: 15, Ci: 24, Co: 40, k: 4, stride: 2, pad: 'same', tol: 3e-5 });
   cases.push({ name: 'explicit pad 1', B: 2, H: 7, W: 7, Ci: 3, Co: 2, k: 3, stride: 2, pad: 1 });
+  // different strides per axis: the filter gradient's phase images differ in height and width
+  cases.push({ name: 'strides [2, 1], odd sizes', B: 2, H: 9, W: 7, Ci: 3, Co: 4, k: 3, stride: [2, 1], pad: 'same' });
+  cases.push({ name: 'strides [1, 3], k5 valid', B: 1, H: 8, W: 13, Ci: 2, Co: 3, k: 5, stride: [1, 3], pad: 'valid' });
   cases.push({ name: 'explicit asymmetric pad', B: 1, H: 8, W: 6, Ci: 2, Co: 3, k: 4, stride: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] });
   return cases;
 }

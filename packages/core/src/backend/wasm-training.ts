@@ -159,8 +159,15 @@ function allocate(backend: Backend, shape: number[], fill: (dst: Float32Array) =
 // - Big layers are split into chunks of output rows whose partial products are summed, so that the
 //   transient Xcolᵀ stays under 64 MiB (the wasm heap is 4 GiB at most). Measured here, XNNPACK's
 //   product runs at the same speed (±5 %, within this machine's noise) as one product, one per tap, or
-//   4–16 chunks; building Xcolᵀ is what costs: one buffer and no concatenation is the least copying.
-// The input is transposed once to channel-major [Ci, B·H·W], so Xcolᵀ is built from contiguous runs.
+//   4–16 chunks; building Xcolᵀ is what costs.
+// Building Xcolᵀ: the input is transposed once to channel-major [Ci, B, H, W]; with stride s > 1 it is
+// then split into its s×s phase images ([Ci, B, sh, sw, ⌈H/sh⌉, ⌈W/sw⌉], zero-filled at the ragged
+// edge), so that every tap reads its phase image with stride 1. When the output width equals the
+// (phase) image width — "same" convs, and 3×3 stride-2 pad-1 on even sizes: almost every layer — output
+// row oh+1 of a tap reads the source row after the one row oh reads, so all rows of one channel and image
+// are ONE contiguous copy (then the few out-of-image columns are zeroed) instead of one copy per row.
+// Measured (2,32,32,128, 3×3, same; `bench/profile-step.ts`): per-row copies made building Xcolᵀ take as
+// long as the product itself.
 // ---------------------------------------------------------------------------------------------------
 
 /** Floats in one product's left operand at most (64 MiB): bounds the transient Xcolᵀ on big layers. */
@@ -171,6 +178,73 @@ export function setFilterGradBlockForTests(floats: number): number {
   const previous = filterGradBlock;
   filterGradBlock = floats;
   return previous;
+}
+
+/**
+ * Copies within or between float32 tensors by element index. On wasm both live in one heap, where
+ * `copyWithin` moves memory without making a view per run; elsewhere `set` of a subarray.
+ */
+interface Copier {
+  /** Copy `len` floats from source index `s` to destination index `d`. */
+  copy(d: number, s: number, len: number): void;
+  zero(d: number, len: number): void;
+  set0(d: number): void;
+}
+
+function copier(backend: Backend, src: TensorInfo, dst: Float32Array): Copier {
+  const srcView = view(backend, src);
+  if (srcView.buffer === dst.buffer) {
+    const heap = new Float32Array(dst.buffer);
+    const so = srcView.byteOffset >>> 2;
+    const dof = dst.byteOffset >>> 2;
+    return {
+      copy: (d, s, len) => void heap.copyWithin(dof + d, so + s, so + s + len),
+      zero: (d, len) => void heap.fill(0, dof + d, dof + d + len),
+      set0: (d) => void (heap[dof + d] = 0),
+    };
+  }
+  return {
+    copy: (d, s, len) => dst.set(srcView.subarray(s, s + len), d),
+    zero: (d, len) => void dst.fill(0, d, d + len),
+    set0: (d) => void (dst[d] = 0),
+  };
+}
+
+/** The s×s phase images of channel-major xT [Ci·B, H, W]: [Ci·B, sh, sw, ⌈H/sh⌉, ⌈W/sw⌉], zero past the edge. */
+function phaseImages(backend: Backend, xT: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [CB, H, W] = xT.shape as [number, number, number];
+  const Hq = Math.ceil(H / sh);
+  const Wq = Math.ceil(W / sw);
+  return allocate(backend, [CB, sh, sw, Hq, Wq], (dst) => {
+    const src = view(backend, xT);
+    let o = 0;
+    for (let cb = 0; cb < CB; cb++) {
+      const img = cb * H * W;
+      for (let p = 0; p < sh; p++) {
+        for (let q = 0; q < sw; q++) {
+          const inside = q < W ? Math.floor((W - 1 - q) / sw) + 1 : 0; // columns w with w·sw + q < W
+          for (let h = 0; h < Hq; h++) {
+            const row = h * sh + p;
+            if (row >= H) {
+              dst.fill(0, o, o + Wq);
+              o += Wq;
+              continue;
+            }
+            let si = img + row * W + q;
+            const end = o + inside;
+            while (o < end) {
+              dst[o++] = src[si]!;
+              si += sw;
+            }
+            if (inside < Wq) {
+              dst.fill(0, o, o + Wq - inside);
+              o += Wq - inside;
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 function makeConv2DBackpropFilter(backendName: string): KernelFunc {
@@ -199,46 +273,80 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
     const rows = kh * kw * Ci;
     const outRows = B * Ho; // output rows (b, oh), Wo pixels each
     const perChunk = Math.max(1, Math.min(outRows, Math.floor(filterGradBlock / (rows * Wo))));
-    // Per tap: the output columns whose input column (ow·sw + j − left) lies inside the image.
+    // Phase images are Hq × Wq. Tap (i, j) reads phase (p, q) = ((i − top) mod sh, (j − left) mod sw) at
+    // row oh + ra and column ow + ca, ra = ⌊(i − top)/sh⌋, ca = ⌊(j − left)/sw⌋.
+    const Hq = Math.ceil(H / sh);
+    const Wq = Math.ceil(W / sw);
+    const mod = (v: number, m: number) => ((v % m) + m) % m;
+    // Per tap column j: the output columns [lo, hi) that read inside the (phase) image.
     const lo: number[] = [];
     const hi: number[] = [];
     for (let j = 0; j < kw; j++) {
-      const owLo = Math.max(0, Math.ceil((left - j) / sw));
-      lo.push(owLo);
-      hi.push(Math.max(owLo, Math.min(Wo, Math.floor((W - 1 + left - j) / sw) + 1)));
+      const ca = Math.floor((j - left) / sw);
+      const l = Math.min(Wo, Math.max(0, -ca));
+      lo.push(l);
+      hi.push(Math.max(l, Math.min(Wo, Wq - ca)));
     }
     const s = new Scratch(backend);
     let acc: TensorInfo | null = null;
     try {
       const x2 = s.keep(run(reshape, { x }, backend, { shape: [B * H * W, Ci] }));
-      const xT = s.keep(run(transpose, { x: x2 }, backend, { perm: [1, 0] })); // [Ci, B, H, W]
+      const xT0 = s.keep(run(transpose, { x: x2 }, backend, { perm: [1, 0] })); // [Ci, B, H, W]
+      const xT = sh === 1 && sw === 1 ? xT0 : s.keep(phaseImages(backend, { ...xT0, shape: [Ci * B, H, W] }, sh, sw));
       const dy2 = s.keep(run(reshape, { x: dy }, backend, { shape: [B * Ho * Wo, Co] }));
+      const imgSize = Hq * Wq;
       for (let r0 = 0; r0 < outRows; r0 += perChunk) {
         const nr = Math.min(perChunk, outRows - r0);
         const n = nr * Wo;
         const cols = allocate(backend, [rows, n], (dst) => {
-          const src = view(backend, xT);
+          const c = copier(backend, xT, dst);
           let o = 0;
           for (let i = 0; i < kh; i++) {
+            const p = mod(i - top, sh);
+            const ra = Math.floor((i - top) / sh);
             for (let j = 0; j < kw; j++) {
-              const owLo = lo[j]!;
-              const owHi = hi[j]!;
-              for (let c = 0; c < Ci; c++) {
-                for (let r = r0; r < r0 + nr; r++, o += Wo) {
+              const q = mod(j - left, sw);
+              const ca = Math.floor((j - left) / sw);
+              const l = lo[j]!;
+              const h = hi[j]!;
+              const longRuns = Wq === Wo && h > l;
+              for (let ci = 0; ci < Ci; ci++) {
+                // the rows of this chunk, one image b at a time: [ohA, ohB) of image b start at dst row o
+                for (let r = r0; r < r0 + nr; ) {
                   const b = Math.floor(r / Ho);
-                  const row = (r - b * Ho) * sh + i - top;
-                  if (row < 0 || row >= H || owHi === owLo) {
-                    dst.fill(0, o, o + Wo);
-                    continue;
+                  const ohA = r - b * Ho;
+                  const ohB = Math.min(Ho, ohA + (r0 + nr - r));
+                  const img = (((ci * B + b) * sh + p) * sw + q) * imgSize;
+                  const v0 = Math.min(ohB, Math.max(ohA, -ra));
+                  const v1 = Math.max(v0, Math.min(ohB, Hq - ra));
+                  const at = (oh: number) => o + (oh - ohA) * Wo;
+                  if (v0 > ohA) c.zero(o, (v0 - ohA) * Wo);
+                  if (ohB > v1) c.zero(at(v1), (ohB - v1) * Wo);
+                  if (v1 > v0) {
+                    if (h === l) {
+                      c.zero(at(v0), (v1 - v0) * Wo);
+                    } else if (longRuns) {
+                      // one copy for all rows (row strides match), then zero each row's out-of-image columns
+                      const first = at(v0) + l;
+                      c.copy(first, img + (v0 + ra) * Wq + l + ca, at(v1 - 1) + h - first);
+                      if (l > 0 || h < Wo) {
+                        for (let oh = v0; oh < v1; oh++) {
+                          const d = at(oh);
+                          for (let k = 0; k < l; k++) c.set0(d + k);
+                          for (let k = h; k < Wo; k++) c.set0(d + k);
+                        }
+                      }
+                    } else {
+                      for (let oh = v0; oh < v1; oh++) {
+                        const d = at(oh);
+                        if (l > 0) c.zero(d, l);
+                        if (h < Wo) c.zero(d + h, Wo - h);
+                        c.copy(d + l, img + (oh + ra) * Wq + l + ca, h - l);
+                      }
+                    }
                   }
-                  if (owLo > 0) dst.fill(0, o, o + owLo);
-                  if (owHi < Wo) dst.fill(0, o + owHi, o + Wo);
-                  const base = ((c * B + b) * H + row) * W + j - left;
-                  if (sw === 1) {
-                    dst.set(src.subarray(base + owLo, base + owHi), o + owLo);
-                  } else {
-                    for (let ow = owLo; ow < owHi; ow++) dst[o + ow] = src[base + ow * sw]!;
-                  }
+                  o += (ohB - ohA) * Wo;
+                  r += ohB - ohA;
                 }
               }
             }

@@ -41,9 +41,17 @@ describe('GanTrainer', () => {
     const d0 = snapshot(model.discriminator);
     const c0 = snapshot(model.classifier);
     const b = batch();
+    const t0 = performance.now();
     const r = t.trainStep(b);
+    const wall = performance.now() - t0;
     expect(r.discarded).toBe(false);
     expect(r.r1Applied).toBe(true);
+    // the phase times account for the step (as the PyTorch twin reports them)
+    expect(Object.keys(r.phaseMs).sort()).toEqual(['dStep', 'gAdamEma', 'gStepFwdBwd']);
+    const phases = Object.values(r.phaseMs);
+    expect(phases.every((v) => v >= 0)).toBe(true);
+    expect(phases.reduce((a, v) => a + v, 0)).toBeLessThanOrEqual(wall + 1e-6);
+    expect(r.phaseMs.dStep + r.phaseMs.gStepFwdBwd).toBeGreaterThan(0);
     expect(Object.keys(r.losses).sort()).toEqual(['d_adv', 'd_r1', 'd_total', 'g_adv', 'g_age', 'g_cyc', 'g_id_feature', 'g_rec', 'g_total']);
     expect(snapshot(model.generator)).not.toEqual(g0);
     expect(snapshot(model.discriminator)).not.toEqual(d0);

@@ -84,6 +84,13 @@ export interface StepResult {
   /** True when the step was discarded because a loss or gradient was NaN/Inf. */
   discarded: boolean;
   r1Applied: boolean;
+  /**
+   * Wall-clock milliseconds per phase, as in the PyTorch twin (`bench/pytorch_twin.py`): the D step
+   * (fakes, D losses with R1, gradients, Adam), the G step's forward and backward passes, and G's Adam,
+   * moving statistics and EMA. The loss read-backs end each phase, so on asynchronous backends these are
+   * honest too.
+   */
+  phaseMs: { dStep: number; gStepFwdBwd: number; gAdamEma: number };
 }
 
 const oneHot = (idx: readonly number[], k: number) => tf.tidy(() => tf.oneHot(tf.tensor1d(idx as number[], 'int32'), k).toFloat() as tf.Tensor2D);
@@ -159,6 +166,9 @@ export class GanTrainer {
     const losses: Record<string, number> = {};
     const r1Applied = this.r1Gamma > 0 && this.stepCount % this.r1Every === 0;
     let discarded = false;
+    const t0 = performance.now();
+    let t1 = t0;
+    let t2 = t0;
 
     try {
       // ---- D step: fake images are constants here (no gradient into G)
@@ -186,6 +196,7 @@ export class GanTrainer {
       else discarded = true;
       d.value.dispose();
       tf.dispose(d.grads);
+      t1 = performance.now();
 
       // ---- G step
       const gVars = G.weights().filter((p) => p.trainable).map((p) => p.variable);
@@ -210,6 +221,7 @@ export class GanTrainer {
         losses[k] = v.dataSync()[0]!;
         v.dispose();
       }
+      t2 = performance.now();
       if (Number.isFinite(losses.g_total) && gradsFinite(g.grads)) {
         this.gOpt.applyGradients(g.grads);
         G.updateMovingStats?.();
@@ -225,7 +237,9 @@ export class GanTrainer {
       yt.dispose();
     }
     this.stepCount += 1;
-    return { step: this.stepCount, losses, discarded, r1Applied };
+    const t3 = performance.now();
+    const phaseMs = { dStep: t1 - t0, gStepFwdBwd: t2 - t1, gAdamEma: t3 - t2 };
+    return { step: this.stepCount, losses, discarded, r1Applied, phaseMs };
   }
 
   dispose(): void {
