@@ -33,6 +33,8 @@ usage: /usr/bin/python3 bench/pytorch_twin.py THREADS [--quick] [--nhwc] [--reps
                    frozen classifier, reconstruction L1 ×10, cycle L1 ×10, identity-feature L1 ×1), Adam
                    (betas (0, 0.99), eps 1e-8, lr 1e-3, style-path dense layers ×0.01) on D and G, CBN
                    moving statistics, EMA of G (0.999)
+  serve            (alone) paired timing for bench/paired.ts: one request per stdin line (conv OP,
+                   gen PRESET B, gan PRESET B), each run once, answered with one JSON line {"ms": ...}
   --quick          1 warm-up + 2 runs for everything (smoke tests); env RAGAN_TWIN_QUICK=1 does the same
   --out FILE       also write every result (and the info line's fields) as one JSON document, atomically
 Prints one JSON line per measurement (field names as bench/results/core.json: bench, preset, shape,
@@ -628,6 +630,43 @@ def bench_gan(preset, batch):
                       'lastLosses': {k: round(v, 4) for k, v in losses.items()}}), flush=True)
 
 
+def serve():
+    """Paired timing (bench/paired.ts): read one request per line from stdin, run it ONCE, print
+    {"ms": ...}. Requests: `conv OP` (forward | inputGrad | filterGrad), `gen PRESET B`, `gan PRESET B`.
+    Networks and tensors are built on first use and kept, so the caller decides warm-ups and pairing."""
+    cache = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts: continue
+        try:
+            key = tuple(parts)
+            if key not in cache:
+                kind = parts[0]
+                if kind == 'conv':
+                    x, w, dy = fmt(torch.randn(1, 128, 64, 64)), fmt(torch.randn(128, 128, 3, 3) * 0.05), fmt(torch.randn(1, 128, 64, 64))
+                    bwd = lambda mask, x=x, w=w, dy=dy: torch.ops.aten.convolution_backward(dy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+                    cache[key] = {'forward': lambda: F.conv2d(x, w, padding=1), 'inputGrad': lambda: bwd([True, False, False]),
+                                  'filterGrad': lambda: bwd([False, True, False])}[parts[1]]
+                elif kind == 'gen':
+                    cfg = PRESETS[parts[1]]; res, batch = cfg['resolution'], int(parts[2])
+                    G = Generator(cfg).to(memory_format=MEMORY_FORMAT).eval()
+                    x, m = images(res, batch, 1); t = one_hot([8] * batch)
+                    def run(G=G, x=x, m=m, t=t):
+                        with torch.no_grad(): G(x, m, t).sum().item()
+                    cache[key] = run
+                elif kind == 'gan':
+                    cfg = PRESETS[parts[1]]; batch = int(parts[2])
+                    twin = GanTwin(parts[1]); x, m = images(cfg['resolution'], batch, 2)
+                    groups = [[0, 3, 6, 9][i % 4] for i in range(batch)]
+                    cache[key] = lambda twin=twin, x=x, m=m, groups=groups: twin.step(x, m, groups, {})
+                else:
+                    raise ValueError(f'unknown request {line.strip()!r}')
+            t0 = time.perf_counter(); cache[key](); ms = (time.perf_counter() - t0) * 1e3
+            print(json.dumps({'ms': round(ms, 3)}), flush=True)
+        except Exception as e:  # one bad request must not end the session
+            print(json.dumps({'error': f'{type(e).__name__}: {e}'}), flush=True)
+
+
 def main(argv):
     global MEMORY_FORMAT, BLAS
     args, tfjs_file, out_file = [], None, None
@@ -645,6 +684,8 @@ def main(argv):
     if not args: sys.exit(__doc__)
     torch.manual_seed(0)
     torch.set_num_threads(int(args[0]))
+    if args[1:] == ['serve']:
+        return serve()
     torch.ones(2, 2) @ torch.ones(2, 2)          # make sure the BLAS is loaded before looking
     BLAS = loaded_blas()
     emit(json.dumps({'bench': 'info', 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pairedSummary } from './paired.js';
 import { compareFigures, figureKey, markdownTable, ratioFigures, toFigures, type Figure } from './run.js';
 
 const conv = (threads: number, gflops: number) => ({ bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128]', backend: 'wasm', threads, kernels: 'ragan', medianMs: 1, gflops });
@@ -60,5 +61,25 @@ describe('bench/run.ts', () => {
     ]);
     const w = toFigures('web', [{ bench: 'webDemo', what: 'generator per face (slider re-render)', backend: 'wasm', faces: 1, medianMs: 40 }]);
     expect(w[0]).toMatchObject({ name: 'web demo generator per face (slider re-render)', params: { backend: 'wasm', faces: 1 }, value: 40, unit: 'ms', better: 'lower' });
+  });
+
+  it('reads paired rows (tfjs and PyTorch taking turns) as the median per-pair ratio; failed items are left out', () => {
+    const f = toFigures('paired', [
+      { bench: 'paired', what: 'generator forward', preset: 'paper', backend: 'onnxruntime-node', threads: 2, shape: '[1,256,256,3]', pairs: 7, tfjsMedianMs: 900, pytorchMedianMs: 1000, ratioMedian: 0.93, ratios: [0.93] },
+      { bench: 'paired', what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', threads: 2, shape: '[4,128,128,3]', pairs: 3, error: 'memory access out of bounds' },
+    ]);
+    expect(f).toEqual([
+      { section: 'paired', name: 'generator forward ÷ PyTorch, turn by turn', params: { backend: 'onnxruntime-node', threads: 2, preset: 'paper', shape: '[1,256,256,3]', pairs: 7 }, value: 0.93, unit: '× PyTorch time', better: 'lower' },
+    ]);
+  });
+
+  it('pairedSummary takes the median of per-pair ratios, which a drifting machine leaves alone', () => {
+    // the machine halves its speed for the last two pairs: both sides slow down together
+    const s = pairedSummary([100, 100, 200, 200, 100], [20, 20, 40, 40, 20]);
+    expect(s.ratioMedian).toBe(5);
+    expect(s.ratios).toEqual([5, 5, 5, 5, 5]);
+    expect(s.tfjsMedianMs).toBe(100);
+    expect(s.pytorchMedianMs).toBe(20);
+    expect(() => pairedSummary([1, 2], [1])).toThrow(/as many/);
   });
 });

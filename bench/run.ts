@@ -3,7 +3,7 @@
  * merges their JSON into bench/results/latest.json and a markdown table bench/results/latest.md.
  *
  *   pnpm bench                       # run everything, write latest.json + latest.md
- *   pnpm bench --only core           # run one section (core | data | eval | web | pytorch); the others'
+ *   pnpm bench --only core           # run one section (core | data | eval | web | pytorch | paired); the others'
  *                                    #   latest results are merged in from their files
  *   pnpm bench --merge               # no runs: merge the package JSON files already in bench/results
  *   pnpm bench --compare             # also compare with the committed latest.json (git HEAD) and exit 1
@@ -16,7 +16,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { pythonSetup } from './paired.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, 'bench', 'results');
@@ -48,6 +50,7 @@ const SECTIONS: Section[] = [
   { name: 'eval', filter: '@ragan/cli', file: 'eval.json' },
   { name: 'web', filter: 'web-demo', file: 'web.json' },
   { name: 'pytorch', command: pytorchCommand, file: 'pytorch.json' },
+  { name: 'paired', command: pairedCommand, file: 'paired.json' },
 ];
 
 /** What the PyTorch twin measures: the same shapes as the core section (see bench/pytorch_twin.py). */
@@ -61,13 +64,16 @@ export const PYTORCH_THREADS = 2;
  * when it is installed (`libopenblas0-pthread`): the reference BLAS is several times slower.
  */
 function pytorchCommand(): { program: string; args: string[]; env?: NodeJS.ProcessEnv } | { skip: string } {
-  const python = process.env.RAGAN_BENCH_PYTHON ?? '/usr/bin/python3';
-  if (!existsSync(python)) return { skip: `${python} not found` };
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { skip: `PyTorch is not installed for ${python} (apt-get install python3-torch)` };
-  const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-  const env = existsSync(openblas) ? { ...process.env, LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : process.env;
-  return { program: python, args: [join(root, 'bench', 'pytorch_twin.py'), String(PYTORCH_THREADS), ...PYTORCH_MEASUREMENTS, '--out', join(resultsDir, 'pytorch.json')], env };
+  const py = pythonSetup();
+  if ('skip' in py) return py;
+  return { program: py.python, args: [join(root, 'bench', 'pytorch_twin.py'), String(PYTORCH_THREADS), ...PYTORCH_MEASUREMENTS, '--out', join(resultsDir, 'pytorch.json')], env: py.env };
+}
+
+/** tfjs and the PyTorch twin taking turns on the goals' figures (bench/paired.ts). */
+function pairedCommand(): { program: string; args: string[] } | { skip: string } {
+  const py = pythonSetup();
+  if ('skip' in py) return py;
+  return { program: process.execPath, args: [createRequire(import.meta.url).resolve('tsx/cli'), join(root, 'bench', 'paired.ts'), '--write'] };
 }
 
 type Row = Record<string, unknown>;
@@ -75,6 +81,7 @@ type Row = Record<string, unknown>;
 /** Package result rows → figures. Unknown rows are kept with every numeric field as a figure. */
 export function toFigures(section: string, rows: Row[]): Figure[] {
   if (section === 'pytorch') return pytorchFigures(rows);
+  if (section === 'paired') return pairedFigures(rows);
   const out: Figure[] = [];
   const pick = (r: Row, keys: string[]) => Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k] as string | number]));
   for (const r of rows) {
@@ -139,6 +146,20 @@ function pytorchFigures(rows: Row[]): Figure[] {
       out.push({ section: 'pytorch', name: 'training iteration (D+R1, G, Adam, EMA)', params, value: Number(r.medianMs), unit: 'ms', better: 'lower' });
       out.push(...phaseFigures('pytorch', r, params));
     }
+  }
+  return out;
+}
+
+/** Paired rows (bench/paired.ts): the median of per-pair ratios, tfjs time ÷ PyTorch time. */
+function pairedFigures(rows: Row[]): Figure[] {
+  const out: Figure[] = [];
+  for (const r of rows) {
+    if (r.bench !== 'paired' || r.error !== undefined || typeof r.ratioMedian !== 'number') continue;
+    const params: Figure['params'] = { backend: String(r.backend), threads: Number(r.threads) };
+    if (r.preset !== undefined) params.preset = String(r.preset);
+    params.shape = String(r.shape);
+    params.pairs = Number(r.pairs);
+    out.push({ section: 'paired', name: `${String(r.what)} ÷ PyTorch, turn by turn`, params, value: r.ratioMedian, unit: '× PyTorch time', better: 'lower' });
   }
   return out;
 }

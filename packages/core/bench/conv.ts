@@ -51,6 +51,25 @@ const S2_FLOPS = 2 * (S2.H / 2) * (S2.W / 2) * S2.CI * S2.CO * K * K;
 const S2_SHAPE = `x[${B},${S2.H},${S2.W},${S2.CI}] w[${K},${K},${S2.CI},${S2.CO}] stride 2 pad 1`;
 
 
+/**
+ * The stride-1 layer's three ops (forward, input gradient, filter gradient) on the active backend, with
+ * their inputs; `dispose` frees the inputs. The PyTorch twin's `conv` times the same layer.
+ */
+export function stride1ConvOps(): { ops: Record<ConvBenchOp, () => tf.Tensor>; dispose: () => void } {
+  const x = tf.randomUniform([B, H, W, CI], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const w = tf.randomUniform([K, K, CI, CO], -0.1, 0.1, 'float32', 2) as tf.Tensor4D;
+  const dy = tf.randomUniform([B, H, W, CO], -1, 1, 'float32', 3) as tf.Tensor4D;
+  const convAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+  return {
+    ops: {
+      forward: () => tf.conv2d(x, w, 1, 'same'),
+      inputGrad: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: [B, H, W, CI] }) as tf.Tensor,
+      filterGrad: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: [K, K, CI, CO] }) as tf.Tensor,
+    },
+    dispose: () => tf.dispose([x, w, dy]),
+  };
+}
+
 export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]> {
   const kernels = opts.kernels ?? 'ragan';
   const threads = opts.backend === 'wasm' ? (opts.threads ?? 1) : 1;
@@ -64,22 +83,17 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   });
   if (kernels === 'stock') restoreStockKernels(opts.backend);
 
-  const x = tf.randomUniform([B, H, W, CI], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const w = tf.randomUniform([K, K, CI, CO], -0.1, 0.1, 'float32', 2) as tf.Tensor4D;
-  const dy = tf.randomUniform([B, H, W, CO], -1, 1, 'float32', 3) as tf.Tensor4D;
-  const convAttrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+  const s1 = stride1ConvOps();
   const x2 = tf.randomUniform([B, S2.H, S2.W, S2.CI], -1, 1, 'float32', 4) as tf.Tensor4D;
   const w2 = tf.randomUniform([K, K, S2.CI, S2.CO], -0.1, 0.1, 'float32', 5) as tf.Tensor4D;
   const dy2 = tf.randomUniform([B, S2.H / 2, S2.W / 2, S2.CO], -1, 1, 'float32', 6) as tf.Tensor4D;
   const s2Attrs = { strides: 2, pad: 1, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
   type Op = [ConvBenchOp, () => tf.Tensor, string, number];
   const ops: Op[] = [
-    ['forward', () => tf.conv2d(x, w, 1, 'same'), SHAPE, FLOPS],
-    ['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...convAttrs, inputShape: [B, H, W, CI] }) as tf.Tensor, SHAPE, FLOPS],
+    ['forward', s1.ops.forward, SHAPE, FLOPS],
+    ['inputGrad', s1.ops.inputGrad, SHAPE, FLOPS],
   ];
-  if (kernels === 'ragan') {
-    ops.push(['filterGrad', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: [K, K, CI, CO] }) as tf.Tensor, SHAPE, FLOPS]);
-  }
+  if (kernels === 'ragan') ops.push(['filterGrad', s1.ops.filterGrad, SHAPE, FLOPS]);
   if (opts.backend === 'wasm') {
     ops.push(['forward', () => tf.conv2d(x2, w2, 2, 1), S2_SHAPE, S2_FLOPS]);
     ops.push(['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { ...s2Attrs, inputShape: [B, S2.H, S2.W, S2.CI] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
@@ -116,7 +130,8 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
       });
     });
   } finally {
-    tf.dispose([x, w, dy, x2, w2, dy2]);
+    s1.dispose();
+    tf.dispose([x2, w2, dy2]);
     if (kernels === 'stock') await initBackend({ backend: opts.backend, quiet: true }); // re-registers ours
   }
   return rows;

@@ -1,0 +1,132 @@
+/**
+ * The tfjs side of paired timing (`bench/paired.ts` at the repository root): reads one request per
+ * stdin line, runs it ONCE and answers with one JSON line `{"ms": …}` (or `{"error": …}`). The caller
+ * alternates these with the PyTorch twin's (`pytorch_twin.py THREADS serve`), so both sides are timed
+ * in the same moments of a machine whose speed drifts.
+ *
+ *   tsx --conditions=@ragan/source bench/serve.ts --threads 2
+ *
+ * Requests (networks and tensors are built on first use and kept until `reset`):
+ *   conv OP                   3×3 conv 128→128 at 64², batch 1: forward | inputGrad | filterGrad (as bench/conv.ts)
+ *   gen PRESET B wasm|onnx    generator forward, B images (onnx: onnxruntime-node, checked against tfjs)
+ *   train PRESET B            one GanTrainer.trainStep with R1 (as core-bench.ts)
+ *   reset                     dispose everything built so far (frees the wasm heap for the next item)
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/init-backend.js';
+import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { createRagan } from '../src/ragan.js';
+import { createGenerator } from '../src/models/generator.js';
+import { resolveModelConfig } from '../src/config/presets.js';
+import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
+import { groupTarget } from '../src/models/targets.js';
+import { GanTrainer } from '../src/training/gan-trainer.js';
+import { stride1ConvOps, type ConvBenchOp } from './conv.js';
+
+type Preset = 'tiny' | 'small' | 'paper';
+const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
+
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' } } });
+const threads = Number(values.threads);
+const info = await initBackend({ backend: 'wasm', quiet: true, threads, beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined });
+
+interface Entry {
+  run: () => Promise<void>;
+  dispose: () => Promise<void> | void;
+}
+const cache = new Map<string, Entry>();
+
+function preset(p: string | undefined): Preset {
+  if (!p || !PRESETS.includes(p)) throw new Error(`unknown preset ${p}: use tiny, small or paper`);
+  return p as Preset;
+}
+
+async function build(parts: string[]): Promise<Entry> {
+  const [kind, a, b, c] = parts;
+  if (kind === 'conv') {
+    const conv = stride1ConvOps();
+    const op = conv.ops[a as ConvBenchOp];
+    if (!op) throw new Error(`unknown conv op ${a}: use forward, inputGrad or filterGrad`);
+    return {
+      run: async () => {
+        const y = op();
+        y.dataSync();
+        y.dispose();
+      },
+      dispose: () => conv.dispose(),
+    };
+  }
+  if (kind === 'gen') {
+    const batch = Number(b);
+    if (!(batch >= 1)) throw new Error(`batch must be ≥ 1, got ${b}`);
+    const g = createGenerator(resolveModelConfig({ preset: preset(a) }), { seed: 1 });
+    const res = g.config.resolution;
+    const x = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const m = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
+    const y = groupTarget(new Array<number>(batch).fill(8), 10);
+    const free = () => {
+      tf.dispose([x, m, y]);
+      g.dispose();
+    };
+    if (c === 'onnx') {
+      const ort = (await import('onnxruntime-node')) as unknown as OrtModuleLike;
+      const o = await createOnnxGenerator(ort, g, { threads });
+      return { run: async () => (await o.apply(x, m, y)).dispose(), dispose: async () => (await o.dispose(), free()) };
+    }
+    if (c !== 'wasm') throw new Error(`unknown runtime ${c}: use wasm or onnx`);
+    return {
+      run: async () => {
+        const out = g.apply(x, m, y);
+        await out.data();
+        out.dispose();
+      },
+      dispose: free,
+    };
+  }
+  if (kind === 'train') {
+    const batch = Number(b);
+    if (!(batch >= 1 && batch <= 8)) throw new Error(`batch must be 1–8, got ${b}`);
+    const model = createRagan(preset(a), { seed: 1 });
+    const res = model.config.resolution;
+    const images = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const masks = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
+    const trainer = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
+    const groups = [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch);
+    return {
+      run: async () => void trainer.trainStep({ images, masks, groups }),
+      dispose: () => {
+        trainer.dispose();
+        tf.dispose([images, masks]);
+        model.dispose();
+      },
+    };
+  }
+  throw new Error(`unknown request "${parts.join(' ')}"`);
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true, backend: info.name, threads: info.threads ?? threads })}\n`);
+for await (const line of createInterface({ input: process.stdin })) {
+  const parts = line.trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) continue;
+  try {
+    if (parts[0] === 'reset') {
+      for (const e of cache.values()) await e.dispose();
+      cache.clear();
+      process.stdout.write(`${JSON.stringify({ ms: 0 })}\n`);
+      continue;
+    }
+    const key = parts.join(' ');
+    let entry = cache.get(key);
+    if (!entry) {
+      entry = await build(parts);
+      cache.set(key, entry);
+    }
+    const t0 = performance.now();
+    await entry.run();
+    process.stdout.write(`${JSON.stringify({ ms: Math.round((performance.now() - t0) * 1000) / 1000 })}\n`);
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ error: ((e as Error).message ?? String(e)).split('\n')[0] })}\n`);
+  }
+}
