@@ -29,8 +29,10 @@ usage: /usr/bin/python3 bench/pytorch_twin.py THREADS [--quick] [--nhwc] [--reps
   gen:PRESET:B     generator forward (inference: CBN on moving statistics, no autograd), B images
   gan:PRESET:B     one training iteration as GanTrainer.trainStep with r1Every = 1 (R1 every step, as
                    packages/core/bench/core-bench.ts): D step (non-saturating loss on D_y(x) and
-                   D_y'(x'), R1 gamma 10 on reals), G step (adversarial, age cross-entropy through the
-                   frozen classifier, reconstruction L1 ×10, cycle L1 ×10, identity-feature L1 ×1), Adam
+                   D_y'(x'), R1 gamma 10 on reals, one D pass on the reals for both), G step
+                   (adversarial, age cross-entropy through the frozen classifier, reconstruction L1 ×10,
+                   cycle L1 ×10, identity-feature L1 ×1; the encoder half of G runs once on x and once
+                   on x', as in GanTrainer), Adam
                    (betas (0, 0.99), eps 1e-8, lr 1e-3, style-path dense layers ×0.01) on D and G, CBN
                    moving statistics, EMA of G (0.999)
   serve            (alone) paired timing for bench/paired.ts: one request per stdin line (conv OP,
@@ -340,14 +342,18 @@ class Generator(nn.Module):
         self.to_rgb = Conv2D(cfg['c0'], 3, 1, gain=1.0)
 
     def forward(self, x, mask, target, training=False):
+        return self.apply_encoded(self.encode_image(x, mask), target, training)
+
+    def encode_image(self, x, mask):                # Generator.encodeImage: the target-independent half
         assert mask.shape[2:] == x.shape[2:], 'mask must be at the image size'
         inv = 1 - mask
         f0 = self.enc.stem_features(x)
-        f_id = self.enc.from_face_features(f0 * mask)
-        f_bg = f0 * inv
-        style = self.am(f_id, target, training)
-        f_dec = self.dec(f_id, style)
-        return torch.tanh(self.to_rgb(f_dec * mask + f_bg * inv))
+        return {'f_id': self.enc.from_face_features(f0 * mask), 'f_bg': f0 * inv, 'm': mask, 'inv': inv}
+
+    def apply_encoded(self, e, target, training=False):   # Generator.applyEncoded
+        style = self.am(e['f_id'], target, training)
+        f_dec = self.dec(e['f_id'], style)
+        return torch.tanh(self.to_rgb(f_dec * e['m'] + e['f_bg'] * e['inv']))
 
     def encode(self, x, mask):
         return self.enc.from_face_features(self.enc.stem_features(x) * mask)
@@ -577,24 +583,31 @@ class GanTwin:
         t0 = time.perf_counter()
         # ---- D step (fake images are constants)
         with torch.no_grad(): fake = G(x, m, yt, training=True)
-        d_adv = F.softplus(-self.pick(D(x), y)).mean() + F.softplus(self.pick(D(fake), yt)).mean()
-        d_total = d_adv
-        if r1_applied:                             # R1 = gamma/2 · E||∇x D_y(x)||², separate D forward on reals
-            xr = x.detach().requires_grad_()
-            g, = torch.autograd.grad(self.pick(D(xr), y).sum(), xr, create_graph=True)
+        if r1_applied:                             # R1 = gamma/2 · E||∇x D_y(x)||²; its D forward on the reals
+            xr = x.detach().requires_grad_()       # also gives the adversarial logits (r1PenaltyWithLogits)
+            real_logits = D(xr)
+            g, = torch.autograd.grad(self.pick(real_logits, y).sum(), xr, create_graph=True)
             d_r1 = self.r1_gamma / 2 * g.square().sum([1, 2, 3]).mean()
+        else:
+            real_logits = D(x)
+        d_adv = F.softplus(-self.pick(real_logits, y)).mean() + F.softplus(self.pick(D(fake), yt)).mean()
+        d_total = d_adv
+        if r1_applied:
             d_total = d_total + d_r1 * self.r1_every
         d_grads = torch.autograd.grad(d_total, self.dp)
         losses = {'d_total': d_total.item(), 'd_adv': d_adv.item(), **({'d_r1': d_r1.item()} if r1_applied else {})}
         self.apply(self.opt_d, self.dp, d_grads)
         t1 = time.perf_counter()
         # ---- G step
-        xt = G(x, m, yt, training=True)
+        # the encoder half runs once for x and once for x' (GanTrainer shares it the same way)
+        on_x = G.encode_image(x, m)
+        xt = G.apply_encoded(on_x, yt, training=True)
         parts = {'g_adv': (1, F.softplus(-self.pick(D(xt), yt)).mean()),
                  'g_age': (1, -(yt * F.log_softmax(C(xt), 1)).sum(1).mean()),
-                 'g_rec': (10, (G(x, m, y, training=True) - x).abs().mean()),
-                 'g_cyc': (10, (G(xt, m, y, training=True) - x).abs().mean()),
-                 'g_id_feature': (1, (G.encode(xt, m) - G.encode(x, m)).abs().mean())}
+                 'g_rec': (10, (G.apply_encoded(on_x, y, training=True) - x).abs().mean())}
+        on_xt = G.encode_image(xt, m)
+        parts['g_cyc'] = (10, (G.apply_encoded(on_xt, y, training=True) - x).abs().mean())
+        parts['g_id_feature'] = (1, (on_xt['f_id'] - on_x['f_id']).abs().mean())
         g_total = sum(w * v for w, v in parts.values())
         g_grads = torch.autograd.grad(g_total, self.gp)
         losses['g_total'] = g_total.item()

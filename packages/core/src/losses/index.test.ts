@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ageClassificationLoss, cosineIdentityLoss, discriminatorAdversarialLoss, generatorAdversarialLoss, l1Loss, pickGroupLogit, r1Penalty } from './index.js';
+import { createRagan } from '../ragan.js';
+import { ageClassificationLoss, cosineIdentityLoss, discriminatorAdversarialLoss, generatorAdversarialLoss, l1Loss, pickGroupLogit, r1Penalty, r1PenaltyWithLogits } from './index.js';
 
 const sp = (v: number) => Math.log1p(Math.exp(v));
 
@@ -44,4 +45,40 @@ describe('losses', () => {
     // d/dw (5 * ||w||^2) = 10 w
     expect(Array.from(grads[w.name]!.dataSync())).toEqual([10, -20, 5, 30]);
   });
+
+  it('r1PenaltyWithLogits: one D pass on the reals gives the same D loss and gradients as two', () => {
+    const model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 3 });
+    const D = model.discriminator;
+    const vars = D.weights().filter((w) => w.trainable).map((w) => w.variable);
+    const real = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const fake = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const y = tf.oneHot([2, 7], 10).toFloat() as tf.Tensor2D;
+    const yt = tf.oneHot([5, 0], 10).toFloat() as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    const twice = tf.variableGrads(() => {
+      const adv = discriminatorAdversarialLoss(D.apply(real, { training: true }), y, D.apply(fake, { training: true }), yt);
+      return tf.add(adv, r1Penalty((x) => pickGroupLogit(D.apply(x, { training: true }), y), real, 10)) as tf.Scalar;
+    }, vars);
+    let logits: tf.Tensor2D | undefined;
+    const once = tf.variableGrads(() => {
+      const r = r1PenaltyWithLogits((x) => D.apply(x, { training: true }), real, y, 10);
+      logits = r.logits;
+      return tf.add(discriminatorAdversarialLoss(r.logits, y, D.apply(fake, { training: true }), yt), r.penalty) as tf.Scalar;
+    }, vars);
+    logits!.dispose();
+    expect(once.value.dataSync()[0]).toBeCloseTo(twice.value.dataSync()[0]!, 5);
+    let worst = 0;
+    for (const v of vars) {
+      const a = twice.grads[v.name]!.dataSync();
+      const b = once.grads[v.name]!.dataSync();
+      const scale = Math.max(1e-3, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+    }
+    expect(worst).toBeLessThan(1e-4);
+    tf.dispose([twice.value, once.value, ...Object.values(twice.grads), ...Object.values(once.grads)]);
+    expect(tf.memory().numTensors).toBe(before); // the kept logits were the only survivor, and are gone
+    tf.dispose([real, fake, y, yt]);
+    model.dispose();
+  });
 });
+

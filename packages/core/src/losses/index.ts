@@ -46,6 +46,35 @@ export function r1Penalty(scoreFn: (x: tf.Tensor4D) => tf.Tensor1D, real: tf.Ten
   });
 }
 
+/**
+ * R1 on the reals, and D's logits on them from the SAME forward pass, for the adversarial term: a D step
+ * with R1 then runs D on the reals once instead of twice (same values and gradients). `logitsFn` maps
+ * images to `[N, K]` logits; `groups` `[N, K]` pick each image's own group. The caller disposes both
+ * results (`logits` stays alive outside any tidy until then; inside `tf.variableGrads` it is still on
+ * the tape, so the adversarial term's gradient flows through it).
+ */
+export function r1PenaltyWithLogits(
+  logitsFn: (x: tf.Tensor4D) => tf.Tensor2D,
+  real: tf.Tensor4D,
+  groups: tf.Tensor2D,
+  gamma: number,
+): { penalty: tf.Scalar; logits: tf.Tensor2D } {
+  let logits: tf.Tensor2D | undefined;
+  try {
+    const penalty = tf.tidy(() => {
+      const g = tf.grad((x: tf.Tensor) => {
+        logits = tf.keep(logitsFn(x as tf.Tensor4D));
+        return tf.sum(pickGroupLogit(logits, groups));
+      })(real);
+      return tf.mul(gamma / 2, tf.mean(tf.sum(tf.square(g), [1, 2, 3]))) as tf.Scalar;
+    });
+    return { penalty, logits: logits! };
+  } catch (e) {
+    logits?.dispose();
+    throw e;
+  }
+}
+
 /** Cross-entropy of classifier logits against target group weights (one-hot or blends), batch mean. */
 export function ageClassificationLoss(logits: tf.Tensor2D, targetGroups: tf.Tensor2D): tf.Scalar {
   checkLogits(logits, targetGroups, 'ageClassificationLoss');

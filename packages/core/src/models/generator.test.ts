@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FFHQ_AGING_GROUPS } from '../config/age-groups.js';
 import { PRESETS, resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import type { Module } from '../layers/module.js';
-import { createGenerator, type Generator } from './generator.js';
+import { createGenerator, disposeEncoded, type Generator } from './generator.js';
 import { ageTarget, groupTarget } from './targets.js';
 
 /** A generator small enough for gradient tests on the cpu backend (16×16, 4–8 channels). */
@@ -142,3 +142,70 @@ describe('generator gradients [cpu]', () => {
     g.dispose();
   });
 });
+
+describe('encodeImage + applyEncoded (the G step shares the encoder between its terms) [cpu]', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('gives apply()’s output and encode()’s features, leaves the mask alone and leaks nothing', () => {
+    const g = createGenerator(MICRO, { seed: 5 });
+    randomiseCbn(g, 50);
+    for (const maskSize of [MICRO.resolution, MICRO.resolution / 2]) {
+      const { x } = inputs(MICRO, 2, 6);
+      const mask = tf.randomUniform([2, maskSize, maskSize, 1], 0, 1, 'float32', 7) as tf.Tensor4D; // half size: resized inside
+      const before = tf.memory().numTensors;
+      const e = g.encodeImage(x, mask);
+      for (const group of [[1, 8], [4, 4]]) {
+        const y = groupTarget(group, 10);
+        const a = g.apply(x, mask, y);
+        const b = g.applyEncoded(e, y);
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])).toBe(0);
+        tf.dispose([a, b, y]);
+      }
+      const f = g.encode(x, mask);
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(f, e.fId))).dataSync()[0])).toBe(0);
+      f.dispose();
+      disposeEncoded(e);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(mask.isDisposed).toBe(false);
+      tf.dispose([x, mask]);
+    }
+    g.dispose();
+  });
+
+  it('the shared-encoder G step loss has the same value and gradients as separate apply/encode calls', () => {
+    const g = createGenerator(MICRO, { seed: 11 });
+    randomiseCbn(g, 70);
+    const { x, mask } = inputs(MICRO, 2, 8);
+    const y = groupTarget([2, 7], 10);
+    const yt = groupTarget([5, 1], 10);
+    const vars = g.trainableVariables();
+    const l1 = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.abs(tf.sub(a, b)));
+    // aging (stand-in for the D/C terms), reconstruction ×10, cycle ×10, identity feature: GanTrainer's G terms
+    const separate = tf.variableGrads(() => {
+      const xt = g.apply(x, mask, yt, { training: true });
+      return tf.addN([tf.mean(tf.square(xt)), tf.mul(l1(g.apply(x, mask, y, { training: true }), x), 10), tf.mul(l1(g.apply(xt, mask, y, { training: true }), x), 10), l1(g.encode(xt, mask), g.encode(x, mask))]) as tf.Scalar;
+    }, vars);
+    g.clearBatchStats();
+    const shared = tf.variableGrads(() => {
+      const onX = g.encodeImage(x, mask);
+      const xt = g.applyEncoded(onX, yt, { training: true });
+      const onXt = g.encodeImage(xt, mask);
+      return tf.addN([tf.mean(tf.square(xt)), tf.mul(l1(g.applyEncoded(onX, y, { training: true }), x), 10), tf.mul(l1(g.applyEncoded(onXt, y, { training: true }), x), 10), l1(onXt.fId, onX.fId)]) as tf.Scalar;
+    }, vars);
+    g.clearBatchStats();
+    expect(shared.value.dataSync()[0]).toBeCloseTo(separate.value.dataSync()[0]!, 6);
+    let worst = 0;
+    for (const v of vars) {
+      const a = separate.grads[v.name]!.dataSync();
+      const b = shared.grads[v.name]!.dataSync();
+      const scale = Math.max(1e-3, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+    }
+    expect(worst).toBeLessThan(1e-4); // the same sums in another order
+    tf.dispose([separate.value, shared.value, ...Object.values(separate.grads), ...Object.values(shared.grads), x, mask, y, yt]);
+    g.dispose();
+  });
+});
+

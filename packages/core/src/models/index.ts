@@ -6,7 +6,9 @@ export {
   AgeModulatorBlock,
   Decoder,
   createGenerator,
+  disposeEncoded,
   STYLE_LR_MULTIPLIER,
+  type EncodedImage,
   type GeneratorApplyOptions,
 } from './generator.js';
 export { Discriminator, createDiscriminator, MBSTD_GROUP_SIZE } from './discriminator.js';

@@ -7,8 +7,7 @@ import {
   discriminatorAdversarialLoss,
   generatorAdversarialLoss,
   l1Loss,
-  pickGroupLogit,
-  r1Penalty,
+  r1PenaltyWithLogits,
 } from '../losses/index.js';
 import { Adam, copyWeights, updateEma } from './adam.js';
 
@@ -16,6 +15,12 @@ import { Adam, copyWeights, updateEma } from './adam.js';
 export interface TrainableGenerator {
   apply(x: tf.Tensor4D, mask: tf.Tensor4D, target: tf.Tensor2D, opts?: { training?: boolean }): tf.Tensor4D;
   encode(x: tf.Tensor4D, mask: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor4D;
+  /**
+   * Optional, together: the target-independent half of `apply` (its `fId` must equal `encode`'s output)
+   * and `apply` from it. With them, the G step encodes each image batch once instead of once per term.
+   */
+  encodeImage?(x: tf.Tensor4D, mask: tf.Tensor4D): { fId: tf.Tensor4D };
+  applyEncoded?(encoded: { fId: tf.Tensor4D }, target: tf.Tensor2D, opts?: { training?: boolean }): tf.Tensor4D;
   weights(): NamedWeight[];
   /** Folds batch moments recorded by training-mode calls into moving statistics (CBN). */
   updateMovingStats?(): void;
@@ -175,17 +180,25 @@ export class GanTrainer {
       const fake = tf.tidy(() => G.apply(images, masks, yt, { training: true }));
       const dVars = D.weights().filter((p) => p.trainable).map((p) => p.variable);
       const dParts: Record<string, tf.Scalar> = {};
-      const d = tf.variableGrads(() => {
-        const adv = discriminatorAdversarialLoss(D.apply(images, { training: true }), y, D.apply(fake, { training: true }), yt);
-        dParts.d_adv = tf.keep(adv.clone());
-        let total: tf.Scalar = adv;
-        if (r1Applied) {
-          const r1 = r1Penalty((x) => pickGroupLogit(D.apply(x, { training: true }), y), images, this.r1Gamma);
-          dParts.d_r1 = tf.keep(r1.clone());
-          total = tf.add(total, tf.mul(r1, this.r1Every));
-        }
-        return total;
-      }, dVars);
+      let realLogits: tf.Tensor2D | undefined;
+      let d: { value: tf.Scalar; grads: tf.NamedTensorMap };
+      try {
+        d = tf.variableGrads(() => {
+          // With R1, D runs on the reals once: the R1 gradient's forward pass also gives the adversarial logits.
+          let r1: tf.Scalar | undefined;
+          if (r1Applied) ({ penalty: r1, logits: realLogits } = r1PenaltyWithLogits((x) => D.apply(x, { training: true }), images, y, this.r1Gamma));
+          const adv = discriminatorAdversarialLoss(realLogits ?? D.apply(images, { training: true }), y, D.apply(fake, { training: true }), yt);
+          dParts.d_adv = tf.keep(adv.clone());
+          let total: tf.Scalar = adv;
+          if (r1) {
+            dParts.d_r1 = tf.keep(r1.clone());
+            total = tf.add(total, tf.mul(r1, this.r1Every));
+          }
+          return total;
+        }, dVars);
+      } finally {
+        realLogits?.dispose();
+      }
       fake.dispose();
       losses.d_total = d.value.dataSync()[0]!;
       for (const [k, v] of Object.entries(dParts)) {
@@ -206,13 +219,26 @@ export class GanTrainer {
         return tf.mul(value, weight);
       };
       const g = tf.variableGrads(() => {
-        const xt = G.apply(images, masks, yt, { training: true });
+        // The encoder half of G (stem, mask split, Enc) depends on the image only: it runs once for the
+        // images and once for x', and serves the aging, reconstruction, cycle and identity-feature
+        // terms (same values and gradients as separate G/encode calls; 5 encoder passes become 2).
+        // (A generator without encodeImage/applyEncoded gets separate apply/encode calls: same values.)
+        const tr = { training: true };
+        const shared = typeof G.encodeImage === 'function' && typeof G.applyEncoded === 'function';
+        const encodeOnce = (x: tf.Tensor4D) => (shared ? G.encodeImage!(x, masks) : undefined);
+        const gOf = (x: tf.Tensor4D, e: { fId: tf.Tensor4D } | undefined, t: tf.Tensor2D) => (e ? G.applyEncoded!(e, t, tr) : G.apply(x, masks, t, tr));
+        const fIdOf = (x: tf.Tensor4D, e: { fId: tf.Tensor4D } | undefined) => (e ? e.fId : G.encode(x, masks, tr));
+        const onImages = encodeOnce(images);
+        const xt = gOf(images, onImages, yt);
         const terms: tf.Scalar[] = [];
         if (w.adv > 0) terms.push(part('g_adv', w.adv, generatorAdversarialLoss(D.apply(xt, { training: true }), yt)));
         if (C && w.age > 0) terms.push(part('g_age', w.age, ageClassificationLoss(C.apply(xt, { training: false }), yt)));
-        if (w.rec > 0) terms.push(part('g_rec', w.rec, l1Loss(G.apply(images, masks, y, { training: true }), images)));
-        if (w.cyc > 0) terms.push(part('g_cyc', w.cyc, l1Loss(G.apply(xt, masks, y, { training: true }), images)));
-        if (w.idFeature > 0) terms.push(part('g_id_feature', w.idFeature, l1Loss(G.encode(xt, masks, { training: true }), G.encode(images, masks, { training: true }))));
+        if (w.rec > 0) terms.push(part('g_rec', w.rec, l1Loss(gOf(images, onImages, y), images)));
+        if (w.cyc > 0 || w.idFeature > 0) {
+          const onFake = encodeOnce(xt);
+          if (w.cyc > 0) terms.push(part('g_cyc', w.cyc, l1Loss(gOf(xt, onFake, y), images)));
+          if (w.idFeature > 0) terms.push(part('g_id_feature', w.idFeature, l1Loss(fIdOf(xt, onFake), fIdOf(images, onImages))));
+        }
         if (E && w.idNetwork > 0) terms.push(part('g_id_network', w.idNetwork, cosineIdentityLoss(E(xt), E(images))));
         return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
       }, gVars);
