@@ -4,7 +4,7 @@
  * - wasm 1 thread: conv 3×3 128→128 @64² (forward, input and filter gradient, GFLOP/s); generator
  *   forward (tiny, small); a training iteration (tiny, batch 4);
  * - wasm 2 threads: the same, plus the paper generator's forward and the small preset's iteration at
- *   batch 2 and 4 (batch 4 peaks at ~3.8 GiB of the 4 GiB wasm heap; a row with `error` if it fails);
+ *   batch 2 and 4 (batch 4 grows the wasm heap to ~2.5 of its 4 GiB; a row with `error` if it fails);
  * - cpu: conv and the tiny forward only (a cpu training iteration takes minutes: a reference, not a
  *   training backend);
  * - onnxruntime-node, 2 threads: generator forward (tiny, small, paper), the model exported by

@@ -50,7 +50,12 @@ for (const k of info.kernels) {
   sum += ms;
   byName.set(k.name, e);
 }
-console.log(`step ${plain.toFixed(0)} ms unprofiled; profiled ${wall.toFixed(0)} ms, kernels ${sum.toFixed(0)} ms in ${info.kernels.length} calls; peak ${(info.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+// the wasm heap only grows: its size is the high-water mark of live tensors plus fragmentation
+const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+console.log(
+  `step ${plain.toFixed(0)} ms unprofiled; profiled ${wall.toFixed(0)} ms, kernels ${sum.toFixed(0)} ms in ${info.kernels.length} calls; ` +
+    `peak of live tensors ${(info.peakBytes / 2 ** 30).toFixed(2)} GiB${heap ? `; wasm heap ${(heap / 2 ** 30).toFixed(2)} GiB of 4` : ''}`,
+);
 const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(values.top));
 for (const [name, e] of rows) console.log(`${name.padEnd(28)} ${e.ms.toFixed(0).padStart(7)} ms ${((100 * e.ms) / sum).toFixed(1).padStart(5)} %  ${String(e.n).padStart(5)} calls`);
 
