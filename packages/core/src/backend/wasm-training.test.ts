@@ -364,3 +364,27 @@ describe('wasm Identity shares memory instead of copying', () => {
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
   });
 });
+
+describe('wasm SplitV (contiguous copies) matches the cpu kernel', () => {
+  it.each([
+    [[2, 3, 8], [3, 5], 2],
+    [[2, 3, 8], 2, 0],
+    [[2, 4, 6], [1, -1, 2], 1],
+    [[2, 64, 64, 8], 2, 3],
+    [[3, 4], [4, 0], 1], // an empty piece
+  ] as Array<[number[], number | number[], number]>)('SplitV of %j into %j along axis %i', async (shp, split, axis) => {
+    const data = values(shp.reduce((a, b) => a * b, 1), 31);
+    const pieces = async (backend: string) => {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor(data, shp);
+      const parts = tf.split(x, split, axis);
+      const out = parts.map((p) => ({ shape: p.shape, data: Array.from(p.dataSync()) }));
+      tf.dispose([x, ...parts]);
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    expect(await pieces('wasm')).toEqual(await pieces('cpu'));
+  });
+});
+
