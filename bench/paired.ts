@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { median, writeSectionResults } from './results-file.js';
+import { CONV_FLOP, CONV_SHAPE, median, writeSectionResults } from './results-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const PAIRED_THREADS = 2;
@@ -36,8 +36,6 @@ export interface PairedItem {
   flop?: number;
 }
 
-const CONV_SHAPE = 'x[1,64,64,128] w[3,3,128,128] same';
-const CONV_FLOP = 2 * 64 * 64 * 128 * 128 * 9;
 
 /** What is paired: the figures the goals name. Training first, while the wasm heap is fresh. */
 export const PAIRED_ITEMS: PairedItem[] = [

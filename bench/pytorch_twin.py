@@ -355,9 +355,6 @@ class Generator(nn.Module):
         f_dec = self.dec(e['f_id'], style)
         return torch.tanh(self.to_rgb(f_dec * e['m'] + e['f_bg'] * e['inv']))
 
-    def encode(self, x, mask):
-        return self.enc.from_face_features(self.enc.stem_features(x) * mask)
-
     def update_moving_stats(self):
         for b in self.am.blocks: b.cbn.update_moving_stats()
 

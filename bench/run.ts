@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { pythonSetup } from './paired.js';
+import { CONV_SHAPE } from './results-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, 'bench', 'results');
@@ -128,8 +129,6 @@ function phaseFigures(section: string, r: Row, params: Figure['params']): Figure
   return PHASES.filter(([k]) => typeof phases[k] === 'number').map(([k, name]) => ({ section, name, params, value: Number(phases[k]), unit: 'ms', better: 'lower' as const }));
 }
 
-/** tfjs's conv benchmark shape (packages/core/bench/conv.ts), which the twin's conv measures in NCHW. */
-const CONV_SHAPE = 'x[1,64,64,128] w[3,3,128,128] same';
 
 /** `[B,3,H,W]` (PyTorch) → `[B,H,W,3]` (the tfjs benchmarks' notation). */
 const nhwc = (shape: unknown) => String(shape).replace(/^\[(\d+),(\d+),(\d+),(\d+)\]$/, '[$1,$3,$4,$2]');

@@ -18,17 +18,13 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { createRagan } from '../src/ragan.js';
-import { createGenerator } from '../src/models/generator.js';
 import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
-import { groupTarget } from '../src/models/targets.js';
-import { GanTrainer } from '../src/training/gan-trainer.js';
 import { VERSION } from '../src/version.js';
 import { benchConv } from './conv.js';
+import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 import { median, writeSectionResults } from '../../../bench/results-file.js';
 
-type Preset = 'tiny' | 'small' | 'paper';
 interface ChildSpec {
   backend: 'wasm' | 'cpu' | 'onnx';
   threads: number;
@@ -68,36 +64,28 @@ async function child(spec: ChildSpec) {
     for (const r of await benchConv({ backend: spec.backend, threads: spec.threads, ...(spec.backend === 'cpu' ? { reps: 2 } : {}) })) rows.push({ bench: 'conv3x3', ...r });
   }
   for (const preset of spec.forward) {
-    const g = createGenerator(resolveModelConfig({ preset }), { seed: 1 });
-    const res = g.config.resolution;
-    const x1 = tf.randomUniform([1, res, res, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-    const m1 = tf.ones([1, res, res, 1]) as tf.Tensor4D;
-    const y1 = groupTarget([8], 10);
+    const f = generatorFixture(preset);
+    const res = f.g.config.resolution;
     const reps = spec.backend === 'cpu' || preset === 'paper' ? 3 : 5;
     let times: number[];
     if (ort) {
-      const o = await createOnnxGenerator(ort, g, { threads: spec.threads });
-      times = await forwardTimes(async () => (await o.apply(x1, m1, y1)).dispose(), reps);
+      const o = await createOnnxGenerator(ort, f.g, { threads: spec.threads });
+      times = await forwardTimes(async () => (await o.apply(f.x, f.mask, f.target)).dispose(), reps);
       await o.dispose();
     } else {
       times = await forwardTimes(async () => {
-        const out = g.apply(x1, m1, y1);
+        const out = f.g.apply(f.x, f.mask, f.target);
         await out.data();
         out.dispose();
       }, reps);
     }
     rows.push({ bench: 'generatorForward', preset, backend, threads, shape: `[1,${res},${res},3]`, batch: 1, medianMsPerImage: round(median(times)), runs: reps });
     process.stderr.write(`    ${JSON.stringify(rows.at(-1))}\n`);
-    tf.dispose([x1, m1, y1]);
-    g.dispose();
+    f.dispose();
   }
   for (const [preset, batch] of spec.train) {
-    const model = createRagan(preset, { seed: 1 });
-    const res = model.config.resolution;
-    const images = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-    const masks = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
-    // r1Every 1: every timed iteration includes R1 (the worst case; lazy R1 amortises it by 1/16)
-    const trainer = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
+    const train = trainFixture(preset, batch);
+    const res = resolveModelConfig({ preset }).resolution;
     const stepReps = preset === 'tiny' ? 4 : 2;
     const row: Record<string, unknown> = {
       bench: 'trainIteration',
@@ -113,7 +101,7 @@ async function child(spec: ChildSpec) {
       let first = true;
       const stepTimes = await forwardTimes(async () => {
         const t = performance.now();
-        const { phaseMs } = trainer.trainStep({ images, masks, groups: [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch) });
+        const { phaseMs } = train.step();
         process.stderr.write(`    (${preset} ×${batch}: step ${round(performance.now() - t)} ms)\n`);
         if (!first) for (const [k, v] of Object.entries(phaseMs)) (phases[k] ??= []).push(v);
         first = false;
@@ -128,9 +116,7 @@ async function child(spec: ChildSpec) {
     rows.push(row);
     process.stderr.write(`    ${JSON.stringify(row)}\n`);
     try {
-      trainer.dispose();
-      tf.dispose([images, masks]);
-      model.dispose();
+      train.dispose();
     } catch {
       // after an out-of-memory abort the backend may be unusable: this child ends here anyway
     }

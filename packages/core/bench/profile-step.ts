@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { createRagan } from '../src/ragan.js';
-import { GanTrainer } from '../src/training/gan-trainer.js';
+import { trainFixture, type Preset } from './fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,22 +21,17 @@ const { values } = parseArgs({
 const threads = Number(values.threads);
 const batch = Number(values.batch);
 await initBackend({ backend: 'wasm', quiet: true, threads, beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined });
-const model = createRagan(values.preset as 'tiny' | 'small' | 'paper', { seed: 1 });
-const res = model.config.resolution;
-const images = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-const masks = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
-const trainer = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
-const groups = [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch);
+const train = trainFixture(values.preset as Preset, batch);
 let t = performance.now();
-trainer.trainStep({ images, masks, groups });
+train.step();
 console.log(`warm-up step ${(performance.now() - t).toFixed(0)} ms`);
 t = performance.now();
-const { phaseMs } = trainer.trainStep({ images, masks, groups });
+const { phaseMs } = train.step();
 const plain = performance.now() - t;
 console.log(`phases (ms): ${Object.entries(phaseMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
 t = performance.now();
 const info = await tf.profile(() => {
-  trainer.trainStep({ images, masks, groups });
+  train.step();
 });
 const wall = performance.now() - t;
 const byName = new Map<string, { ms: number; n: number }>();

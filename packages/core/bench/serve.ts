@@ -14,18 +14,11 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { createRagan } from '../src/ragan.js';
-import { createGenerator } from '../src/models/generator.js';
-import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
-import { groupTarget } from '../src/models/targets.js';
-import { GanTrainer } from '../src/training/gan-trainer.js';
 import { stride1ConvOps, type ConvBenchOp } from './conv.js';
-
-type Preset = 'tiny' | 'small' | 'paper';
+import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' } } });
@@ -61,47 +54,27 @@ async function build(parts: string[]): Promise<Entry> {
   if (kind === 'gen') {
     const batch = Number(b);
     if (!(batch >= 1)) throw new Error(`batch must be ≥ 1, got ${b}`);
-    const g = createGenerator(resolveModelConfig({ preset: preset(a) }), { seed: 1 });
-    const res = g.config.resolution;
-    const x = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-    const m = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
-    const y = groupTarget(new Array<number>(batch).fill(8), 10);
-    const free = () => {
-      tf.dispose([x, m, y]);
-      g.dispose();
-    };
+    const f = generatorFixture(preset(a), batch);
     if (c === 'onnx') {
       const ort = (await import('onnxruntime-node')) as unknown as OrtModuleLike;
-      const o = await createOnnxGenerator(ort, g, { threads });
-      return { run: async () => (await o.apply(x, m, y)).dispose(), dispose: async () => (await o.dispose(), free()) };
+      const o = await createOnnxGenerator(ort, f.g, { threads });
+      return { run: async () => (await o.apply(f.x, f.mask, f.target)).dispose(), dispose: async () => (await o.dispose(), f.dispose()) };
     }
     if (c !== 'wasm') throw new Error(`unknown runtime ${c}: use wasm or onnx`);
     return {
       run: async () => {
-        const out = g.apply(x, m, y);
+        const out = f.g.apply(f.x, f.mask, f.target);
         await out.data();
         out.dispose();
       },
-      dispose: free,
+      dispose: f.dispose,
     };
   }
   if (kind === 'train') {
     const batch = Number(b);
     if (!(batch >= 1 && batch <= 8)) throw new Error(`batch must be 1–8, got ${b}`);
-    const model = createRagan(preset(a), { seed: 1 });
-    const res = model.config.resolution;
-    const images = tf.randomUniform([batch, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-    const masks = tf.ones([batch, res, res, 1]) as tf.Tensor4D;
-    const trainer = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
-    const groups = [0, 3, 6, 9, 1, 4, 7, 2].slice(0, batch);
-    return {
-      run: async () => void trainer.trainStep({ images, masks, groups }),
-      dispose: () => {
-        trainer.dispose();
-        tf.dispose([images, masks]);
-        model.dispose();
-      },
-    };
+    const train = trainFixture(preset(a), batch);
+    return { run: async () => void train.step(), dispose: train.dispose };
   }
   throw new Error(`unknown request "${parts.join(' ')}"`);
 }

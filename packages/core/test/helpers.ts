@@ -45,3 +45,19 @@ export async function expectNoLeakedTensors(fn: () => unknown | Promise<unknown>
 export function seededUniform(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
+
+/**
+ * Largest difference between two gradient maps over `vars`, each variable's difference relative to its
+ * largest expected magnitude (at least 1e-3): for "same gradients by another route" checks.
+ */
+export function maxGradientDifference(expected: tf.NamedTensorMap, actual: tf.NamedTensorMap, vars: readonly tf.Variable[]): number {
+  let worst = 0;
+  for (const v of vars) {
+    const a = expected[v.name]!.dataSync();
+    const b = actual[v.name]!.dataSync();
+    const scale = Math.max(1e-3, ...Array.from(a, Math.abs));
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+  }
+  return worst;
+}
+
