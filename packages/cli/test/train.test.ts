@@ -74,6 +74,9 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     // finish the run and check its history: every step once, in order
     const done = await ragan(['train', '--resume', run, '--steps', String(total)]);
     expect(done.code, done.stderr).toBe(0);
+    // onnxruntime-node is installed (an optional dependency): by default the convolutions run in it
+    expect(done.stderr).toMatch(/ragan: convolutions run in ONNX Runtime \(\d+ threads?; each layer checked against wasm/);
+    expect(done.stderr).not.toMatch(/stays on wasm/);
     const rows = (await readMetrics(join(run, 'metrics.jsonl'))).filter((r) => !('event' in r));
     expect(rows.map((r) => r.step)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(readdirSync(join(run, 'checkpoints')).filter((n) => n.startsWith('.tmp'))).toEqual([]);

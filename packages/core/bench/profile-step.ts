@@ -2,12 +2,16 @@
  * Where a training step's time goes, per kernel: runs one warm-up step, then one profiled step, and
  * prints the kernels sorted by total time (wasm kernel times are wall-clock per call).
  *
- *   tsx --conditions=@ragan/source bench/profile-step.ts [--preset small] [--batch 2] [--threads 2] [--top 25]
+ *   tsx --conditions=@ragan/source bench/profile-step.ts [--preset small] [--batch 2] [--threads 2] [--top 25] [--onnx-convs]
+ *
+ * --onnx-convs: convolutions run in ONNX Runtime (enableOnnxConvKernels), as `ragan train` does when
+ * onnxruntime-node is installed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { enableOnnxConvKernels, loadOnnxRuntimeBinding } from '../src/node/onnx-conv-kernels.js';
 import { trainFixture, type Preset } from './fixtures.js';
 
 const { values } = parseArgs({
@@ -16,11 +20,17 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '2' },
     threads: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
+    'onnx-convs': { type: 'boolean', default: false },
   },
 });
 const threads = Number(values.threads);
 const batch = Number(values.batch);
 await initBackend({ backend: 'wasm', quiet: true, threads, beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined });
+if (values['onnx-convs']) {
+  const probe = await loadOnnxRuntimeBinding((s) => import(s));
+  if (!probe.ok) throw new Error(probe.reason);
+  enableOnnxConvKernels(probe.binding, { threads });
+}
 const train = trainFixture(values.preset as Preset, batch);
 let t = performance.now();
 train.step();
@@ -53,4 +63,3 @@ console.log(
 const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(values.top));
 for (const [name, e] of rows) console.log(`${name.padEnd(28)} ${e.ms.toFixed(0).padStart(7)} ms ${((100 * e.ms) / sum).toFixed(1).padStart(5)} %  ${String(e.n).padStart(5)} calls`);
 
-const DW = (globalThis as any).__dw; if (DW) { console.log(JSON.stringify({ tr: DW.tr, fill: DW.fill, mm: DW.mm })); for (const [k, v] of Object.entries(DW.shapes as Record<string, number>).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(k.padEnd(50), (v as number).toFixed(0)); }

@@ -5,6 +5,8 @@ import { fsStore } from '@ragan/core/node';
 import { createProgressBar, openCache } from '@ragan/data';
 import { trainClassifier } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
+import { applyConvRuntime, CONV_RUNTIME_HELP } from '../conv-runtime.js';
+import { defaultThreads } from './train.js';
 
 export function registerTrainClassifier(program: Command): void {
   program
@@ -17,8 +19,9 @@ export function registerTrainClassifier(program: Command): void {
     .option('--batch <n>', 'images per step', '16')
     .option('--seed <n>', 'seed', '0')
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu')
+    .option('--conv-runtime <where>', `${CONV_RUNTIME_HELP}; default auto`)
     .addHelpText('after', '\nExample:\n  ragan train-classifier --data cache64 --out runs/classifier64\n  ragan train --preset tiny --data cache64 --classifier runs/classifier64 --out runs/tiny')
-    .action(async (flags: { data: string; out: string; preset: string; steps: string; batch: string; seed: string; backend?: string }) => {
+    .action(async (flags: { data: string; out: string; preset: string; steps: string; batch: string; seed: string; backend?: string; convRuntime?: string }) => {
       for (const k of ['steps', 'batch', 'seed'] as const) if (!/^\d+$/.test(flags[k])) throw new ConfigError(k, `must be a whole number, got "${flags[k]}"`);
       const cacheDir = resolve(flags.data);
       const cache = await openCache(cacheDir);
@@ -26,7 +29,9 @@ export function registerTrainClassifier(program: Command): void {
       await cache.close();
       const config = resolveModelConfig({ preset: flags.preset as PresetName, ageGroups: cache.index.groups.name as never });
       if (config.resolution !== size) throw new ConfigError('preset', `${flags.preset} works at ${config.resolution}px but ${flags.data} holds ${size}px images`);
-      await initCliBackend(flags.backend);
+      const info = await initCliBackend(flags.backend);
+      const convLine = await applyConvRuntime(flags.convRuntime, info, { threads: defaultThreads(), log: (line) => process.stderr.write(`${line}\n`) });
+      if (convLine) process.stderr.write(`${convLine}\n`);
       const steps = Number(flags.steps);
       const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
       const r = await trainClassifier({ cacheDir, config, steps, batch: Number(flags.batch), seed: Number(flags.seed), onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });

@@ -7,6 +7,7 @@ import { fsStore } from '@ragan/core/node';
 import { createProgressBar, faceEmbedding, loadFaceModels, openCache } from '@ragan/data';
 import { cacheBatchSource, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
+import { applyConvRuntime, CONV_RUNTIME_HELP } from '../conv-runtime.js';
 
 interface TrainFlags {
   preset?: string;
@@ -21,6 +22,7 @@ interface TrainFlags {
   classifierSteps?: string;
   seed?: string;
   threads?: string;
+  convRuntime?: string;
   dryRun?: boolean;
 }
 
@@ -67,6 +69,7 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'images per step')
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu (default: RAGAN_BACKEND, else the fastest installed)')
     .option('--threads <n>', `wasm: XNNPACK threads (default: the machine's cores, at most 4: ${defaultThreads()} here; 1 turns threads off)`)
+    .option('--conv-runtime <where>', `${CONV_RUNTIME_HELP}; default auto`)
     .option('--config <file>', 'JSON train config; flags override it (see @ragan/train TrainConfigSchema)')
     .option('--classifier <dir>', 'a model folder from `ragan train-classifier`; without it one is trained first')
     .option('--classifier-steps <n>', 'steps for that classifier (default 300)')
@@ -109,7 +112,10 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
         return;
       }
       if (!config.data) throw new ConfigError('data', 'give --data CACHE (a folder written by `ragan prepare`)');
-      const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads: int('threads', flags.threads) ?? defaultThreads() });
+      const threads = int('threads', flags.threads) ?? defaultThreads();
+      const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads });
+      const convLine = await applyConvRuntime(flags.convRuntime, info, { threads, log: (line) => process.stderr.write(`${line}\n`) });
+      if (convLine) process.stderr.write(`${convLine}\n`);
       const source = await cacheBatchSource(config.data, { batch: config.batch, seed: config.seed, flip: config.flip });
 
       let classifierDir = flags.classifier ? resolve(flags.classifier) : undefined;

@@ -1,4 +1,4 @@
-// @ragan/core/node: Node-only helpers (file-system model folders, two-thread wasm).
+// @ragan/core/node: Node-only helpers (file-system model folders, two-thread wasm, ONNX Runtime convolutions).
 import { initBackend, type BackendInfo, type InitBackendOptions } from '../backend/init-backend.js';
 import { enableWasmThreads } from './wasm-threads.js';
 
@@ -18,3 +18,14 @@ export async function initNodeBackend(opts: InitBackendOptions = {}): Promise<Ba
   });
 }
 export { loadOnnxRuntime, type OnnxRuntimeProbe } from './onnx-runtime.js';
+export {
+  enableOnnxConvKernels,
+  disableOnnxConvKernels,
+  loadOnnxRuntimeBinding,
+  onnxConvKernelsEnabled,
+  onnxConvStats,
+  type OnnxBindingProbe,
+  type OnnxConvKernelOptions,
+  type OnnxConvStats,
+  type OnnxNativeBinding,
+} from './onnx-conv-kernels.js';

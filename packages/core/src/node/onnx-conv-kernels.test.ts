@@ -1,0 +1,304 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend.js';
+import { createRagan } from '../ragan.js';
+import { GanTrainer } from '../training/gan-trainer.js';
+import {
+  disableOnnxConvKernels,
+  enableOnnxConvKernels,
+  loadOnnxRuntimeBinding,
+  onnxConvKernelsEnabled,
+  onnxConvStats,
+  type OnnxNativeBinding,
+} from './onnx-conv-kernels.js';
+
+// ONNX Runtime's convolutions inside the wasm backend. onnxruntime-node is a devDependency of core, so
+// these tests always have it (CI installs it from the lockfile).
+
+let binding: OnnxNativeBinding;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', quiet: true });
+  const probe = await loadOnnxRuntimeBinding((s) => import(s));
+  if (!probe.ok) throw new Error(`onnxruntime-node should load in tests: ${probe.reason}`);
+  binding = probe.binding;
+});
+
+afterEach(() => disableOnnxConvKernels());
+afterAll(() => disableOnnxConvKernels());
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  stride: number | [number, number];
+  pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  dilation?: number;
+}
+
+const CASES: Case[] = [
+  { name: '3×3 same, Ci ≥ 32 (one product per tap)', x: [2, 9, 7, 32], k: [3, 3], co: 16, stride: 1, pad: 'same' },
+  { name: '3×3 stride 2 same, even size', x: [2, 12, 10, 8], k: [3, 3], co: 12, stride: 2, pad: 'same' },
+  { name: '3×3 stride 2 same, odd size', x: [1, 11, 9, 40], k: [3, 3], co: 8, stride: 2, pad: 'same' },
+  { name: '3×3 stride 2 valid, a leftover row and column', x: [2, 10, 9, 6], k: [3, 3], co: 5, stride: 2, pad: 'valid' },
+  { name: '7×7 RGB stem (columns concatenated)', x: [2, 16, 16, 3], k: [7, 7], co: 8, stride: 1, pad: 'same' },
+  { name: '1×1', x: [3, 5, 6, 33], k: [1, 1], co: 7, stride: 1, pad: 'valid' },
+  // (Not 1×3 with strides [2, 1] 'same': stock tfjs-backend-wasm 4.22 returns zeros for that forward conv.)
+  { name: '3×1 kernel, strides [1, 2]', x: [1, 8, 9, 4], k: [3, 1], co: 6, stride: [1, 2], pad: 'same' },
+  { name: 'explicit asymmetric pads', x: [2, 7, 8, 5], k: [3, 3], co: 4, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  { name: '4×4 stride 2 explicit pad 1 (PatchGAN-style)', x: [1, 16, 16, 8], k: [4, 4], co: 8, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+];
+
+/** Deterministic inputs; the conv, and its gradients with respect to x and the filter. */
+function convAndGrads(c: Case): { y: Float32Array; dx: Float32Array; dw: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.randomUniform(c.x, -1, 1, 'float32', 3) as tf.Tensor4D;
+    const w = tf.randomUniform([c.k[0], c.k[1], c.x[3], c.co], -0.5, 0.5, 'float32', 4) as tf.Tensor4D;
+    const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, c.pad);
+    const y = f(x, w);
+    const probe = tf.randomUniform(y.shape, -1, 1, 'float32', 5);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), probe)))([x, w]);
+    return { y: y.dataSync() as Float32Array, dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+  });
+}
+
+function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return d / Math.max(s, 1e-12);
+}
+
+describe('ONNX Runtime convolutions on the wasm backend', () => {
+  for (const c of CASES) {
+    it(`${c.name}: forward, input and filter gradients match the wasm kernels`, () => {
+      const wasm = convAndGrads(c);
+      const tensors = tf.memory().numTensors;
+      const ids = tf.engine().backend.numDataIds();
+      const lines: string[] = [];
+      enableOnnxConvKernels(binding, { threads: 2, minMacs: 0, log: (l) => lines.push(l) });
+      const first = convAndGrads(c); // checked against wasm inside the kernels
+      const second = convAndGrads(c); // served by the cached sessions
+      const stats = onnxConvStats();
+      expect(lines).toEqual([]);
+      // per run: the forward conv, the forward again inside tf.grads, and the two gradients
+      expect(stats).toEqual({ onnx: 8, wasm: 0, rejected: 0, sessions: 3 });
+      for (const k of ['y', 'dx', 'dw'] as const) {
+        expect(relDiff(first[k], wasm[k]), k).toBeLessThan(1e-5);
+        expect(relDiff(second[k], wasm[k]), k).toBeLessThan(1e-5);
+      }
+      expect(tf.memory().numTensors, 'leaked tensors').toBe(tensors);
+      expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
+    });
+  }
+
+  it('runs a dilated stride-1 forward conv too', () => {
+    const x = tf.randomUniform([1, 12, 12, 4], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 4, 6], -1, 1, 'float32', 8) as tf.Tensor4D;
+    const ref = tf.conv2d(x, w, 1, 'same', 'NHWC', 2);
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0 });
+    const y = tf.conv2d(x, w, 1, 'same', 'NHWC', 2);
+    expect(onnxConvStats()).toMatchObject({ onnx: 1, rejected: 0 });
+    expect(relDiff(y.dataSync() as Float32Array, ref.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    tf.dispose([x, w, ref, y]);
+  });
+
+  it('keeps a layer on wasm, with one line naming it, when ONNX Runtime disagrees on first use', () => {
+    const c = CASES[0]!;
+    const wasm = convAndGrads(c);
+    const ids = tf.engine().backend.numDataIds();
+    const lines: string[] = [];
+    // A negative tolerance fails every check: the stand-in for an ONNX Runtime that computes wrongly.
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, tolerance: -1, log: (l) => lines.push(l) });
+    const first = convAndGrads(c);
+    const second = convAndGrads(c);
+    for (const k of ['y', 'dx', 'dw'] as const) {
+      expect(first[k]).toEqual(wasm[k]); // exactly the wasm kernels' results
+      expect(second[k]).toEqual(wasm[k]);
+    }
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ragan: Conv2D x\[2,9,7,32\] k3×3→16 s1×1 stays on wasm: ONNX Runtime differs from wasm by /);
+    expect(lines.join('\n')).toMatch(/Conv2DBackpropInput .* stays on wasm/);
+    expect(lines.join('\n')).toMatch(/Conv2DBackpropFilter .* stays on wasm/);
+    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 8, rejected: 3, sessions: 0 });
+    expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
+  });
+
+  it('leaves layers below minMacs on wasm without building a session', () => {
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 1e9 });
+    convAndGrads(CASES[0]!);
+    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 4, rejected: 0, sessions: 0 });
+  });
+
+  it('disableOnnxConvKernels puts the previous kernels back', () => {
+    const before = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
+    enableOnnxConvKernels(binding, { threads: 1 });
+    expect(onnxConvKernelsEnabled()).toBe(true);
+    const during = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
+    during.forEach((k, i) => expect(k).not.toBe(before[i]));
+    disableOnnxConvKernels();
+    expect(onnxConvKernelsEnabled()).toBe(false);
+    const after = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
+    after.forEach((k, i) => expect(k).toBe(before[i]));
+  });
+
+  it('a tiny GAN training step gives the same losses, and G and D the same weight gradients, as on wasm', () => {
+    const step = () => {
+      const model = createRagan('tiny', { seed: 1 });
+      const res = model.config.resolution;
+      const images = tf.randomUniform([2, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+      const masks = tf.ones([2, res, res, 1]) as tf.Tensor4D;
+      const trainer = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
+      const r = trainer.trainStep({ images, masks, groups: [1, 7] });
+      trainer.dispose();
+      tf.dispose([images, masks]);
+      model.dispose();
+      return r.losses;
+    };
+    // Gradients of D(G(x)) with respect to every weight of both (weights after an Adam step are no
+    // test: Adam turns a near-zero gradient's rounding into a ±lr step).
+    const grads = () => {
+      const model = createRagan('tiny', { seed: 1 });
+      const res = model.config.resolution;
+      const vars = [...model.generator.weights(), ...model.discriminator.weights()].filter((p) => p.trainable).map((p) => p.variable);
+      const out = tf.tidy(() => {
+        const x = tf.randomUniform([2, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+        const mask = tf.ones([2, res, res, 1]) as tf.Tensor4D;
+        const target = tf.oneHot([1, 7], 10).toFloat() as tf.Tensor2D;
+        const { grads: g } = tf.variableGrads(() => tf.sum(model.discriminator.apply(model.generator.apply(x, mask, target, { training: true }), { training: true })) as tf.Scalar, vars);
+        return vars.map((v) => g[v.name]!.dataSync().slice() as Float32Array);
+      });
+      model.dispose();
+      return out;
+    };
+    const wasmLosses = step();
+    const wasmGrads = grads();
+    enableOnnxConvKernels(binding, { threads: 2 });
+    const onnxLosses = step();
+    const onnxGrads = grads();
+    expect(onnxConvStats().onnx).toBeGreaterThan(50);
+    expect(onnxConvStats().rejected).toBe(0);
+    for (const [k, v] of Object.entries(wasmLosses)) expect(onnxLosses[k], k).toBeCloseTo(v as number, 4);
+    expect(onnxGrads.length).toBe(wasmGrads.length);
+    // Through the whole network the two differ by up to ~4e-4 of a gradient's largest value (seen
+    // 3.6e-4), while wasm and cpu agree within ~3e-6: those two sum in the same order, so their rounding
+    // errors match. ONNX Runtime sums in another order and is the more accurate one (next test).
+    const worst = Math.max(...wasmGrads.map((g, i) => relDiff(onnxGrads[i]!, g)));
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it('is at least as accurate as the wasm kernel against a float64 convolution', () => {
+    const [H, W, CI, CO] = [16, 16, 128, 64];
+    const x = tf.randomUniform([1, H, W, CI], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, CI, CO], -0.5, 0.5, 'float32', 4) as tf.Tensor4D;
+    const xs = x.dataSync();
+    const ws = w.dataSync();
+    const exact = new Float64Array(H * W * CO);
+    for (let h = 0; h < H; h++) {
+      for (let c = 0; c < W; c++) {
+        for (let co = 0; co < CO; co++) {
+          let sum = 0;
+          for (let i = 0; i < 3; i++) {
+            for (let j = 0; j < 3; j++) {
+              const hh = h + i - 1;
+              const cc = c + j - 1;
+              if (hh < 0 || hh >= H || cc < 0 || cc >= W) continue;
+              for (let ci = 0; ci < CI; ci++) sum += xs[(hh * W + cc) * CI + ci]! * ws[((i * 3 + j) * CI + ci) * CO + co]!;
+            }
+          }
+          exact[(h * W + c) * CO + co] = sum;
+        }
+      }
+    }
+    const rmsError = (t: tf.Tensor) => {
+      const a = t.dataSync();
+      let e = 0;
+      for (let i = 0; i < a.length; i++) e += (a[i]! - exact[i]!) ** 2;
+      t.dispose();
+      return Math.sqrt(e / a.length);
+    };
+    const wasmError = rmsError(tf.conv2d(x, w, 1, 'same'));
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0 });
+    const onnxError = rmsError(tf.conv2d(x, w, 1, 'same'));
+    expect(onnxConvStats().onnx).toBe(1);
+    expect(onnxError).toBeLessThanOrEqual(wasmError); // seen: 1.1e-6 against 3.2e-6
+    tf.dispose([x, w]);
+  });
+});
+
+describe('loadOnnxRuntimeBinding', () => {
+  it('says "not installed" when the package is missing', async () => {
+    const err = Object.assign(new Error("Cannot find package 'onnxruntime-node' imported from /app/x.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    await expect(loadOnnxRuntimeBinding(() => Promise.reject(err))).resolves.toEqual({ ok: false, reason: 'onnxruntime-node is not installed' });
+  });
+
+  it('says the native binding did not load when its .node file fails', async () => {
+    const err = new Error('/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node: invalid ELF header');
+    const r = await loadOnnxRuntimeBinding(() => Promise.reject(err));
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/native binding did not load \(.*invalid ELF header\)/) });
+  });
+
+  it('refuses a binding of another shape instead of calling into it', async () => {
+    const r = await loadOnnxRuntimeBinding(() => Promise.resolve({ default: { binding: { InferenceSession: class {} }, initOrt: () => {} } }));
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no synchronous loadModel\/run/) });
+    const r2 = await loadOnnxRuntimeBinding(() => Promise.resolve({ binding: {} }));
+    expect(r2).toEqual({ ok: false, reason: expect.stringMatching(/not the one this version of @ragan\/core knows/) });
+  });
+});
+
+// The threaded wasm build keeps tensors in a SharedArrayBuffer, which ONNX Runtime's binding cannot read:
+// that path copies. Threads start once per process, so it runs in a child.
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const url = (p: string): string => pathToFileURL(p).href;
+const CHILD = `
+const { enableWasmThreads } = await import(${JSON.stringify(url(path.join(here, 'wasm-threads.ts')))});
+const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'backend', 'init-backend.ts')))});
+const k = await import(${JSON.stringify(url(path.join(here, 'onnx-conv-kernels.ts')))});
+const tfm = await import(${JSON.stringify(url(require.resolve('@tensorflow/tfjs')))});
+const tf = tfm.default ?? tfm;
+const info = await initBackend({ backend: 'wasm', threads: 2, quiet: true, beforeWasmInit: () => enableWasmThreads(2) });
+const probe = await k.loadOnnxRuntimeBinding(() => import(${JSON.stringify(url(path.join(path.dirname(require.resolve('onnxruntime-node')), 'binding.js')))}));
+const x = tf.randomUniform([2, 12, 10, 40], -1, 1, 'float32', 1);
+const w = tf.randomUniform([3, 3, 40, 24], -1, 1, 'float32', 2);
+const f = (a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same')));
+const run = () => { const [dx, dw] = tf.grads(f)([x, w]); return [tf.conv2d(x, w, 2, 'same'), dx, dw].map((t) => Array.from(t.dataSync())); };
+const wasm = run();
+k.enableOnnxConvKernels(probe.binding, { threads: 2, minMacs: 0 });
+const onnx = run();
+const heapShared = tf.backend().wasm.HEAPU8.buffer instanceof SharedArrayBuffer;
+process.stdout.write(JSON.stringify({ threads: info.threads, heapShared, stats: k.onnxConvStats(), wasm, onnx }));
+`;
+
+describe('ONNX Runtime convolutions with two wasm threads (shared heap)', () => {
+  it('copies tensors out of the shared heap and matches wasm', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ragan-onnx-conv-'));
+    const script = path.join(dir, 'child.mts');
+    writeFileSync(script, CHILD);
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', url(require.resolve('tsx')), script],
+        { cwd: path.join(here, '..', '..'), maxBuffer: 64 << 20, timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
+      );
+    }).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const r = JSON.parse(out) as { threads: number; heapShared: boolean; stats: { onnx: number; rejected: number }; wasm: number[][]; onnx: number[][] };
+    expect(r.threads).toBe(2);
+    expect(r.heapShared).toBe(true);
+    expect(r.stats).toEqual({ onnx: 4, wasm: 0, rejected: 0, sessions: 3 });
+    for (let i = 0; i < 3; i++) expect(relDiff(Float32Array.from(r.onnx[i]!), Float32Array.from(r.wasm[i]!))).toBeLessThan(1e-5);
+  });
+});
