@@ -25,8 +25,8 @@ export interface PairedItem {
   /** Figure name, as in the core and pytorch sections. */
   what: string;
   preset?: string;
-  /** The tfjs side's runtime. */
-  backend: 'wasm' | 'onnxruntime-node';
+  /** The tfjs side's runtime (wasm+onnx-convs: wasm with its convolutions in ONNX Runtime). */
+  backend: 'wasm' | 'onnxruntime-node' | 'wasm+onnx-convs';
   shape: string;
   tfjs: string;
   torch: string;
@@ -40,11 +40,13 @@ export interface PairedItem {
 /** What is paired: the figures the issue's goals name. Training first, while the wasm heap is fresh. */
 export const PAIRED_ITEMS: PairedItem[] = [
   { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', shape: '[4,128,128,3]', tfjs: 'train small 4', torch: 'gan small 4', pairs: 4, warmups: 2 },
+  { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm+onnx-convs', shape: '[4,128,128,3]', tfjs: 'train small 4 onnx', torch: 'gan small 4', pairs: 4, warmups: 2 },
   { what: 'generator forward', preset: 'paper', backend: 'wasm', shape: '[1,256,256,3]', tfjs: 'gen paper 1 wasm', torch: 'gen paper 1', pairs: 3, warmups: 1 },
   { what: 'generator forward', preset: 'paper', backend: 'onnxruntime-node', shape: '[1,256,256,3]', tfjs: 'gen paper 1 onnx', torch: 'gen paper 1', pairs: 7, warmups: 1 },
-  ...(['forward', 'inputGrad', 'filterGrad'] as const).map(
-    (op): PairedItem => ({ what: `conv3x3 ${op}`, backend: 'wasm', shape: CONV_SHAPE, tfjs: `conv ${op}`, torch: `conv ${op}`, pairs: 9, warmups: 2, flop: CONV_FLOP }),
-  ),
+  ...(['forward', 'inputGrad', 'filterGrad'] as const).flatMap((op): PairedItem[] => [
+    { what: `conv3x3 ${op}`, backend: 'wasm', shape: CONV_SHAPE, tfjs: `conv ${op}`, torch: `conv ${op}`, pairs: 9, warmups: 2, flop: CONV_FLOP },
+    { what: `conv3x3 ${op}`, backend: 'wasm+onnx-convs', shape: CONV_SHAPE, tfjs: `conv ${op} onnx`, torch: `conv ${op}`, pairs: 9, warmups: 2, flop: CONV_FLOP },
+  ]),
 ];
 
 /** A line-protocol child: send one request, read one JSON answer. */

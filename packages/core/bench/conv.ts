@@ -3,7 +3,7 @@
  * and filter gradient — on wasm (1 or more threads) or cpu, with RAGAN's kernels or tfjs's stock ones;
  * on wasm also a stride-2 layer (3×3, 64→128, 128² → 64², pad 1), whose input gradient runs by phases.
  *
- *   tsx bench/conv.ts --backend wasm --threads 2 [--reps 7] [--kernels stock]
+ *   tsx bench/conv.ts --backend wasm --threads 2 [--reps 7] [--kernels stock|onnx]
  *
  * Prints one JSON object per op. Threads are fixed when wasm initialises: one setting per process.
  */
@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { restoreStockKernels } from '../src/backend/wasm-training.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { enableOnnxConvKernels, loadOnnxRuntimeBinding, onnxConvKernelsEnabled } from '../src/node/onnx-conv-kernels.js';
 import { median } from '../../../bench/results-file.js';
 
 export type ConvBenchOp = 'forward' | 'inputGrad' | 'filterGrad';
@@ -21,8 +22,11 @@ export interface ConvBenchRow {
   shape: string;
   backend: string;
   threads: number;
-  /** 'ragan' = kernels registered by initBackend (cpu: with the composite filter gradient); 'stock' = tfjs's. */
-  kernels: 'ragan' | 'stock';
+  /**
+   * 'ragan' = kernels registered by initBackend (cpu: with the composite filter gradient); 'stock' =
+   * tfjs's; 'onnx' = wasm with its convolutions in ONNX Runtime (enableOnnxConvKernels).
+   */
+  kernels: 'ragan' | 'stock' | 'onnx';
   medianMs: number;
   gflops: number;
 }
@@ -33,8 +37,11 @@ export interface ConvBenchOptions {
   threads?: number;
   /** Timed rounds (each op once per round) after one warm-up round. Default 9 (wasm), 3 (cpu). */
   reps?: number;
-  /** Default 'ragan'. Stock wasm has no filter gradient, and stock cpu's takes ~1 min here: both skipped. */
-  kernels?: 'ragan' | 'stock';
+  /**
+   * Default 'ragan'. Stock wasm has no filter gradient, and stock cpu's takes ~1 min here: both skipped.
+   * 'onnx' (wasm only) leaves the ONNX Runtime kernels enabled afterwards.
+   */
+  kernels?: 'ragan' | 'stock' | 'onnx';
 }
 
 const B = 1;
@@ -82,6 +89,7 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
     beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined,
   });
   if (kernels === 'stock') restoreStockKernels(opts.backend);
+  if (kernels === 'onnx') await useOnnxConvs(threads);
 
   const s1 = stride1ConvOps();
   const x2 = tf.randomUniform([B, S2.H, S2.W, S2.CI], -1, 1, 'float32', 4) as tf.Tensor4D;
@@ -93,11 +101,11 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
     ['forward', s1.ops.forward, SHAPE, FLOPS],
     ['inputGrad', s1.ops.inputGrad, SHAPE, FLOPS],
   ];
-  if (kernels === 'ragan') ops.push(['filterGrad', s1.ops.filterGrad, SHAPE, FLOPS]);
+  if (kernels !== 'stock') ops.push(['filterGrad', s1.ops.filterGrad, SHAPE, FLOPS]);
   if (opts.backend === 'wasm') {
     ops.push(['forward', () => tf.conv2d(x2, w2, 2, 1), S2_SHAPE, S2_FLOPS]);
     ops.push(['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { ...s2Attrs, inputShape: [B, S2.H, S2.W, S2.CI] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
-    if (kernels === 'ragan') {
+    if (kernels !== 'stock') {
       ops.push(['filterGrad', () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x2, dy: dy2 }, { ...s2Attrs, filterShape: [K, K, S2.CI, S2.CO] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
     }
   }
@@ -137,6 +145,14 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   return rows;
 }
 
+/** Convolutions of the wasm backend in ONNX Runtime from here on (as `ragan train` does by default). */
+export async function useOnnxConvs(threads: number): Promise<void> {
+  if (onnxConvKernelsEnabled()) return;
+  const probe = await loadOnnxRuntimeBinding((s) => import(s));
+  if (!probe.ok) throw new Error(`ONNX Runtime convolutions: ${probe.reason}`);
+  enableOnnxConvKernels(probe.binding, { threads });
+}
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -146,7 +162,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const backend = (arg('backend') ?? 'wasm') as 'wasm' | 'cpu';
   const threads = arg('threads') ? Number(arg('threads')) : undefined;
   const reps = arg('reps') ? Number(arg('reps')) : undefined;
-  const kernels = (arg('kernels') ?? 'ragan') as 'ragan' | 'stock';
+  const kernels = (arg('kernels') ?? 'ragan') as 'ragan' | 'stock' | 'onnx';
   const rows = await benchConv({ backend, kernels, ...(threads ? { threads } : {}), ...(reps ? { reps } : {}) });
   for (const r of rows) console.log(JSON.stringify(r));
 }

@@ -8,7 +8,10 @@
  * - cpu: conv and the tiny forward only (a cpu training iteration takes minutes: a reference, not a
  *   training backend);
  * - onnxruntime-node, 2 threads: generator forward (tiny, small, paper), the model exported by
- *   generatorToOnnx (what `ragan age --runtime onnx` runs).
+ *   generatorToOnnx (what `ragan age --runtime onnx` runs);
+ * - wasm 2 threads with its convolutions in ONNX Runtime (backend `wasm+onnx-convs`, what `ragan train`
+ *   runs when onnxruntime-node is installed): conv ops (kernels `onnx`) and the tiny ×4 and small ×4
+ *   iterations.
  * Writes `bench/results/core.json` at the repository root. Medians of several runs after a warm-up.
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +24,7 @@ import { enableWasmThreads } from '../src/node/wasm-threads.js';
 import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
 import { VERSION } from '../src/version.js';
-import { benchConv } from './conv.js';
+import { benchConv, useOnnxConvs } from './conv.js';
 import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 import { median, writeSectionResults } from '../../../bench/results-file.js';
 
@@ -33,7 +36,12 @@ interface ChildSpec {
   /** Training iterations: preset and batch. */
   train: Array<[Preset, number]>;
   conv: boolean;
+  /** wasm: convolutions in ONNX Runtime (enableOnnxConvKernels), as `ragan train` runs by default. */
+  onnxConvs?: boolean;
 }
+
+/** The backend label of rows timed with the wasm backend's convolutions in ONNX Runtime. */
+export const WASM_ONNX_CONVS = 'wasm+onnx-convs';
 
 const round = (v: number) => Math.round(v * 10) / 10;
 
@@ -57,11 +65,13 @@ async function child(spec: ChildSpec) {
     beforeWasmInit: !onnx && spec.threads > 1 ? () => enableWasmThreads(spec.threads) : undefined,
   });
   const ort = onnx ? ((await import('onnxruntime-node')) as unknown as OrtModuleLike) : undefined;
-  const backend = onnx ? 'onnxruntime-node' : info.name;
+  if (spec.onnxConvs) await useOnnxConvs(spec.threads);
+  const backend = onnx ? 'onnxruntime-node' : spec.onnxConvs ? WASM_ONNX_CONVS : info.name;
   const threads = onnx ? spec.threads : (info.threads ?? spec.threads);
   const rows: Record<string, unknown>[] = [];
   if (spec.conv && spec.backend !== 'onnx') {
-    for (const r of await benchConv({ backend: spec.backend, threads: spec.threads, ...(spec.backend === 'cpu' ? { reps: 2 } : {}) })) rows.push({ bench: 'conv3x3', ...r });
+    const kernels = spec.onnxConvs ? ('onnx' as const) : ('ragan' as const);
+    for (const r of await benchConv({ backend: spec.backend, threads: spec.threads, kernels, ...(spec.backend === 'cpu' ? { reps: 2 } : {}) })) rows.push({ bench: 'conv3x3', ...r });
   }
   for (const preset of spec.forward) {
     const f = generatorFixture(preset);
@@ -131,11 +141,12 @@ async function main() {
     { backend: 'onnx', threads: 2, conv: false, forward: ['tiny', 'small', 'paper'], train: [] },
     { backend: 'wasm', threads: 1, conv: true, forward: ['tiny', 'small'], train: [['tiny', 4]] },
     { backend: 'wasm', threads: 2, conv: true, forward: ['tiny', 'small', 'paper'], train: [['tiny', 4], ['small', 2], ['small', 4]] },
+    { backend: 'wasm', threads: 2, conv: true, onnxConvs: true, forward: [], train: [['tiny', 4], ['small', 4]] },
     { backend: 'cpu', threads: 1, conv: true, forward: ['tiny'], train: [] },
   ];
   const results: Record<string, unknown>[] = [];
   for (const spec of specs) {
-    process.stderr.write(`bench: ${spec.backend} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`);
+    process.stderr.write(`bench: ${spec.backend}${spec.onnxConvs ? ' (convolutions in ONNX Runtime)' : ''} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`);
     const t0 = performance.now();
     const stdout = await new Promise<string>((resolveChild, reject) => {
       const c = spawn(process.execPath, [tsxCli, '--conditions=@ragan/source', self, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });

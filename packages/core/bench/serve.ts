@@ -7,9 +7,11 @@
  *   tsx --conditions=@ragan/source bench/serve.ts --threads 2
  *
  * Requests (networks and tensors are built on first use and kept until `reset`):
- *   conv OP                   3×3 conv 128→128 at 64², batch 1: forward | inputGrad | filterGrad (as bench/conv.ts)
+ *   conv OP [onnx]            3×3 conv 128→128 at 64², batch 1: forward | inputGrad | filterGrad (as bench/conv.ts)
  *   gen PRESET B wasm|onnx    generator forward, B images (onnx: onnxruntime-node, checked against tfjs)
- *   train PRESET B            one GanTrainer.trainStep with R1 (as core-bench.ts)
+ *   train PRESET B [onnx]     one GanTrainer.trainStep with R1 (as core-bench.ts)
+ * A trailing `onnx` on conv and train runs the wasm backend's convolutions in ONNX Runtime
+ * (enableOnnxConvKernels); every other request runs with wasm's own kernels.
  *   reset                     dispose everything built so far (frees the wasm heap for the next item)
  */
 import { createInterface } from 'node:readline';
@@ -17,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
-import { stride1ConvOps, type ConvBenchOp } from './conv.js';
+import { disableOnnxConvKernels } from '../src/node/onnx-conv-kernels.js';
+import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from './conv.js';
 import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
 
@@ -36,8 +39,17 @@ function preset(p: string | undefined): Preset {
   return p as Preset;
 }
 
+/** Switches the wasm backend's convolutions between ONNX Runtime and wasm (sessions are freed on the way back). */
+async function convsIn(where: 'onnx' | 'wasm'): Promise<void> {
+  if (where === 'onnx') await useOnnxConvs(threads);
+  else disableOnnxConvKernels();
+}
+
 async function build(parts: string[]): Promise<Entry> {
   const [kind, a, b, c] = parts;
+  if ((kind === 'conv' && b !== undefined && b !== 'onnx') || (kind === 'train' && c !== undefined && c !== 'onnx')) {
+    throw new Error(`unknown option in "${parts.join(' ')}": only a trailing onnx`);
+  }
   if (kind === 'conv') {
     const conv = stride1ConvOps();
     const op = conv.ops[a as ConvBenchOp];
@@ -90,6 +102,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       process.stdout.write(`${JSON.stringify({ ms: 0 })}\n`);
       continue;
     }
+    const onnxConvs = (parts[0] === 'conv' && parts[2] === 'onnx') || (parts[0] === 'train' && parts[3] === 'onnx');
+    await convsIn(onnxConvs ? 'onnx' : 'wasm');
     const key = parts.join(' ');
     let entry = cache.get(key);
     if (!entry) {
