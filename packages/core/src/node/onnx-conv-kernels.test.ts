@@ -54,6 +54,8 @@ const CASES: Case[] = [
   // (Not 1×3 with strides [2, 1] 'same': stock tfjs-backend-wasm 4.22 returns zeros for that forward conv.)
   { name: '3×1 kernel, strides [1, 2]', x: [1, 8, 9, 4], k: [3, 1], co: 6, stride: [1, 2], pad: 'same' },
   { name: 'explicit asymmetric pads', x: [2, 7, 8, 5], k: [3, 3], co: 4, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  // pads wider than the kernel: the stride-1 input gradient cannot be a flipped Conv, ConvTranspose runs
+  { name: 'explicit pads wider than the kernel', x: [1, 6, 7, 4], k: [3, 3], co: 5, stride: 1, pad: [[0, 0], [3, 1], [1, 3], [0, 0]] },
   { name: '4×4 stride 2 explicit pad 1 (PatchGAN-style)', x: [1, 16, 16, 8], k: [4, 4], co: 8, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
 ];
 

@@ -9,8 +9,9 @@
  * 16.6 s on wasm, and the whole step 9.7–9.9 s against 18.8–20.1 s.
  *
  * What it does: `Conv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` on the wasm backend are
- * replaced by kernels that run a small ONNX graph (NHWC transposes around `Conv`/`ConvTranspose`; the
- * filter gradient as `Gemm`s over strided `Slice`s of the padded input, see buildGraph) in an ONNX
+ * replaced by kernels that run a small ONNX graph (NHWC transposes around a `Conv`; the input gradient
+ * as a `Conv` with the flipped kernel at stride 1, else `ConvTranspose`; the filter gradient as `Gemm`s
+ * over strided `Slice`s of the padded input: see buildGraph) in an ONNX
  * Runtime session per layer signature (shapes, strides, pads), cached for the process.
  * - The wasm backend and its training kernels must be initialised first (`initBackend`): they are the
  *   fallback and the reference.
@@ -296,9 +297,29 @@ function buildGraph(kind: ConvKernel, g: Geometry): { nodes: OnnxNode[]; inits: 
     };
   }
   if (kind === 'Conv2DBackpropInput') {
-    // ConvTranspose's weight is [C_in of the transpose = Co, Ci, kh, kw]: the forward OIHW tensor.
     const ekh = (g.kh - 1) * g.dh + 1;
     const ekw = (g.kw - 1) * g.dw + 1;
+    const flipPads = [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right];
+    if (g.sh === 1 && g.sw === 1 && flipPads.every((p) => p >= 0)) {
+      // Stride 1: a Conv of dy with the kernel flipped in space and its channels swapped ([Ci, Co, kh,
+      // kw] as OIHW). Measured 1.45–1.9× faster than ConvTranspose at 32²–64², 64–128 channels.
+      return {
+        nodes: [
+          T('dy', 'dy_nchw', [0, 3, 1, 2]),
+          T('w', 'w_iohw', [2, 3, 0, 1]),
+          { opType: 'Slice', inputs: ['w_iohw', 'flip_starts', 'flip_ends', 'flip_axes', 'flip_steps'], outputs: ['w_flipped'], name: 'flip' },
+          { opType: 'Conv', inputs: ['dy_nchw', 'w_flipped'], outputs: ['dx_nchw'], name: 'conv', attrs: { pads: ints(...flipPads), dilations } },
+          T('dx_nchw', 'out', [0, 2, 3, 1]),
+        ],
+        inits: [i64('flip_starts', [-1, -1]), i64('flip_ends', [-(2 ** 31), -(2 ** 31)]), i64('flip_axes', [2, 3]), i64('flip_steps', [-1, -1])],
+        inputs: [
+          ['dy', yShape],
+          ['w', wShape],
+        ],
+        out: [g.B, g.H, g.W, g.Ci],
+      };
+    }
+    // Strided: ConvTranspose, whose weight is [C_in of the transpose = Co, Ci, kh, kw] = the forward OIHW.
     const oph = g.H - (g.sh * (g.Ho - 1) + ekh - g.top - g.bottom);
     const opw = g.W - (g.sw * (g.Wo - 1) + ekw - g.left - g.right);
     return {
