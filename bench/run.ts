@@ -55,7 +55,7 @@ const SECTIONS: Section[] = [
 ];
 
 /** What the PyTorch twin measures: the same shapes as the core section (see bench/pytorch_twin.py). */
-export const PYTORCH_MEASUREMENTS = ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:2', 'gan:small:4'];
+export const PYTORCH_MEASUREMENTS = ['conv', 'gen:tiny:1', 'gen:small:1', 'gen:paper:1', 'gan:tiny:4', 'gan:small:4'];
 /** Threads for PyTorch: the same as the tfjs figures it is compared with. */
 export const PYTORCH_THREADS = 2;
 

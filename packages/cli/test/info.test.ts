@@ -18,11 +18,15 @@ describe('ragan info', () => {
     expect(byName['tensorflow-gpu']!.reason).toBeTruthy();
     expect(byName.wasm!.available).toBe(true);
     expect(info.wouldUse).toBe('wasm');
+    // onnxruntime-node is an optional dependency of the cli, installed here
+    expect((info as unknown as { onnxRuntime: unknown }).onnxRuntime).toEqual({ available: true, version: expect.stringMatching(/^\d+\.\d+\.\d+$/), trainingConvolutions: true });
 
     const text = await ragan(['info']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/Would use: wasm/);
     expect(text.stdout).toMatch(/tfjs-node-gpu/);
+    expect(text.stdout).toMatch(/✓ onnxruntime-node \d+\.\d+\.\d+: runs the generator/);
+    expect(text.stdout).toMatch(/✓ and the convolutions of wasm training \(--conv-runtime\)/);
   }, 180_000);
 
   it('honours RAGAN_BACKEND', async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { VERSION as CORE_VERSION } from '@ragan/core';
 import { probeBackends, type BackendName } from '@ragan/core';
+import { loadOnnxRuntime, loadOnnxRuntimeBinding } from '@ragan/core/node';
 import { CLI_VERSION } from '../version.js';
 import { importFromCli } from '../import-module.js';
 
@@ -18,6 +19,8 @@ export interface InfoReport {
   backends: Array<{ name: BackendName; available: boolean; reason?: string }>;
   wouldUse: BackendName | undefined;
   requested: string | undefined;
+  /** onnxruntime-node: the generator at inference (--runtime) and wasm training convolutions (--conv-runtime). */
+  onnxRuntime: { available: boolean; version?: string; reason?: string; trainingConvolutions: boolean; trainingReason?: string };
 }
 
 export async function collectInfo(): Promise<InfoReport> {
@@ -27,7 +30,13 @@ export async function collectInfo(): Promise<InfoReport> {
   const wouldUse = requested
     ? (backends.find((b) => b.name === requested && b.available)?.name ?? undefined)
     : backends.find((b) => b.available)?.name;
+  const ort = await loadOnnxRuntime(importFromCli);
+  const binding = await loadOnnxRuntimeBinding(importFromCli);
+  const onnxRuntime: InfoReport['onnxRuntime'] = ort.ok
+    ? { available: true, version: ort.version, trainingConvolutions: binding.ok, ...(binding.ok ? {} : { trainingReason: binding.reason }) }
+    : { available: false, reason: ort.reason, trainingConvolutions: false };
   return {
+    onnxRuntime,
     versions: { '@ragan/cli': CLI_VERSION, '@ragan/core': CORE_VERSION, '@tensorflow/tfjs': tf.version.tfjs, node: process.version },
     platform: `${process.platform} ${process.arch}`,
     cpus: cpus().length,
@@ -45,6 +54,18 @@ export function formatInfo(r: InfoReport): string {
   for (const b of r.backends) {
     lines.push(`  ${b.available ? '✓' : '✗'} ${b.name.padEnd(15)}${b.available ? 'available' : `not available${b.reason ? `: ${b.reason}` : ''}`}`);
   }
+  const o = r.onnxRuntime;
+  lines.push('', 'ONNX Runtime (CPU, native kernels):');
+  if (o.available) {
+    lines.push(`  ✓ onnxruntime-node ${o.version}: runs the generator for age/demo/eval (--runtime)`);
+    lines.push(
+      o.trainingConvolutions
+        ? '  ✓ and the convolutions of wasm training (--conv-runtime)'
+        : `  ✗ not for wasm training convolutions: ${o.trainingReason ?? 'unavailable'}`,
+    );
+  } else {
+    lines.push(`  ✗ ${o.reason ?? 'not available'} (npm install onnxruntime-node: faster inference and wasm training)`);
+  }
   lines.push('');
   if (r.requested) {
     lines.push(r.wouldUse ? `Would use: ${r.wouldUse} (RAGAN_BACKEND=${r.requested})` : `RAGAN_BACKEND=${r.requested} is not available here: commands will fail until it is installed.`);
@@ -58,7 +79,7 @@ export function formatInfo(r: InfoReport): string {
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('versions, the backends available here, the one that would be used, and how to get the GPU one')
+    .description('versions, the backends available here, the one that would be used, ONNX Runtime, and how to get the GPU backend')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { json?: boolean }) => {
       const report = await collectInfo();

@@ -144,6 +144,20 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 4, rejected: 0, sessions: 0 });
   });
 
+  it('keeps at most maxSessions sessions, freeing the oldest', () => {
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, maxSessions: 2 });
+    const w = tf.randomUniform([3, 3, 8, 8], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const ys = [6, 7, 8, 6].map((h) => {
+      const x = tf.randomUniform([1, h, h, 8], -1, 1, 'float32', h) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, 1, 'same');
+      x.dispose();
+      return y;
+    });
+    // size 6 was evicted by 8 and ran (and was checked) again
+    expect(onnxConvStats()).toEqual({ onnx: 4, wasm: 0, rejected: 0, sessions: 2 });
+    tf.dispose([w, ...ys]);
+  });
+
   it('disableOnnxConvKernels puts the previous kernels back', () => {
     const before = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm')!.kernelFunc);
     enableOnnxConvKernels(binding, { threads: 1 });

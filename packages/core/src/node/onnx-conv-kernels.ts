@@ -114,6 +114,12 @@ export interface OnnxConvKernelOptions {
   tolerance?: number;
   /** Layers with fewer multiply-adds than this stay on wasm (the call costs ~0.1 ms). Default 2¹⁸. */
   minMacs?: number;
+  /**
+   * Layer signatures kept at most; beyond, the oldest session is freed. A `small` training run uses
+   * ~70; shapes that keep changing (evaluation at many batch sizes) must not grow memory and threads
+   * without bound. Default 256.
+   */
+  maxSessions?: number;
 }
 
 /** Counts since `enableOnnxConvKernels`: calls run by ONNX Runtime and calls left to wasm. */
@@ -127,6 +133,7 @@ export interface OnnxConvStats {
 }
 
 const KERNELS = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const;
+
 type ConvKernel = (typeof KERNELS)[number];
 
 interface Entry {
@@ -157,6 +164,7 @@ export function enableOnnxConvKernels(binding: OnnxNativeBinding, options: OnnxC
     log: options.log ?? ((line: string) => console.error(line)),
     tolerance: options.tolerance ?? 1e-4,
     minMacs: options.minMacs ?? 1 << 18,
+    maxSessions: Math.max(1, options.maxSessions ?? 256),
   };
   if (state) {
     state.options = opts;
@@ -504,6 +512,11 @@ function makeKernel(kind: ConvKernel, fallback: tf.KernelFunc): tf.KernelFunc {
         s.options.log(`ragan: ${describeSig(kind, g)} stays on wasm: ONNX Runtime could not build it (${firstLine(e)})`);
       }
       s.entries.set(key, entry);
+      if (s.entries.size > s.options.maxSessions) {
+        const [oldestKey, oldest] = s.entries.entries().next().value as [string, Entry];
+        oldest.session?.dispose?.();
+        s.entries.delete(oldestKey);
+      }
     }
     if (!entry.session) {
       s.stats.wasm++;
