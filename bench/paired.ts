@@ -40,7 +40,7 @@ export interface PairedItem {
 /** What is paired: the figures the goals name. Training first, while the wasm heap is fresh. */
 export const PAIRED_ITEMS: PairedItem[] = [
   // One warm-up step is enough: the first grows the heap, packs weights and (onnx) checks every layer.
-  { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', shape: '[4,128,128,3]', tfjs: 'train small 4', torch: 'gan small 4', pairs: 3, warmups: 1 },
+  { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', shape: '[4,128,128,3]', tfjs: 'train small 4', torch: 'gan small 4', pairs: 2, warmups: 1 },
   { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm+onnx-convs', shape: '[4,128,128,3]', tfjs: 'train small 4 onnx', torch: 'gan small 4', pairs: 3, warmups: 1 },
   { what: 'generator forward', preset: 'paper', backend: 'wasm', shape: '[1,256,256,3]', tfjs: 'gen paper 1 wasm', torch: 'gen paper 1', pairs: 3, warmups: 1 },
   { what: 'generator forward', preset: 'paper', backend: 'onnxruntime-node', shape: '[1,256,256,3]', tfjs: 'gen paper 1 onnx', torch: 'gen paper 1', pairs: 7, warmups: 1 },
