@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -70,6 +70,33 @@ describe('runTraining', () => {
     ck!.model.dispose();
     ck!.gOpt.dispose();
     ck!.dOpt.dispose();
+  }, 600_000);
+
+  it('writes a step again by swapping folders, and puts back a checkpoint whose swap was killed halfway', async () => {
+    const run = tmp();
+    const s1 = source();
+    await runTraining({ runDir: run, config: { ...config, steps: 4 }, source: s1, steps: 2 });
+    s1.close?.();
+    const ckDir = join(run, 'checkpoints');
+    expect(await listCheckpoints(run)).toEqual([2, 0]);
+    // a kill between "step-2 → .old-step-2-PID" and ".tmp-step-2-PID → step-2" leaves only the old one
+    renameSync(join(ckDir, 'step-2'), join(ckDir, '.old-step-2-99999'));
+    const ck = await loadLatestCheckpoint(run);
+    expect(ck!.state.step).toBe(2);
+    expect(ck!.skipped).toEqual([]);
+    [ck!.model, ck!.gOpt, ck!.dOpt].forEach((d) => d.dispose());
+    expect(readdirSync(ckDir).sort()).toEqual(['step-0', 'step-2']);
+    // an interrupted resume writes its step (2) again: the new folder replaces the old one whole
+    const ac = new AbortController();
+    ac.abort();
+    const s2 = source();
+    const r = await runTraining({ runDir: run, resume: true, source: s2, signal: ac.signal });
+    s2.close?.();
+    expect(r.step).toBe(2);
+    expect(readdirSync(ckDir).sort()).toEqual(['step-0', 'step-2']);
+    const again = await loadLatestCheckpoint(run);
+    expect(again!.state.step).toBe(2);
+    [again!.model, again!.gOpt, again!.dOpt].forEach((d) => d.dispose());
   }, 600_000);
 
   it('refuses to overwrite a run and names the way out', async () => {

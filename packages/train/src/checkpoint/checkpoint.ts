@@ -31,6 +31,34 @@ export interface TrainingState {
 }
 
 const STEP_DIR = /^step-(\d{1,12})$/;
+/** A checkpoint being replaced by a newer write of the same step: `.old-step-N-PID`. */
+const OLD_PREFIX = '.old-step-';
+const OLD_DIR = /^\.old-step-(\d{1,12})-\d+$/;
+
+/**
+ * Puts back a checkpoint whose replacement was killed between its two renames (only `.old-step-N-PID`
+ * is left), and removes `.old-` folders whose `step-N` exists.
+ */
+async function recoverReplaced(runDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(checkpointsDir(runDir));
+  } catch {
+    return;
+  }
+  const present = new Set(names);
+  for (const n of names) {
+    const m = OLD_DIR.exec(n);
+    if (!m) continue;
+    const target = `step-${Number(m[1])}`;
+    if (present.has(target)) {
+      await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
+    } else {
+      await rename(join(checkpointsDir(runDir), n), join(checkpointsDir(runDir), target));
+      present.add(target);
+    }
+  }
+}
 
 export function checkpointsDir(runDir: string): string {
   return join(runDir, 'checkpoints');
@@ -59,12 +87,19 @@ const optimizerEntries = (model: RaganModel, which: 'generator' | 'discriminator
  * fsync'd, manifest last, with sha256 of each weight file) and renamed into place, so a kill at any
  * moment leaves either the previous checkpoints or a complete new one — never a partial one that
  * passes for complete.
+ *
+ * A run can write the same step again (a resume from step N writes step N; an interrupt right after a
+ * periodic checkpoint). The existing folder is then renamed aside (`.old-step-N-PID`) before the new
+ * one takes its name, and deleted after: deleting it in place could be killed halfway and leave a
+ * `step-N` without its manifest (seen in the kill -9 test). A kill between the two renames leaves only
+ * the `.old-` folder, which `loadLatestCheckpoint` renames back.
  */
 export async function saveCheckpoint(runDir: string, model: RaganModel, trainer: GanTrainer, state: TrainingState): Promise<string> {
   const dir = checkpointsDir(runDir);
   await mkdir(dir, { recursive: true });
   const final = join(dir, `step-${state.step}`);
   const tmp = join(dir, `.tmp-step-${state.step}-${process.pid}`);
+  const old = join(dir, `${OLD_PREFIX}${state.step}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   const gBag = TensorBag.of('g_opt', trainer.gOpt.getState().tensors);
   const dBag = TensorBag.of('d_opt', trainer.dOpt.getState().tensors);
@@ -75,9 +110,17 @@ export async function saveCheckpoint(runDir: string, model: RaganModel, trainer:
       extra: { ...state } as unknown as Record<string, unknown>,
     });
     await fsyncDir(tmp);
-    await rm(final, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+    let replaced = false;
+    try {
+      await rename(final, old);
+      replaced = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
     await rename(tmp, final);
     await fsyncDir(dir);
+    if (replaced) await rm(old, { recursive: true, force: true });
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw RaganError.isInstance(e) ? e : new CheckpointError(`could not write checkpoint: ${(e as Error).message}`, { path: final, cause: e });
@@ -129,6 +172,7 @@ function parseState(extra: unknown, where: string): TrainingState {
  * skipped and reported. Returns undefined when there is none. The caller owns the returned model and bags.
  */
 export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckpoint | undefined> {
+  await recoverReplaced(runDir);
   const skipped: Array<{ step: number; reason: string }> = [];
   for (const step of await listCheckpoints(runDir)) {
     const dir = join(checkpointsDir(runDir), `step-${step}`);
