@@ -79,8 +79,14 @@ describe('runTraining', () => {
     s1.close?.();
     const ckDir = join(run, 'checkpoints');
     expect(await listCheckpoints(run)).toEqual([2, 0]);
+    // a process still running may be between its two renames: its folder is left alone
+    renameSync(join(ckDir, 'step-2'), join(ckDir, `.old-step-2-${process.ppid}`));
+    const live = await loadLatestCheckpoint(run);
+    expect(live!.state.step).toBe(0);
+    [live!.model, live!.gOpt, live!.dOpt].forEach((d) => d.dispose());
     // a kill between "step-2 → .old-step-2-PID" and ".tmp-step-2-PID → step-2" leaves only the old one
-    renameSync(join(ckDir, 'step-2'), join(ckDir, '.old-step-2-99999'));
+    // (4194305 is above Linux's largest pid: no such process)
+    renameSync(join(ckDir, `.old-step-2-${process.ppid}`), join(ckDir, '.old-step-2-4194305'));
     const ck = await loadLatestCheckpoint(run);
     expect(ck!.state.step).toBe(2);
     expect(ck!.skipped).toEqual([]);

@@ -138,6 +138,41 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
   });
 
+  it('does not judge a layer on a first call whose wasm result holds NaN, and checks it on the next', () => {
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, log: () => expect.fail('nothing to report') });
+    const w = tf.randomUniform([3, 3, 4, 4], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const bad = tf.tensor4d(Float32Array.from({ length: 64 * 4 }, (_, i) => (i === 37 ? NaN : (i % 7) / 7)), [1, 8, 8, 4]);
+    const good = tf.randomUniform([1, 8, 8, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const y1 = tf.conv2d(bad, w, 1, 'same');
+    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 1, rejected: 0, sessions: 1 });
+    expect(Array.from(y1.dataSync()).some(Number.isNaN)).toBe(true);
+    const y2 = tf.conv2d(good, w, 1, 'same');
+    expect(onnxConvStats()).toEqual({ onnx: 1, wasm: 1, rejected: 0, sessions: 1 });
+    tf.dispose([w, bad, good, y1, y2]);
+  });
+
+  it('falls back to wasm, with one line, when ONNX Runtime throws', () => {
+    const broken: OnnxNativeBinding = {
+      createSession: () => ({
+        loadModel: () => undefined,
+        run: () => {
+          throw new Error('out of memory\n  at native code');
+        },
+      }),
+    };
+    const lines: string[] = [];
+    enableOnnxConvKernels(broken, { threads: 1, minMacs: 0, log: (l) => lines.push(l) });
+    const c = CASES[0]!;
+    const ids = tf.engine().backend.numDataIds();
+    const r = convAndGrads(c);
+    disableOnnxConvKernels();
+    const wasm = convAndGrads(c);
+    for (const k of ['y', 'dx', 'dw'] as const) expect(r[k]).toEqual(wasm[k]);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('ragan: Conv2D x[2,9,7,32] k3×3→16 s1×1 stays on wasm: ONNX Runtime failed (out of memory)');
+    expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
+  });
+
   it('leaves layers below minMacs on wasm without building a session', () => {
     enableOnnxConvKernels(binding, { threads: 1, minMacs: 1e9 });
     convAndGrads(CASES[0]!);

@@ -33,29 +33,52 @@ export interface TrainingState {
 const STEP_DIR = /^step-(\d{1,12})$/;
 /** A checkpoint being replaced by a newer write of the same step: `.old-step-N-PID`. */
 const OLD_PREFIX = '.old-step-';
-const OLD_DIR = /^\.old-step-(\d{1,12})-\d+$/;
+const OLD_DIR = /^\.old-step-(\d{1,12})-(\d+)$/;
+
+/** Whether process `pid` (not this one) is running: its `.old-` folder may be mid-swap. */
+function otherProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * Puts back a checkpoint whose replacement was killed between its two renames (only `.old-step-N-PID`
- * is left), and removes `.old-` folders whose `step-N` exists.
+ * is left), and removes `.old-` folders whose `step-N` exists. Folders of a process that is still
+ * running are left alone (it may be between its renames right now).
  */
 async function recoverReplaced(runDir: string): Promise<void> {
+  const dir = checkpointsDir(runDir);
   let names: string[];
   try {
-    names = await readdir(checkpointsDir(runDir));
+    names = await readdir(dir);
   } catch {
     return;
   }
   const present = new Set(names);
   for (const n of names) {
     const m = OLD_DIR.exec(n);
-    if (!m) continue;
+    if (!m || otherProcessAlive(Number(m[2]))) continue;
     const target = `step-${Number(m[1])}`;
-    if (present.has(target)) {
-      await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
-    } else {
-      await rename(join(checkpointsDir(runDir), n), join(checkpointsDir(runDir), target));
-      present.add(target);
+    try {
+      if (present.has(target)) {
+        await rm(join(dir, n), { recursive: true, force: true });
+      } else {
+        await rename(join(dir, n), join(dir, target));
+        present.add(target);
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // someone else got there first
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        await rm(join(dir, n), { recursive: true, force: true }); // step-N appeared meanwhile
+        continue;
+      }
+      throw new CheckpointError(`could not restore checkpoint ${n}: ${(e as Error).message}`, { path: join(dir, n), cause: e });
     }
   }
 }
@@ -101,6 +124,7 @@ export async function saveCheckpoint(runDir: string, model: RaganModel, trainer:
   const tmp = join(dir, `.tmp-step-${state.step}-${process.pid}`);
   const old = join(dir, `${OLD_PREFIX}${state.step}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
+  let replaced = false;
   const gBag = TensorBag.of('g_opt', trainer.gOpt.getState().tensors);
   const dBag = TensorBag.of('d_opt', trainer.dOpt.getState().tensors);
   try {
@@ -111,7 +135,6 @@ export async function saveCheckpoint(runDir: string, model: RaganModel, trainer:
     });
     await fsyncDir(tmp);
     await rm(old, { recursive: true, force: true });
-    let replaced = false;
     try {
       await rename(final, old);
       replaced = true;
@@ -122,6 +145,8 @@ export async function saveCheckpoint(runDir: string, model: RaganModel, trainer:
     await fsyncDir(dir);
     if (replaced) await rm(old, { recursive: true, force: true });
   } catch (e) {
+    // the new folder did not take the name: put the old one back
+    if (replaced) await rename(old, final).catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
     throw RaganError.isInstance(e) ? e : new CheckpointError(`could not write checkpoint: ${(e as Error).message}`, { path: final, cause: e });
   } finally {
