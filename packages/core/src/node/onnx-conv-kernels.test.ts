@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fileUrl, resolveFromCore, runTsChild } from '../../test/child-process.js';
 import { initBackend } from '../backend/init-backend.js';
 import { createRagan } from '../ragan.js';
 import { GanTrainer } from '../training/gan-trainer.js';
@@ -311,17 +308,16 @@ describe('loadOnnxRuntimeBinding', () => {
 
 // The threaded wasm build keeps tensors in a SharedArrayBuffer, which ONNX Runtime's binding cannot read:
 // that path copies. Threads start once per process, so it runs in a child.
-const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const url = (p: string): string => pathToFileURL(p).href;
+const url = fileUrl;
 const CHILD = `
 const { enableWasmThreads } = await import(${JSON.stringify(url(path.join(here, 'wasm-threads.ts')))});
 const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'backend', 'init-backend.ts')))});
 const k = await import(${JSON.stringify(url(path.join(here, 'onnx-conv-kernels.ts')))});
-const tfm = await import(${JSON.stringify(url(require.resolve('@tensorflow/tfjs')))});
+const tfm = await import(${JSON.stringify(url(resolveFromCore('@tensorflow/tfjs')))});
 const tf = tfm.default ?? tfm;
 const info = await initBackend({ backend: 'wasm', threads: 2, quiet: true, beforeWasmInit: () => enableWasmThreads(2) });
-const probe = await k.loadOnnxRuntimeBinding(() => import(${JSON.stringify(url(path.join(path.dirname(require.resolve('onnxruntime-node')), 'binding.js')))}));
+const probe = await k.loadOnnxRuntimeBinding(() => import(${JSON.stringify(url(path.join(path.dirname(resolveFromCore('onnxruntime-node')), 'binding.js')))}));
 const x = tf.randomUniform([2, 12, 10, 40], -1, 1, 'float32', 1);
 const w = tf.randomUniform([3, 3, 40, 24], -1, 1, 'float32', 2);
 const f = (a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same')));
@@ -335,17 +331,7 @@ process.stdout.write(JSON.stringify({ threads: info.threads, heapShared, stats: 
 
 describe('ONNX Runtime convolutions with two wasm threads (shared heap)', () => {
   it('copies tensors out of the shared heap and matches wasm', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ragan-onnx-conv-'));
-    const script = path.join(dir, 'child.mts');
-    writeFileSync(script, CHILD);
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        ['--import', url(require.resolve('tsx')), script],
-        { cwd: path.join(here, '..', '..'), maxBuffer: 64 << 20, timeout: 120_000 },
-        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
-      );
-    }).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const out = await runTsChild(CHILD, [], { name: 'child with 2 wasm threads' });
     const r = JSON.parse(out) as { threads: number; heapShared: boolean; stats: { onnx: number; rejected: number }; wasm: number[][]; onnx: number[][] };
     expect(r.threads).toBe(2);
     expect(r.heapShared).toBe(true);

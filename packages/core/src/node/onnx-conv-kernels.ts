@@ -33,6 +33,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { encodeOnnxModel, type OnnxNode, type OnnxInitializer } from '../onnx/proto.js';
+import { onnxImportFailure } from './onnx-runtime.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -72,12 +73,7 @@ export async function loadOnnxRuntimeBinding(importModule: (specifier: string) =
   try {
     mod = await importModule('onnxruntime-node/dist/binding.js');
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const code = (e as { code?: string }).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /onnxruntime-node/.test(msg) && !/\.node\b/.test(msg)) {
-      return { ok: false, reason: 'onnxruntime-node is not installed' };
-    }
-    return { ok: false, reason: `onnxruntime-node's native binding did not load (${msg.split('\n')[0]})` };
+    return { ok: false, reason: onnxImportFailure(e, "onnxruntime-node's native binding") };
   }
   const m = ((mod as { default?: unknown }).default ?? mod) as { binding?: { InferenceSession?: unknown }; initOrt?: unknown };
   const Session = m?.binding?.InferenceSession as (new () => NativeSession) | undefined;

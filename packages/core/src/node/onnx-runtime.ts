@@ -7,6 +7,19 @@ import type { OrtModuleLike } from '../onnx/runtime.js';
 
 export type OnnxRuntimeProbe = { ok: true; ort: OrtModuleLike; version: string } | { ok: false; reason: string };
 
+/**
+ * Why importing `specifier` (onnxruntime-node or a file of it) failed, in words: "not installed" when the
+ * package itself cannot be found, else "did not load" with the first line of the error (a native
+ * library that will not load, a missing dependency of it).
+ */
+export function onnxImportFailure(e: unknown, what = 'onnxruntime-node'): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(msg);
+  if (notFound && /onnxruntime-node/.test(msg) && !/\.node\b/.test(msg)) return 'onnxruntime-node is not installed';
+  return `${what} did not load (${msg.split('\n')[0]})`;
+}
+
 const cache = new WeakMap<object, Promise<OnnxRuntimeProbe>>();
 const defaultImport = (s: string): Promise<unknown> => import(/* @vite-ignore */ s);
 
@@ -27,12 +40,7 @@ export function loadOnnxRuntime(importModule: (specifier: string) => Promise<unk
     try {
       mod = await importModule('onnxruntime-node');
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      const code = (e as { code?: string }).code;
-      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package) 'onnxruntime-node'/.test(msg)) {
-        return { ok: false, reason: 'onnxruntime-node is not installed' };
-      }
-      return { ok: false, reason: `onnxruntime-node did not load (${msg.split('\n')[0]})` };
+      return { ok: false, reason: onnxImportFailure(e) };
     }
     const ort = (mod as { default?: unknown }).default && !isOrtModule(mod) ? (mod as { default: unknown }).default : mod;
     if (!isOrtModule(ort)) return { ok: false, reason: 'onnxruntime-node loaded but does not look like ONNX Runtime' };

@@ -1,25 +1,21 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fileUrl, resolveFromCore, runTsChild } from '../../test/child-process.js';
 import { expectTensorsClose } from '../../test/helpers.js';
 import { initBackend } from '../backend/init-backend.js';
 import { enableWasmThreads } from './wasm-threads.js';
 
 // Threads must be enabled before the wasm backend initialises, once per process: each case runs in a
 // child process, which must also exit by itself (idle pthreads must not keep it alive).
-const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const url = (p: string): string => pathToFileURL(p).href;
+const url = fileUrl;
 
 const CHILD = `
 const { enableWasmThreads } = await import(${JSON.stringify(url(path.join(here, 'wasm-threads.ts')))});
 const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'backend', 'init-backend.ts')))});
-const tfm = await import(${JSON.stringify(url(require.resolve('@tensorflow/tfjs')))});
+const tfm = await import(${JSON.stringify(url(resolveFromCore('@tensorflow/tfjs')))});
 const tf = tfm.default ?? tfm;
 const threads = Number(process.argv[2]);
 const timeoutMs = process.argv[3] ? Number(process.argv[3]) : undefined;
@@ -47,37 +43,13 @@ interface ChildResult {
   dw: { shape: number[]; data: number[] };
 }
 
-let dir: string;
-let script: string;
-
-function runChild(threads: number, timeoutMs?: number): Promise<ChildResult> {
-  const tsx = require.resolve('tsx');
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', url(tsx), script, String(threads), ...(timeoutMs === undefined ? [] : [String(timeoutMs)])],
-      { cwd: path.join(here, '..', '..'), timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          const how = err.killed ? 'did not exit by itself (killed after 90 s)' : `failed (${err.code})`;
-          reject(new Error(`child with ${threads} thread(s) ${how}\n${stderr}`));
-          return;
-        }
-        resolve(JSON.parse(stdout) as ChildResult);
-      },
-    );
+async function runChild(threads: number, timeoutMs?: number): Promise<ChildResult> {
+  const out = await runTsChild(CHILD, [String(threads), ...(timeoutMs === undefined ? [] : [String(timeoutMs)])], {
+    timeoutMs: 90_000,
+    name: `child with ${threads} thread(s)`,
   });
+  return JSON.parse(out) as ChildResult;
 }
-
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'ragan-wasm-threads-'));
-  script = path.join(dir, 'child.mts');
-  writeFileSync(script, CHILD);
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('enableWasmThreads (Node)', () => {
   it('runs a conv and its gradients on 2 threads with the results of 1 thread, and the process exits by itself', async () => {
