@@ -47,5 +47,6 @@ export {
 } from './onnx/runtime.js';
 export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
+export { setWasmWinograd, wasmWinogradCalls, prepareWasmWinograd, type WasmWinogradOptions } from './backend/index.js';
 export { VERSION } from './version.js';
 export * from './geometry/index.js';

@@ -17,3 +17,10 @@ export {
   WASM_CPU_FALLBACK_KERNELS,
   type CpuTrainingKernelOptions,
 } from './wasm-training.js';
+export {
+  makeWasmWinogradConv2D,
+  prepareWasmWinograd,
+  setWasmWinograd,
+  wasmWinogradCalls,
+  type WasmWinogradOptions,
+} from './wasm-winograd.js';

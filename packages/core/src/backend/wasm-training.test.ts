@@ -9,6 +9,7 @@ import {
   setFilterGradBlockForTests,
   WASM_CPU_FALLBACK_KERNELS,
 } from './wasm-training.js';
+import { setWasmWinograd } from './wasm-winograd.js';
 
 /** Deterministic values in [-1, 1) (mulberry32), identical on every backend. */
 function values(n: number, seed: number): Float32Array {
@@ -118,7 +119,12 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
   registerWasmTrainingKernels();
   registerWasmTrainingKernels(); // idempotent
+  // These kernels are tested as compositions of XNNPACK's direct convolution; Winograd (which the input
+  // gradient uses on big 3×3 stride-1 layers) has its own tests in wasm-winograd.test.ts.
+  setWasmWinograd({ enabled: false });
 });
+
+afterAll(() => setWasmWinograd({ enabled: true }));
 
 async function filterGradMatchesCpu(c: ConvCase): Promise<void> {
     const [Ho, Wo] = outSize(c);

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fileUrl, resolveFromCore, runTsChild } from '../../test/child-process.js';
 import { initBackend } from '../backend/init-backend.js';
+import { setWasmWinograd } from '../backend/wasm-winograd.js';
 import { createRagan } from '../ragan.js';
 import { GanTrainer } from '../training/gan-trainer.js';
 import {
@@ -22,14 +23,19 @@ import {
 let binding: OnnxNativeBinding;
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm', quiet: true });
+  // The wasm reference is XNNPACK's direct convolution: Winograd (big 3×3 layers, tested in
+  // wasm-winograd.test.ts) rounds differently, by ≈1e-5 of the largest value.
+  await initBackend({ backend: 'wasm', quiet: true, wasmWinograd: false });
   const probe = await loadOnnxRuntimeBinding((s) => import(s));
   if (!probe.ok) throw new Error(`onnxruntime-node should load in tests: ${probe.reason}`);
   binding = probe.binding;
 });
 
 afterEach(() => disableOnnxConvKernels());
-afterAll(() => disableOnnxConvKernels());
+afterAll(() => {
+  disableOnnxConvKernels();
+  setWasmWinograd({ enabled: true });
+});
 
 interface Case {
   name: string;

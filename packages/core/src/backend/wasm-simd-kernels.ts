@@ -1,0 +1,517 @@
+/**
+ * A few WebAssembly SIMD loops that run straight on the tfjs wasm backend's heap: the transforms of
+ * the Winograd convolution (wasm-winograd.ts). Written as bytecode by the small assembler below (no
+ * toolchain, nothing fetched, nothing eval'd), compiled once per wasm memory.
+ *
+ * Why not JS: the same loops in JS take 5–7 ns per element written (measured here), as long as the
+ * matrix products they feed; 128-bit SIMD does four lanes per instruction.
+ *
+ * Every loop works on float32 vectors of 4 lanes: element counts must be multiples of 4 (the caller
+ * checks). Pointers are byte offsets into the heap (unsigned 32-bit).
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// A minimal assembler: only the instructions these loops use.
+// ---------------------------------------------------------------------------------------------------
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  let v = n >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  let v = n | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function utf8(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+}
+
+/** One function's body: i32 parameters, then i32 and v128 locals by name. */
+class Fn {
+  readonly code: number[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly i32Locals: string[] = [];
+  private readonly vLocals: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly string[],
+    i32Locals: readonly string[],
+    vLocals: readonly string[],
+  ) {
+    params.forEach((p, i) => this.index.set(p, i));
+    for (const l of i32Locals) {
+      this.index.set(l, this.index.size);
+      this.i32Locals.push(l);
+    }
+    for (const l of vLocals) {
+      this.index.set(l, this.index.size);
+      this.vLocals.push(l);
+    }
+  }
+
+  private at(name: string): number {
+    const i = this.index.get(name);
+    if (i === undefined) throw new Error(`wasm assembler: no local '${name}' in ${this.name}`);
+    return i;
+  }
+
+  get(name: string): this {
+    this.code.push(0x20, ...uleb(this.at(name)));
+    return this;
+  }
+  set(name: string): this {
+    this.code.push(0x21, ...uleb(this.at(name)));
+    return this;
+  }
+  const(n: number): this {
+    this.code.push(0x41, ...sleb(n));
+    return this;
+  }
+  add(): this {
+    this.code.push(0x6a);
+    return this;
+  }
+  sub(): this {
+    this.code.push(0x6b);
+    return this;
+  }
+  mul(): this {
+    this.code.push(0x6c);
+    return this;
+  }
+  ltU(): this {
+    this.code.push(0x49);
+    return this;
+  }
+  /** local[name] += n (i32). */
+  inc(name: string, by: string | number): this {
+    this.get(name);
+    if (typeof by === 'number') this.const(by);
+    else this.get(by);
+    return this.add().set(name);
+  }
+  /** i32.load of the address on the stack + offset. */
+  loadI32(offset = 0): this {
+    this.code.push(0x28, 2, ...uleb(offset));
+    return this;
+  }
+  /** v128.load of the address on the stack (align hint 4 bytes). */
+  vload(): this {
+    this.code.push(0xfd, 0x00, 2, 0);
+    return this;
+  }
+  /** v128.store: [address, value] on the stack. */
+  vstore(): this {
+    this.code.push(0xfd, 0x0b, 2, 0);
+    return this;
+  }
+  fadd(): this {
+    this.code.push(0xfd, 0xe4, 0x01);
+    return this;
+  }
+  fsub(): this {
+    this.code.push(0xfd, 0xe5, 0x01);
+    return this;
+  }
+  fmul(): this {
+    this.code.push(0xfd, 0xe6, 0x01);
+    return this;
+  }
+  /** f32x4.splat of an f32 constant. */
+  splat(x: number): this {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    this.code.push(0x43, ...b, 0xfd, 0x13);
+    return this;
+  }
+  /** v = load(a + b), a and b i32 locals. */
+  loadAt(v: string, a: string, b?: string): this {
+    this.get(a);
+    if (b !== undefined) this.get(b).add();
+    return this.vload().set(v);
+  }
+  /** store(a + b, value left by `value()`). */
+  storeAt(a: string, b: string | undefined, value: () => void): this {
+    this.get(a);
+    if (b !== undefined) this.get(b).add();
+    value();
+    return this.vstore();
+  }
+  /** Vector expression helpers: x ± y of v128 locals, left on the stack. */
+  vop(x: string, op: '+' | '-', y: string): this {
+    this.get(x).get(y);
+    return op === '+' ? this.fadd() : this.fsub();
+  }
+  /** for (i = 0; i < n; i += step) body — `n`/`step` i32 locals or constants; runs nothing when n ≤ 0. */
+  loop(i: string, n: string, step: string | number, body: () => void): this {
+    this.const(0).set(i);
+    this.code.push(0x02, 0x40); // block
+    this.get(i).get(n).ltU();
+    this.code.push(0x45, 0x0d, 0); // i32.eqz; br_if 0 (exit)
+    this.code.push(0x03, 0x40); // loop
+    body();
+    this.inc(i, step);
+    this.get(i).get(n).ltU();
+    this.code.push(0x0d, 0); // br_if 0 (continue)
+    this.code.push(0x0b, 0x0b); // end loop, end block
+    return this;
+  }
+  /** if (local ≠ 0) body */
+  ifSet(flag: string, body: () => void): this {
+    this.get(flag);
+    this.code.push(0x04, 0x40);
+    body();
+    this.code.push(0x0b);
+    return this;
+  }
+
+  encodeBody(): number[] {
+    const locals: number[] = [];
+    const groups: [number, number][] = [];
+    if (this.i32Locals.length) groups.push([this.i32Locals.length, I32]);
+    if (this.vLocals.length) groups.push([this.vLocals.length, V128]);
+    locals.push(...uleb(groups.length));
+    for (const [n, t] of groups) locals.push(...uleb(n), t);
+    const body = [...locals, ...this.code, 0x0b];
+    return [...uleb(body.length), ...body];
+  }
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+
+/** A module importing `env.memory` (shared or not, as `memory` is) and exporting `fns`. */
+function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> {
+  const types: number[] = [];
+  for (const f of fns) types.push(0x60, ...uleb(f.params.length), ...f.params.map(() => I32), 0);
+  const limits = shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [...uleb(fns.length), ...types]),
+    ...section(2, [...uleb(1), ...utf8('env'), ...utf8('memory'), 0x02, ...limits]),
+    ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
+    ...section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...utf8(f.name), 0x00, ...uleb(i)])]),
+    ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => f.encodeBody())]),
+  ];
+  return new Uint8Array(bytes);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The Winograd F(m×m, 3×3) transforms, generated from the transform matrices (α = m + 2 input tile).
+// ---------------------------------------------------------------------------------------------------
+
+/** Winograd matrices for F(m×m, 3×3): Bᵀ [α×α], G [α×3], Aᵀ [m×α]. */
+export interface WinogradMatrices {
+  m: number;
+  BT: readonly (readonly number[])[];
+  G: readonly (readonly number[])[];
+  AT: readonly (readonly number[])[];
+}
+
+/** F(2×2, 3×3), points 0, ±1, ∞ (Lavin & Gray). */
+export const F2: WinogradMatrices = {
+  m: 2,
+  BT: [
+    [1, 0, -1, 0],
+    [0, 1, 1, 0],
+    [0, -1, 1, 0],
+    [0, 1, 0, -1],
+  ],
+  G: [
+    [1, 0, 0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 0],
+    [0, 1, -1, -1],
+  ],
+};
+
+/** F(4×4, 3×3), points 0, ±1, ±2, ∞ (Lavin & Gray). */
+export const F4: WinogradMatrices = {
+  m: 4,
+  BT: [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+  ],
+  G: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 1, 1, 0],
+    [0, 1, -1, 2, -2, 0],
+    [0, 1, 1, 4, 4, 0],
+    [0, 1, -1, 8, -8, 1],
+  ],
+};
+
+/**
+ * Leaves Σ c_j·x_j on the stack (v128 locals x_j): ±1 as adds and subtractions, others multiplied by a
+ * splatted constant. At least one coefficient must be non-zero.
+ */
+function linear(f: Fn, coeffs: readonly number[], xs: readonly string[]): void {
+  let first = true;
+  coeffs.forEach((c, j) => {
+    if (c === 0) return;
+    const x = xs[j]!;
+    const mag = Math.abs(c);
+    if (first) {
+      f.get(x);
+      if (c !== 1) f.splat(c).fmul();
+      first = false;
+      return;
+    }
+    f.get(x);
+    if (mag !== 1) f.splat(mag).fmul();
+    if (c > 0) f.fadd();
+    else f.fsub();
+  });
+  if (first) throw new Error('wasm assembler: a transform row of zeros');
+}
+
+const names = (p: string, n: number) => Array.from({ length: n }, (_, k) => `${p}${k}`);
+
+/**
+ * rows(s_0 … s_{α−1}, t, rowBytes, nBytes): the row transform t_i = Σ_j Bᵀ[i][j]·d_j of α input rows
+ * s_j into the α rows t + i·rowBytes, over nBytes bytes.
+ */
+function rowsFn(w: WinogradMatrices): Fn {
+  const a = w.BT.length;
+  const f = new Fn('rows', [...names('s', a), 't', 'rowBytes', 'nBytes'], ['i', 'q'], names('d', a));
+  f.loop('i', 'nBytes', 16, () => {
+    for (let j = 0; j < a; j++) f.loadAt(`d${j}`, `s${j}`, 'i');
+    f.get('t').get('i').add().set('q');
+    for (let i = 0; i < a; i++) {
+      f.get('q');
+      linear(f, w.BT[i]!, names('d', a));
+      f.vstore();
+      if (i < a - 1) f.inc('q', 'rowBytes');
+    }
+  });
+  return f;
+}
+
+/**
+ * cols(t, rowBytes, ciBytes, tiles, vtab, vOffset): the column transform of one tile row. Tile tx reads
+ * columns m·tx … m·tx + α − 1 of the α rows at t and writes V_{iα+l} = Σ_j Bᵀ[l][j]·t_i[col j] to
+ * v_{iα+l} + vOffset + tx·ciBytes, the α² pointers v_k at vtab.
+ */
+function colsFn(w: WinogradMatrices): Fn {
+  const a = w.BT.length;
+  const v = names('v', a * a);
+  const f = new Fn('cols', ['t', 'rowBytes', 'ciBytes', 'tiles', 'vtab', 'vOffset'], ['tx', 'c', 'o', 'b', 'step', ...v], names('p', a));
+  v.forEach((name, k) => f.get('vtab').loadI32(4 * k).get('vOffset').add().set(name));
+  f.get('ciBytes').const(w.m).mul().set('step');
+  f.const(0).set('b');
+  f.loop('tx', 'tiles', 1, () => {
+    f.get('tx').get('ciBytes').mul().set('o');
+    f.loop('c', 'ciBytes', 16, () => {
+      for (let i = 0; i < a; i++) {
+        // p_j = t_i[column m·tx + j], channels c…c+3
+        for (let j = 0; j < a; j++) {
+          f.get('t').get('b').add().get('c').add();
+          if (i > 0) f.get('rowBytes').const(i).mul().add();
+          if (j > 0) f.get('ciBytes').const(j).mul().add();
+          f.vload().set(`p${j}`);
+        }
+        for (let l = 0; l < a; l++) {
+          f.get(v[i * a + l]!).get('o').add().get('c').add();
+          linear(f, w.BT[l]!, names('p', a));
+          f.vstore();
+        }
+      }
+    });
+    f.inc('b', 'step');
+  });
+  return f;
+}
+
+/**
+ * out(mtab, mOffset, tiles, coBytes, dst_0 … dst_{m−1}, lastCols): Y = Aᵀ M A for one tile row. Tile tx
+ * reads M_k at mOffset + tx·coBytes (the α² pointers at mtab) and writes output row r of the tile to
+ * dst_r at columns m·tx … m·tx + m − 1 (column stride coBytes); dst_r = 0 skips the row (past the
+ * bottom edge). The last tile writes only its first lastCols columns.
+ */
+function outFn(w: WinogradMatrices): Fn {
+  const a = w.BT.length;
+  const m = w.m;
+  const mp = names('m', a * a);
+  const dst = names('dst', m);
+  const r = Array.from({ length: m * a }, (_, k) => `r${Math.floor(k / a)}_${k % a}`);
+  const f = new Fn(
+    'out',
+    ['mtab', 'mOffset', 'tiles', 'coBytes', ...dst, 'lastCols'],
+    ['tx', 'c', 'o', 'y', 'cols', 'last', 'q', ...mp],
+    [...names('x', a), ...r],
+  );
+  mp.forEach((name, k) => f.get('mtab').loadI32(4 * k).get('mOffset').add().set(name));
+  f.get('tiles').const(1).sub().set('last');
+  f.loop('tx', 'tiles', 1, () => {
+    f.get('tx').get('coBytes').mul().set('o');
+    f.get('o').const(m).mul().set('y');
+    // cols = tx < last ? m : lastCols   (select: [m, lastCols, cond])
+    f.const(m).get('lastCols').get('tx').get('last').ltU();
+    f.code.push(0x1b); // select
+    f.set('cols');
+    f.loop('c', 'coBytes', 16, () => {
+      for (let j = 0; j < a; j++) {
+        // column j of M: x_i = M_{iα+j}; r_{p,j} = Σ_i Aᵀ[p][i]·x_i
+        for (let i = 0; i < a; i++) f.get(mp[i * a + j]!).get('o').add().get('c').add().vload().set(`x${i}`);
+        for (let p = 0; p < m; p++) {
+          linear(f, w.AT[p]!, names('x', a));
+          f.set(`r${p}_${j}`);
+        }
+      }
+      for (let p = 0; p < m; p++) {
+        f.ifSet(dst[p]!, () => {
+          for (let q = 0; q < m; q++) {
+            const store = () => {
+              f.get(dst[p]!).get('y').add().get('c').add();
+              if (q > 0) f.get('coBytes').const(q).mul().add();
+              linear(f, w.AT[q]!, Array.from({ length: a }, (_, j) => `r${p}_${j}`));
+              f.vstore();
+            };
+            if (q === 0) store();
+            else {
+              // if (q < cols)
+              f.const(q).get('cols').ltU().set('q');
+              f.ifSet('q', store);
+            }
+          }
+        });
+      }
+    });
+  });
+  return f;
+}
+
+/**
+ * filter(g, nBytes, utab): U = G g Gᵀ for a [3, 3, Ci, Co] filter at g (nBytes = Ci·Co·4 per tap) into
+ * the α² [Ci, Co] arrays whose pointers are at utab.
+ */
+function filterFn(w: WinogradMatrices): Fn {
+  const a = w.G.length;
+  const u = names('u', a * a);
+  const g = names('g', 9);
+  const f = new Fn('filter', ['g', 'nBytes', 'utab'], ['e', ...u], [...g, 'w0', 'w1', 'w2']);
+  u.forEach((name, k) => f.get('utab').loadI32(4 * k).set(name));
+  f.loop('e', 'nBytes', 16, () => {
+    for (let k = 0; k < 9; k++) {
+      f.get('g').get('e').add();
+      if (k > 0) f.get('nBytes').const(k).mul().add();
+      f.vload().set(g[k]!);
+    }
+    for (let i = 0; i < a; i++) {
+      // w_b = Σ_r G[i][r]·g[r][b], then U_{i,j} = Σ_b G[j][b]·w_b
+      for (let b = 0; b < 3; b++) {
+        linear(f, w.G[i]!, [g[b]!, g[3 + b]!, g[6 + b]!]);
+        f.set(`w${b}`);
+      }
+      for (let j = 0; j < a; j++) {
+        f.get(u[i * a + j]!).get('e').add();
+        linear(f, w.G[j]!, ['w0', 'w1', 'w2']);
+        f.vstore();
+      }
+    }
+  });
+  return f;
+}
+
+export interface WinogradSimd {
+  readonly matrices: WinogradMatrices;
+  rows(...args: number[]): void;
+  cols(t: number, rowBytes: number, ciBytes: number, tiles: number, vtab: number, vOffset: number): void;
+  out(...args: number[]): void;
+  filter(g: number, nBytes: number, utab: number): void;
+}
+
+function build(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
+  return assemble([rowsFn(w), colsFn(w), outFn(w), filterFn(w)], shared);
+}
+
+const compiled = new WeakMap<WebAssembly.Memory, Map<number, WinogradSimd | null>>();
+
+function cacheFor(memory: WebAssembly.Memory): Map<number, WinogradSimd | null> {
+  let byM = compiled.get(memory);
+  if (!byM) compiled.set(memory, (byM = new Map()));
+  return byM;
+}
+
+const isShared = (memory: WebAssembly.Memory) =>
+  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+const wrap = (instance: WebAssembly.Instance, w: WinogradMatrices): WinogradSimd => ({
+  ...(instance.exports as unknown as Omit<WinogradSimd, 'matrices'>),
+  matrices: w,
+});
+
+/**
+ * The transforms for `w`, compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
+ * (no WebAssembly SIMD, or a refused compile). Cached per memory and tile size. Compiles synchronously
+ * unless `prepareWinogradSimd` did it first: browsers refuse synchronous compiles of modules over 4 KB
+ * on the main thread (F(4×4) is ≈ 9 KB).
+ */
+export function winogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): WinogradSimd | null {
+  const byM = cacheFor(memory);
+  if (byM.has(w.m)) return byM.get(w.m)!;
+  let result: WinogradSimd | null = null;
+  try {
+    result = wrap(new WebAssembly.Instance(new WebAssembly.Module(build(w, isShared(memory))), { env: { memory } }), w);
+  } catch {
+    result = null;
+  }
+  byM.set(w.m, result);
+  return result;
+}
+
+/** Compiles the transforms for `w` asynchronously (allowed everywhere); then `winogradSimd` finds them. */
+export async function prepareWinogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): Promise<WinogradSimd | null> {
+  const byM = cacheFor(memory);
+  if (byM.get(w.m)) return byM.get(w.m)!;
+  let result: WinogradSimd | null = null;
+  try {
+    const module = await WebAssembly.compile(build(w, isShared(memory)));
+    result = wrap(await WebAssembly.instantiate(module, { env: { memory } }), w);
+  } catch {
+    result = null;
+  }
+  byM.set(w.m, result);
+  return result;
+}
+
+/** For tests: the module's bytes (to validate them with `WebAssembly.validate`). */
+export function winogradSimdBytesForTests(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
+  return build(w, shared);
+}

@@ -1,0 +1,213 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from './wasm-training.js';
+import { F2, F4, winogradSimdBytesForTests, type WinogradMatrices } from './wasm-simd-kernels.js';
+import {
+  prepareWasmWinograd,
+  setWasmWinograd,
+  setWinogradChunkForTests,
+  wasmWinogradCalls,
+  winogradConv3x3,
+  winogradTransforms,
+  type WinogradPads,
+} from './wasm-winograd.js';
+
+/** Deterministic values in [-1, 1) (mulberry32), identical on every backend. */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+interface Case {
+  name: string;
+  B: number;
+  H: number;
+  W: number;
+  Ci: number;
+  Co: number;
+  pad: Pad;
+}
+
+const cases: Case[] = [
+  { name: '8×8 same', B: 1, H: 8, W: 8, Ci: 16, Co: 16, pad: 'same' },
+  { name: 'odd 7×5 same (partial last tiles)', B: 1, H: 7, W: 5, Ci: 16, Co: 20, pad: 'same' },
+  { name: 'batch 2, 9×10 valid', B: 2, H: 9, W: 10, Ci: 20, Co: 16, pad: 'valid' },
+  { name: 'explicit asymmetric pads', B: 1, H: 11, W: 6, Ci: 16, Co: 24, pad: [[0, 0], [0, 2], [2, 1], [0, 0]] },
+  { name: 'pad 1, 13×17, 32→8', B: 2, H: 13, W: 17, Ci: 32, Co: 8, pad: 1 },
+  { name: 'the 4-channel minimum, 6×6 same', B: 1, H: 6, W: 6, Ci: 4, Co: 4, pad: 'same' },
+  { name: '24×20 same, 64→32', B: 1, H: 24, W: 20, Ci: 64, Co: 32, pad: 'same' },
+];
+
+/** conv2d on the cpu backend (float64 accumulation), as plain data. */
+async function cpuConv(c: Case, x: Float32Array, f: Float32Array): Promise<{ shape: number[]; data: Float32Array }> {
+  await tf.setBackend('cpu');
+  const y = tf.tidy(() => tf.conv2d(tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), tf.tensor4d(f, [3, 3, c.Ci, c.Co]), 1, c.pad as 'same'));
+  const out = { shape: y.shape, data: y.dataSync() as Float32Array };
+  y.dispose();
+  await tf.setBackend('wasm');
+  return out;
+}
+
+/** max |a − b| over max |b|: Winograd's rounding is relative to the output's scale, not per element. */
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return worst / scale;
+}
+
+function padsOf(c: Case): WinogradPads {
+  const info = tf.backend_util.computeConv2DInfo([c.B, c.H, c.W, c.Ci], [3, 3, c.Ci, c.Co], 1, 1, c.pad as 'same');
+  const { top, bottom, left, right } = info.padInfo;
+  return { top, bottom, left, right };
+}
+
+/** Runs winogradConv3x3 with transforms `w`; checks that no backend data is left behind. */
+function runWinograd(c: Case, w: WinogradMatrices, x: Float32Array, f: Float32Array): { shape: number[]; data: Float32Array } {
+  const be = tf.backend() as BackendWasm;
+  const simd = winogradTransforms(be, w);
+  expect(simd, 'the SIMD transforms compile on this Node').not.toBeNull();
+  const xt = tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]);
+  const ft = tf.tensor4d(f, [3, 3, c.Ci, c.Co]);
+  const ids = be.numDataIds();
+  const info = winogradConv3x3(be, simd!, tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, xt, ft, padsOf(c));
+  expect(be.numDataIds(), 'only the output is left').toBe(ids + 1);
+  const y = tf.engine().makeTensorFromTensorInfo(info);
+  const out = { shape: y.shape, data: y.dataSync() as Float32Array };
+  tf.dispose([y, xt, ft]);
+  return out;
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
+  registerWasmTrainingKernels();
+});
+
+afterEach(() => {
+  setWasmWinograd({ enabled: true, minMacs: 1 << 22 });
+});
+
+describe('WebAssembly SIMD transforms', () => {
+  it.each([
+    ['F(2×2)', F2],
+    ['F(4×4)', F4],
+  ] as const)('%s assembles into a valid module, shared memory or not', (_name, w) => {
+    expect(WebAssembly.validate(winogradSimdBytesForTests(w, false))).toBe(true);
+    expect(WebAssembly.validate(winogradSimdBytesForTests(w, true))).toBe(true);
+  });
+
+  it('compile asynchronously for the wasm heap (as initBackend does)', async () => {
+    expect(await prepareWasmWinograd(tf.backend() as BackendWasm)).toBe(true);
+  });
+});
+
+// Measured here: F(2×2) within 2.3e-6 of the largest output, F(4×4) within 1.4e-5 (float32 direct
+// convolution: ≈1e-6). The bounds leave room for other inputs, and would catch any indexing mistake
+// (those give errors of order 1).
+describe.each([
+  ['F(2×2, 3×3)', F2, 1e-5],
+  ['F(4×4, 3×3)', F4, 6e-5],
+] as const)('Winograd %s matches the cpu conv2d', (_name, w, tol) => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const x = values(c.B * c.H * c.W * c.Ci, 1);
+    const f = values(9 * c.Ci * c.Co, 2);
+    const expected = await cpuConv(c, x, f);
+    const actual = runWinograd(c, w, x, f);
+    expect(actual.shape).toEqual(expected.shape);
+    expect(relError(actual.data, expected.data)).toBeLessThan(tol);
+  });
+
+  it('in chunks of tile rows (big layers) gives the same result', async () => {
+    const c = cases[4]!;
+    const x = values(c.B * c.H * c.W * c.Ci, 3);
+    const f = values(9 * c.Ci * c.Co, 4);
+    const whole = runWinograd(c, w, x, f);
+    const previous = setWinogradChunkForTests(1);
+    try {
+      const chunked = runWinograd(c, w, x, f);
+      expect(relError(chunked.data, whole.data)).toBeLessThan(1e-6);
+    } finally {
+      setWinogradChunkForTests(previous);
+    }
+  });
+});
+
+describe('the wasm Conv2D kernel', () => {
+  const c: Case = { name: '', B: 2, H: 12, W: 10, Ci: 16, Co: 32, pad: 'same' };
+
+  it('takes the Winograd path for 3×3 stride-1 convolutions above the threshold, and matches cpu', async () => {
+    const x = values(c.B * c.H * c.W * c.Ci, 5);
+    const f = values(9 * c.Ci * c.Co, 6);
+    const expected = await cpuConv(c, x, f);
+    setWasmWinograd({ minMacs: 0 });
+    wasmWinogradCalls(true);
+    const before = tf.memory().numTensors;
+    const y = tf.tidy(() => tf.conv2d(tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), tf.tensor4d(f, [3, 3, c.Ci, c.Co]), 1, 'same'));
+    expect(wasmWinogradCalls(true)).toEqual({ winograd: 1, stock: 0 });
+    expect(relError(y.dataSync(), expected.data)).toBeLessThan(6e-5);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each([
+    ['stride 2', { strides: 2, k: 3, Ci: 16, Co: 16 }],
+    ['5×5 filter', { strides: 1, k: 5, Ci: 16, Co: 16 }],
+    ['3 input channels', { strides: 1, k: 3, Ci: 3, Co: 16 }],
+    ['12 output channels (under 16)', { strides: 1, k: 3, Ci: 16, Co: 12 }],
+  ] as const)('keeps the stock kernel for %s', (_n, s) => {
+    setWasmWinograd({ minMacs: 0 });
+    wasmWinogradCalls(true);
+    tf.tidy(() => tf.conv2d(tf.ones([1, 8, 8, s.Ci]) as tf.Tensor4D, tf.ones([s.k, s.k, s.Ci, s.Co]) as tf.Tensor4D, s.strides, 'same').dataSync());
+    expect(wasmWinogradCalls(true)).toEqual({ winograd: 0, stock: 1 });
+  });
+
+  it('keeps the stock kernel below minMacs, or when switched off (and then gives its exact results)', async () => {
+    const x = values(c.B * c.H * c.W * c.Ci, 7);
+    const f = values(9 * c.Ci * c.Co, 8);
+    const conv = () => tf.tidy(() => tf.conv2d(tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), tf.tensor4d(f, [3, 3, c.Ci, c.Co]), 1, 'same').dataSync());
+    wasmWinogradCalls(true);
+    const small = conv(); // 2·12·10·16·32·9 = 1.1 M multiply-adds < 2²²
+    setWasmWinograd({ enabled: false, minMacs: 0 });
+    const off = conv();
+    expect(wasmWinogradCalls(true)).toEqual({ winograd: 0, stock: 2 });
+    expect(Array.from(off)).toEqual(Array.from(small));
+  });
+
+  it('gives the input gradient (a stride-1 conv with the flipped kernel) through Winograd too', async () => {
+    const x = values(c.B * c.H * c.W * c.Ci, 9);
+    const f = values(9 * c.Ci * c.Co, 10);
+    const grad = () =>
+      tf.tidy(() => {
+        const xt = tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]);
+        const ft = tf.tensor4d(f, [3, 3, c.Ci, c.Co]);
+        return tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, ft, 1, 'same').square().sum())(xt).dataSync() as Float32Array;
+      });
+    await tf.setBackend('cpu');
+    const expected = grad();
+    await tf.setBackend('wasm');
+    setWasmWinograd({ minMacs: 0 });
+    wasmWinogradCalls(true);
+    const actual = grad();
+    expect(wasmWinogradCalls(true).winograd).toBe(2); // the forward conv and the input gradient
+    expect(relError(actual, expected)).toBeLessThan(1e-4);
+  });
+});
+
+afterAll(() => {
+  setWasmWinograd({ enabled: true, minMacs: 1 << 22 });
+});

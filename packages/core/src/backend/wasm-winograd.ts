@@ -1,0 +1,258 @@
+/**
+ * 3×3 stride-1 convolutions on wasm by Winograd's minimal filtering, F(2×2, 3×3) (Lavin & Gray 2016,
+ * "Fast Algorithms for Convolutional Neural Networks").
+ *
+ * Why: XNNPACK in tfjs-backend-wasm 4.22 has 128-bit SIMD and no FMA, so a direct 3×3 conv runs near
+ * that ceiling (≈ 17 GFLOP/s on 2 threads here) and cannot go faster. F(2×2, 3×3) computes each 2×2
+ * output tile from a 4×4 input tile with 16 multiplies per channel pair instead of 36: 2.25× fewer
+ * multiply-adds, all in 16 XNNPACK matrix products (multi-threaded). The transforms are a few additions
+ * per element, done straight on the wasm heap by our own WebAssembly SIMD loops (wasm-simd-kernels.ts).
+ *
+ *   U_k = (G g Gᵀ)_k      weights  [3, 3, Ci, Co] → 16 × [Ci, Co]
+ *   V_k = (Bᵀ d B)_k      inputs   4×4 tiles (stride 2)  → 16 × [tiles, Ci]
+ *   M_k = V_k · U_k       16 XNNPACK products            → 16 × [tiles, Co]
+ *   Y   = Aᵀ M A          2×2 output tiles
+ *
+ * Accuracy: float32 rounding grows by a small factor over the direct conv (the transforms add and
+ * halve), measured against the cpu backend in wasm-winograd.test.ts.
+ *
+ * Big layers are done in chunks of tile rows, so that the transient V and M stay near 16 MiB each.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { F4, prepareWinogradSimd, winogradSimd, type WinogradMatrices, type WinogradSimd } from './wasm-simd-kernels.js';
+
+type TensorInfo = tf.TensorInfo;
+type KernelFunc = tf.KernelFunc;
+
+export interface WinogradPads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/** Floats in one chunk's 16 transformed input tiles at most (16 MiB). */
+let chunkFloats = 1 << 22;
+
+/** For tests: a small chunk exercises the chunked path on small layers. Returns the previous value. */
+export function setWinogradChunkForTests(floats: number): number {
+  const previous = chunkFloats;
+  chunkFloats = floats;
+  return previous;
+}
+
+/** The wasm memory behind the backend's heap (threaded builds keep it on the module, others export it). */
+export function heapMemory(backend: BackendWasm): WebAssembly.Memory | null {
+  const m = backend.wasm as unknown as { wasmMemory?: unknown; asm?: { memory?: unknown } };
+  const mem = m.wasmMemory ?? m.asm?.memory;
+  return mem instanceof WebAssembly.Memory ? mem : null;
+}
+
+/** The SIMD transforms of `w` for this backend's heap, or null when they cannot run here. */
+export function winogradTransforms(backend: BackendWasm, w: WinogradMatrices): WinogradSimd | null {
+  const mem = heapMemory(backend);
+  return mem ? winogradSimd(mem, w) : null;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+function ptr(backend: BackendWasm, t: TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
+
+/**
+ * conv2d(x, filter) for a 3×3 filter, stride 1, dilation 1, NHWC, explicit pads ≥ 0, Ci and Co
+ * multiples of 4, by F(m×m, 3×3) with the transforms `simd`. `matMul` is the stock wasm BatchMatMul
+ * kernel (XNNPACK; 2-D operands, no transposes). Returns a new tensor; every intermediate is freed,
+ * also on error.
+ */
+export function winogradConv3x3(
+  backend: BackendWasm,
+  simd: WinogradSimd,
+  matMul: KernelFunc,
+  x: TensorInfo,
+  filter: TensorInfo,
+  pads: WinogradPads,
+): TensorInfo {
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const [kh, kw, fCi, Co] = filter.shape as [number, number, number, number];
+  if (kh !== 3 || kw !== 3 || fCi !== Ci) throw new Error(`winogradConv3x3: filter ${filter.shape} does not fit input ${x.shape}`);
+  if (Ci % 4 !== 0 || Co % 4 !== 0) throw new Error(`winogradConv3x3: channels must be multiples of 4, got ${Ci} → ${Co}`);
+  const { top, left } = pads;
+  const Ho = H + top + pads.bottom - 2;
+  const Wo = W + left + pads.right - 2;
+  if (Ho < 1 || Wo < 1 || top < 0 || left < 0 || pads.bottom < 0 || pads.right < 0) {
+    throw new Error(`winogradConv3x3: no output for input ${x.shape} and pads ${JSON.stringify(pads)}`);
+  }
+  const m = simd.matrices.m;
+  const a = m + 2; // input tile size
+  const a2 = a * a; // products
+  const TH = Math.ceil(Ho / m);
+  const TW = Math.ceil(Wo / m);
+  // The row-transform buffer holds columns 0..Wp−1 = input columns −left..; only [c0, c1) are inside.
+  const Wp = m * TW + 2;
+  const c0 = Math.min(Wp, left);
+  const c1 = Math.max(c0, Math.min(Wp, W + left));
+  const rowBytes = Wp * Ci * 4;
+  const chunkRows = Math.max(1, Math.min(TH, Math.floor(chunkFloats / (a2 * B * TW * Math.max(Ci, Co)))));
+
+  const owned: TensorInfo[] = [];
+  const keep = (t: TensorInfo) => (owned.push(t), t);
+  const free = (ts: TensorInfo[]) => {
+    for (const t of ts.splice(0)) backend.disposeData(t.dataId);
+  };
+  const out = backend.makeOutput([B, Ho, Wo, Co], 'float32');
+  try {
+    const tbuf = keep(backend.makeOutput([a * Wp * Ci], 'float32'));
+    const zero = keep(backend.makeOutput([Math.max(4, (c1 - c0) * Ci)], 'float32'));
+    const tabs = keep(backend.makeOutput([3 * a2], 'int32')); // v, m and u tables: a² pointers each
+    const u: TensorInfo[] = [];
+    for (let k = 0; k < a2; k++) u.push(keep(backend.makeOutput([Ci, Co], 'float32')));
+    (backend.typedArrayFromHeap(tbuf) as Float32Array).fill(0);
+    (backend.typedArrayFromHeap(zero) as Float32Array).fill(0);
+    const tabsAt = ptr(backend, tabs);
+    const setTable = (slot: number, ts: readonly TensorInfo[]) => {
+      const tab = new Int32Array((backend.typedArrayFromHeap(tabs) as Int32Array).buffer, tabsAt, 3 * a2);
+      ts.forEach((t, k) => (tab[a2 * slot + k] = ptr(backend, t)));
+    };
+    setTable(2, u);
+    simd.filter(ptr(backend, filter), Ci * Co * 4, tabsAt + 8 * a2);
+
+    const xAt = ptr(backend, x);
+    const zeroAt = ptr(backend, zero);
+    const tAt = ptr(backend, tbuf);
+    const outAt = ptr(backend, out);
+    const lastCols = Wo - m * (TW - 1);
+    for (let ty0 = 0; ty0 < TH; ty0 += chunkRows) {
+      const ty1 = Math.min(TH, ty0 + chunkRows);
+      const n = B * (ty1 - ty0) * TW;
+      const v: TensorInfo[] = [];
+      const prods: TensorInfo[] = [];
+      try {
+        for (let k = 0; k < a2; k++) v.push(backend.makeOutput([n, Ci], 'float32'));
+        setTable(0, v);
+        const src: number[] = new Array<number>(a);
+        for (let b = 0; b < B; b++) {
+          for (let ty = ty0; ty < ty1; ty++) {
+            for (let i = 0; i < a; i++) {
+              const r = m * ty - top + i;
+              src[i] = r >= 0 && r < H ? xAt + ((b * H + r) * W + (c0 - left)) * Ci * 4 : zeroAt;
+            }
+            simd.rows(...src, tAt + c0 * Ci * 4, rowBytes, (c1 - c0) * Ci * 4);
+            const n0 = (b * (ty1 - ty0) + (ty - ty0)) * TW;
+            simd.cols(tAt, rowBytes, Ci * 4, TW, tabsAt, n0 * Ci * 4);
+          }
+        }
+        for (let k = 0; k < a2; k++) {
+          prods.push(matMul({ inputs: { a: v[k]!, b: u[k]! }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo);
+        }
+        free(v);
+        setTable(1, prods);
+        const dst: number[] = new Array<number>(m);
+        for (let b = 0; b < B; b++) {
+          for (let ty = ty0; ty < ty1; ty++) {
+            const n0 = (b * (ty1 - ty0) + (ty - ty0)) * TW;
+            for (let r = 0; r < m; r++) {
+              const row = m * ty + r;
+              dst[r] = row < Ho ? outAt + (b * Ho + row) * Wo * Co * 4 : 0;
+            }
+            simd.out(tabsAt + 4 * a2, n0 * Co * 4, TW, Co * 4, ...dst, lastCols);
+          }
+        }
+      } finally {
+        free(v);
+        free(prods);
+      }
+    }
+    return out;
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  } finally {
+    free(owned);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The wasm Conv2D kernel: Winograd F(4×4, 3×3) where it pays, the stock kernel elsewhere.
+// ---------------------------------------------------------------------------------------------------
+
+export interface WasmWinogradOptions {
+  /** Use Winograd for eligible convolutions. Default true. */
+  enabled?: boolean;
+  /**
+   * Convolutions with fewer multiply-adds (B·Ho·Wo·Ci·Co·9) stay on the stock kernel, where the
+   * transforms and the 36 products would cost more than they save. Default 2²².
+   */
+  minMacs?: number;
+}
+
+const settings = { enabled: true, minMacs: 1 << 22 };
+let calls = { winograd: 0, stock: 0 };
+
+/** Turns the Winograd path on or off, or moves its size threshold; returns the previous settings. */
+export function setWasmWinograd(options: WasmWinogradOptions): Required<WasmWinogradOptions> {
+  const previous = { ...settings };
+  if (options.enabled !== undefined) settings.enabled = options.enabled;
+  if (options.minMacs !== undefined) settings.minMacs = Math.max(0, options.minMacs);
+  return previous;
+}
+
+/** How many Conv2D calls took each path since the last reset (for tests and benchmarks). */
+export function wasmWinogradCalls(reset = false): { winograd: number; stock: number } {
+  const c = { ...calls };
+  if (reset) calls = { winograd: 0, stock: 0 };
+  return c;
+}
+
+/**
+ * Compiles the SIMD transforms for the active wasm backend's heap ahead of use, asynchronously:
+ * browsers refuse to compile them synchronously on the main thread. Returns whether they are ready.
+ */
+export async function prepareWasmWinograd(backend: BackendWasm): Promise<boolean> {
+  const mem = heapMemory(backend);
+  return mem ? (await prepareWinogradSimd(mem, F4)) !== null : false;
+}
+
+/** The Winograd-or-stock Conv2D kernel body around the stock wasm `Conv2D`. */
+export function makeWasmWinogradConv2D(stock: KernelFunc): KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => {
+    const { x, filter } = args.inputs as unknown as { x: TensorInfo; filter: TensorInfo };
+    const backend = args.backend as BackendWasm;
+    const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DAttrs;
+    const pads = settings.enabled ? eligible(x, filter, attrs) : null;
+    const simd = pads ? winogradTransforms(backend, F4) : null;
+    if (!pads || !simd) {
+      calls.stock++;
+      return stock(args as Parameters<KernelFunc>[0]);
+    }
+    calls.winograd++;
+    const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+    return winogradConv3x3(backend, simd, matMul, x, filter, pads);
+  }) as KernelFunc;
+}
+
+const one = (v: number | [number, number] | undefined) => v === undefined || v === 1 || (Array.isArray(v) && v[0] === 1 && v[1] === 1);
+
+/** The pads when this conv takes the Winograd path, else null. */
+function eligible(x: TensorInfo, filter: TensorInfo, a: tf.Conv2DAttrs): WinogradPads | null {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !one(a.strides) || !one(a.dilations)) return null;
+  const [kh, kw, Ci, Co] = filter.shape as [number, number, number, number];
+  if (kh !== 3 || kw !== 3 || Ci % 4 !== 0 || Co % 4 !== 0 || Ci < 16 || Co < 16) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) return null;
+  if (info.outHeight < 4 || info.outWidth < 4) return null;
+  if (info.batchSize * info.outHeight * info.outWidth * Ci * Co * 9 < settings.minMacs) return null;
+  return { top, bottom, left, right };
+}
