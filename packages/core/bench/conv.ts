@@ -1,6 +1,8 @@
 /**
  * Convolution benchmark: a 3×3 conv 128→128 at 64×64, batch 1, same padding — forward, input gradient
  * and filter gradient — on wasm (1 or more threads) or cpu, with RAGAN's kernels or tfjs's stock ones;
+ * GFLOP/s count the direct convolution's multiply-adds (2·MACs): for layers that wasm runs by Winograd
+ * (fewer multiplies) the figure is an effective rate;
  * on wasm also a stride-2 layer (3×3, 64→128, 128² → 64², pad 1), whose input gradient runs by phases.
  *
  *   tsx bench/conv.ts --backend wasm --threads 2 [--reps 7] [--kernels stock|onnx]
@@ -115,14 +117,17 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
     // Interleaved (forward, dX, dW, forward, …): this machine's speed drifts by up to 2× over seconds,
     // and interleaving gives every op the same share of slow and fast moments.
     const times = ops.map(() => [] as number[]);
-    for (let i = 0; i <= reps; i++) {
+    // wasm's first round is warm-up (XNNPACK packs weights, the heap grows); cpu has neither, and one
+    // of its rounds takes ~30 s, so it is not warmed up.
+    const warm = opts.backend === 'cpu' ? 0 : 1;
+    for (let i = 1 - warm; i <= reps; i++) {
       ops.forEach(([, f], k) => {
         const t0 = performance.now();
         const y = f();
         y.dataSync();
         const ms = performance.now() - t0;
         y.dispose();
-        if (i > 0) times[k]!.push(ms); // the first round is warm-up (XNNPACK packs weights, heap grows)
+        if (i > 0) times[k]!.push(ms);
       });
     }
     ops.forEach(([op, , shape, flops], k) => {
