@@ -59,13 +59,17 @@ class Fn {
     i32Locals: readonly string[],
     vLocals: readonly string[],
   ) {
-    params.forEach((p, i) => this.index.set(p, i));
+    const add = (n: string) => {
+      if (this.index.has(n)) throw new Error(`wasm assembler: '${n}' declared twice in ${name}`);
+      this.index.set(n, this.index.size);
+    };
+    params.forEach(add);
     for (const l of i32Locals) {
-      this.index.set(l, this.index.size);
+      add(l);
       this.i32Locals.push(l);
     }
     for (const l of vLocals) {
-      this.index.set(l, this.index.size);
+      add(l);
       this.vLocals.push(l);
     }
   }
@@ -140,8 +144,9 @@ class Fn {
   }
   /** f32x4.splat of an f32 constant. */
   splat(x: number): this {
-    const b = new Uint8Array(new Float32Array([x]).buffer);
-    this.code.push(0x43, ...b, 0xfd, 0x13);
+    const b = new DataView(new ArrayBuffer(4));
+    b.setFloat32(0, x, true); // wasm constants are little-endian whatever the host
+    this.code.push(0x43, b.getUint8(0), b.getUint8(1), b.getUint8(2), b.getUint8(3), 0xfd, 0x13);
     return this;
   }
   /** v = load(a + b), a and b i32 locals. */

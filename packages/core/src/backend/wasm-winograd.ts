@@ -1,22 +1,25 @@
 /**
- * 3×3 stride-1 convolutions on wasm by Winograd's minimal filtering, F(2×2, 3×3) (Lavin & Gray 2016,
- * "Fast Algorithms for Convolutional Neural Networks").
+ * 3×3 stride-1 convolutions on wasm by Winograd's minimal filtering, F(4×4, 3×3) (Lavin & Gray 2016,
+ * "Fast Algorithms for Convolutional Neural Networks"); F(2×2, 3×3) is kept for tests and comparison.
  *
  * Why: XNNPACK in tfjs-backend-wasm 4.22 has 128-bit SIMD and no FMA, so a direct 3×3 conv runs near
- * that ceiling (≈ 17 GFLOP/s on 2 threads here) and cannot go faster. F(2×2, 3×3) computes each 2×2
- * output tile from a 4×4 input tile with 16 multiplies per channel pair instead of 36: 2.25× fewer
- * multiply-adds, all in 16 XNNPACK matrix products (multi-threaded). The transforms are a few additions
- * per element, done straight on the wasm heap by our own WebAssembly SIMD loops (wasm-simd-kernels.ts).
+ * that ceiling (≈ 20 GFLOP/s on 2 threads here) and cannot go faster. F(m×m, 3×3) computes each m×m
+ * output tile from an α×α input tile (α = m + 2) with α² multiplies per channel pair instead of 9m²:
+ * for m = 4, 36 instead of 144, all in 36 XNNPACK matrix products (multi-threaded). The transforms are
+ * a few additions per element, done straight on the wasm heap by our own WebAssembly SIMD loops
+ * (wasm-simd-kernels.ts).
  *
- *   U_k = (G g Gᵀ)_k      weights  [3, 3, Ci, Co] → 16 × [Ci, Co]
- *   V_k = (Bᵀ d B)_k      inputs   4×4 tiles (stride 2)  → 16 × [tiles, Ci]
- *   M_k = V_k · U_k       16 XNNPACK products            → 16 × [tiles, Co]
- *   Y   = Aᵀ M A          2×2 output tiles
+ *   U_k = (G g Gᵀ)_k      weights  [3, 3, Ci, Co] → α² × [Ci, Co]
+ *   V_k = (Bᵀ d B)_k      inputs   α×α tiles (stride m) → α² × [tiles, Ci]
+ *   M_k = V_k · U_k       α² XNNPACK products          → α² × [tiles, Co]
+ *   Y   = Aᵀ M A          m×m output tiles
  *
- * Accuracy: float32 rounding grows by a small factor over the direct conv (the transforms add and
- * halve), measured against the cpu backend in wasm-winograd.test.ts.
+ * Accuracy: float32 rounding is relative to each tile's largest values rather than each pixel's
+ * (≈1e-5 of the largest output for F(4×4), against ≈1e-6 direct), measured against the cpu backend in
+ * wasm-winograd.test.ts. Pixels whose whole window is zero are set to exact zeros (zeroDeadPixels).
  *
- * Big layers are done in chunks of tile rows, so that the transient V and M stay near 16 MiB each.
+ * Big layers are done in chunks of tile rows, so that the transient V and M stay near 16 MiB each
+ * (times the batch size: chunks are tile rows of every image).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -32,7 +35,7 @@ export interface WinogradPads {
   right: number;
 }
 
-/** Floats in one chunk's 16 transformed input tiles at most (16 MiB). */
+/** Floats in one chunk's transformed input tiles (all α² of them) at most, per image: 16 MiB. */
 let chunkFloats = 1 << 22;
 
 /** For tests: a small chunk exercises the chunked path on small layers. Returns the previous value. */
@@ -55,9 +58,53 @@ export function winogradTransforms(backend: BackendWasm, w: WinogradMatrices): W
   return mem ? winogradSimd(mem, w) : null;
 }
 
-/** Byte offset of a tensor's data in the wasm heap. */
+/** Byte offset of a tensor's data in the wasm heap (0 = a failed allocation: the heap is full). */
 function ptr(backend: BackendWasm, t: TensorInfo): number {
-  return backend.typedArrayFromHeap(t).byteOffset;
+  const at = backend.typedArrayFromHeap(t).byteOffset;
+  if (at === 0 && t.shape.some((d) => d > 0)) throw new Error('winogradConv3x3: the wasm heap is full (4 GiB at most)');
+  return at;
+}
+
+/**
+ * Sets to exactly zero each output pixel whose whole 3×3 window reads zeros (or padding), as the direct
+ * convolution gives. Winograd spreads rounding error over a tile, so such pixels next to non-zero ones
+ * come out at ~1e-7 instead of 0, and a pixel norm (ε = 1e-8) downstream turns that into visible
+ * values: without this, the `tiny` generator's output on a soft face mask (zero background) moved by
+ * 0.18 against the direct convolution; with it, by 3.8e-6. Cheap: one scan that stops at the first
+ * non-zero channel of each pixel, and nothing more when no pixel is all zero.
+ */
+function zeroDeadPixels(backend: BackendWasm, x: TensorInfo, out: TensorInfo, pads: WinogradPads): void {
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const [, Ho, Wo, Co] = out.shape as [number, number, number, number];
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const alive = new Uint8Array(B * H * W);
+  let dead = 0;
+  for (let p = 0, base = 0; p < alive.length; p++, base += Ci) {
+    let c = 0;
+    while (c < Ci && xv[base + c] === 0) c++;
+    if (c < Ci) alive[p] = 1;
+    else dead++;
+  }
+  if (dead === 0) return;
+  const ov = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      const r0 = Math.max(0, oh - pads.top);
+      const r1 = Math.min(H - 1, oh - pads.top + 2);
+      for (let ow = 0; ow < Wo; ow++) {
+        const c0 = Math.max(0, ow - pads.left);
+        const c1 = Math.min(W - 1, ow - pads.left + 2);
+        let any = 0;
+        for (let r = r0; r <= r1 && !any; r++) {
+          for (let c = c0; c <= c1; c++) any |= alive[(b * H + r) * W + c]!;
+        }
+        if (!any) {
+          const o = ((b * Ho + oh) * Wo + ow) * Co;
+          ov.fill(0, o, o + Co);
+        }
+      }
+    }
+  }
 }
 
 /**
@@ -126,11 +173,11 @@ export function winogradConv3x3(
     for (let ty0 = 0; ty0 < TH; ty0 += chunkRows) {
       const ty1 = Math.min(TH, ty0 + chunkRows);
       const n = B * (ty1 - ty0) * TW;
-      const v: TensorInfo[] = [];
+      const v: (TensorInfo | null)[] = [];
       const prods: TensorInfo[] = [];
       try {
         for (let k = 0; k < a2; k++) v.push(backend.makeOutput([n, Ci], 'float32'));
-        setTable(0, v);
+        setTable(0, v as TensorInfo[]);
         const src: number[] = new Array<number>(a);
         for (let b = 0; b < B; b++) {
           for (let ty = ty0; ty < ty1; ty++) {
@@ -145,8 +192,9 @@ export function winogradConv3x3(
         }
         for (let k = 0; k < a2; k++) {
           prods.push(matMul({ inputs: { a: v[k]!, b: u[k]! }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo);
+          backend.disposeData(v[k]!.dataId); // each input freed once used: a lower peak
+          v[k] = null;
         }
-        free(v);
         setTable(1, prods);
         const dst: number[] = new Array<number>(m);
         for (let b = 0; b < B; b++) {
@@ -160,10 +208,11 @@ export function winogradConv3x3(
           }
         }
       } finally {
-        free(v);
+        for (const t of v.splice(0)) if (t) backend.disposeData(t.dataId);
         free(prods);
       }
     }
+    zeroDeadPixels(backend, x, out, pads);
     return out;
   } catch (e) {
     backend.disposeData(out.dataId);
@@ -181,20 +230,31 @@ export interface WasmWinogradOptions {
   /** Use Winograd for eligible convolutions. Default true. */
   enabled?: boolean;
   /**
-   * Convolutions with fewer multiply-adds (B·Ho·Wo·Ci·Co·9) stay on the stock kernel, where the
-   * transforms and the 36 products would cost more than they save. Default 2²².
+   * Convolutions with fewer multiply-adds (B·Ho·Wo·Ci·Co·9) stay on the stock kernel. Default 2²⁵.
    */
   minMacs?: number;
+  /**
+   * Convolutions with fewer 4×4 output tiles (B·⌈Ho/4⌉·⌈Wo/4⌉, the rows of each of the 36 products)
+   * stay on the stock kernel: short products run far below XNNPACK's peak. Default 256.
+   */
+  minTiles?: number;
 }
 
-const settings = { enabled: true, minMacs: 1 << 22 };
+// Measured here (2 threads, each against the stock kernel): Winograd wins from 256 tiles and 32
+// channels up (1.1–2.4×), and loses below: 16² 256→256 (16 tiles) 0.33×, 64² 16→32 0.35×, 16² 64→64
+// at batch 4 (64 tiles) 0.57×.
+const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 256 };
+const MIN_CHANNELS = 32;
+const settings = { ...DEFAULTS };
 let calls = { winograd: 0, stock: 0 };
 
-/** Turns the Winograd path on or off, or moves its size threshold; returns the previous settings. */
-export function setWasmWinograd(options: WasmWinogradOptions): Required<WasmWinogradOptions> {
+/** Turns the Winograd path on or off, or moves its size thresholds ('defaults' resets all); returns the previous settings. */
+export function setWasmWinograd(options: WasmWinogradOptions | 'defaults'): Required<WasmWinogradOptions> {
   const previous = { ...settings };
-  if (options.enabled !== undefined) settings.enabled = options.enabled;
-  if (options.minMacs !== undefined) settings.minMacs = Math.max(0, options.minMacs);
+  const o = options === 'defaults' ? DEFAULTS : options;
+  if (o.enabled !== undefined) settings.enabled = o.enabled;
+  if (o.minMacs !== undefined) settings.minMacs = Math.max(0, o.minMacs);
+  if (o.minTiles !== undefined) settings.minTiles = Math.max(0, o.minTiles);
   return previous;
 }
 
@@ -214,8 +274,11 @@ export async function prepareWasmWinograd(backend: BackendWasm): Promise<boolean
   return mem ? (await prepareWinogradSimd(mem, F4)) !== null : false;
 }
 
-/** The Winograd-or-stock Conv2D kernel body around the stock wasm `Conv2D`. */
-export function makeWasmWinogradConv2D(stock: KernelFunc): KernelFunc {
+/**
+ * The Winograd-or-stock Conv2D kernel body around the stock wasm `Conv2D`; `matMul` is the stock wasm
+ * `BatchMatMul` (called with 2-D operands, no transposes: XNNPACK's fast path).
+ */
+export function makeWasmWinogradConv2D(stock: KernelFunc, matMul: KernelFunc): KernelFunc {
   return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => {
     const { x, filter } = args.inputs as unknown as { x: TensorInfo; filter: TensorInfo };
     const backend = args.backend as BackendWasm;
@@ -227,7 +290,6 @@ export function makeWasmWinogradConv2D(stock: KernelFunc): KernelFunc {
       return stock(args as Parameters<KernelFunc>[0]);
     }
     calls.winograd++;
-    const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
     return winogradConv3x3(backend, simd, matMul, x, filter, pads);
   }) as KernelFunc;
 }
@@ -239,12 +301,12 @@ function eligible(x: TensorInfo, filter: TensorInfo, a: tf.Conv2DAttrs): Winogra
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
   if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !one(a.strides) || !one(a.dilations)) return null;
   const [kh, kw, Ci, Co] = filter.shape as [number, number, number, number];
-  if (kh !== 3 || kw !== 3 || Ci % 4 !== 0 || Co % 4 !== 0 || Ci < 16 || Co < 16) return null;
+  if (kh !== 3 || kw !== 3 || Ci % 4 !== 0 || Co % 4 !== 0 || Ci < MIN_CHANNELS || Co < MIN_CHANNELS) return null;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
-    a.strides,
-    a.dilations,
+    a.strides ?? 1,
+    a.dilations ?? 1,
     a.pad,
     a.dimRoundingMode,
     false,
@@ -252,7 +314,9 @@ function eligible(x: TensorInfo, filter: TensorInfo, a: tf.Conv2DAttrs): Winogra
   );
   const { top, bottom, left, right } = info.padInfo;
   if (top < 0 || bottom < 0 || left < 0 || right < 0) return null;
-  if (info.outHeight < 4 || info.outWidth < 4) return null;
-  if (info.batchSize * info.outHeight * info.outWidth * Ci * Co * 9 < settings.minMacs) return null;
+  const B = info.batchSize;
+  if (B < 1 || info.outHeight < 4 || info.outWidth < 4) return null;
+  if (B * info.outHeight * info.outWidth * Ci * Co * 9 < settings.minMacs) return null;
+  if (B * Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4) < settings.minTiles) return null;
   return { top, bottom, left, right };
 }
