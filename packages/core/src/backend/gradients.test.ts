@@ -1,24 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeakedTensors, expectTensorsClose } from '../../test/helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, seededValues as values } from '../../test/helpers.js';
 import { initBackend } from './init-backend.js';
 import { registerSecondOrderGradients } from './gradients.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
-
-/** Deterministic values in [-1, 1), identical on every backend. */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
 
 const tensor = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
 

@@ -92,22 +92,17 @@ class Fn {
     this.code.push(0x41, ...sleb(n));
     return this;
   }
-  add(): this {
-    this.code.push(0x6a);
+  /** Appends raw instruction bytes. */
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
     return this;
   }
-  sub(): this {
-    this.code.push(0x6b);
-    return this;
-  }
-  mul(): this {
-    this.code.push(0x6c);
-    return this;
-  }
-  ltU(): this {
-    this.code.push(0x49);
-    return this;
-  }
+  add = () => this.op(0x6a); // i32.add
+  sub = () => this.op(0x6b); // i32.sub
+  mul = () => this.op(0x6c); // i32.mul
+  ltU = () => this.op(0x49); // i32.lt_u
+  /** select: [a, b, cond] → cond ? a : b */
+  select = () => this.op(0x1b);
   /** local[name] += n (i32). */
   inc(name: string, by: string | number): this {
     this.get(name);
@@ -121,27 +116,12 @@ class Fn {
     return this;
   }
   /** v128.load of the address on the stack (align hint 4 bytes). */
-  vload(): this {
-    this.code.push(0xfd, 0x00, 2, 0);
-    return this;
-  }
+  vload = () => this.op(0xfd, 0x00, 2, 0);
   /** v128.store: [address, value] on the stack. */
-  vstore(): this {
-    this.code.push(0xfd, 0x0b, 2, 0);
-    return this;
-  }
-  fadd(): this {
-    this.code.push(0xfd, 0xe4, 0x01);
-    return this;
-  }
-  fsub(): this {
-    this.code.push(0xfd, 0xe5, 0x01);
-    return this;
-  }
-  fmul(): this {
-    this.code.push(0xfd, 0xe6, 0x01);
-    return this;
-  }
+  vstore = () => this.op(0xfd, 0x0b, 2, 0);
+  fadd = () => this.op(0xfd, 0xe4, 0x01); // f32x4.add
+  fsub = () => this.op(0xfd, 0xe5, 0x01); // f32x4.sub
+  fmul = () => this.op(0xfd, 0xe6, 0x01); // f32x4.mul
   /** f32x4.splat of an f32 constant. */
   splat(x: number): this {
     const b = new DataView(new ArrayBuffer(4));
@@ -154,13 +134,6 @@ class Fn {
     this.get(a);
     if (b !== undefined) this.get(b).add();
     return this.vload().set(v);
-  }
-  /** store(a + b, value left by `value()`). */
-  storeAt(a: string, b: string | undefined, value: () => void): this {
-    this.get(a);
-    if (b !== undefined) this.get(b).add();
-    value();
-    return this.vstore();
   }
   /** Vector expression helpers: x ± y of v128 locals, left on the stack. */
   vop(x: string, op: '+' | '-', y: string): this {
@@ -388,8 +361,7 @@ function outFn(w: WinogradMatrices): Fn {
     f.get('o').const(m).mul().set('y');
     // cols = tx < last ? m : lastCols   (select: [m, lastCols, cond])
     f.const(m).get('lastCols').get('tx').get('last').ltU();
-    f.code.push(0x1b); // select
-    f.set('cols');
+    f.select().set('cols');
     f.loop('c', 'coBytes', 16, () => {
       for (let j = 0; j < a; j++) {
         // column j of M: x_i = M_{iα+j}; r_{p,j} = Σ_i Aᵀ[p][i]·x_i

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeakedTensors, expectTensorsClose } from '../../test/helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, seededValues as values } from '../../test/helpers.js';
 import {
   registerCpuTrainingKernels,
   registerWasmTrainingKernels,
@@ -10,20 +10,6 @@ import {
   WASM_CPU_FALLBACK_KERNELS,
 } from './wasm-training.js';
 import { setWasmWinograd } from './wasm-winograd.js';
-
-/** Deterministic values in [-1, 1) (mulberry32), identical on every backend. */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }>;
 
