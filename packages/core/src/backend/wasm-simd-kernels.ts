@@ -122,6 +122,11 @@ class Fn {
   fadd = () => this.op(0xfd, 0xe4, 0x01); // f32x4.add
   fsub = () => this.op(0xfd, 0xe5, 0x01); // f32x4.sub
   fmul = () => this.op(0xfd, 0xe6, 0x01); // f32x4.mul
+  flt = () => this.op(0xfd, 0x43); // f32x4.lt
+  /** v128.bitselect: [a, b, mask] → (a & mask) | (b & ~mask) */
+  bitselect = () => this.op(0xfd, 0x52);
+  /** i32x4.splat of the i32 on the stack (a float's bits give that float in every lane). */
+  splatI32 = () => this.op(0xfd, 0x11);
   /** f32x4.splat of an f32 constant. */
   splat(x: number): this {
     const b = new DataView(new ArrayBuffer(4));
@@ -193,6 +198,65 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
     ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => f.encodeBody())]),
   ];
   return new Uint8Array(bytes);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Elementwise loops.
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * leakyRelu(src, dst, nBytes, alphaBits): dst = src < 0 ? alpha·src : src, as tfjs's kernel computes it
+ * (−0 and NaN pass through), alpha given as its float32 bits.
+ */
+function leakyReluFn(): Fn {
+  const f = new Fn('leakyRelu', ['src', 'dst', 'nBytes', 'alphaBits'], ['i'], ['alpha', 'zero', 'x']);
+  f.get('alphaBits').splatI32().set('alpha');
+  f.splat(0).set('zero');
+  f.loop('i', 'nBytes', 16, () => {
+    f.loadAt('x', 'src', 'i');
+    f.get('dst').get('i').add();
+    f.get('x').get('alpha').fmul(); // taken where x < 0
+    f.get('x');
+    f.get('x').get('zero').flt();
+    f.bitselect().vstore();
+  });
+  return f;
+}
+
+export interface ElementwiseSimd {
+  /** dst = src < 0 ? alpha·src : src over nBytes (a multiple of 16) at byte offsets src, dst. */
+  leakyRelu(src: number, dst: number, nBytes: number, alphaBits: number): void;
+}
+
+const isShared = (memory: WebAssembly.Memory) =>
+  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+const elementwiseCompiled = new WeakMap<WebAssembly.Memory, ElementwiseSimd | null>();
+
+/**
+ * The elementwise loops compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
+ * (no WebAssembly SIMD). Under 1 KB: a synchronous compile is allowed everywhere, browsers included.
+ */
+export function elementwiseSimd(memory: WebAssembly.Memory): ElementwiseSimd | null {
+  if (elementwiseCompiled.has(memory)) return elementwiseCompiled.get(memory)!;
+  let result: ElementwiseSimd | null = null;
+  try {
+    const module = new WebAssembly.Module(elementwiseBytes(isShared(memory)));
+    result = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ElementwiseSimd;
+  } catch {
+    result = null;
+  }
+  elementwiseCompiled.set(memory, result);
+  return result;
+}
+
+function elementwiseBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  return assemble([leakyReluFn()], shared);
+}
+
+/** For tests: the elementwise module's bytes. */
+export function elementwiseSimdBytesForTests(shared: boolean): Uint8Array<ArrayBuffer> {
+  return elementwiseBytes(shared);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -445,9 +509,6 @@ function cacheFor(memory: WebAssembly.Memory): Map<number, WinogradSimd | null> 
   if (!byM) compiled.set(memory, (byM = new Map()));
   return byM;
 }
-
-const isShared = (memory: WebAssembly.Memory) =>
-  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 
 const wrap = (instance: WebAssembly.Instance, w: WinogradMatrices): WinogradSimd => ({
   ...(instance.exports as unknown as Omit<WinogradSimd, 'matrices'>),

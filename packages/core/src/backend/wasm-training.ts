@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeWasmLeakyRelu } from './wasm-elementwise.js';
 import { makeWasmWinogradConv2D } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -868,6 +869,8 @@ export function registerWasmTrainingKernels(): void {
     const stock = tf.getKernel(name, 'wasm');
     if (stock && !isOurs(name, 'wasm')) install(name, 'wasm', withHalfPixelFix(stock, fix), stock.setupFunc);
   }
+  const leaky = tf.getKernel('LeakyRelu', 'wasm');
+  if (leaky && !isOurs('LeakyRelu', 'wasm')) install('LeakyRelu', 'wasm', makeWasmLeakyRelu(leaky.kernelFunc), leaky.setupFunc);
   const split = tf.getKernel('SplitV', 'wasm');
   if (split && !isOurs('SplitV', 'wasm')) install('SplitV', 'wasm', makeWasmSplitV(split), split.setupFunc);
   registerCpuFallback(WASM_CPU_FALLBACK_KERNELS, 'wasm');
