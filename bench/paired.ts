@@ -6,7 +6,9 @@
  * issue 8 measured 0.57×, 1.00× and 1.32× in three runs). Each item reports both medians and the median
  * of the per-pair ratios, which is what the issue's goals are stated in.
  *
- *   tsx bench/paired.ts [--write] [--quick]     (--write: bench/results/paired.json; else JSON lines on stdout)
+ *   tsx bench/paired.ts [--write] [--quick] [--only TEXT]
+ *     --write: bench/results/paired.json (else JSON lines on stdout); --quick: one pair per item;
+ *     --only: the items whose tfjs request contains TEXT (e.g. --only "gen paper 1 wasm")
  *
  * `pnpm bench` runs it as the `paired` section (skipped, with the reason, when PyTorch is missing).
  */
@@ -125,6 +127,12 @@ export function pairedSummary(tfjsMs: number[], torchMs: number[]): { tfjsMedian
 async function main() {
   const quick = process.argv.includes('--quick');
   const write = process.argv.includes('--write');
+  const o = process.argv.indexOf('--only');
+  const only = o >= 0 ? process.argv[o + 1] : undefined;
+  if (o >= 0 && !only) throw new Error('--only needs the text of a tfjs request, e.g. --only "gen paper 1 wasm"');
+  const items = PAIRED_ITEMS.filter((item) => only === undefined || item.tfjs.includes(only));
+  if (items.length === 0) throw new Error(`--only "${only}" matches no item; items: ${PAIRED_ITEMS.map((i) => i.tfjs).join(', ')}`);
+  if (write && only !== undefined) throw new Error('--write records every item: leave out --only');
   const py = pythonSetup();
   if ('skip' in py) {
     console.error(`paired: skipped: ${py.skip}`);
@@ -140,7 +148,7 @@ async function main() {
   if (hello.ready !== true) throw new Error(`tfjs server did not start: ${JSON.stringify(hello)}`);
   const rows: Record<string, unknown>[] = [];
   try {
-    for (const item of PAIRED_ITEMS) {
+    for (const item of items) {
       const pairs = quick ? 1 : item.pairs;
       const row: Record<string, unknown> = { bench: 'paired', what: item.what, ...(item.preset ? { preset: item.preset } : {}), backend: item.backend, threads: PAIRED_THREADS, shape: item.shape, pairs };
       try {

@@ -24,3 +24,4 @@ export {
   wasmWinogradCalls,
   type WasmWinogradOptions,
 } from './wasm-winograd.js';
+export { setWasmGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';

@@ -117,6 +117,18 @@ class Fn {
   }
   /** v128.load of the address on the stack (align hint 4 bytes). */
   vload = () => this.op(0xfd, 0x00, 2, 0);
+  /** v128.load of the address on the stack + a constant offset. */
+  vloadOff(offset: number): this {
+    return this.op(0xfd, 0x00, 2, ...uleb(offset));
+  }
+  /** v128.load32_splat of the address on the stack + a constant offset. */
+  vloadSplat(offset = 0): this {
+    return this.op(0xfd, 0x09, 2, ...uleb(offset));
+  }
+  /** v128.store with a constant offset: [address, value] on the stack. */
+  vstoreOff(offset: number): this {
+    return this.op(0xfd, 0x0b, 2, ...uleb(offset));
+  }
   /** v128.store: [address, value] on the stack. */
   vstore = () => this.op(0xfd, 0x0b, 2, 0);
   fadd = () => this.op(0xfd, 0xe4, 0x01); // f32x4.add
@@ -198,6 +210,94 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
     ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => f.encodeBody())]),
   ];
   return new Uint8Array(bytes);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Matrix product.
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * name(a, bp, c, M, N, K): c [M, N] = a [M, K] · b [K, N], float32 row-major at byte offsets, with b
+ * given packed by `pack` into panels of 8 columns ([N/8][K][8], each panel contiguous); M a multiple
+ * of mr, N of 8. Each block of mr rows × 8 columns is summed over k ascending in 2·mr vector
+ * accumulators (multiply, then add: no FMA in WebAssembly SIMD), then stored. The panel loop is
+ * outside, so that a panel (K·32 bytes) stays in L1 while the rows of a stream past.
+ *
+ * Measured here against XNNPACK's product in tfjs-backend-wasm 4.22 on one thread (interleaved in one
+ * process; M × N × K of 256³, 1024 × 128², 4096 × 64 × 128, 4096 × 128 × 64, 256 × 512 × 256):
+ * 1.23–1.41× its speed with packed panels, 0.98–1.24× reading b in place (rows of b 1 KB apart fall
+ * into few L1 sets); 4 rows per block beat 2, 3, 5, 6 and 8 (more registers than V8 keeps in xmm),
+ * and unrolling k did not help.
+ */
+function gemmFn(name: string, mr: number): Fn {
+  const rows = Array.from({ length: mr }, (_, r) => r);
+  const pa = rows.map((r) => `pa${r}`);
+  const acc = rows.flatMap((r) => [`c${r}_0`, `c${r}_1`]);
+  const f = new Fn(name, ['a', 'bp', 'c', 'M', 'N', 'K'], ['i', 'j', 'kb', 'rowA', 'rowC', 'pb', 'pc', ...pa], ['b0', 'b1', 's', ...acc]);
+  f.get('K').const(4).mul().set('rowA');
+  f.get('N').const(4).mul().set('rowC');
+  f.loop('j', 'rowC', 32, () => {
+    f.loop('i', 'M', mr, () => {
+      rows.forEach((r) => {
+        f.get('a').get('i').const(r).add().get('rowA').mul().add().set(pa[r]!);
+      });
+      for (const c of acc) f.splat(0).set(c);
+      f.get('bp').get('j').get('K').mul().add().set('pb'); // the panel of columns j/4 … j/4 + 7 starts at j·K
+      f.loop('kb', 'rowA', 4, () => {
+        f.get('pb').vload().set('b0');
+        f.get('pb').vloadOff(16).set('b1');
+        f.inc('pb', 32);
+        rows.forEach((r) => {
+          f.get(pa[r]!).get('kb').add().vloadSplat().set('s');
+          f.get(`c${r}_0`).get('s').get('b0').fmul().fadd().set(`c${r}_0`);
+          f.get(`c${r}_1`).get('s').get('b1').fmul().fadd().set(`c${r}_1`);
+        });
+      });
+      f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
+      rows.forEach((r) => {
+        f.get('pc').get(`c${r}_0`).vstoreOff(0);
+        f.get('pc').get(`c${r}_1`).vstoreOff(16);
+        if (r < mr - 1) f.inc('pc', 'rowC');
+      });
+    });
+  });
+  return f;
+}
+
+/** pack(b, bp, K, N): b [K, N] row-major into panels of 8 columns, bp [N/8][K][8]; N a multiple of 8. */
+function packFn(): Fn {
+  const f = new Fn('pack', ['b', 'bp', 'K', 'N'], ['j', 'k', 'rowB', 'src', 'dst'], ['x', 'y']);
+  f.get('N').const(4).mul().set('rowB');
+  f.get('bp').set('dst');
+  f.loop('j', 'rowB', 32, () => {
+    f.get('b').get('j').add().set('src');
+    f.loop('k', 'K', 1, () => {
+      f.get('src').vload().set('x');
+      f.get('src').vloadOff(16).set('y');
+      f.get('dst').get('x').vstoreOff(0);
+      f.get('dst').get('y').vstoreOff(16);
+      f.inc('src', 'rowB');
+      f.inc('dst', 32);
+    });
+  });
+  return f;
+}
+
+/** Rows per block of the main matrix-product loop (`gemm4`); `gemm1` takes the remaining rows. */
+export const GEMM_ROWS = 4;
+
+export interface GemmSimd {
+  /** c = a · b for M rows, M a multiple of GEMM_ROWS, N a multiple of 8, b packed (byte offsets). */
+  gemm4(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  /** The same, one row per block (any M). */
+  gemm1(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  /** b [K, N] into the panels the products read (N a multiple of 8). */
+  pack(b: number, bp: number, K: number, N: number): void;
+}
+
+/** The matrix-product module's bytes, for a memory shared or not (threads instantiate it on their side). */
+export function gemmModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  return assemble([gemmFn('gemm4', GEMM_ROWS), gemmFn('gemm1', 1), packFn()], shared);
 }
 
 // ---------------------------------------------------------------------------------------------------

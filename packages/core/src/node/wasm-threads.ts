@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { registerThreadedGemmProvider } from './wasm-gemm-threads.js';
 
 export interface EnableWasmThreadsOptions {
   /** Where the one-line fallback messages go. Default `console.error`. */
@@ -60,6 +61,8 @@ export async function enableWasmThreads(threads: number, options: EnableWasmThre
   const log = options.log ?? ((line: string) => console.error(line));
   const n = Math.min(8, Math.floor(threads)); // the wasm build pre-creates 8 pthreads
   if (!(n >= 2)) return true;
+  // initBackend then runs the Winograd convolutions' products on threads of our own (wasm-gemm-threads.ts).
+  registerThreadedGemmProvider();
 
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {

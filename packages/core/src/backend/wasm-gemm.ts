@@ -1,0 +1,117 @@
+/**
+ * Our own float32 matrix product on the wasm heap (wasm-simd-kernels.ts, `gemm4`/`gemm1`), used by the
+ * Winograd convolution (wasm-winograd.ts) for its products instead of XNNPACK's.
+ *
+ * Why: on one thread it runs 1.5–1.9× XNNPACK's speed here (tfjs-backend-wasm 4.22, measured
+ * interleaved in one process), but it runs on the calling thread only. So:
+ * - with one wasm thread (browsers without cross-origin isolation, Node by default) `initBackend`
+ *   installs the one-thread product;
+ * - with more, XNNPACK's threaded product stays, unless a provider spreads ours over threads of its own
+ *   (in Node: `enableWasmThreads` from `@ragan/core/node` registers one, see wasm-gemm-threads.ts).
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { GEMM_ROWS, gemmModuleBytes, type GemmSimd } from './wasm-simd-kernels.js';
+
+/** A matrix product over the wasm heap (byte offsets; float32, row-major). */
+export interface WasmGemm {
+  /** b [K, N] into panels bp (as many floats), which `mul` reads; N a multiple of 8. */
+  pack(b: number, bp: number, K: number, N: number): void;
+  /** c [M, N] = a [M, K] · b [K, N], b packed; N a multiple of 8. Throws if a thread fails. */
+  mul(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  /** Threads it runs on. */
+  readonly threads: number;
+}
+
+/** Rows [m0, m1) of c = a · b with the module's two kernels (blocks of GEMM_ROWS, then single rows). */
+export function gemmRows(simd: GemmSimd, a: number, bp: number, c: number, m0: number, m1: number, N: number, K: number): void {
+  const rows = m1 - m0;
+  if (rows <= 0) return;
+  const main = rows - (rows % GEMM_ROWS);
+  const a0 = a + m0 * K * 4;
+  const c0 = c + m0 * N * 4;
+  if (main > 0) simd.gemm4(a0, bp, c0, main, N, K);
+  if (rows > main) simd.gemm1(a0 + main * K * 4, bp, c0 + main * N * 4, rows - main, N, K);
+}
+
+const compiled = new WeakMap<WebAssembly.Memory, GemmSimd | null>();
+
+/**
+ * The product's kernels compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
+ * (no WebAssembly SIMD). About 1 KB: a synchronous compile is allowed everywhere.
+ */
+export function gemmSimd(memory: WebAssembly.Memory): GemmSimd | null {
+  if (compiled.has(memory)) return compiled.get(memory)!;
+  let result: GemmSimd | null = null;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    result = new WebAssembly.Instance(new WebAssembly.Module(gemmModuleBytes(shared)), { env: { memory } }).exports as unknown as GemmSimd;
+  } catch {
+    result = null;
+  }
+  compiled.set(memory, result);
+  return result;
+}
+
+/** The one-thread product for `memory`, or null when it cannot compile here. */
+export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
+  const simd = gemmSimd(memory);
+  if (!simd) return null;
+  return {
+    pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
+    mul: (a, bp, c, M, N, K) => gemmRows(simd, a, bp, c, 0, M, N, K),
+    threads: 1,
+  };
+}
+
+/** Builds a product for the wasm backend with `threads` XNNPACK threads, or null (then XNNPACK's). */
+export type WasmGemmProvider = (backend: BackendWasm, memory: WebAssembly.Memory, threads: number) => Promise<(WasmGemm & { dispose?(): void }) | null>;
+
+let active: WasmGemm | null = null;
+let provider: WasmGemmProvider | null = null;
+
+/** The product the Winograd convolution uses, or null for XNNPACK's. */
+export function wasmGemm(): WasmGemm | null {
+  return active;
+}
+
+/** Sets the product (null: XNNPACK's); returns the previous one. */
+export function setWasmGemm(gemm: WasmGemm | null): WasmGemm | null {
+  const previous = active;
+  active = gemm;
+  return previous;
+}
+
+/** Registers the multi-thread provider `initBackend` asks when wasm runs with more than one thread. */
+export function setWasmGemmProvider(p: WasmGemmProvider | null): void {
+  provider = p;
+}
+
+export function wasmGemmProvider(): WasmGemmProvider | null {
+  return provider;
+}
+
+let installed: { memory: WebAssembly.Memory; threads: number; gemm: WasmGemm & { dispose?(): void } } | null = null;
+
+/**
+ * Picks the product for a wasm backend with `threads` XNNPACK threads (`initBackend` calls it): ours on
+ * one thread; with more, the registered provider's, else none (XNNPACK's). `enabled` false: none.
+ * Kept across calls for the same heap and thread count.
+ */
+export async function installWasmGemm(backend: BackendWasm, memory: WebAssembly.Memory | null, threads: number, enabled: boolean): Promise<WasmGemm | null> {
+  if (!enabled || !memory) {
+    setWasmGemm(null);
+    return null;
+  }
+  if (installed && installed.memory === memory && installed.threads === threads) {
+    setWasmGemm(installed.gemm);
+    return installed.gemm;
+  }
+  installed?.gemm.dispose?.();
+  installed = null;
+  let gemm: (WasmGemm & { dispose?(): void }) | null = null;
+  if (threads <= 1) gemm = singleThreadGemm(memory);
+  else if (provider) gemm = await provider(backend, memory, threads).catch(() => null);
+  if (gemm) installed = { memory, threads, gemm };
+  setWasmGemm(gemm);
+  return gemm;
+}
