@@ -87,19 +87,62 @@ describe('our wasm matrix product', () => {
     expect(maxRelError(actual, expected)).toBeLessThan(2e-6);
   });
 
-  it('gives the same bits as tfjs wasm matMul (XNNPACK) for a Winograd-sized product', () => {
-    const [M, N, K] = [64, 32, 48];
+  // Both sum over k in order with a multiply and an add per step; ours in bands of 256 k (K = 600: two
+  // full bands and a partial one), each going on from the last.
+  it.each([
+    [64, 32, 48],
+    [13, 16, 600],
+  ])('gives the same bits as tfjs wasm matMul (XNNPACK), M %i N %i K %i', (M, N, K) => {
     const a = values(M * K, 3);
     const b = values(K * N, 4);
     const expected = tf.tidy(() => tf.matMul(tf.tensor2d(a, [M, K]), tf.tensor2d(b, [K, N])).dataSync() as Float32Array);
     expect(Array.from(ours(gemm, a, b, M, N, K))).toEqual(Array.from(expected));
   });
 
+  it('reads a window of a wider matrix (row stride sr)', () => {
+    const [M, N, K, wide] = [9, 8, 20, 31];
+    const big = values(M * wide, 7);
+    const b = values(K * N, 8);
+    const window = new Float32Array(M * K);
+    for (let r = 0; r < M; r++) window.set(big.subarray(r * wide + 5, r * wide + 5 + K), r * K);
+    const expected = ours(gemm, window, b, M, N, K);
+    const at = tf.tensor1d(big);
+    const bt = tf.tensor2d(b, [K, N]);
+    const bp = be.makeOutput([K, N], 'float32');
+    const c = be.makeOutput([M, N], 'float32');
+    const off = (t: tf.TensorInfo) => be.typedArrayFromHeap(t).byteOffset;
+    gemm.pack(off(bt), off(bp), K, N);
+    gemm.mul(off(at) + 5 * 4, off(bp), off(c), M, N, K, wide * 4);
+    expect(Array.from(be.typedArrayFromHeap(c) as Float32Array)).toEqual(Array.from(expected));
+    be.disposeData(bp.dataId);
+    be.disposeData(c.dataId);
+    tf.dispose([at, bt]);
+  });
+
+  it('transposes [rows, cols] in blocks of 4 (rows and cols multiples of 4)', () => {
+    const sizes: [number, number][] = [
+      [4, 4],
+      [8, 12],
+      [300, 4],
+      [4, 260],
+      [68, 132],
+    ];
+    for (const [R, C] of sizes) {
+      const x = tf.tensor2d(values(R * C, R), [R, C]);
+      const y = be.makeOutput([C, R], 'float32');
+      gemm.transpose(be.typedArrayFromHeap(x).byteOffset, be.typedArrayFromHeap(y).byteOffset, R, C);
+      const expected = tf.tidy(() => tf.transpose(x).dataSync() as Float32Array);
+      expect(Array.from(be.typedArrayFromHeap(y) as Float32Array), `${R}×${C}`).toEqual(Array.from(expected));
+      be.disposeData(y.dataId);
+      x.dispose();
+    }
+  });
+
   it('runs the Winograd products, and leaves Co not a multiple of 8 to XNNPACK', () => {
     const simd = winogradTransforms(be, F4)!;
     const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
     let calls = 0;
-    const counting: WasmGemm = { threads: 1, pack: (...a) => gemm.pack(...a), mul: (...a) => (calls++, gemm.mul(...a)) };
+    const counting: WasmGemm = { ...gemm, mul: (...a) => (calls++, gemm.mul(...a)) };
     for (const Co of [16, 12]) {
       const x = tf.tensor4d(values(2 * 9 * 10 * 16, 5), [2, 9, 10, 16]);
       const f = tf.tensor4d(values(9 * 16 * Co, 6), [3, 3, 16, Co]);

@@ -16,21 +16,29 @@ import { GEMM_ROWS, gemmModuleBytes, type GemmSimd } from './wasm-simd-kernels.j
 export interface WasmGemm {
   /** b [K, N] into panels bp (as many floats), which `mul` reads; N a multiple of 8. */
   pack(b: number, bp: number, K: number, N: number): void;
-  /** c [M, N] = a [M, K] · b [K, N], b packed; N a multiple of 8. Throws if a thread fails. */
-  mul(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  /**
+   * c [M, N] = a [M, K] · b [K, N], b packed; N a multiple of 8. Row r of a at a + r·sr (bytes;
+   * default 4K, row-major). Throws if a thread fails.
+   */
+  mul(a: number, bp: number, c: number, M: number, N: number, K: number, sr?: number): void;
+  /** dst [cols, rows] = src [rows, cols]ᵀ, rows and cols multiples of 4 (on the calling thread). */
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   /** Threads it runs on. */
   readonly threads: number;
 }
 
-/** Rows [m0, m1) of c = a · b with the module's two kernels (blocks of GEMM_ROWS, then single rows). */
-export function gemmRows(simd: GemmSimd, a: number, bp: number, c: number, m0: number, m1: number, N: number, K: number): void {
+/**
+ * Rows [m0, m1) of c = a · b with the module's two kernels (blocks of GEMM_ROWS, then single rows); row
+ * r of a at a + r·sr.
+ */
+export function gemmRows(simd: GemmSimd, a: number, bp: number, c: number, m0: number, m1: number, N: number, K: number, sr = 4 * K): void {
   const rows = m1 - m0;
   if (rows <= 0) return;
   const main = rows - (rows % GEMM_ROWS);
-  const a0 = a + m0 * K * 4;
+  const a0 = a + m0 * sr;
   const c0 = c + m0 * N * 4;
-  if (main > 0) simd.gemm4(a0, bp, c0, main, N, K);
-  if (rows > main) simd.gemm1(a0 + main * K * 4, bp, c0 + main * N * 4, rows - main, N, K);
+  if (main > 0) simd.gemm4(a0, bp, c0, main, N, K, sr);
+  if (rows > main) simd.gemm1(a0 + main * sr, bp, c0 + main * N * 4, rows - main, N, K, sr);
 }
 
 const compiled = new WeakMap<WebAssembly.Memory, GemmSimd | null>();
@@ -58,7 +66,8 @@ export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
   if (!simd) return null;
   return {
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
-    mul: (a, bp, c, M, N, K) => gemmRows(simd, a, bp, c, 0, M, N, K),
+    transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
+    mul: (a, bp, c, M, N, K, sr = 4 * K) => gemmRows(simd, a, bp, c, 0, M, N, K, sr),
     threads: 1,
   };
 }

@@ -135,6 +135,10 @@ class Fn {
   fsub = () => this.op(0xfd, 0xe5, 0x01); // f32x4.sub
   fmul = () => this.op(0xfd, 0xe6, 0x01); // f32x4.mul
   flt = () => this.op(0xfd, 0x43); // f32x4.lt
+  /** i8x16.shuffle of the two vectors on the stack, by float lanes (0–3 the first, 4–7 the second). */
+  shuffle(lanes: readonly [number, number, number, number]): this {
+    return this.op(0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
   /** v128.bitselect: [a, b, mask] → (a & mask) | (b & ~mask) */
   bitselect = () => this.op(0xfd, 0x52);
   /** i32x4.splat of the i32 on the stack (a float's bits give that float in every lane). */
@@ -169,6 +173,16 @@ class Fn {
     this.get(i).get(n).ltU();
     this.code.push(0x0d, 0); // br_if 0 (continue)
     this.code.push(0x0b, 0x0b); // end loop, end block
+    return this;
+  }
+  /** if (local ≠ 0) then() else otherwise() */
+  ifElse(flag: string, then: () => void, otherwise: () => void): this {
+    this.get(flag);
+    this.code.push(0x04, 0x40);
+    then();
+    this.code.push(0x05);
+    otherwise();
+    this.code.push(0x0b);
     return this;
   }
   /** if (local ≠ 0) body */
@@ -217,52 +231,83 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * name(a, bp, c, M, N, K): c [M, N] = a [M, K] · b [K, N], float32 row-major at byte offsets, with b
- * given packed by `pack` into panels of 8 columns ([N/8][K][8], each panel contiguous); M a multiple
- * of mr, N of 8. Each block of mr rows × 8 columns is summed over k ascending in 2·mr vector
- * accumulators (multiply, then add: no FMA in WebAssembly SIMD), then stored. The panel loop is
- * outside, so that a panel (K·32 bytes) stays in L1 while the rows of a stream past.
+ * name(a, bp, c, M, N, K, sr): c [M, N] = a [M, K] · b [K, N], float32 at byte offsets, c row-major,
+ * row r of a at a + r·sr (row-major: sr = 4K; longer rows read a window of a wider matrix), b packed
+ * by `pack` into panels of 8 columns ([N/8][K][8], each panel contiguous); M a multiple of mr, N of 8.
+ * - Each block of mr rows × 8 columns is summed in 2·mr vector accumulators (multiply, then add: no
+ *   FMA in WebAssembly SIMD), panels outside and blocks of rows inside.
+ * - k goes in bands of GEMM_K_BAND rows, so that a band of a panel (8 KB) stays in L1 while every
+ *   block of rows reads it. The first band starts the sums at 0, the others go on from c: every sum
+ *   runs over k in order, as a single loop would.
  *
  * Measured here against XNNPACK's product in tfjs-backend-wasm 4.22 on one thread (interleaved in one
  * process; M × N × K of 256³, 1024 × 128², 4096 × 64 × 128, 4096 × 128 × 64, 256 × 512 × 256):
  * 1.23–1.41× its speed with packed panels, 0.98–1.24× reading b in place (rows of b 1 KB apart fall
  * into few L1 sets); 4 rows per block beat 2, 3, 5, 6 and 8 (more registers than V8 keeps in xmm),
- * and unrolling k did not help.
+ * and unrolling k (4 steps, loads at constant offsets) did not help.
  */
 function gemmFn(name: string, mr: number): Fn {
   const rows = Array.from({ length: mr }, (_, r) => r);
   const pa = rows.map((r) => `pa${r}`);
   const acc = rows.flatMap((r) => [`c${r}_0`, `c${r}_1`]);
-  const f = new Fn(name, ['a', 'bp', 'c', 'M', 'N', 'K'], ['i', 'j', 'kb', 'rowA', 'rowC', 'pb', 'pc', ...pa], ['b0', 'b1', 's', ...acc]);
-  f.get('K').const(4).mul().set('rowA');
+  const f = new Fn(
+    name,
+    ['a', 'bp', 'c', 'M', 'N', 'K', 'sr'],
+    ['k0', 'kn', 'aBand', 'bBand', 'i', 'j', 'kb', 'kEnd', 'rowC', 'pb', 'pc', ...pa],
+    ['b0', 'b1', 's', ...acc],
+  );
   f.get('N').const(4).mul().set('rowC');
-  f.loop('j', 'rowC', 32, () => {
-    f.loop('i', 'M', mr, () => {
-      rows.forEach((r) => {
-        f.get('a').get('i').const(r).add().get('rowA').mul().add().set(pa[r]!);
-      });
-      for (const c of acc) f.splat(0).set(c);
-      f.get('bp').get('j').get('K').mul().add().set('pb'); // the panel of columns j/4 … j/4 + 7 starts at j·K
-      f.loop('kb', 'rowA', 4, () => {
-        f.get('pb').vload().set('b0');
-        f.get('pb').vloadOff(16).set('b1');
-        f.inc('pb', 32);
+  f.loop('k0', 'K', GEMM_K_BAND, () => {
+    // kn = min(band, K − k0); this band starts 4·k0 bytes into each row of a, 32·k0 into each panel
+    f.get('K').get('k0').sub().set('kn');
+    f.get('kn').const(GEMM_K_BAND).get('kn').const(GEMM_K_BAND).ltU().select().set('kn');
+    f.get('kn').const(4).mul().set('kEnd');
+    f.get('a').get('k0').const(4).mul().add().set('aBand');
+    f.get('bp').get('k0').const(32).mul().add().set('bBand');
+    f.loop('j', 'rowC', 32, () => {
+      f.loop('i', 'M', mr, () => {
         rows.forEach((r) => {
-          f.get(pa[r]!).get('kb').add().vloadSplat().set('s');
-          f.get(`c${r}_0`).get('s').get('b0').fmul().fadd().set(`c${r}_0`);
-          f.get(`c${r}_1`).get('s').get('b1').fmul().fadd().set(`c${r}_1`);
+          f.get('aBand').get('i').const(r).add().get('sr').mul().add().set(pa[r]!);
         });
-      });
-      f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
-      rows.forEach((r) => {
-        f.get('pc').get(`c${r}_0`).vstoreOff(0);
-        f.get('pc').get(`c${r}_1`).vstoreOff(16);
-        if (r < mr - 1) f.inc('pc', 'rowC');
+        f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
+        // The first band starts the sums at 0, the others go on from c: one sum in k order.
+        f.ifElse(
+          'k0',
+          () =>
+            rows.forEach((r) => {
+              f.get('pc').vload().set(`c${r}_0`);
+              f.get('pc').vloadOff(16).set(`c${r}_1`);
+              if (r < mr - 1) f.inc('pc', 'rowC');
+            }),
+          () => {
+            for (const c of acc) f.splat(0).set(c);
+          },
+        );
+        f.get('bBand').get('j').get('K').mul().add().set('pb'); // panel j/32 starts at j·K bytes
+        f.loop('kb', 'kEnd', 4, () => {
+          f.get('pb').vload().set('b0');
+          f.get('pb').vloadOff(16).set('b1');
+          f.inc('pb', 32);
+          rows.forEach((r) => {
+            f.get(pa[r]!).get('kb').add().vloadSplat().set('s');
+            f.get(`c${r}_0`).get('s').get('b0').fmul().fadd().set(`c${r}_0`);
+            f.get(`c${r}_1`).get('s').get('b1').fmul().fadd().set(`c${r}_1`);
+          });
+        });
+        f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
+        rows.forEach((r) => {
+          f.get('pc').get(`c${r}_0`).vstoreOff(0);
+          f.get('pc').get(`c${r}_1`).vstoreOff(16);
+          if (r < mr - 1) f.inc('pc', 'rowC');
+        });
       });
     });
   });
   return f;
 }
+
+/** Rows of k per pass over c: a band of a panel (256 × 32 bytes) stays in L1 while every row block reads it. */
+const GEMM_K_BAND = 256;
 
 /** pack(b, bp, K, N): b [K, N] row-major into panels of 8 columns, bp [N/8][K][8]; N a multiple of 8. */
 function packFn(): Fn {
@@ -283,21 +328,72 @@ function packFn(): Fn {
   return f;
 }
 
+/**
+ * transpose(src, dst, rows, cols): dst [cols, rows] = srcᵀ for a row-major float32 [rows, cols] at src,
+ * rows and cols multiples of 4. 4×4 blocks through shuffles; columns in bands of 64 so that the 4 rows
+ * read and the 64 rows written stay in L1.
+ */
+function transposeFn(): Fn {
+  const f = new Fn('transpose', ['src', 'dst', 'rows', 'cols'], ['cb', 'cn', 'r', 'k', 'sp', 'dp', 'colBytes', 'dstRow', 'q'], ['a', 'b', 'c', 'd', 't0', 't1', 't2', 't3']);
+  const band = 256; // bytes: 64 columns
+  f.get('cols').const(4).mul().set('colBytes');
+  f.get('rows').const(4).mul().set('dstRow');
+  f.loop('cb', 'colBytes', band, () => {
+    // cn = min(band, colBytes − cb)   (select: [a, b, cond] → cond ? a : b)
+    f.get('colBytes').get('cb').sub().set('cn');
+    f.get('cn').const(band).get('cn').const(band).ltU().select().set('cn');
+    f.loop('r', 'rows', 4, () => {
+      f.get('src').get('r').get('colBytes').mul().add().get('cb').add().set('sp');
+      f.get('dst').get('r').const(4).mul().add().get('cb').get('rows').mul().add().set('dp');
+      f.loop('k', 'cn', 16, () => {
+        f.get('sp').get('k').add().set('q');
+        ['a', 'b', 'c', 'd'].forEach((v, i) => {
+          f.get('q');
+          for (let j = 0; j < i; j++) f.get('colBytes').add();
+          f.vload().set(v);
+        });
+        f.get('a').get('b').shuffle([0, 4, 1, 5]).set('t0');
+        f.get('a').get('b').shuffle([2, 6, 3, 7]).set('t1');
+        f.get('c').get('d').shuffle([0, 4, 1, 5]).set('t2');
+        f.get('c').get('d').shuffle([2, 6, 3, 7]).set('t3');
+        f.get('dp').get('k').get('rows').mul().add().set('q');
+        const rowsOut: [string, string, [number, number, number, number]][] = [
+          ['t0', 't2', [0, 1, 4, 5]],
+          ['t0', 't2', [2, 3, 6, 7]],
+          ['t1', 't3', [0, 1, 4, 5]],
+          ['t1', 't3', [2, 3, 6, 7]],
+        ];
+        rowsOut.forEach(([x, y, lanes], j) => {
+          f.get('q');
+          if (j > 0) f.get('dstRow').const(j).mul().add();
+          f.get(x).get(y).shuffle(lanes).vstore();
+        });
+      });
+    });
+  });
+  return f;
+}
+
 /** Rows per block of the main matrix-product loop (`gemm4`); `gemm1` takes the remaining rows. */
 export const GEMM_ROWS = 4;
 
 export interface GemmSimd {
-  /** c = a · b for M rows, M a multiple of GEMM_ROWS, N a multiple of 8, b packed (byte offsets). */
-  gemm4(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  /**
+   * c = a · b for M rows, M a multiple of GEMM_ROWS, N a multiple of 8, b packed; row r of a at
+   * a + r·sr (byte offsets; sr = 4K for a row-major a).
+   */
+  gemm4(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
   /** The same, one row per block (any M). */
-  gemm1(a: number, bp: number, c: number, M: number, N: number, K: number): void;
+  gemm1(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
   /** b [K, N] into the panels the products read (N a multiple of 8). */
   pack(b: number, bp: number, K: number, N: number): void;
+  /** dst [cols, rows] = src [rows, cols]ᵀ (rows and cols multiples of 4). */
+  transpose(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /** The matrix-product module's bytes, for a memory shared or not (threads instantiate it on their side). */
 export function gemmModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  return assemble([gemmFn('gemm4', GEMM_ROWS), gemmFn('gemm1', 1), packFn()], shared);
+  return assemble([gemmFn('gemm4', GEMM_ROWS), gemmFn('gemm1', 1), packFn(), transposeFn()], shared);
 }
 
 // ---------------------------------------------------------------------------------------------------

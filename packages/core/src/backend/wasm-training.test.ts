@@ -9,7 +9,9 @@ import {
   setFilterGradBlockForTests,
   WASM_CPU_FALLBACK_KERNELS,
 } from './wasm-training.js';
-import { setWasmWinograd } from './wasm-winograd.js';
+import { heapMemory, setWasmWinograd } from './wasm-winograd.js';
+import { setWasmGemm, singleThreadGemm } from './wasm-gemm.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }>;
 
@@ -139,6 +141,43 @@ describe('wasm Conv2DBackpropFilter in chunks of output rows (big layers) matche
     setFilterGradBlockForTests(previous);
   });
   it.each(convCases().filter((c) => c.B * c.H > 8).map((c) => [c.name, c] as const))('%s', (_name, c) => filterGradMatchesCpu(c));
+});
+
+describe('wasm Conv2DBackpropFilter by our matrix product (stride 1, Co a multiple of 8) matches the cpu kernel', () => {
+  let calls = 0;
+  beforeAll(() => {
+    const g = singleThreadGemm(heapMemory(tf.backend() as BackendWasm)!);
+    expect(g, 'our matrix product compiles on this Node').not.toBeNull();
+    setWasmGemm({ ...g!, mul: (...a) => (calls++, g!.mul(...a)) });
+  });
+  afterAll(() => {
+    setWasmGemm(null);
+  });
+  // Odd and even sizes (1 to 3 spare images), every pad mode, 1×1 to 5×5, long sums (K > 256: bands).
+  const cases: ConvCase[] = [
+    { name: 'B1 9x7 8->16 k3 same', B: 1, H: 9, W: 7, Ci: 8, Co: 16, k: 3, stride: 1, pad: 'same' },
+    { name: 'B2 10x10 4->8 k5 valid', B: 2, H: 10, W: 10, Ci: 4, Co: 8, k: 5, stride: 1, pad: 'valid' },
+    { name: 'B3 6x5 12->24 k1 same', B: 3, H: 6, W: 5, Ci: 12, Co: 24, k: 1, stride: 1, pad: 'same' },
+    { name: 'B2 7x9 16->8 k4 same (asymmetric pads)', B: 2, H: 7, W: 9, Ci: 16, Co: 8, k: 4, stride: 1, pad: 'same' },
+    { name: 'B1 8x8 4->8 explicit pad 2', B: 1, H: 8, W: 8, Ci: 4, Co: 8, k: 3, stride: 1, pad: 2 },
+    { name: 'larger: B2 16x16 32->64 k3 same', B: 2, H: 16, W: 16, Ci: 32, Co: 64, k: 3, stride: 1, pad: 'same', tol: 3e-5 },
+  ];
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    calls = 0;
+    await filterGradMatchesCpu(c);
+    expect(calls, 'one product per tap').toBe(c.k * c.k);
+  });
+  it('leaves strides, Co not a multiple of 8 and Ci not a multiple of 4 to the composite', async () => {
+    for (const c of [
+      { name: 's2', B: 1, H: 8, W: 8, Ci: 8, Co: 8, k: 3, stride: 2, pad: 'same' },
+      { name: 'Co 12', B: 1, H: 8, W: 8, Ci: 8, Co: 12, k: 3, stride: 1, pad: 'same' },
+      { name: 'Ci 3', B: 1, H: 8, W: 8, Ci: 3, Co: 8, k: 3, stride: 1, pad: 'same' },
+    ] as ConvCase[]) {
+      calls = 0;
+      await filterGradMatchesCpu(c);
+      expect(calls, c.name).toBe(0);
+    }
+  });
 });
 
 describe('wasm Conv2DBackpropInput (XNNPACK conv of zero-inserted dy) matches the cpu kernel', () => {

@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeWasmLeakyRelu } from './wasm-elementwise.js';
+import { wasmGemm, type WasmGemm } from './wasm-gemm.js';
 import { makeWasmWinogradConv2D } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -261,6 +262,7 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
   const matMul = (replaced.get(`${backendName}/BatchMatMul`) ?? tf.getKernel('BatchMatMul', backendName))?.kernelFunc;
   if (!matMul) throw new Error(`kernel BatchMatMul is not registered for backend '${backendName}'`);
 
+  const pad = backendName === 'wasm' ? tf.getKernel('PadV2', 'wasm')?.kernelFunc : undefined;
   return kernel(({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
@@ -269,6 +271,10 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
     const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
     if (Ho !== info.outHeight || Wo !== info.outWidth || Co !== info.outChannels) {
       throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match conv output ${info.outShape}`);
+    }
+    const gemm = pad && isWasm(backend) ? wasmGemm() : null;
+    if (gemm && info.strideHeight === 1 && info.strideWidth === 1 && Co % 8 === 0 && Ci % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
+      return filterGradByGemm(backend as BackendWasm, gemm, pad!, x, dy, info);
     }
     const sh = info.strideHeight;
     const sw = info.strideWidth;
@@ -383,6 +389,60 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
       s.dispose();
     }
   });
+}
+
+/**
+ * The filter gradient of a stride-1 convolution on wasm by our matrix product (wasm-gemm.ts), without
+ * an im2col matrix. With the input padded (xp, [B + e, Hp, Wp, Ci]: e ≥ 1 spare images of zeros) and dy
+ * padded to the same rows and columns with zeros (dyp, [B, Hp, Wp, Co]), output pixel n of the
+ * flattened padded grid reads input pixel n + i·Wp + j for tap (i, j), for every n, so
+ *   dW[i, j] = xpᵀ[:, n + i·Wp + j] · dyp[n]   (a [Ci, K] · [K, Co] product over n < K = B·Hp·Wp):
+ * one transpose of xp to [Ci, (B + e)·Hp·Wp], then kh·kw products whose first operand is that
+ * transpose shifted by i·Wp + j columns. The zero rows and columns of dyp cancel the pixels that wrap
+ * around a row or an image; the spare images keep the last taps inside xpᵀ, and make (B + e)·Hp·Wp a
+ * multiple of 4 for the SIMD transpose (e ≤ 4). Needs Ci a multiple of 4 and Co of 8.
+ */
+function filterGradByGemm(backend: BackendWasm, gemm: WasmGemm, pad: KernelFunc, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
+  const { top, bottom, left, right } = info.padInfo;
+  const Hp = H + top + bottom;
+  const Wp = W + left + right;
+  const kh = info.filterHeight;
+  const kw = info.filterWidth;
+  const K = B * Hp * Wp;
+  let spare = 1;
+  while (((B + spare) * Hp * Wp) % 4 !== 0) spare++;
+  const K1 = (B + spare) * Hp * Wp;
+  const s = new Scratch(backend);
+  const at = (t: TensorInfo) => {
+    const o = backend.typedArrayFromHeap(t).byteOffset;
+    if (o === 0 && t.shape.some((d) => d > 0)) throw new Error('Conv2DBackpropFilter: the wasm heap is full (4 GiB at most)');
+    return o;
+  };
+  const out = backend.makeOutput([kh, kw, Ci, Co], 'float32');
+  try {
+    const xp = s.keep(run(pad, { x }, backend, { paddings: [[0, spare], [top, bottom], [left, right], [0, 0]], constantValue: 0 }));
+    const xt = s.keep(backend.makeOutput([Ci, K1], 'float32'));
+    gemm.transpose(at(xp), at(xt), K1, Ci);
+    const dyp = s.keep(run(pad, { x: dy }, backend, { paddings: [[0, 0], [0, Hp - Ho], [0, Wp - Wo], [0, 0]], constantValue: 0 }));
+    const bp = s.keep(backend.makeOutput([K, Co], 'float32'));
+    gemm.pack(at(dyp), at(bp), K, Co);
+    const xtAt = at(xt);
+    const bAt = at(bp);
+    const outAt = at(out);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        gemm.mul(xtAt + (i * Wp + j) * 4, bAt, outAt + (i * kw + j) * Ci * Co * 4, Ci, Co, K, K1 * 4);
+      }
+    }
+    return out;
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  } finally {
+    s.dispose();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ import { GEMM_ROWS, gemmModuleBytes } from '../backend/wasm-simd-kernels.js';
 const SEQ = 0; // main → worker: call number; −1 = stop
 const DONE = 1; // worker → main: the call number finished
 const STATUS = 2; // worker → main: 0 ok, 1 failed
-const ARGS = 3; // a, bp, c, M, N, K (the worker's band)
-const WORDS = 9;
+const ARGS = 3; // a, bp, c, M, N, K, sr (the worker's band)
+const WORDS = 10;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -44,9 +44,10 @@ for (;;) {
   let status = 0;
   try {
     const a = arg[${ARGS}], bp = arg[${ARGS + 1}], c = arg[${ARGS + 2}], M = arg[${ARGS + 3}], N = arg[${ARGS + 4}], K = arg[${ARGS + 5}];
+    const sr = arg[${ARGS + 6}];
     const main = M - (M % rowsPerBlock);
-    if (main > 0) g.gemm4(a, bp, c, main, N, K);
-    if (M > main) g.gemm1(a + main * K * 4, bp, c + main * N * 4, M - main, N, K);
+    if (main > 0) g.gemm4(a, bp, c, main, N, K, sr);
+    if (M > main) g.gemm1(a + main * sr, bp, c + main * N * 4, M - main, N, K, sr);
   } catch (e) {
     status = 1;
   }
@@ -96,12 +97,13 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
   return {
     threads,
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
-    mul(a, bp, c, M, N, K) {
+    transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
+    mul(a, bp, c, M, N, K, sr = 4 * K) {
       if (broken) throw new Error(`wasm matrix product: ${broken}`);
       // Bands of whole 4-row blocks; the main thread takes the last band (with any remainder rows).
       const parts = Math.min(threads, Math.max(1, Math.floor(M / (GEMM_ROWS * 4))));
       if (parts < 2) {
-        gemmRows(simd, a, bp, c, 0, M, N, K);
+        gemmRows(simd, a, bp, c, 0, M, N, K, sr);
         return;
       }
       const band = Math.ceil(M / parts / GEMM_ROWS) * GEMM_ROWS;
@@ -110,18 +112,19 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
       used.forEach((h, i) => {
         const m0 = i * band;
         const rows = Math.min(band, M - m0);
-        h.arg[ARGS] = a + m0 * K * 4;
+        h.arg[ARGS] = a + m0 * sr;
         h.arg[ARGS + 1] = bp;
         h.arg[ARGS + 2] = c + m0 * N * 4;
         h.arg[ARGS + 3] = rows;
         h.arg[ARGS + 4] = N;
         h.arg[ARGS + 5] = K;
+        h.arg[ARGS + 6] = sr;
         Atomics.store(h.ctl, SEQ, seq);
         Atomics.notify(h.ctl, SEQ);
       });
       let failed: unknown = null;
       try {
-        gemmRows(simd, a, bp, c, Math.min(M, used.length * band), M, N, K);
+        gemmRows(simd, a, bp, c, Math.min(M, used.length * band), M, N, K, sr);
       } catch (e) {
         failed = e; // thrown once the workers are done with this call (they must not race the next)
       }
