@@ -7,6 +7,7 @@ import { registerWasmTrainingKernels } from './wasm-training.js';
 import { elementwiseSimdBytesForTests } from './wasm-simd-kernels.js';
 
 let stockLeakyRelu: tf.KernelFunc;
+const stockReduce: Record<'Sum' | 'Mean', tf.KernelFunc> = {} as Record<'Sum' | 'Mean', tf.KernelFunc>;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -15,6 +16,7 @@ beforeAll(async () => {
   const k = tf.getKernel('LeakyRelu', 'wasm');
   expect(k).toBeDefined();
   stockLeakyRelu = k!.kernelFunc;
+  for (const name of ['Sum', 'Mean'] as const) stockReduce[name] = tf.getKernel(name, 'wasm')!.kernelFunc;
   registerWasmTrainingKernels();
   expect(tf.getKernel('LeakyRelu', 'wasm')!.kernelFunc).not.toBe(stockLeakyRelu);
 });
@@ -107,3 +109,66 @@ function stockValues(x: tf.Tensor, alpha: number): Float32Array | Int32Array {
   t.dispose();
   return d;
 }
+
+describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', () => {
+  it('the module stays under 4 KB (browsers compile it synchronously)', () => {
+    expect(elementwiseSimdBytesForTests(true).length).toBeLessThan(4096);
+  });
+
+  // Per channel, per image and channel, one middle axis, rank 2, batches of one; keepDims both ways.
+  const cases: [number[], number[]][] = [
+    [[2, 5, 6, 8], [0, 1, 2]],
+    [[3, 4, 5, 12], [1, 2]],
+    [[4, 3, 2, 16], [2]],
+    [[7, 4], [0]],
+    [[1, 9, 9, 4], [1, 2]],
+    [[5, 1, 3, 8], [0, 1]],
+  ];
+  it.each(cases)('shape %j, axes %j: bit-identical to the stock kernels, and to the cpu backend within rounding', async (shape, axes) => {
+    const n = shape.reduce((p, q) => p * q, 1);
+    const data = values(n, shape.length + axes.length);
+    const x = tf.tensor(data, shape);
+    const be = tf.backend() as BackendWasm;
+    for (const keepDims of [false, true]) {
+      for (const name of ['Sum', 'Mean'] as const) {
+        const before = tf.memory().numTensors;
+        const ours = name === 'Sum' ? tf.sum(x, axes, keepDims) : tf.mean(x, axes, keepDims);
+        expect(tf.memory().numTensors).toBe(before + 1);
+        const info = stockReduce[name]({ inputs: { x }, backend: be, attrs: { axis: axes, keepDims } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+        const stock = tf.engine().makeTensorFromTensorInfo(info);
+        expect(ours.shape, `${name} keepDims ${keepDims}`).toEqual(stock.shape);
+        expect(bitDiffs(ours.dataSync() as Float32Array, stock.dataSync() as Float32Array), `${name} keepDims ${keepDims}`).toBe(0);
+        await tf.setBackend('cpu');
+        const cpu = tf.tidy(() => (name === 'Sum' ? tf.sum(tf.tensor(data, shape), axes, keepDims) : tf.mean(tf.tensor(data, shape), axes, keepDims)).dataSync() as Float32Array);
+        await tf.setBackend('wasm');
+        const got = ours.dataSync();
+        let worst = 0;
+        got.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - cpu[k]!))));
+        expect(worst, `${name} against cpu`).toBeLessThan(1e-5);
+        tf.dispose([ours, stock]);
+      }
+    }
+    x.dispose();
+  });
+
+  it('leaves other reductions to the stock kernels, with the same results', () => {
+    const other: [number[], number[] | number, 'float32' | 'int32'][] = [
+      [[3, 4, 8], [2], 'float32'], // the last axis
+      [[3, 4, 8], [0, 1, 2], 'float32'], // every axis
+      [[3, 4, 5, 8], [0, 2], 'float32'], // not a block
+      [[3, 5, 6], [0, 1], 'float32'], // 6 channels: not a multiple of 4
+      [[3, 4, 8], [0, 1], 'int32'],
+      [[3, 4, 8], -2, 'float32'], // a negative axis: [1] (taken)
+    ];
+    const be = tf.backend() as BackendWasm;
+    for (const [shape, axis, dtype] of other) {
+      const n = shape.reduce((p, q) => p * q, 1);
+      const x = dtype === 'int32' ? tf.tensor(Array.from({ length: n }, (_, k) => k % 7), shape, 'int32') : tf.tensor(values(n, 3), shape);
+      const ours = tf.sum(x, axis);
+      const info = stockReduce.Sum({ inputs: { x }, backend: be, attrs: { axis, keepDims: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+      const stock = tf.engine().makeTensorFromTensorInfo(info);
+      expect(Array.from(ours.dataSync()), JSON.stringify([shape, axis, dtype])).toEqual(Array.from(stock.dataSync()));
+      tf.dispose([x, ours, stock]);
+    }
+  });
+});

@@ -134,6 +134,11 @@ class Fn {
   fadd = () => this.op(0xfd, 0xe4, 0x01); // f32x4.add
   fsub = () => this.op(0xfd, 0xe5, 0x01); // f32x4.sub
   fmul = () => this.op(0xfd, 0xe6, 0x01); // f32x4.mul
+  fdiv = () => this.op(0xfd, 0xe7, 0x01); // f32x4.div
+  /** f32.convert_i32_u of the i32 on the stack. */
+  convertU = () => this.op(0xb3);
+  /** f32x4.splat of the f32 on the stack. */
+  fsplat = () => this.op(0xfd, 0x13);
   flt = () => this.op(0xfd, 0x43); // f32x4.lt
   /** i8x16.shuffle of the two vectors on the stack, by float lanes (0–3 the first, 4–7 the second). */
   shuffle(lanes: readonly [number, number, number, number]): this {
@@ -419,9 +424,47 @@ function leakyReluFn(): Fn {
   return f;
 }
 
+/**
+ * colSum(src, dst, images, rows, rowBytes, mean): dst [n, C] = Σ_p src [n, p, C] for each of `images`
+ * blocks of `rows` rows of rowBytes (a multiple of 16), divided by `rows` when mean ≠ 0. Rows outside,
+ * so that src is read once in order and dst's row stays in L1; each column sums p in order from 0, as
+ * a scalar loop would.
+ */
+function colSumFn(): Fn {
+  const f = new Fn('colSum', ['src', 'dst', 'images', 'rows', 'rowBytes', 'mean'], ['n', 'p', 'c', 'row', 'out'], ['count']);
+  f.get('rows').convertU().fsplat().set('count');
+  f.get('src').set('row');
+  f.get('dst').set('out');
+  f.loop('n', 'images', 1, () => {
+    f.loop('c', 'rowBytes', 16, () => {
+      f.get('out').get('c').add().splat(0).vstore();
+    });
+    f.loop('p', 'rows', 1, () => {
+      f.loop('c', 'rowBytes', 16, () => {
+        f.get('out').get('c').add();
+        f.get('out').get('c').add().vload();
+        f.get('row').get('c').add().vload();
+        f.fadd().vstore();
+      });
+      f.inc('row', 'rowBytes');
+    });
+    f.ifSet('mean', () => {
+      f.loop('c', 'rowBytes', 16, () => {
+        f.get('out').get('c').add();
+        f.get('out').get('c').add().vload();
+        f.get('count').fdiv().vstore();
+      });
+    });
+    f.inc('out', 'rowBytes');
+  });
+  return f;
+}
+
 export interface ElementwiseSimd {
   /** dst = src < 0 ? alpha·src : src over nBytes (a multiple of 16) at byte offsets src, dst. */
   leakyRelu(src: number, dst: number, nBytes: number, alphaBits: number): void;
+  /** dst [n, C] = Σ_p src [n, p, C] (rowBytes = 4C, a multiple of 16). */
+  colSum(src: number, dst: number, images: number, rows: number, rowBytes: number, mean: number): void;
 }
 
 const isShared = (memory: WebAssembly.Memory) =>
@@ -431,7 +474,8 @@ const elementwiseCompiled = new WeakMap<WebAssembly.Memory, ElementwiseSimd | nu
 
 /**
  * The elementwise loops compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
- * (no WebAssembly SIMD). Under 1 KB: a synchronous compile is allowed everywhere, browsers included.
+ * (no WebAssembly SIMD). Under 4 KB (tested): a synchronous compile is allowed everywhere, browsers
+ * included.
  */
 export function elementwiseSimd(memory: WebAssembly.Memory): ElementwiseSimd | null {
   if (elementwiseCompiled.has(memory)) return elementwiseCompiled.get(memory)!;
@@ -447,7 +491,7 @@ export function elementwiseSimd(memory: WebAssembly.Memory): ElementwiseSimd | n
 }
 
 function elementwiseBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  return assemble([leakyReluFn()], shared);
+  return assemble([leakyReluFn(), colSumFn()], shared);
 }
 
 /** For tests: the elementwise module's bytes. */

@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { makeWasmLeakyRelu } from './wasm-elementwise.js';
+import { makeWasmLeakyRelu, makeWasmReduce } from './wasm-elementwise.js';
 import { wasmGemm, type WasmGemm } from './wasm-gemm.js';
 import { makeWasmWinogradConv2D } from './wasm-winograd.js';
 
@@ -931,6 +931,10 @@ export function registerWasmTrainingKernels(): void {
   }
   const leaky = tf.getKernel('LeakyRelu', 'wasm');
   if (leaky && !isOurs('LeakyRelu', 'wasm')) install('LeakyRelu', 'wasm', makeWasmLeakyRelu(leaky.kernelFunc), leaky.setupFunc);
+  for (const name of ['Sum', 'Mean'] as const) {
+    const k = tf.getKernel(name, 'wasm');
+    if (k && !isOurs(name, 'wasm')) install(name, 'wasm', makeWasmReduce(name, k.kernelFunc), k.setupFunc);
+  }
   const split = tf.getKernel('SplitV', 'wasm');
   if (split && !isOurs('SplitV', 'wasm')) install('SplitV', 'wasm', makeWasmSplitV(split), split.setupFunc);
   registerCpuFallback(WASM_CPU_FALLBACK_KERNELS, 'wasm');
