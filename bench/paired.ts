@@ -129,7 +129,7 @@ async function main() {
   const write = process.argv.includes('--write');
   const o = process.argv.indexOf('--only');
   const only = o >= 0 ? process.argv[o + 1] : undefined;
-  if (o >= 0 && !only) throw new Error('--only needs the text of a tfjs request, e.g. --only "gen paper 1 wasm"');
+  if (o >= 0 && (!only || only.startsWith('--'))) throw new Error('--only needs the text of a tfjs request, e.g. --only "gen paper 1 wasm"');
   const items = PAIRED_ITEMS.filter((item) => only === undefined || item.tfjs.includes(only));
   if (items.length === 0) throw new Error(`--only "${only}" matches no item; items: ${PAIRED_ITEMS.map((i) => i.tfjs).join(', ')}`);
   if (write && only !== undefined) throw new Error('--write records every item: leave out --only');

@@ -54,8 +54,9 @@ export interface InitBackendOptions {
    */
   wasmWinograd?: boolean;
   /**
-   * wasm only: the Winograd convolutions' matrix products by our own WebAssembly SIMD kernel instead of
-   * XNNPACK's (bit-identical here; 1.23–1.41× faster per thread). On one thread always; on more only
+   * wasm only: the Winograd convolutions' matrix products, and the filter gradients of stride-1
+   * convolutions, by our own WebAssembly SIMD matrix product instead of XNNPACK's (bit-identical here;
+   * 1.23–1.41× faster per thread). On one thread always; on more only
    * where threads of its own can run it (Node, via `enableWasmThreads` from `@ragan/core/node`).
    * Default true.
    */

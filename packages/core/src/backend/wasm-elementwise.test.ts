@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seededValues as values } from '../../test/helpers.js';
 import { registerWasmTrainingKernels } from './wasm-training.js';
 import { elementwiseSimdBytesForTests } from './wasm-simd-kernels.js';
+import { wasmElementwiseCalls } from './wasm-elementwise.js';
 
 let stockLeakyRelu: tf.KernelFunc;
 const stockReduce: Record<'Sum' | 'Mean', tf.KernelFunc> = {} as Record<'Sum' | 'Mean', tf.KernelFunc>;
@@ -94,11 +95,19 @@ describe('LeakyRelu on wasm in SIMD', () => {
     tf.dispose([x, dy, dx, expected]);
   });
 
-  it('leaves int32 tensors to the stock kernel', () => {
+  it('runs our loop for float32 (not for a tail alone), and leaves int32 tensors to the stock kernel', () => {
+    wasmElementwiseCalls(true);
+    const f = tf.tensor1d([-3, 0, 5, -1, 2]);
+    tf.leakyRelu(f, 0.5).dispose();
+    expect(wasmElementwiseCalls(true).simd).toBe(1);
+    const tail = tf.tensor1d([-3, 0, 5]);
+    expect(Array.from(tf.leakyRelu(tail, 0.5).dataSync())).toEqual([-1.5, 0, 5]);
+    expect(wasmElementwiseCalls(true).simd).toBe(0);
     const x = tf.tensor1d([-3, 0, 5], 'int32');
     const y = tf.leakyRelu(x, 0.5);
+    expect(wasmElementwiseCalls(true).simd).toBe(0);
     expect(Array.from(y.dataSync())).toEqual(Array.from(stockValues(x, 0.5)));
-    tf.dispose([x, y]);
+    tf.dispose([f, tail, x, y]);
   });
 });
 
@@ -132,8 +141,12 @@ describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', (
     for (const keepDims of [false, true]) {
       for (const name of ['Sum', 'Mean'] as const) {
         const before = tf.memory().numTensors;
+        const ids = be.numDataIds();
+        wasmElementwiseCalls(true);
         const ours = name === 'Sum' ? tf.sum(x, axes, keepDims) : tf.mean(x, axes, keepDims);
+        expect(wasmElementwiseCalls().simd, 'our loop ran').toBeGreaterThanOrEqual(1);
         expect(tf.memory().numTensors).toBe(before + 1);
+        expect(be.numDataIds()).toBe(ids + 1);
         const info = stockReduce[name]({ inputs: { x }, backend: be, attrs: { axis: axes, keepDims } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
         const stock = tf.engine().makeTensorFromTensorInfo(info);
         expect(ours.shape, `${name} keepDims ${keepDims}`).toEqual(stock.shape);
@@ -164,7 +177,10 @@ describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', (
     for (const [shape, axis, dtype] of other) {
       const n = shape.reduce((p, q) => p * q, 1);
       const x = dtype === 'int32' ? tf.tensor(Array.from({ length: n }, (_, k) => k % 7), shape, 'int32') : tf.tensor(values(n, 3), shape);
+      wasmElementwiseCalls(true);
       const ours = tf.sum(x, axis);
+      const ran = wasmElementwiseCalls().simd;
+      expect(ran, JSON.stringify([shape, axis, dtype])).toBe(axis === -2 ? 1 : 0);
       const info = stockReduce.Sum({ inputs: { x }, backend: be, attrs: { axis, keepDims: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
       const stock = tf.engine().makeTensorFromTensorInfo(info);
       expect(Array.from(ours.dataSync()), JSON.stringify([shape, axis, dtype])).toEqual(Array.from(stock.dataSync()));

@@ -15,6 +15,15 @@ import { heapMemory } from './wasm-winograd.js';
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
 
+let calls = { simd: 0 };
+
+/** Calls that ran our SIMD loops since the last reset (for tests and benchmarks). */
+export function wasmElementwiseCalls(reset = false): { simd: number } {
+  const c = { ...calls };
+  if (reset) calls = { simd: 0 };
+  return c;
+}
+
 const bits = new Int32Array(1);
 const asFloat = new Float32Array(bits.buffer);
 
@@ -42,11 +51,14 @@ export function makeWasmLeakyRelu(stock: KernelFunc): KernelFunc {
     const n = src.length;
     const main = n - (n % 4);
     if (main > 0) {
-      if (src.byteOffset === 0 || dst.byteOffset === 0) {
+      try {
+        if (src.byteOffset === 0 || dst.byteOffset === 0) throw new Error('LeakyRelu: the wasm heap is full (4 GiB at most)');
+        simd.leakyRelu(src.byteOffset, dst.byteOffset, 4 * main, float32Bits(alpha));
+      } catch (e) {
         backend.disposeData(out.dataId);
-        throw new Error('LeakyRelu: the wasm heap is full (4 GiB at most)');
+        throw e;
       }
-      simd.leakyRelu(src.byteOffset, dst.byteOffset, 4 * main, float32Bits(alpha));
+      calls.simd++;
     }
     const a = Math.fround(alpha);
     for (let i = main; i < n; i++) {
@@ -104,6 +116,7 @@ export function makeWasmReduce(kind: 'Sum' | 'Mean', stock: KernelFunc): KernelF
     const out = backend.makeOutput(outShape, 'float32');
     try {
       simd.colSum(offset(backend, x, kind), offset(backend, out, kind), N, P, 4 * C, kind === 'Mean' ? 1 : 0);
+      calls.simd++;
     } catch (e) {
       backend.disposeData(out.dataId);
       throw e;

@@ -2,7 +2,9 @@
  * Our own float32 matrix product on the wasm heap (wasm-simd-kernels.ts, `gemm4`/`gemm1`), used by the
  * Winograd convolution (wasm-winograd.ts) for its products instead of XNNPACK's.
  *
- * Why: on one thread it runs 1.5–1.9× XNNPACK's speed here (tfjs-backend-wasm 4.22, measured
+ * Also used for the filter gradient of stride-1 convolutions in training (wasm-training.ts).
+ *
+ * Why: on one thread it runs 1.23–1.41× XNNPACK's speed here (tfjs-backend-wasm 4.22, measured
  * interleaved in one process), but it runs on the calling thread only. So:
  * - with one wasm thread (browsers without cross-origin isolation, Node by default) `initBackend`
  *   installs the one-thread product;
@@ -25,6 +27,13 @@ export interface WasmGemm {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   /** Threads it runs on. */
   readonly threads: number;
+  /** The wasm heap its loops are compiled for: use it only on that heap's backend. */
+  readonly memory: WebAssembly.Memory;
+}
+
+/** The product for the wasm heap `memory`, or null (none set, or one made for another heap). */
+export function wasmGemmFor(memory: WebAssembly.Memory | null): WasmGemm | null {
+  return active !== null && memory !== null && active.memory === memory ? active : null;
 }
 
 /**
@@ -69,6 +78,7 @@ export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
     transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
     mul: (a, bp, c, M, N, K, sr = 4 * K) => gemmRows(simd, a, bp, c, 0, M, N, K, sr),
     threads: 1,
+    memory,
   };
 }
 
@@ -115,6 +125,7 @@ export async function installWasmGemm(backend: BackendWasm, memory: WebAssembly.
     setWasmGemm(installed.gemm);
     return installed.gemm;
   }
+  setWasmGemm(null); // not the old one while it stops
   installed?.gemm.dispose?.();
   installed = null;
   let gemm: (WasmGemm & { dispose?(): void }) | null = null;

@@ -1,13 +1,14 @@
 /**
- * A few WebAssembly SIMD loops that run straight on the tfjs wasm backend's heap: the transforms of
- * the Winograd convolution (wasm-winograd.ts). Written as bytecode by the small assembler below (no
- * toolchain, nothing fetched, nothing eval'd), compiled once per wasm memory.
+ * WebAssembly SIMD loops that run straight on the tfjs wasm backend's heap: the transforms of the
+ * Winograd convolution (wasm-winograd.ts), our matrix product with its packing and a transpose
+ * (wasm-gemm.ts), and elementwise kernels (wasm-elementwise.ts). Written as bytecode by the small
+ * assembler below (no toolchain, nothing fetched, nothing eval'd), compiled once per wasm memory.
  *
  * Why not JS: the same loops in JS take 5–7 ns per element written (measured here), as long as the
  * matrix products they feed; 128-bit SIMD does four lanes per instruction.
  *
- * Every loop works on float32 vectors of 4 lanes: element counts must be multiples of 4 (the caller
- * checks). Pointers are byte offsets into the heap (unsigned 32-bit).
+ * The loops work on float32 vectors of 4 lanes: vectorised sizes must be multiples of 4 (each loop says
+ * which; the callers check). Pointers are byte offsets into the heap (unsigned 32-bit).
  */
 
 // ---------------------------------------------------------------------------------------------------

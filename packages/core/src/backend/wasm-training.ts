@@ -23,7 +23,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeWasmLeakyRelu, makeWasmReduce } from './wasm-elementwise.js';
-import { wasmGemm, type WasmGemm } from './wasm-gemm.js';
+import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
+import { heapMemory } from './wasm-winograd.js';
 import { makeWasmWinogradConv2D } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -272,8 +273,22 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
     if (Ho !== info.outHeight || Wo !== info.outWidth || Co !== info.outChannels) {
       throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match conv output ${info.outShape}`);
     }
-    const gemm = pad && isWasm(backend) ? wasmGemm() : null;
-    if (gemm && info.strideHeight === 1 && info.strideWidth === 1 && Co % 8 === 0 && Ci % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
+    const gemm = pad && isWasm(backend) ? wasmGemmFor(heapMemory(backend)) : null;
+    const { top: pt, bottom: pb, left: pl, right: pr } = info.padInfo;
+    // Its buffers: the padded input twice (padded, transposed) with up to 4 spare images, dy padded
+    // and packed. Beyond 2²⁶ floats (256 MiB) the chunked composite below keeps the peak lower.
+    const scratch = (B + 4) * (H + pt + pb) * (W + pl + pr) * (2 * Ci + 2 * Co);
+    if (
+      gemm &&
+      info.strideHeight === 1 &&
+      info.strideWidth === 1 &&
+      Co % 8 === 0 &&
+      Ci % 4 === 0 &&
+      B * H * W * Ci * Co > 0 &&
+      scratch <= GEMM_FILTER_GRAD_FLOATS &&
+      x.dtype === 'float32' &&
+      dy.dtype === 'float32'
+    ) {
       return filterGradByGemm(backend as BackendWasm, gemm, pad!, x, dy, info);
     }
     const sh = info.strideHeight;
@@ -391,6 +406,9 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
   });
 }
 
+/** The most scratch floats `filterGradByGemm` may take (see the kernel above). */
+const GEMM_FILTER_GRAD_FLOATS = 1 << 26;
+
 /**
  * The filter gradient of a stride-1 convolution on wasm by our matrix product (wasm-gemm.ts), without
  * an im2col matrix. With the input padded (xp, [B + e, Hp, Wp, Ci]: e ≥ 1 spare images of zeros) and dy
@@ -417,7 +435,7 @@ function filterGradByGemm(backend: BackendWasm, gemm: WasmGemm, pad: KernelFunc,
   const s = new Scratch(backend);
   const at = (t: TensorInfo) => {
     const o = backend.typedArrayFromHeap(t).byteOffset;
-    if (o === 0 && t.shape.some((d) => d > 0)) throw new Error('Conv2DBackpropFilter: the wasm heap is full (4 GiB at most)');
+    if (o === 0) throw new Error('Conv2DBackpropFilter: the wasm heap is full (4 GiB at most)');
     return o;
   };
   const out = backend.makeOutput([kh, kw, Ci, Co], 'float32');

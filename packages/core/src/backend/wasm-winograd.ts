@@ -5,13 +5,14 @@
  * Why: XNNPACK in tfjs-backend-wasm 4.22 has 128-bit SIMD and no FMA, so a direct 3×3 conv runs near
  * that ceiling (≈ 20 GFLOP/s on 2 threads here) and cannot go faster. F(m×m, 3×3) computes each m×m
  * output tile from an α×α input tile (α = m + 2) with α² multiplies per channel pair instead of 9m²:
- * for m = 4, 36 instead of 144, all in 36 XNNPACK matrix products (multi-threaded). The transforms are
+ * for m = 4, 36 instead of 144, all in 36 matrix products. The transforms are
  * a few additions per element, done straight on the wasm heap by our own WebAssembly SIMD loops
- * (wasm-simd-kernels.ts).
+ * (wasm-simd-kernels.ts); the products by our own matrix product (wasm-gemm.ts) where it runs, else
+ * XNNPACK's.
  *
  *   U_k = (G g Gᵀ)_k      weights  [3, 3, Ci, Co] → α² × [Ci, Co]
  *   V_k = (Bᵀ d B)_k      inputs   α×α tiles (stride m) → α² × [tiles, Ci]
- *   M_k = V_k · U_k       α² XNNPACK products          → α² × [tiles, Co]
+ *   M_k = V_k · U_k       α² matrix products           → α² × [tiles, Co]
  *   Y   = Aᵀ M A          m×m output tiles
  *
  * Accuracy: float32 rounding is relative to each tile's largest values rather than each pixel's
@@ -24,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { F4, prepareWinogradSimd, winogradSimd, type WinogradMatrices, type WinogradSimd } from './wasm-simd-kernels.js';
-import { wasmGemm, type WasmGemm } from './wasm-gemm.js';
+import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
@@ -308,7 +309,7 @@ export function makeWasmWinogradConv2D(stock: KernelFunc, matMul: KernelFunc): K
       return stock(args as Parameters<KernelFunc>[0]);
     }
     calls.winograd++;
-    return winogradConv3x3(backend, simd, matMul, x, filter, pads, wasmGemm());
+    return winogradConv3x3(backend, simd, matMul, x, filter, pads, wasmGemmFor(heapMemory(backend)));
   }) as KernelFunc;
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededValues as values } from '../../test/helpers.js';
 import { singleThreadGemm, type WasmGemm } from '../backend/wasm-gemm.js';
-import { createThreadedGemm } from './wasm-gemm-threads.js';
+import { createThreadedGemm, STOP_WORKERS_FOR_TESTS, WORKERS_IN_USE_FOR_TESTS } from './wasm-gemm-threads.js';
 
 // A shared heap of our own (the test's wasm backend is the one-thread build, whose heap is not shared).
 const memory = new WebAssembly.Memory({ initial: 64, maximum: 256, shared: true }); // 4 MiB
@@ -60,13 +60,34 @@ describe('our wasm matrix product on worker threads (Node)', () => {
     }
   });
 
-  it('raises an error for a product outside the heap, and keeps working after it', async () => {
+  it('reports a worker whose band fails (the band of the main thread is fine), and keeps working after it', async () => {
     const g = await threaded(2);
-    const size = memory.buffer.byteLength;
-    expect(() => g.mul(size - 64, 1024, 2048, 64, 8, 64)).toThrow();
+    // 64 rows in two bands of 32: the worker gets rows 0–31, the main thread rows 32–63. Offsets wrap
+    // at 2³², so with a = 2³² − 32·sr rows 0–31 lie just below 2³² (outside the 4 MiB heap) and rows
+    // 32… start at byte 0 (inside it): only the worker traps.
+    const K = 8;
+    const sr = K * 4;
+    const wrapped = 2 ** 32 - 32 * sr;
+    f32().set(values(K * 8, 5), 8192 / 4);
+    g.pack(8192, 12288, K, 8);
+    expect(() => g.mul(wrapped, 12288, 16384, 64, 8, K, sr)).toThrow(/a worker thread failed/);
     const a = values(64 * 8, 1);
     const b = values(8 * 16, 2);
     expect(Array.from(product(g, a, b, 64, 16, 8))).toEqual(Array.from(product(singleThreadGemm(memory)!, a, b, 64, 16, 8)));
+  });
+
+  it('computes the band of a worker that died on the main thread, and its bands after it', async () => {
+    const g = await threaded(2);
+    const hooks = g as unknown as Record<symbol, () => number>;
+    expect(hooks[WORKERS_IN_USE_FOR_TESTS]!()).toBe(1);
+    hooks[STOP_WORKERS_FOR_TESTS]!();
+    await new Promise((r) => setTimeout(r, 50)); // the worker exits
+    const a = values(64 * 8, 11);
+    const b = values(8 * 16, 12);
+    const expected = product(singleThreadGemm(memory)!, a, b, 64, 16, 8);
+    expect(Array.from(product(g, a, b, 64, 16, 8))).toEqual(Array.from(expected));
+    expect(hooks[WORKERS_IN_USE_FOR_TESTS]!(), 'the dead worker lost its band, not the whole product').toBe(0);
+    expect(Array.from(product(g, a, b, 64, 16, 8))).toEqual(Array.from(expected));
   });
 
   it('refuses calls once stopped', async () => {

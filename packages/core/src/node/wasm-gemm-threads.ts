@@ -22,11 +22,13 @@ import { gemmRows, gemmSimd, setWasmGemmProvider, type WasmGemm } from '../backe
 import { GEMM_ROWS, gemmModuleBytes } from '../backend/wasm-simd-kernels.js';
 
 // Control words (Int32Array over a SharedArrayBuffer; offsets are stored as unsigned 32-bit).
-const SEQ = 0; // main → worker: call number; −1 = stop
+const SEQ = 0; // main → worker: call number (1, 2, …; never 0); −1 = stop
 const DONE = 1; // worker → main: the call number finished
 const STATUS = 2; // worker → main: 0 ok, 1 failed
-const ARGS = 3; // a, bp, c, M, N, K, sr (the worker's band)
-const WORDS = 10;
+const CLAIM = 3; // the call number whose band someone took (worker or main thread: compareExchange)
+const READY = 4; // worker → main: 1 once its instance is made
+const ARGS = 5; // a, bp, c, M, N, K, sr (the worker's band)
+const WORDS = 12;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -34,6 +36,8 @@ const { module, memory, control, rowsPerBlock } = workerData;
 const g = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(control);
 const arg = new Uint32Array(control);
+Atomics.store(ctl, ${READY}, 1);
+Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${SEQ}, seen);
@@ -41,6 +45,9 @@ for (;;) {
   if (seq < 0) break;
   if (seq === seen) continue;
   seen = seq;
+  // The band is ours only if the main thread has not taken it over (a late wake-up).
+  const claimed = Atomics.load(ctl, ${CLAIM});
+  if (claimed === seq || Atomics.compareExchange(ctl, ${CLAIM}, claimed, seq) !== claimed) continue;
   let status = 0;
   try {
     const a = arg[${ARGS}], bp = arg[${ARGS + 1}], c = arg[${ARGS + 2}], M = arg[${ARGS + 3}], N = arg[${ARGS + 4}], K = arg[${ARGS + 5}];
@@ -57,19 +64,29 @@ for (;;) {
 }
 `;
 
-/** How long the main thread waits for a worker's band before giving up (a worker that died). */
+/** How long `createThreadedGemm` waits for the workers to start. */
+const START_MS = 20_000;
+/** How long a call waits for a worker to take its band before the main thread computes it itself. */
+const CLAIM_MS = 2_000;
+/** How long a call waits for a band a worker has taken (a worker that died while computing). */
 const WAIT_MS = 60_000;
 
 interface Helper {
-  worker: Worker;
   ctl: Int32Array;
   arg: Uint32Array;
-  alive: boolean;
+  /** False once it failed to take a band in time: the main thread computes its bands from then on. */
+  ok: boolean;
 }
 
 /**
  * The product on `threads` threads (this one and threads − 1 workers) over `memory`, which must be
- * shared; null when it is not, or when the module does not compile here. `dispose` stops the workers.
+ * shared; null when it is not, when the module does not compile here, or when the workers do not start
+ * within 20 s. `dispose` stops the workers.
+ *
+ * Robustness: a worker that does not take its band within 2 s (it died, or never woke) loses it: the
+ * main thread takes the band over (an atomic claim, so that exactly one of them computes it) and
+ * computes that worker's bands itself from then on. A worker that took its band but has not finished
+ * after 60 s fails the call with an error, and the product runs on the main thread alone afterwards.
  */
 export async function createThreadedGemm(memory: WebAssembly.Memory, threads: number): Promise<(WasmGemm & { dispose(): void }) | null> {
   if (threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
@@ -77,39 +94,53 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
   if (!simd) return null;
   const module = await WebAssembly.compile(gemmModuleBytes(true));
   const helpers: Helper[] = [];
-  for (let t = 1; t < threads; t++) {
-    const control = new SharedArrayBuffer(WORDS * 4);
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, rowsPerBlock: GEMM_ROWS } });
-    worker.unref();
-    const h: Helper = { worker, ctl: new Int32Array(control), arg: new Uint32Array(control), alive: true };
-    worker.on('error', () => (h.alive = false));
-    worker.on('exit', () => (h.alive = false));
-    helpers.push(h);
-  }
-  let seq = 0;
-  let broken: string | null = null;
   const stop = () => {
     for (const h of helpers) {
       Atomics.store(h.ctl, SEQ, -1);
       Atomics.notify(h.ctl, SEQ);
     }
   };
+  try {
+    for (let t = 1; t < threads; t++) {
+      const control = new SharedArrayBuffer(WORDS * 4);
+      const h: Helper = { ctl: new Int32Array(control), arg: new Uint32Array(control), ok: true };
+      helpers.push(h);
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, rowsPerBlock: GEMM_ROWS } });
+      worker.unref();
+      worker.on('error', () => (h.ok = false));
+    }
+    // Wait for every worker's instance, without blocking the event loop.
+    const deadline = Date.now() + START_MS;
+    while (helpers.some((h) => h.ok && Atomics.load(h.ctl, READY) !== 1)) {
+      if (Date.now() > deadline) throw new Error('worker threads did not start');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (helpers.some((h) => !h.ok)) throw new Error('a worker thread failed to start');
+  } catch {
+    stop();
+    return null;
+  }
+  let seq = 0;
+  let disposed = false;
+  let alone = false; // a worker hung: everything on the main thread from now on
   return {
     threads,
+    memory,
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
     transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
     mul(a, bp, c, M, N, K, sr = 4 * K) {
-      if (broken) throw new Error(`wasm matrix product: ${broken}`);
+      if (disposed) throw new Error('wasm matrix product: its worker threads were stopped (dispose)');
+      const live = alone ? [] : helpers.filter((h) => h.ok);
       // Bands of whole 4-row blocks; the main thread takes the last band (with any remainder rows).
-      const parts = Math.min(threads, Math.max(1, Math.floor(M / (GEMM_ROWS * 4))));
+      const parts = Math.min(live.length + 1, Math.max(1, Math.floor(M / (GEMM_ROWS * 4))));
       if (parts < 2) {
         gemmRows(simd, a, bp, c, 0, M, N, K, sr);
         return;
       }
       const band = Math.ceil(M / parts / GEMM_ROWS) * GEMM_ROWS;
-      seq = (seq + 1) & 0x3fffffff;
-      const used = helpers.slice(0, parts - 1);
-      used.forEach((h, i) => {
+      seq = (seq % 0x3fffffff) + 1; // 1 … 2³⁰ − 1, never 0 (a fresh worker's last call)
+      const used = live.slice(0, parts - 1);
+      const bands = used.map((h, i) => {
         const m0 = i * band;
         const rows = Math.min(band, M - m0);
         h.arg[ARGS] = a + m0 * sr;
@@ -121,6 +152,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
         h.arg[ARGS + 6] = sr;
         Atomics.store(h.ctl, SEQ, seq);
         Atomics.notify(h.ctl, SEQ);
+        return [m0, m0 + rows] as const;
       });
       let failed: unknown = null;
       try {
@@ -128,28 +160,49 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
       } catch (e) {
         failed = e; // thrown once the workers are done with this call (they must not race the next)
       }
-      for (const h of used) {
-        const deadline = Date.now() + WAIT_MS;
+      used.forEach((h, i) => {
+        const claimBy = Date.now() + CLAIM_MS;
+        let doneBy = Infinity;
         for (;;) {
           const done = Atomics.load(h.ctl, DONE);
           if (done === seq) break;
-          if (!h.alive || Date.now() > deadline) {
-            broken = h.alive ? `a worker thread did not answer in ${WAIT_MS / 1000} s` : 'a worker thread stopped';
-            stop();
-            throw new Error(`wasm matrix product: ${broken}`);
+          const claimed = Atomics.load(h.ctl, CLAIM);
+          if (claimed !== seq && Date.now() > claimBy && Atomics.compareExchange(h.ctl, CLAIM, claimed, seq) === claimed) {
+            // The worker never took its band: compute it here, and its next ones too.
+            h.ok = false;
+            try {
+              gemmRows(simd, a, bp, c, bands[i]![0], bands[i]![1], N, K, sr);
+            } catch (e) {
+              failed ??= e;
+            }
+            return;
           }
-          Atomics.wait(h.ctl, DONE, done, 100);
+          if (claimed === seq && doneBy === Infinity) doneBy = Date.now() + WAIT_MS;
+          if (Date.now() > doneBy) {
+            alone = true;
+            failed ??= new Error(`wasm matrix product: a worker thread took its rows but did not finish in ${WAIT_MS / 1000} s`);
+            return;
+          }
+          Atomics.wait(h.ctl, DONE, done, 50);
         }
-        if (Atomics.load(h.ctl, STATUS) !== 0 && !failed) failed = new Error('wasm matrix product: a worker thread failed (memory out of bounds?)');
-      }
+        if (Atomics.load(h.ctl, STATUS) !== 0) failed ??= new Error('wasm matrix product: a worker thread failed (memory out of bounds?)');
+      });
       if (failed) throw failed;
     },
     dispose() {
-      broken = 'its worker threads were stopped (dispose)';
+      disposed = true;
       stop();
     },
-  };
+    // For tests: the workers stop as if they had died, and the product is not told; workers still used.
+    [STOP_WORKERS_FOR_TESTS]: stop,
+    [WORKERS_IN_USE_FOR_TESTS]: () => (alone ? 0 : helpers.filter((h) => h.ok).length),
+  } as WasmGemm & { dispose(): void };
 }
+
+/** For tests: stops the workers of a threaded product behind its back (a worker that died). */
+export const STOP_WORKERS_FOR_TESTS = Symbol('stopWorkersForTests');
+/** For tests: how many workers a threaded product still gives bands to. */
+export const WORKERS_IN_USE_FOR_TESTS = Symbol('workersInUseForTests');
 
 let registered = false;
 
