@@ -75,3 +75,17 @@ export function seededValues(n: number, seed: number, scale = 1): Float32Array {
   }
   return out;
 }
+
+/** A conv2d pad as tfjs takes it. */
+export type ConvPad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+/** An NHWC convolution layer to test: input [B, H, W, Ci], Co output channels. */
+export interface ConvLayerCase {
+  name: string;
+  B: number;
+  H: number;
+  W: number;
+  Ci: number;
+  Co: number;
+  pad: ConvPad;
+}

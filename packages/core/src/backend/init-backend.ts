@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendUnavailableError, ConfigError } from '../errors/index.js';
 import { registerSecondOrderGradients } from './gradients.js';
 import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './wasm-training.js';
-import { heapMemory, prepareWasmWinograd, setWasmWinograd } from './wasm-winograd.js';
+import { prepareWasmWinograd, setWasmWinograd } from './wasm-winograd.js';
+import { heapMemory } from './wasm-heap.js';
 import { installWasmGemm } from './wasm-gemm.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -413,7 +414,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     if (name === 'wasm') {
       const be = tf.backend() as unknown as BackendWasm;
       await prepareWasmWinograd(be);
-      await installWasmGemm(be, heapMemory(be), r.threads ?? 1, opts.wasmGemm ?? true);
+      await installWasmGemm(heapMemory(be), r.threads ?? 1, opts.wasmGemm ?? true);
     }
     const info: BackendInfo = { name, requested };
     if (r.threads !== undefined) info.threads = r.threads;

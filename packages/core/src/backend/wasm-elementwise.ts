@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { elementwiseSimd, type ElementwiseSimd } from './wasm-simd-kernels.js';
-import { heapMemory } from './wasm-winograd.js';
+import { heapMemory, heapOffset } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
@@ -33,6 +33,15 @@ function float32Bits(x: number): number {
   return bits[0]!;
 }
 
+const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
+
+/** The SIMD loops for this backend's heap, or null (another backend, or no WebAssembly SIMD). */
+function simdFor(backend: BackendWasm): ElementwiseSimd | null {
+  if (typeof backend.typedArrayFromHeap !== 'function') return null;
+  const mem = heapMemory(backend);
+  return mem ? elementwiseSimd(mem) : null;
+}
+
 /**
  * `LeakyRelu` on wasm: `x < 0 ? alpha·x : x` in SIMD, bit-identical to the stock kernel (−0 and NaN
  * pass through). Other dtypes, and runtimes without WebAssembly SIMD, use `stock`.
@@ -42,24 +51,23 @@ export function makeWasmLeakyRelu(stock: KernelFunc): KernelFunc {
     const { x } = args.inputs as unknown as { x: TensorInfo };
     const backend = args.backend as BackendWasm;
     const alpha = Number((args.attrs as unknown as tf.LeakyReluAttrs | undefined)?.alpha ?? 0.2);
-    const mem = x.dtype === 'float32' && typeof backend.typedArrayFromHeap === 'function' ? heapMemory(backend) : null;
-    const simd = mem ? elementwiseSimd(mem) : null;
+    const simd = x.dtype === 'float32' ? simdFor(backend) : null;
     if (!simd) return stock(args as Parameters<KernelFunc>[0]);
     const out = backend.makeOutput(x.shape, 'float32');
-    const src = backend.typedArrayFromHeap(x) as Float32Array;
-    const dst = backend.typedArrayFromHeap(out) as Float32Array;
-    const n = src.length;
+    const n = size(x.shape);
     const main = n - (n % 4);
     if (main > 0) {
       try {
-        if (src.byteOffset === 0 || dst.byteOffset === 0) throw new Error('LeakyRelu: the wasm heap is full (4 GiB at most)');
-        simd.leakyRelu(src.byteOffset, dst.byteOffset, 4 * main, float32Bits(alpha));
+        simd.leakyRelu(heapOffset(backend, x, 'LeakyRelu'), heapOffset(backend, out, 'LeakyRelu'), 4 * main, float32Bits(alpha));
       } catch (e) {
         backend.disposeData(out.dataId);
         throw e;
       }
       calls.simd++;
     }
+    // The last n mod 4 values (views taken after the allocation, which may grow the heap).
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
     const a = Math.fround(alpha);
     for (let i = main; i < n; i++) {
       const v = src[i]!;
@@ -67,23 +75,6 @@ export function makeWasmLeakyRelu(stock: KernelFunc): KernelFunc {
     }
     return out;
   }) as KernelFunc;
-}
-
-const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/** The SIMD loops for this backend's heap, or null (another backend, or no WebAssembly SIMD). */
-function simdFor(backend: BackendWasm): ElementwiseSimd | null {
-  if (typeof backend.typedArrayFromHeap !== 'function') return null;
-  const mem = heapMemory(backend);
-  return mem ? elementwiseSimd(mem) : null;
-}
-
-/** Byte offset of a tensor's data (0 with data: the heap is full). */
-function offset(backend: BackendWasm, t: TensorInfo, what: string): number {
-  const o = backend.typedArrayFromHeap(t).byteOffset;
-  if (o === 0 && size(t.shape) > 0) throw new Error(`${what}: the wasm heap is full (4 GiB at most)`);
-  return o;
 }
 
 /**
@@ -115,7 +106,7 @@ export function makeWasmReduce(kind: 'Sum' | 'Mean', stock: KernelFunc): KernelF
     const outShape = x.shape.map((d, k) => (k >= i && k <= j ? 1 : d)).filter((_, k) => attrs.keepDims || k < i || k > j);
     const out = backend.makeOutput(outShape, 'float32');
     try {
-      simd.colSum(offset(backend, x, kind), offset(backend, out, kind), N, P, 4 * C, kind === 'Mean' ? 1 : 0);
+      simd.colSum(heapOffset(backend, x, kind), heapOffset(backend, out, kind), N, P, 4 * C, kind === 'Mean' ? 1 : 0);
       calls.simd++;
     } catch (e) {
       backend.disposeData(out.dataId);

@@ -6,7 +6,8 @@ import { seededValues as values } from '../../test/helpers.js';
 import { registerWasmTrainingKernels } from './wasm-training.js';
 import { gemmModuleBytes } from './wasm-simd-kernels.js';
 import { installWasmGemm, setWasmGemm, singleThreadGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';
-import { heapMemory, winogradConv3x3, winogradTransforms } from './wasm-winograd.js';
+import { winogradConv3x3, winogradTransforms } from './wasm-winograd.js';
+import { heapMemory } from './wasm-heap.js';
 import { F4 } from './wasm-simd-kernels.js';
 
 let be: BackendWasm;
@@ -164,11 +165,11 @@ describe('our wasm matrix product', () => {
 
   it('is installed for one wasm thread, and not for more without a provider, nor when disabled', async () => {
     const mem = heapMemory(be);
-    expect((await installWasmGemm(be, mem, 1, true))?.threads).toBe(1);
+    expect((await installWasmGemm(mem, 1, true))?.threads).toBe(1);
     expect(wasmGemm()?.threads).toBe(1);
-    expect(await installWasmGemm(be, mem, 1, false)).toBeNull();
+    expect(await installWasmGemm(mem, 1, false)).toBeNull();
     expect(wasmGemm()).toBeNull();
-    expect(await installWasmGemm(be, mem, 2, true)).toBeNull(); // no provider registered in this test
+    expect(await installWasmGemm(mem, 2, true)).toBeNull(); // no provider registered in this test
     expect(wasmGemm()).toBeNull();
   });
 });

@@ -1,8 +1,7 @@
 /**
- * Our own float32 matrix product on the wasm heap (wasm-simd-kernels.ts, `gemm4`/`gemm1`), used by the
- * Winograd convolution (wasm-winograd.ts) for its products instead of XNNPACK's.
- *
- * Also used for the filter gradient of stride-1 convolutions in training (wasm-training.ts).
+ * Our own float32 matrix product on the wasm heap (the `gemm` loop of wasm-simd-kernels.ts), used
+ * instead of XNNPACK's for the Winograd convolution's products (wasm-winograd.ts) and for the filter
+ * gradient of stride-1 convolutions in training (wasm-training.ts).
  *
  * Why: on one thread it runs 1.23–1.41× XNNPACK's speed here (tfjs-backend-wasm 4.22, measured
  * interleaved in one process), but it runs on the calling thread only. So:
@@ -11,8 +10,7 @@
  * - with more, XNNPACK's threaded product stays, unless a provider spreads ours over threads of its own
  *   (in Node: `enableWasmThreads` from `@ragan/core/node` registers one, see wasm-gemm-threads.ts).
  */
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GEMM_ROWS, gemmModuleBytes, type GemmSimd } from './wasm-simd-kernels.js';
+import { gemmSimd } from './wasm-simd-kernels.js';
 
 /** A matrix product over the wasm heap (byte offsets; float32, row-major). */
 export interface WasmGemm {
@@ -36,39 +34,6 @@ export function wasmGemmFor(memory: WebAssembly.Memory | null): WasmGemm | null 
   return active !== null && memory !== null && active.memory === memory ? active : null;
 }
 
-/**
- * Rows [m0, m1) of c = a · b with the module's two kernels (blocks of GEMM_ROWS, then single rows); row
- * r of a at a + r·sr.
- */
-export function gemmRows(simd: GemmSimd, a: number, bp: number, c: number, m0: number, m1: number, N: number, K: number, sr = 4 * K): void {
-  const rows = m1 - m0;
-  if (rows <= 0) return;
-  const main = rows - (rows % GEMM_ROWS);
-  const a0 = a + m0 * sr;
-  const c0 = c + m0 * N * 4;
-  if (main > 0) simd.gemm4(a0, bp, c0, main, N, K, sr);
-  if (rows > main) simd.gemm1(a0 + main * sr, bp, c0 + main * N * 4, rows - main, N, K, sr);
-}
-
-const compiled = new WeakMap<WebAssembly.Memory, GemmSimd | null>();
-
-/**
- * The product's kernels compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
- * (no WebAssembly SIMD). About 1 KB: a synchronous compile is allowed everywhere.
- */
-export function gemmSimd(memory: WebAssembly.Memory): GemmSimd | null {
-  if (compiled.has(memory)) return compiled.get(memory)!;
-  let result: GemmSimd | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    result = new WebAssembly.Instance(new WebAssembly.Module(gemmModuleBytes(shared)), { env: { memory } }).exports as unknown as GemmSimd;
-  } catch {
-    result = null;
-  }
-  compiled.set(memory, result);
-  return result;
-}
-
 /** The one-thread product for `memory`, or null when it cannot compile here. */
 export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
   const simd = gemmSimd(memory);
@@ -76,14 +41,14 @@ export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
   return {
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
     transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
-    mul: (a, bp, c, M, N, K, sr = 4 * K) => gemmRows(simd, a, bp, c, 0, M, N, K, sr),
+    mul: (a, bp, c, M, N, K, sr = 4 * K) => simd.gemm(a, bp, c, M, N, K, sr),
     threads: 1,
     memory,
   };
 }
 
-/** Builds a product for the wasm backend with `threads` XNNPACK threads, or null (then XNNPACK's). */
-export type WasmGemmProvider = (backend: BackendWasm, memory: WebAssembly.Memory, threads: number) => Promise<(WasmGemm & { dispose?(): void }) | null>;
+/** Builds a product on the wasm heap `memory` for `threads` threads, or null (then XNNPACK's). */
+export type WasmGemmProvider = (memory: WebAssembly.Memory, threads: number) => Promise<(WasmGemm & { dispose?(): void }) | null>;
 
 let active: WasmGemm | null = null;
 let provider: WasmGemmProvider | null = null;
@@ -116,7 +81,7 @@ let installed: { memory: WebAssembly.Memory; threads: number; gemm: WasmGemm & {
  * one thread; with more, the registered provider's, else none (XNNPACK's). `enabled` false: none.
  * Kept across calls for the same heap and thread count.
  */
-export async function installWasmGemm(backend: BackendWasm, memory: WebAssembly.Memory | null, threads: number, enabled: boolean): Promise<WasmGemm | null> {
+export async function installWasmGemm(memory: WebAssembly.Memory | null, threads: number, enabled: boolean): Promise<WasmGemm | null> {
   if (!enabled || !memory) {
     setWasmGemm(null);
     return null;
@@ -130,7 +95,7 @@ export async function installWasmGemm(backend: BackendWasm, memory: WebAssembly.
   installed = null;
   let gemm: (WasmGemm & { dispose?(): void }) | null = null;
   if (threads <= 1) gemm = singleThreadGemm(memory);
-  else if (provider) gemm = await provider(backend, memory, threads).catch(() => null);
+  else if (provider) gemm = await provider(memory, threads).catch(() => null);
   if (gemm) installed = { memory, threads, gemm };
   setWasmGemm(gemm);
   return gemm;

@@ -102,6 +102,7 @@ class Fn {
   sub = () => this.op(0x6b); // i32.sub
   mul = () => this.op(0x6c); // i32.mul
   ltU = () => this.op(0x49); // i32.lt_u
+  and = () => this.op(0x71); // i32.and
   /** select: [a, b, cond] → cond ? a : b */
   select = () => this.op(0x1b);
   /** local[name] += n (i32). */
@@ -233,15 +234,64 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Instances: one per heap and module, made on first use.
+// ---------------------------------------------------------------------------------------------------
+
+const isShared = (memory: WebAssembly.Memory) =>
+  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+/** Per heap: the instances made so far, by module key (null: it would not compile here). */
+const instances = new WeakMap<WebAssembly.Memory, Map<string, unknown>>();
+
+function instancesOf(memory: WebAssembly.Memory): Map<string, unknown> {
+  let byKey = instances.get(memory);
+  if (!byKey) instances.set(memory, (byKey = new Map()));
+  return byKey;
+}
+
+/**
+ * The module `bytes` (built for `memory` shared or not) instantiated on `memory`, as `make` of its
+ * exports; compiled synchronously on first use, then cached; null where it cannot compile.
+ */
+function instanceOn<T>(memory: WebAssembly.Memory, key: string, bytes: (shared: boolean) => Uint8Array<ArrayBuffer>, make = (e: object) => e as T): T | null {
+  const byKey = instancesOf(memory);
+  if (byKey.has(key)) return byKey.get(key) as T | null;
+  let result: T | null = null;
+  try {
+    result = make(new WebAssembly.Instance(new WebAssembly.Module(bytes(isShared(memory))), { env: { memory } }).exports);
+  } catch {
+    result = null;
+  }
+  byKey.set(key, result);
+  return result;
+}
+
+/** `instanceOn`, compiled asynchronously (browsers allow that at any size); an earlier failure is tried again. */
+async function instanceOnAsync<T>(memory: WebAssembly.Memory, key: string, bytes: (shared: boolean) => Uint8Array<ArrayBuffer>, make = (e: object) => e as T): Promise<T | null> {
+  const byKey = instancesOf(memory);
+  if (byKey.get(key)) return byKey.get(key) as T;
+  let result: T | null = null;
+  try {
+    const module = await WebAssembly.compile(bytes(isShared(memory)));
+    result = make((await WebAssembly.instantiate(module, { env: { memory } })).exports);
+  } catch {
+    result = null;
+  }
+  byKey.set(key, result);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Matrix product.
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * name(a, bp, c, M, N, K, sr): c [M, N] = a [M, K] · b [K, N], float32 at byte offsets, c row-major,
+ * gemm(a, bp, c, M, N, K, sr): c [M, N] = a [M, K] · b [K, N], float32 at byte offsets, c row-major,
  * row r of a at a + r·sr (row-major: sr = 4K; longer rows read a window of a wider matrix), b packed
- * by `pack` into panels of 8 columns ([N/8][K][8], each panel contiguous); M a multiple of mr, N of 8.
- * - Each block of mr rows × 8 columns is summed in 2·mr vector accumulators (multiply, then add: no
- *   FMA in WebAssembly SIMD), panels outside and blocks of rows inside.
+ * by `pack` into panels of 8 columns ([N/8][K][8], each panel contiguous); N a multiple of 8, any M.
+ * - Blocks of GEMM_ROWS rows × 8 columns are summed in 2·GEMM_ROWS vector accumulators (multiply, then
+ *   add: no FMA in WebAssembly SIMD), panels outside and blocks of rows inside; the last M mod
+ *   GEMM_ROWS rows one at a time.
  * - k goes in bands of GEMM_K_BAND rows, so that a band of a panel (8 KB) stays in L1 while every
  *   block of rows reads it. The first band starts the sums at 0, the others go on from c: every sum
  *   runs over k in order, as a single loop would.
@@ -252,17 +302,57 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
  * into few L1 sets); 4 rows per block beat 2, 3, 5, 6 and 8 (more registers than V8 keeps in xmm),
  * and unrolling k (4 steps, loads at constant offsets) did not help.
  */
-function gemmFn(name: string, mr: number): Fn {
-  const rows = Array.from({ length: mr }, (_, r) => r);
-  const pa = rows.map((r) => `pa${r}`);
-  const acc = rows.flatMap((r) => [`c${r}_0`, `c${r}_1`]);
+function gemmFn(): Fn {
+  const mr = GEMM_ROWS;
+  const pa = Array.from({ length: mr }, (_, r) => `pa${r}`);
+  const acc = pa.flatMap((_, r) => [`c${r}_0`, `c${r}_1`]);
   const f = new Fn(
-    name,
+    'gemm',
     ['a', 'bp', 'c', 'M', 'N', 'K', 'sr'],
-    ['k0', 'kn', 'aBand', 'bBand', 'i', 'j', 'kb', 'kEnd', 'rowC', 'pb', 'pc', ...pa],
+    ['k0', 'kn', 'aBand', 'bBand', 'i', 't', 'mBlocks', 'mRest', 'j', 'kb', 'kEnd', 'rowC', 'pb', 'pc', ...pa],
     ['b0', 'b1', 's', ...acc],
   );
+  /** The block of `rows` rows starting at row i, columns j/4 … j/4 + 7, over this band of k. */
+  const block = (rows: number) => {
+    const rs = Array.from({ length: rows }, (_, r) => r);
+    rs.forEach((r) => {
+      f.get('aBand').get('i').const(r).add().get('sr').mul().add().set(pa[r]!);
+    });
+    f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
+    // The first band starts the sums at 0, the others go on from c: one sum in k order.
+    f.ifElse(
+      'k0',
+      () =>
+        rs.forEach((r) => {
+          f.get('pc').vload().set(`c${r}_0`);
+          f.get('pc').vloadOff(16).set(`c${r}_1`);
+          if (r < rows - 1) f.inc('pc', 'rowC');
+        }),
+      () => {
+        for (const r of rs) f.splat(0).set(`c${r}_0`).splat(0).set(`c${r}_1`);
+      },
+    );
+    f.get('bBand').get('j').get('K').mul().add().set('pb'); // panel j/32 starts at j·K bytes
+    f.loop('kb', 'kEnd', 4, () => {
+      f.get('pb').vload().set('b0');
+      f.get('pb').vloadOff(16).set('b1');
+      f.inc('pb', 32);
+      rs.forEach((r) => {
+        f.get(pa[r]!).get('kb').add().vloadSplat().set('s');
+        f.get(`c${r}_0`).get('s').get('b0').fmul().fadd().set(`c${r}_0`);
+        f.get(`c${r}_1`).get('s').get('b1').fmul().fadd().set(`c${r}_1`);
+      });
+    });
+    f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
+    rs.forEach((r) => {
+      f.get('pc').get(`c${r}_0`).vstoreOff(0);
+      f.get('pc').get(`c${r}_1`).vstoreOff(16);
+      if (r < rows - 1) f.inc('pc', 'rowC');
+    });
+  };
   f.get('N').const(4).mul().set('rowC');
+  f.get('M').const(-mr).and().set('mBlocks'); // rows in whole blocks
+  f.get('M').get('mBlocks').sub().set('mRest');
   f.loop('k0', 'K', GEMM_K_BAND, () => {
     // kn = min(band, K − k0); this band starts 4·k0 bytes into each row of a, 32·k0 into each panel
     f.get('K').get('k0').sub().set('kn');
@@ -271,46 +361,18 @@ function gemmFn(name: string, mr: number): Fn {
     f.get('a').get('k0').const(4).mul().add().set('aBand');
     f.get('bp').get('k0').const(32).mul().add().set('bBand');
     f.loop('j', 'rowC', 32, () => {
-      f.loop('i', 'M', mr, () => {
-        rows.forEach((r) => {
-          f.get('aBand').get('i').const(r).add().get('sr').mul().add().set(pa[r]!);
-        });
-        f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
-        // The first band starts the sums at 0, the others go on from c: one sum in k order.
-        f.ifElse(
-          'k0',
-          () =>
-            rows.forEach((r) => {
-              f.get('pc').vload().set(`c${r}_0`);
-              f.get('pc').vloadOff(16).set(`c${r}_1`);
-              if (r < mr - 1) f.inc('pc', 'rowC');
-            }),
-          () => {
-            for (const c of acc) f.splat(0).set(c);
-          },
-        );
-        f.get('bBand').get('j').get('K').mul().add().set('pb'); // panel j/32 starts at j·K bytes
-        f.loop('kb', 'kEnd', 4, () => {
-          f.get('pb').vload().set('b0');
-          f.get('pb').vloadOff(16).set('b1');
-          f.inc('pb', 32);
-          rows.forEach((r) => {
-            f.get(pa[r]!).get('kb').add().vloadSplat().set('s');
-            f.get(`c${r}_0`).get('s').get('b0').fmul().fadd().set(`c${r}_0`);
-            f.get(`c${r}_1`).get('s').get('b1').fmul().fadd().set(`c${r}_1`);
-          });
-        });
-        f.get('c').get('i').get('rowC').mul().add().get('j').add().set('pc');
-        rows.forEach((r) => {
-          f.get('pc').get(`c${r}_0`).vstoreOff(0);
-          f.get('pc').get(`c${r}_1`).vstoreOff(16);
-          if (r < mr - 1) f.inc('pc', 'rowC');
-        });
+      f.loop('i', 'mBlocks', mr, () => block(mr));
+      f.loop('t', 'mRest', 1, () => {
+        f.get('mBlocks').get('t').add().set('i');
+        block(1);
       });
     });
   });
   return f;
 }
+
+/** Rows per block of the matrix product (the threads' bands are whole blocks). */
+export const GEMM_ROWS = 4;
 
 /** Rows of k per pass over c: a band of a panel (256 × 32 bytes) stays in L1 while every row block reads it. */
 const GEMM_K_BAND = 256;
@@ -380,26 +442,26 @@ function transposeFn(): Fn {
   return f;
 }
 
-/** Rows per block of the main matrix-product loop (`gemm4`); `gemm1` takes the remaining rows. */
-export const GEMM_ROWS = 4;
-
 export interface GemmSimd {
-  /**
-   * c = a · b for M rows, M a multiple of GEMM_ROWS, N a multiple of 8, b packed; row r of a at
-   * a + r·sr (byte offsets; sr = 4K for a row-major a).
-   */
-  gemm4(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
-  /** The same, one row per block (any M). */
-  gemm1(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
+  /** c = a · b for M rows, N a multiple of 8, b packed; row r of a at a + r·sr (byte offsets; sr = 4K for a row-major a). */
+  gemm(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
   /** b [K, N] into the panels the products read (N a multiple of 8). */
   pack(b: number, bp: number, K: number, N: number): void;
   /** dst [cols, rows] = src [rows, cols]ᵀ (rows and cols multiples of 4). */
   transpose(src: number, dst: number, rows: number, cols: number): void;
 }
 
+/**
+ * The matrix product's loops compiled for `memory` (the tfjs wasm heap), or null when this runtime
+ * cannot (no WebAssembly SIMD). About 1.5 KB: a synchronous compile is allowed everywhere.
+ */
+export function gemmSimd(memory: WebAssembly.Memory): GemmSimd | null {
+  return instanceOn(memory, 'gemm', gemmModuleBytes);
+}
+
 /** The matrix-product module's bytes, for a memory shared or not (threads instantiate it on their side). */
 export function gemmModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  return assemble([gemmFn('gemm4', GEMM_ROWS), gemmFn('gemm1', 1), packFn(), transposeFn()], shared);
+  return assemble([gemmFn(), packFn(), transposeFn()], shared);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -468,27 +530,13 @@ export interface ElementwiseSimd {
   colSum(src: number, dst: number, images: number, rows: number, rowBytes: number, mean: number): void;
 }
 
-const isShared = (memory: WebAssembly.Memory) =>
-  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-
-const elementwiseCompiled = new WeakMap<WebAssembly.Memory, ElementwiseSimd | null>();
-
 /**
  * The elementwise loops compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
  * (no WebAssembly SIMD). Under 4 KB (tested): a synchronous compile is allowed everywhere, browsers
  * included.
  */
 export function elementwiseSimd(memory: WebAssembly.Memory): ElementwiseSimd | null {
-  if (elementwiseCompiled.has(memory)) return elementwiseCompiled.get(memory)!;
-  let result: ElementwiseSimd | null = null;
-  try {
-    const module = new WebAssembly.Module(elementwiseBytes(isShared(memory)));
-    result = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ElementwiseSimd;
-  } catch {
-    result = null;
-  }
-  elementwiseCompiled.set(memory, result);
-  return result;
+  return instanceOn(memory, 'elementwise', elementwiseBytes);
 }
 
 function elementwiseBytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -743,16 +791,8 @@ function build(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
   return assemble([rowsFn(w), colsFn(w), outFn(w), filterFn(w)], shared);
 }
 
-const compiled = new WeakMap<WebAssembly.Memory, Map<number, WinogradSimd | null>>();
-
-function cacheFor(memory: WebAssembly.Memory): Map<number, WinogradSimd | null> {
-  let byM = compiled.get(memory);
-  if (!byM) compiled.set(memory, (byM = new Map()));
-  return byM;
-}
-
-const wrap = (instance: WebAssembly.Instance, w: WinogradMatrices): WinogradSimd => ({
-  ...(instance.exports as unknown as Omit<WinogradSimd, 'matrices'>),
+const wrap = (w: WinogradMatrices) => (exports: object): WinogradSimd => ({
+  ...(exports as Omit<WinogradSimd, 'matrices'>),
   matrices: w,
 });
 
@@ -763,31 +803,12 @@ const wrap = (instance: WebAssembly.Instance, w: WinogradMatrices): WinogradSimd
  * on the main thread (F(4×4) is ≈ 9 KB).
  */
 export function winogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): WinogradSimd | null {
-  const byM = cacheFor(memory);
-  if (byM.has(w.m)) return byM.get(w.m)!;
-  let result: WinogradSimd | null = null;
-  try {
-    result = wrap(new WebAssembly.Instance(new WebAssembly.Module(build(w, isShared(memory))), { env: { memory } }), w);
-  } catch {
-    result = null;
-  }
-  byM.set(w.m, result);
-  return result;
+  return instanceOn(memory, `winograd${w.m}`, (shared) => build(w, shared), wrap(w));
 }
 
 /** Compiles the transforms for `w` asynchronously (allowed everywhere); then `winogradSimd` finds them. */
 export async function prepareWinogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): Promise<WinogradSimd | null> {
-  const byM = cacheFor(memory);
-  if (byM.get(w.m)) return byM.get(w.m)!;
-  let result: WinogradSimd | null = null;
-  try {
-    const module = await WebAssembly.compile(build(w, isShared(memory)));
-    result = wrap(await WebAssembly.instantiate(module, { env: { memory } }), w);
-  } catch {
-    result = null;
-  }
-  byM.set(w.m, result);
-  return result;
+  return instanceOnAsync(memory, `winograd${w.m}`, (shared) => build(w, shared), wrap(w));
 }
 
 /** For tests: the module's bytes (to validate them with `WebAssembly.validate`). */

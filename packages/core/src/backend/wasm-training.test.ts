@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeakedTensors, expectTensorsClose, seededValues as values } from '../../test/helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, seededValues as values, type ConvLayerCase } from '../../test/helpers.js';
 import {
   registerCpuTrainingKernels,
   registerWasmTrainingKernels,
@@ -9,7 +9,8 @@ import {
   setFilterGradBlockForTests,
   WASM_CPU_FALLBACK_KERNELS,
 } from './wasm-training.js';
-import { heapMemory, setWasmWinograd } from './wasm-winograd.js';
+import { setWasmWinograd } from './wasm-winograd.js';
+import { heapMemory } from './wasm-heap.js';
 import { setWasmGemm, singleThreadGemm } from './wasm-gemm.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -44,16 +45,9 @@ async function expectSameAsCpu(kernelName: string, inputs: Inputs, attrs: object
   expectClose(actual, expected, tol);
 }
 
-interface ConvCase {
-  name: string;
-  B: number;
-  H: number;
-  W: number;
-  Ci: number;
-  Co: number;
+interface ConvCase extends ConvLayerCase {
   k: number;
   stride: number | [number, number];
-  pad: 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
   /** Long reductions: the cpu kernels accumulate in float64, XNNPACK in float32 (stock wasm Conv2D differs
    * from stock cpu by 1.7e-5 on 2304-term sums), so the float32 rounding bound grows with the length. */
   tol?: number;

@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeWasmLeakyRelu, makeWasmReduce } from './wasm-elementwise.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
-import { heapMemory } from './wasm-winograd.js';
+import { heapMemory, heapOffset } from './wasm-heap.js';
 import { makeWasmWinogradConv2D } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -274,23 +274,7 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
       throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match conv output ${info.outShape}`);
     }
     const gemm = pad && isWasm(backend) ? wasmGemmFor(heapMemory(backend)) : null;
-    const { top: pt, bottom: pb, left: pl, right: pr } = info.padInfo;
-    // Its buffers: the padded input twice (padded, transposed) with up to 4 spare images, dy padded
-    // and packed. Beyond 2²⁶ floats (256 MiB) the chunked composite below keeps the peak lower.
-    const scratch = (B + 4) * (H + pt + pb) * (W + pl + pr) * (2 * Ci + 2 * Co);
-    if (
-      gemm &&
-      info.strideHeight === 1 &&
-      info.strideWidth === 1 &&
-      Co % 8 === 0 &&
-      Ci % 4 === 0 &&
-      B * H * W * Ci * Co > 0 &&
-      scratch <= GEMM_FILTER_GRAD_FLOATS &&
-      x.dtype === 'float32' &&
-      dy.dtype === 'float32'
-    ) {
-      return filterGradByGemm(backend as BackendWasm, gemm, pad!, x, dy, info);
-    }
+    if (gemm && pad && filterGradByGemmTakes(x, dy, info)) return filterGradByGemm(backend as BackendWasm, gemm, pad, x, dy, info);
     const sh = info.strideHeight;
     const sw = info.strideWidth;
     const kh = info.filterHeight;
@@ -406,8 +390,27 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
   });
 }
 
-/** The most scratch floats `filterGradByGemm` may take (see the kernel above). */
-const GEMM_FILTER_GRAD_FLOATS = 1 << 26;
+/**
+ * Whether `filterGradByGemm` takes this layer: stride 1, float32, Ci a multiple of 4 and Co of 8, not
+ * empty, and its buffers (the padded input twice with up to 4 spare images, dy padded and packed) under
+ * 2²⁶ floats (256 MiB): beyond, the chunked composite keeps the peak lower.
+ */
+function filterGradByGemmTakes(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): boolean {
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const Co = info.outChannels;
+  const { top, bottom, left, right } = info.padInfo;
+  const scratch = (B + 4) * (H + top + bottom) * (W + left + right) * (2 * Ci + 2 * Co);
+  return (
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    Ci % 4 === 0 &&
+    Co % 8 === 0 &&
+    B * H * W * Ci * Co > 0 &&
+    scratch <= 1 << 26
+  );
+}
 
 /**
  * The filter gradient of a stride-1 convolution on wasm by our matrix product (wasm-gemm.ts), without
@@ -433,11 +436,7 @@ function filterGradByGemm(backend: BackendWasm, gemm: WasmGemm, pad: KernelFunc,
   while (((B + spare) * Hp * Wp) % 4 !== 0) spare++;
   const K1 = (B + spare) * Hp * Wp;
   const s = new Scratch(backend);
-  const at = (t: TensorInfo) => {
-    const o = backend.typedArrayFromHeap(t).byteOffset;
-    if (o === 0) throw new Error('Conv2DBackpropFilter: the wasm heap is full (4 GiB at most)');
-    return o;
-  };
+  const at = (t: TensorInfo) => heapOffset(backend, t, 'Conv2DBackpropFilter');
   const out = backend.makeOutput([kh, kw, Ci, Co], 'float32');
   try {
     const xp = s.keep(run(pad, { x }, backend, { paddings: [[0, spare], [top, bottom], [left, right], [0, 0]], constantValue: 0 }));

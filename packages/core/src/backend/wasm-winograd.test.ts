@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { seededValues as values } from '../../test/helpers.js';
+import { seededValues as values, type ConvLayerCase, type ConvPad } from '../../test/helpers.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './wasm-training.js';
 import { createGenerator } from '../models/generator.js';
@@ -18,16 +18,7 @@ import {
   type WinogradPads,
 } from './wasm-winograd.js';
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-interface Case {
-  name: string;
-  B: number;
-  H: number;
-  W: number;
-  Ci: number;
-  Co: number;
-  pad: Pad;
-}
+type Case = ConvLayerCase;
 
 const cases: Case[] = [
   { name: '8×8 same', B: 1, H: 8, W: 8, Ci: 16, Co: 16, pad: 'same' },
@@ -158,9 +149,9 @@ describe('the wasm Conv2D kernel', () => {
   });
 
   it.each([
-    ['explicit pads, 2 on top', [[0, 0], [2, 0], [1, 2], [0, 0]] as Pad],
-    ['pad 1 (numeric)', 1 as Pad],
-    ['valid', 'valid' as Pad],
+    ['explicit pads, 2 on top', [[0, 0], [2, 0], [1, 2], [0, 0]] as ConvPad],
+    ['pad 1 (numeric)', 1 as ConvPad],
+    ['valid', 'valid' as ConvPad],
   ])('matches cpu with %s', async (_n, pad) => {
     const d: Case = { ...c, pad };
     const x = values(d.B * d.H * d.W * d.Ci, 11);

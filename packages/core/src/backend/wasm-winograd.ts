@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { F4, prepareWinogradSimd, winogradSimd, type WinogradMatrices, type WinogradSimd } from './wasm-simd-kernels.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
+import { heapMemory, heapOffset } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
@@ -47,25 +48,14 @@ export function setWinogradChunkForTests(floats: number): number {
   return previous;
 }
 
-/** The wasm memory behind the backend's heap (threaded builds keep it on the module, others export it). */
-export function heapMemory(backend: BackendWasm): WebAssembly.Memory | null {
-  const m = backend.wasm as unknown as { wasmMemory?: unknown; asm?: { memory?: unknown } };
-  const mem = m.wasmMemory ?? m.asm?.memory;
-  return mem instanceof WebAssembly.Memory ? mem : null;
-}
-
 /** The SIMD transforms of `w` for this backend's heap, or null when they cannot run here. */
 export function winogradTransforms(backend: BackendWasm, w: WinogradMatrices): WinogradSimd | null {
   const mem = heapMemory(backend);
   return mem ? winogradSimd(mem, w) : null;
 }
 
-/** Byte offset of a tensor's data in the wasm heap (0 = a failed allocation: the heap is full). */
-function ptr(backend: BackendWasm, t: TensorInfo): number {
-  const at = backend.typedArrayFromHeap(t).byteOffset;
-  if (at === 0 && t.shape.some((d) => d > 0)) throw new Error('winogradConv3x3: the wasm heap is full (4 GiB at most)');
-  return at;
-}
+/** Byte offset of a tensor's data in the wasm heap. */
+const ptr = (backend: BackendWasm, t: TensorInfo) => heapOffset(backend, t, 'winogradConv3x3');
 
 /**
  * Sets to exactly zero each output pixel whose whole 3×3 window reads zeros (or padding), as the direct

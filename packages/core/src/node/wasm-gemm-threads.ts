@@ -17,9 +17,8 @@
  * `initBackend` installs the product when wasm runs with more than one thread.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { gemmRows, gemmSimd, setWasmGemmProvider, type WasmGemm } from '../backend/wasm-gemm.js';
-import { GEMM_ROWS, gemmModuleBytes } from '../backend/wasm-simd-kernels.js';
+import { setWasmGemmProvider, type WasmGemm } from '../backend/wasm-gemm.js';
+import { GEMM_ROWS, gemmModuleBytes, gemmSimd } from '../backend/wasm-simd-kernels.js';
 
 // Control words (Int32Array over a SharedArrayBuffer; offsets are stored as unsigned 32-bit).
 const SEQ = 0; // main → worker: call number (1, 2, …; never 0); −1 = stop
@@ -32,7 +31,7 @@ const WORDS = 12;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, rowsPerBlock } = workerData;
+const { module, memory, control } = workerData;
 const g = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(control);
 const arg = new Uint32Array(control);
@@ -51,10 +50,7 @@ for (;;) {
   let status = 0;
   try {
     const a = arg[${ARGS}], bp = arg[${ARGS + 1}], c = arg[${ARGS + 2}], M = arg[${ARGS + 3}], N = arg[${ARGS + 4}], K = arg[${ARGS + 5}];
-    const sr = arg[${ARGS + 6}];
-    const main = M - (M % rowsPerBlock);
-    if (main > 0) g.gemm4(a, bp, c, main, N, K, sr);
-    if (M > main) g.gemm1(a + main * sr, bp, c + main * N * 4, M - main, N, K, sr);
+    g.gemm(a, bp, c, M, N, K, arg[${ARGS + 6}]);
   } catch (e) {
     status = 1;
   }
@@ -105,7 +101,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
       const control = new SharedArrayBuffer(WORDS * 4);
       const h: Helper = { ctl: new Int32Array(control), arg: new Uint32Array(control), ok: true };
       helpers.push(h);
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control, rowsPerBlock: GEMM_ROWS } });
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control } });
       worker.unref();
       worker.on('error', () => (h.ok = false));
     }
@@ -130,11 +126,13 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
     transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
     mul(a, bp, c, M, N, K, sr = 4 * K) {
       if (disposed) throw new Error('wasm matrix product: its worker threads were stopped (dispose)');
+      /** Rows [m0, m1) on this thread. */
+      const here = (m0: number, m1: number) => simd.gemm(a + m0 * sr, bp, c + m0 * N * 4, m1 - m0, N, K, sr);
       const live = alone ? [] : helpers.filter((h) => h.ok);
       // Bands of whole 4-row blocks; the main thread takes the last band (with any remainder rows).
       const parts = Math.min(live.length + 1, Math.max(1, Math.floor(M / (GEMM_ROWS * 4))));
       if (parts < 2) {
-        gemmRows(simd, a, bp, c, 0, M, N, K, sr);
+        here(0, M);
         return;
       }
       const band = Math.ceil(M / parts / GEMM_ROWS) * GEMM_ROWS;
@@ -156,7 +154,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
       });
       let failed: unknown = null;
       try {
-        gemmRows(simd, a, bp, c, Math.min(M, used.length * band), M, N, K, sr);
+        here(Math.min(M, used.length * band), M);
       } catch (e) {
         failed = e; // thrown once the workers are done with this call (they must not race the next)
       }
@@ -171,7 +169,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
             // The worker never took its band: compute it here, and its next ones too.
             h.ok = false;
             try {
-              gemmRows(simd, a, bp, c, bands[i]![0], bands[i]![1], N, K, sr);
+              here(...bands[i]!);
             } catch (e) {
               failed ??= e;
             }
@@ -213,5 +211,5 @@ let registered = false;
 export function registerThreadedGemmProvider(): void {
   if (registered) return;
   registered = true;
-  setWasmGemmProvider(async (_backend: BackendWasm, memory: WebAssembly.Memory, threads: number) => createThreadedGemm(memory, threads));
+  setWasmGemmProvider(createThreadedGemm);
 }
