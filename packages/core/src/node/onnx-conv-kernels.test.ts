@@ -49,6 +49,8 @@ interface Case {
 
 const CASES: Case[] = [
   { name: '3×3 same, Ci ≥ 32 (one product per tap)', x: [2, 9, 7, 32], k: [3, 3], co: 16, stride: 1, pad: 'same' },
+  { name: '5×5 valid, three images of odd size, Ci ≥ 32', x: [3, 9, 11, 32], k: [5, 5], co: 9, stride: 1, pad: 'valid' },
+  { name: 'explicit asymmetric pads, Ci ≥ 32', x: [2, 7, 8, 36], k: [3, 3], co: 10, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { name: '3×3 stride 2 same, even size', x: [2, 12, 10, 8], k: [3, 3], co: 12, stride: 2, pad: 'same' },
   { name: '3×3 stride 2 same, odd size', x: [1, 11, 9, 40], k: [3, 3], co: 8, stride: 2, pad: 'same' },
   { name: '3×3 stride 2 valid, a leftover row and column', x: [2, 10, 9, 6], k: [3, 3], co: 5, stride: 2, pad: 'valid' },
@@ -108,6 +110,20 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
       expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
     });
   }
+
+  it('rewrites every padding zero when a layer reuses the buffers of a bigger one', () => {
+    // The filter gradient writes its padded input into buffers kept across calls; the second layer's
+    // pads fall where the first layer's values were.
+    const big: Case = { name: 'big', x: [2, 12, 12, 40], k: [3, 3], co: 8, stride: 1, pad: 'valid' };
+    const small: Case = { name: 'small', x: [1, 6, 5, 40], k: [3, 3], co: 8, stride: 1, pad: [[0, 0], [2, 1], [1, 2], [0, 0]] };
+    const wasm = [convAndGrads(big), convAndGrads(small)];
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, log: (l) => expect.fail(l) });
+    const onnx = [convAndGrads(big), convAndGrads(small), convAndGrads(big), convAndGrads(small)];
+    expect(onnxConvStats()).toMatchObject({ onnx: 16, wasm: 0, rejected: 0 });
+    onnx.forEach((r, i) => {
+      for (const k of ['y', 'dx', 'dw'] as const) expect(relDiff(r[k], wasm[i % 2]![k]), `${k} of call ${i}`).toBeLessThan(1e-5);
+    });
+  });
 
   it('runs a dilated stride-1 forward conv too', () => {
     const x = tf.randomUniform([1, 12, 12, 4], -1, 1, 'float32', 7) as tf.Tensor4D;
@@ -326,8 +342,10 @@ const info = await initBackend({ backend: 'wasm', threads: 2, quiet: true, befor
 const probe = await k.loadOnnxRuntimeBinding(() => import(${JSON.stringify(url(path.join(path.dirname(resolveFromCore('onnxruntime-node')), 'binding.js')))}));
 const x = tf.randomUniform([2, 12, 10, 40], -1, 1, 'float32', 1);
 const w = tf.randomUniform([3, 3, 40, 24], -1, 1, 'float32', 2);
-const f = (a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same')));
-const run = () => { const [dx, dw] = tf.grads(f)([x, w]); return [tf.conv2d(x, w, 2, 'same'), dx, dw].map((t) => Array.from(t.dataSync())); };
+const w1 = tf.randomUniform([3, 3, 40, 16], -1, 1, 'float32', 3);
+// a stride-2 layer and a stride-1 one (whose filter gradient reads windows of one padded copy)
+const f = (a, b, c) => tf.add(tf.sum(tf.square(tf.conv2d(a, b, 2, 'same'))), tf.sum(tf.square(tf.conv2d(a, c, 1, 'same'))));
+const run = () => { const [dx, dw, dw1] = tf.grads(f)([x, w, w1]); return [tf.conv2d(x, w, 2, 'same'), dx, dw, dw1].map((t) => Array.from(t.dataSync())); };
 const wasm = run();
 k.enableOnnxConvKernels(probe.binding, { threads: 2, minMacs: 0 });
 const onnx = run();
@@ -341,7 +359,9 @@ describe('ONNX Runtime convolutions with two wasm threads (shared heap)', () => 
     const r = JSON.parse(out) as { threads: number; heapShared: boolean; stats: { onnx: number; rejected: number }; wasm: number[][]; onnx: number[][] };
     expect(r.threads).toBe(2);
     expect(r.heapShared).toBe(true);
-    expect(r.stats).toEqual({ onnx: 4, wasm: 0, rejected: 0, sessions: 3 });
-    for (let i = 0; i < 3; i++) expect(relDiff(Float32Array.from(r.onnx[i]!), Float32Array.from(r.wasm[i]!))).toBeLessThan(1e-5);
+    // the stride-2 forward twice, the stride-1 forward once, and the four gradients
+    expect(r.stats).toEqual({ onnx: 7, wasm: 0, rejected: 0, sessions: 6 });
+    expect(r.onnx).toHaveLength(4);
+    for (let i = 0; i < 4; i++) expect(relDiff(Float32Array.from(r.onnx[i]!), Float32Array.from(r.wasm[i]!))).toBeLessThan(1e-5);
   });
 });
