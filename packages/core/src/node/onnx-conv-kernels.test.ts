@@ -51,8 +51,11 @@ const CASES: Case[] = [
   { name: '3×3 same, Ci ≥ 32 (one product per tap)', x: [2, 9, 7, 32], k: [3, 3], co: 16, stride: 1, pad: 'same' },
   { name: '5×5 valid, three images of odd size, Ci ≥ 32', x: [3, 9, 11, 32], k: [5, 5], co: 9, stride: 1, pad: 'valid' },
   { name: 'explicit asymmetric pads, Ci ≥ 32', x: [2, 7, 8, 36], k: [3, 3], co: 10, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  { name: 'explicit asymmetric pads, whole NCHWc blocks in and out', x: [2, 7, 8, 16], k: [3, 3], co: 16, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { name: '3×3 stride 2 same, even size', x: [2, 12, 10, 8], k: [3, 3], co: 12, stride: 2, pad: 'same' },
   { name: '3×3 stride 2 same, odd size', x: [1, 11, 9, 40], k: [3, 3], co: 8, stride: 2, pad: 'same' },
+  // whole NCHWc blocks in, a part block out (24 = 16 + 8 output channels)
+  { name: '3×3 stride 2 same, odd size, Ci = 32, Co = 24', x: [2, 11, 9, 32], k: [3, 3], co: 24, stride: 2, pad: 'same' },
   { name: '3×3 stride 2 valid, a leftover row and column', x: [2, 10, 9, 6], k: [3, 3], co: 5, stride: 2, pad: 'valid' },
   { name: '7×7 RGB stem (columns concatenated)', x: [2, 16, 16, 3], k: [7, 7], co: 8, stride: 1, pad: 'same' },
   { name: '1×1', x: [3, 5, 6, 33], k: [1, 1], co: 7, stride: 1, pad: 'valid' },
@@ -101,7 +104,7 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
       const stats = onnxConvStats();
       expect(lines).toEqual([]);
       // per run: the forward conv, the forward again inside tf.grads, and the two gradients
-      expect(stats).toEqual({ onnx: 8, wasm: 0, rejected: 0, sessions: 3 });
+      expect(stats).toMatchObject({ onnx: 8, wasm: 0, rejected: 0, sessions: 3 });
       for (const k of ['y', 'dx', 'dw'] as const) {
         expect(relDiff(first[k], wasm[k]), k).toBeLessThan(1e-5);
         expect(relDiff(second[k], wasm[k]), k).toBeLessThan(1e-5);
@@ -123,6 +126,36 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     onnx.forEach((r, i) => {
       for (const k of ['y', 'dx', 'dw'] as const) expect(relDiff(r[k], wasm[i % 2]![k]), `${k} of call ${i}`).toBeLessThan(1e-5);
     });
+  });
+
+  it("runs the forward and the stride-1 input gradient by MLAS's NCHWc kernels when the channels are whole blocks", () => {
+    const c: Case = { name: 'blocks', x: [2, 9, 7, 32], k: [3, 3], co: 16, stride: 1, pad: 'same' };
+    const wasm = convAndGrads(c);
+    enableOnnxConvKernels(binding, { threads: 2, minMacs: 0, log: (l) => expect.fail(l) });
+    const onnx = convAndGrads(c);
+    const stats = onnxConvStats();
+    // NCHWc kernels exist on every x64 CPU with AVX2 (block 8) or AVX-512 (block 16)
+    if (process.arch === 'x64') expect([8, 16]).toContain(stats.nchwcBlock);
+    if (stats.nchwcBlock) {
+      // the forward twice (once inside tf.grads) and the input gradient: 32 and 16 channels are whole
+      // blocks; the filter gradient stays a product
+      expect(stats).toMatchObject({ onnx: 4, nchwc: 3, rejected: 0 });
+    } else {
+      expect(stats).toMatchObject({ onnx: 4, nchwc: 0, rejected: 0 });
+    }
+    for (const k of ['y', 'dx', 'dw'] as const) expect(relDiff(onnx[k], wasm[k]), k).toBeLessThan(1e-5);
+  });
+
+  it('runs a dilated forward conv with whole NCHWc blocks', () => {
+    const x = tf.randomUniform([1, 12, 11, 16], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 16, 12], -1, 1, 'float32', 8) as tf.Tensor4D;
+    const ref = tf.conv2d(x, w, 1, 'same', 'NHWC', 2);
+    enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, log: (l) => expect.fail(l) });
+    const y = tf.conv2d(x, w, 1, 'same', 'NHWC', 2);
+    const stats = onnxConvStats();
+    expect(stats).toMatchObject({ onnx: 1, rejected: 0, nchwc: stats.nchwcBlock ? 1 : 0 });
+    expect(relDiff(y.dataSync() as Float32Array, ref.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    tf.dispose([x, w, ref, y]);
   });
 
   it('runs a dilated stride-1 forward conv too', () => {
@@ -153,7 +186,7 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     expect(lines[0]).toMatch(/^ragan: Conv2D x\[2,9,7,32\] k3×3→16 s1×1 stays on wasm: ONNX Runtime differs from wasm by /);
     expect(lines.join('\n')).toMatch(/Conv2DBackpropInput .* stays on wasm/);
     expect(lines.join('\n')).toMatch(/Conv2DBackpropFilter .* stays on wasm/);
-    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 8, rejected: 3, sessions: 0 });
+    expect(onnxConvStats()).toMatchObject({ onnx: 0, wasm: 8, rejected: 3, sessions: 0 });
     expect(tf.engine().backend.numDataIds(), 'leaked backend data').toBe(ids);
   });
 
@@ -163,10 +196,10 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     const bad = tf.tensor4d(Float32Array.from({ length: 64 * 4 }, (_, i) => (i === 37 ? NaN : (i % 7) / 7)), [1, 8, 8, 4]);
     const good = tf.randomUniform([1, 8, 8, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
     const y1 = tf.conv2d(bad, w, 1, 'same');
-    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 1, rejected: 0, sessions: 1 });
+    expect(onnxConvStats()).toMatchObject({ onnx: 0, wasm: 1, rejected: 0, sessions: 1 });
     expect(Array.from(y1.dataSync()).some(Number.isNaN)).toBe(true);
     const y2 = tf.conv2d(good, w, 1, 'same');
-    expect(onnxConvStats()).toEqual({ onnx: 1, wasm: 1, rejected: 0, sessions: 1 });
+    expect(onnxConvStats()).toMatchObject({ onnx: 1, wasm: 1, rejected: 0, sessions: 1 });
     tf.dispose([w, bad, good, y1, y2]);
   });
 
@@ -195,7 +228,7 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
   it('leaves layers below minMacs on wasm without building a session', () => {
     enableOnnxConvKernels(binding, { threads: 1, minMacs: 1e9 });
     convAndGrads(CASES[0]!);
-    expect(onnxConvStats()).toEqual({ onnx: 0, wasm: 4, rejected: 0, sessions: 0 });
+    expect(onnxConvStats()).toMatchObject({ onnx: 0, wasm: 4, rejected: 0, sessions: 0 });
   });
 
   it('keeps at most maxSessions sessions, freeing the oldest', () => {
@@ -208,7 +241,7 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
       return y;
     });
     // size 6 was evicted by 8 and ran (and was checked) again
-    expect(onnxConvStats()).toEqual({ onnx: 4, wasm: 0, rejected: 0, sessions: 2 });
+    expect(onnxConvStats()).toMatchObject({ onnx: 4, wasm: 0, rejected: 0, sessions: 2 });
     tf.dispose([w, ...ys]);
   });
 
@@ -360,7 +393,7 @@ describe('ONNX Runtime convolutions with two wasm threads (shared heap)', () => 
     expect(r.threads).toBe(2);
     expect(r.heapShared).toBe(true);
     // the stride-2 forward twice, the stride-1 forward once, and the four gradients
-    expect(r.stats).toEqual({ onnx: 7, wasm: 0, rejected: 0, sessions: 6 });
+    expect(r.stats).toMatchObject({ onnx: 7, wasm: 0, rejected: 0, sessions: 6 });
     expect(r.onnx).toHaveLength(4);
     for (let i = 0; i < 4; i++) expect(relDiff(Float32Array.from(r.onnx[i]!), Float32Array.from(r.wasm[i]!))).toBeLessThan(1e-5);
   });

@@ -86,6 +86,8 @@ export interface OnnxNode {
   outputs: readonly string[];
   name: string;
   attrs?: Record<string, AttrValue>;
+  /** Operator set domain; '' (the default) is the standard one. Others need `opsetImports`. */
+  domain?: string;
 }
 
 export interface OnnxInitializer {
@@ -110,6 +112,8 @@ export interface OnnxModel {
   initializers: readonly OnnxInitializer[];
   inputs: readonly OnnxValueInfo[];
   outputs: readonly OnnxValueInfo[];
+  /** Operator sets beyond the standard one, by domain: e.g. { 'com.microsoft.nchwc': 1 }. */
+  opsetImports?: Record<string, number>;
   /** ModelProto.metadata_props. */
   metadata?: Record<string, string>;
   docString?: string;
@@ -163,6 +167,7 @@ export function encodeOnnxModel(m: OnnxModel): Uint8Array {
         nw.string(3, n.name);
         nw.string(4, n.opType);
         for (const [k, v] of Object.entries(n.attrs ?? {})) nw.message(5, (aw) => writeAttribute(aw, k, v));
+        if (n.domain) nw.string(7, n.domain);
       });
     }
     g.string(2, m.graphName);
@@ -182,6 +187,12 @@ export function encodeOnnxModel(m: OnnxModel): Uint8Array {
     o.string(1, '');
     o.int(2, m.opsetVersion);
   });
+  for (const [domain, version] of Object.entries(m.opsetImports ?? {})) {
+    w.message(8, (o) => {
+      o.string(1, domain);
+      o.int(2, version);
+    });
+  }
   for (const [k, v] of Object.entries(m.metadata ?? {})) {
     w.message(14, (p) => {
       p.string(1, k);
