@@ -13,8 +13,10 @@
  * as a `Conv` with the flipped kernel at stride 1, else `ConvTranspose`; the filter gradient as one
  * `Gemm` per tap over shifted windows of the padded input at stride 1, over strided `Slice`s with
  * strides: see buildGraph) in an ONNX Runtime session per layer signature (shapes, strides, pads),
- * cached for the process. Filters are rearranged, and inputs padded, while they are copied out of the
- * wasm heap, so the graphs hold no weight transposes and no copies (Prepare).
+ * cached for the process. Where the CPU has MLAS's NCHWc kernels and the input channels are whole
+ * blocks, the forward and the stride-1 input gradient run by those instead (nchwcConvGraph). Filters are
+ * rearranged, and inputs padded, while they are copied out of the wasm heap, so no graph transposes a
+ * filter and the stride-1 filter gradient copies nothing (Prepare).
  * - The wasm backend and its training kernels must be initialised first (`initBackend`): they are the
  *   fallback and the reference.
  * - Every signature is checked on first use: the ONNX Runtime result must match the wasm kernel's within
