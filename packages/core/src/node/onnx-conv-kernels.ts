@@ -36,7 +36,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { encodeOnnxModel, type OnnxNode, type OnnxInitializer } from '../onnx/proto.js';
+import { encodeOnnxModel, type AttrValue, type OnnxNode, type OnnxInitializer } from '../onnx/proto.js';
 import { onnxImportFailure } from './onnx-runtime.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -387,80 +387,95 @@ function padInto(dst: Float32Array, src: Float32Array, B: number, rows: number, 
 }
 
 function buildGraph(kind: ConvKernel, g: Geometry, nchwc: number | null): Graph {
-  const pads = ints(g.top, g.left, g.bottom, g.right);
-  const strides = ints(g.sh, g.sw);
-  const dilations = ints(g.dh, g.dw);
-  const xShape = [g.B, g.H, g.W, g.Ci];
-  const wShape = [g.kh, g.kw, g.Ci, g.Co];
-  const oihw = [g.Co, g.Ci, g.kh, g.kw];
-  const yShape = [g.B, g.Ho, g.Wo, g.Co];
-  const T = (i: string, o: string, perm: number[]): OnnxNode => ({ opType: 'Transpose', inputs: [i], outputs: [o], name: o, attrs: { perm: ints(...perm) } });
-  if (kind === 'Conv2D') {
-    if (nchwc && g.Ci % nchwc === 0) return nchwcConvGraph(g, nchwc, false);
-    return {
-      nodes: [
-        T('x', 'x_nchw', [0, 3, 1, 2]),
-        { opType: 'Conv', inputs: ['x_nchw', 'w'], outputs: ['y_nchw'], name: 'conv', attrs: { pads, strides, dilations } },
-        T('y_nchw', 'out', [0, 2, 3, 1]),
-      ],
-      inits: [],
-      inputs: [
-        ['x', xShape],
-        ['w', oihw],
-      ],
-      out: yShape,
-      prepare: (s, x, w) => ({ x: feed(plainCopy(s, 0, x), xShape), w: feed(arrangeFilter(s, w, g, false), oihw) }),
-    };
-  }
+  if (kind === 'Conv2D') return nchwc && g.Ci % nchwc === 0 ? nchwcConvGraph(g, nchwc, false) : nchwGraph(g, 'forward');
   if (kind === 'Conv2DBackpropInput') {
-    const ekh = (g.kh - 1) * g.dh + 1;
-    const ekw = (g.kw - 1) * g.dw + 1;
-    const flipPads = [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right];
-    if (g.sh === 1 && g.sw === 1 && flipPads.every((p) => p >= 0)) {
-      if (nchwc && g.Co % nchwc === 0) return nchwcConvGraph(g, nchwc, true);
-      // Stride 1: a Conv of dy with the kernel flipped in space and its channels swapped ([Ci, Co, kh,
-      // kw] as OIHW). Measured 1.45–1.9× faster than ConvTranspose at 32²–64², 64–128 channels.
-      const iohw = [g.Ci, g.Co, g.kh, g.kw];
-      return {
-        nodes: [
-          T('dy', 'dy_nchw', [0, 3, 1, 2]),
-          { opType: 'Conv', inputs: ['dy_nchw', 'w'], outputs: ['dx_nchw'], name: 'conv', attrs: { pads: ints(...flipPads), dilations } },
-          T('dx_nchw', 'out', [0, 2, 3, 1]),
-        ],
-        inits: [],
-        inputs: [
-          ['dy', yShape],
-          ['w', iohw],
-        ],
-        out: xShape,
-        prepare: (s, dy, w) => ({ dy: feed(plainCopy(s, 0, dy), yShape), w: feed(arrangeFilter(s, w, g, true), iohw) }),
-      };
+    if (g.sh === 1 && g.sw === 1 && convLayout(g, 'flipped').pads.every((p) => p >= 0)) {
+      // Stride 1: a Conv of dy with the kernel flipped in space and its channels swapped. Measured
+      // 1.45–1.9× faster than ConvTranspose at 32²–64², 64–128 channels.
+      return nchwc && g.Co % nchwc === 0 ? nchwcConvGraph(g, nchwc, true) : nchwGraph(g, 'flipped');
     }
-    // Strided: ConvTranspose, whose weight is [C_in of the transpose = Co, Ci, kh, kw] = the forward OIHW.
-    const oph = g.H - (g.sh * (g.Ho - 1) + ekh - g.top - g.bottom);
-    const opw = g.W - (g.sw * (g.Wo - 1) + ekw - g.left - g.right);
-    return {
-      nodes: [
-        T('dy', 'dy_nchw', [0, 3, 1, 2]),
-        {
-          opType: 'ConvTranspose',
-          inputs: ['dy_nchw', 'w'],
-          outputs: ['dx_nchw'],
-          name: 'convT',
-          attrs: { pads, strides, dilations, output_padding: ints(oph, opw) },
-        },
-        T('dx_nchw', 'out', [0, 2, 3, 1]),
-      ],
-      inits: [],
-      inputs: [
-        ['dy', yShape],
-        ['w', oihw],
-      ],
-      out: xShape,
-      prepare: (s, dy, w) => ({ dy: feed(plainCopy(s, 0, dy), yShape), w: feed(arrangeFilter(s, w, g, false), oihw) }),
-    };
+    return nchwGraph(g, 'transposed');
   }
   return g.sh === 1 && g.sw === 1 ? filterGradShifted(g) : filterGradSliced(g);
+}
+
+type ConvForm = 'forward' | 'flipped' | 'transposed';
+
+/**
+ * What the graph's convolution reads and writes (NHWC shapes), its weight's [O, I] channels, pads and
+ * strides:
+ * - 'forward': the layer itself;
+ * - 'flipped': the stride-1 input gradient as a convolution of dy with the filter flipped in space and
+ *   its channels swapped (O = Ci, I = Co; pads that give the output the input's size);
+ * - 'transposed': the strided input gradient as a `ConvTranspose` of dy, whose weight [Co, Ci, kh, kw]
+ *   is the forward OIHW filter.
+ */
+function convLayout(g: Geometry, form: ConvForm): { inShape: number[]; outShape: number[]; O: number; I: number; pads: number[]; strides: number[] } {
+  const xShape = [g.B, g.H, g.W, g.Ci];
+  const yShape = [g.B, g.Ho, g.Wo, g.Co];
+  const pads = [g.top, g.left, g.bottom, g.right];
+  if (form === 'forward') return { inShape: xShape, outShape: yShape, O: g.Co, I: g.Ci, pads, strides: [g.sh, g.sw] };
+  if (form === 'transposed') return { inShape: yShape, outShape: xShape, O: g.Co, I: g.Ci, pads, strides: [g.sh, g.sw] };
+  const ekh = (g.kh - 1) * g.dh + 1;
+  const ekw = (g.kw - 1) * g.dw + 1;
+  return { inShape: yShape, outShape: xShape, O: g.Ci, I: g.Co, pads: [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right], strides: [1, 1] };
+}
+
+/** The standard graph: ONNX's NCHW `Conv` or `ConvTranspose` (convLayout) between NHWC⇄NCHW transposes. */
+function nchwGraph(g: Geometry, form: ConvForm): Graph {
+  const { inShape, outShape, O, I, pads, strides } = convLayout(g, form);
+  const wShape = [O, I, g.kh, g.kw];
+  const attrs: Record<string, AttrValue> = { pads: ints(...pads), strides: ints(...strides), dilations: ints(g.dh, g.dw) };
+  if (form === 'transposed') {
+    const ekh = (g.kh - 1) * g.dh + 1;
+    const ekw = (g.kw - 1) * g.dw + 1;
+    attrs.output_padding = ints(g.H - (g.sh * (g.Ho - 1) + ekh - g.top - g.bottom), g.W - (g.sw * (g.Wo - 1) + ekw - g.left - g.right));
+  }
+  const T = (i: string, o: string, perm: number[]): OnnxNode => ({ opType: 'Transpose', inputs: [i], outputs: [o], name: o, attrs: { perm: ints(...perm) } });
+  return {
+    nodes: [
+      T('x', 'x_nchw', [0, 3, 1, 2]),
+      { opType: form === 'transposed' ? 'ConvTranspose' : 'Conv', inputs: ['x_nchw', 'w'], outputs: ['y_nchw'], name: 'conv', attrs },
+      T('y_nchw', 'out', [0, 2, 3, 1]),
+    ],
+    inits: [],
+    inputs: [
+      ['x', inShape],
+      ['w', wShape],
+    ],
+    out: outShape,
+    prepare: (s, x, w) => ({ x: feed(plainCopy(s, 0, x), inShape), w: feed(arrangeFilter(s, w, g, form === 'flipped'), wShape) }),
+  };
+}
+
+/**
+ * The filter gradient's products, given one [rows, Ci] column tensor per tap (in the filter's tap
+ * order) and dy as [rows, Co]: dW[i, j] = Xᵢⱼᵀ · dY (Gemm with transA), into the graph output 'out'.
+ * - With Ci ≥ 32, one Gemm per tap, the taps' [Ci, Co] results concatenated in the filter's order.
+ * - With fewer input channels (the 7×7 RGB stem) the per-tap product is too thin: the columns are
+ *   concatenated into [rows, kh·kw·Ci] and multiplied once (column order (i, j, ci) = the filter
+ *   layout). That `Concat` of 3-float-wide pieces is slow (49 ms of the stem's 61 ms at 128², batch 4,
+ *   profiled), but writing the same matrix in a JS loop while copying was slower still (143 ms).
+ */
+function tapProducts(g: Geometry, cols: string[], dy: string, nodes: OnnxNode[], inits: OnnxInitializer[]): void {
+  const perTap = g.Ci >= 32;
+  const parts = perTap
+    ? cols.map((c, t) => {
+        nodes.push({ opType: 'Gemm', inputs: [c, dy], outputs: [`dw${t}`], name: `gemm${t}`, attrs: { transA: 1 } });
+        return `dw${t}`;
+      })
+    : cols;
+  let joined = parts[0]!;
+  if (parts.length > 1) {
+    nodes.push({ opType: 'Concat', inputs: parts, outputs: ['joined'], name: 'joined', attrs: { axis: perTap ? 0 : 1 } });
+    joined = 'joined';
+  }
+  if (!perTap) {
+    nodes.push({ opType: 'Gemm', inputs: [joined, dy], outputs: ['dw2'], name: 'gemm', attrs: { transA: 1 } });
+    joined = 'dw2';
+  }
+  inits.push(i64('w_shape', [g.kh, g.kw, g.Ci, g.Co]));
+  nodes.push({ opType: 'Reshape', inputs: [joined, 'w_shape'], outputs: ['out'], name: 'dw' });
 }
 
 /**
@@ -471,12 +486,7 @@ function buildGraph(kind: ConvKernel, g: Geometry, nchwc: number | null): Graph 
  * one buffer, fed to ONNX Runtime as a view (no copy). A window row that runs past the end of an image
  * row or image meets a zero row of dy, so it adds nothing. The products cover (Hp·Wp)/(Ho·Wo) of the
  * pixels (6 % more for a 64² 'same' 3×3 layer); the per-tap `Slice` copies they replace took a quarter
- * of the layer's time (profiled: 9 × 0.43 ms of 21.5 ms, plus 0.6 ms for the `Pad`).
- * - With Ci ≥ 32, one Gemm per tap, the taps' [Ci, Co] results concatenated in the filter's order.
- * - With fewer input channels (the 7×7 RGB stem) the per-tap product is too thin: the windows are
- *   concatenated into [L, kh·kw·Ci] and multiplied once (column order (i, j, ci) = the filter layout).
- *   That `Concat` of 3-float-wide pieces is slow (49 ms of the stem's 61 ms at 128², batch 4,
- *   profiled), but writing the same matrix in a JS loop while copying was slower still (143 ms).
+ * of the layer's time (profiled: 9 × 0.43 ms of 21.5 ms, plus 0.6 ms for the `Pad`). Products: tapProducts.
  */
 function filterGradShifted(g: Geometry): Graph {
   const Hp = g.top + g.H + g.bottom;
@@ -488,25 +498,9 @@ function filterGradShifted(g: Geometry): Graph {
   for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) offsets.push(i * g.dh * Wp + j * g.dw);
   if (offsets[offsets.length - 1]! + L > rows) throw new Error(`the last tap's window (${offsets[offsets.length - 1]! + L} rows) passes the padded input (${rows})`);
   const nodes: OnnxNode[] = [];
-  const inits: OnnxInitializer[] = [i64('w_shape', [g.kh, g.kw, g.Ci, g.Co])];
-  const inputs: [string, number[]][] = [['dy', [L, g.Co]]];
-  const perTap = g.Ci >= 32;
-  const parts = offsets.map((_, t) => {
-    inputs.push([`x${t}`, [L, g.Ci]]);
-    if (!perTap) return `x${t}`;
-    nodes.push({ opType: 'Gemm', inputs: [`x${t}`, 'dy'], outputs: [`dw${t}`], name: `gemm${t}`, attrs: { transA: 1 } });
-    return `dw${t}`;
-  });
-  let dw2 = parts[0]!;
-  if (parts.length > 1) {
-    nodes.push({ opType: 'Concat', inputs: parts, outputs: ['joined'], name: 'joined', attrs: { axis: perTap ? 0 : 1 } });
-    dw2 = 'joined';
-  }
-  if (!perTap) {
-    nodes.push({ opType: 'Gemm', inputs: [dw2, 'dy'], outputs: ['dw2'], name: 'gemm', attrs: { transA: 1 } });
-    dw2 = 'dw2';
-  }
-  nodes.push({ opType: 'Reshape', inputs: [dw2, 'w_shape'], outputs: ['out'], name: 'dw' });
+  const inits: OnnxInitializer[] = [];
+  const inputs: [string, number[]][] = [['dy', [L, g.Co]], ...offsets.map((_, t): [string, number[]] => [`x${t}`, [L, g.Ci]])];
+  tapProducts(g, offsets.map((_, t) => `x${t}`), 'dy', nodes, inits);
   return {
     nodes,
     inits,
@@ -526,8 +520,7 @@ function filterGradShifted(g: Geometry): Graph {
 
 /**
  * Conv2DBackpropFilter with strides: the input columns each tap reads are one strided Slice of the
- * padded input ([n, Ci] with n = B·Ho·Wo output pixels), and dW[i, j] = Xᵢⱼᵀ · dY [n, Co] (Gemm with
- * transA); per tap or concatenated as in filterGradShifted.
+ * padded input ([n, Ci] with n = B·Ho·Wo output pixels); products: tapProducts.
  */
 function filterGradSliced(g: Geometry): Graph {
   const xShape = [g.B, g.H, g.W, g.Ci];
@@ -542,10 +535,8 @@ function filterGradSliced(g: Geometry): Graph {
   }
   const n = g.B * g.Ho * g.Wo;
   inits.push(i64('axes', [1, 2]), i64('steps', [g.sh, g.sw]), i64('rows', [n, g.Ci]), i64('dy_rows', [n, g.Co]));
-  inits.push(i64('w_shape', [g.kh, g.kw, g.Ci, g.Co]));
   nodes.push({ opType: 'Reshape', inputs: ['dy', 'dy_rows'], outputs: ['dy2'], name: 'dy2' });
-  const perTap = g.Ci >= 32;
-  const parts: string[] = [];
+  const cols: string[] = [];
   for (let i = 0; i < g.kh; i++) {
     for (let j = 0; j < g.kw; j++) {
       const r0 = i * g.dh;
@@ -554,22 +545,10 @@ function filterGradSliced(g: Geometry): Graph {
       inits.push(i64(`s${t}`, [r0, c0]), i64(`e${t}`, [r0 + (g.Ho - 1) * g.sh + 1, c0 + (g.Wo - 1) * g.sw + 1]));
       nodes.push({ opType: 'Slice', inputs: [src, `s${t}`, `e${t}`, 'axes', 'steps'], outputs: [`tap${t}`], name: `slice${t}` });
       nodes.push({ opType: 'Reshape', inputs: [`tap${t}`, 'rows'], outputs: [`col${t}`], name: `col${t}` });
-      if (perTap) {
-        nodes.push({ opType: 'Gemm', inputs: [`col${t}`, 'dy2'], outputs: [`dw${t}`], name: `gemm${t}`, attrs: { transA: 1 } });
-        parts.push(`dw${t}`);
-      } else {
-        parts.push(`col${t}`);
-      }
+      cols.push(`col${t}`);
     }
   }
-  const joined = parts.length === 1 ? parts[0]! : 'joined';
-  if (parts.length > 1) nodes.push({ opType: 'Concat', inputs: parts, outputs: ['joined'], name: 'joined', attrs: { axis: perTap ? 0 : 1 } });
-  let dw2 = joined;
-  if (!perTap) {
-    nodes.push({ opType: 'Gemm', inputs: [joined, 'dy2'], outputs: ['dw2'], name: 'gemm', attrs: { transA: 1 } });
-    dw2 = 'dw2';
-  }
-  nodes.push({ opType: 'Reshape', inputs: [dw2, 'w_shape'], outputs: ['out'], name: 'dw' });
+  tapProducts(g, cols, 'dy2', nodes, inits);
   return {
     nodes,
     inits,
@@ -661,15 +640,8 @@ function nchwcBlockSize(s: State): number | null {
  *   with zero filters, and `ReorderOutput` drops them.
  */
 function nchwcConvGraph(g: Geometry, block: number, flipped: boolean): Graph {
-  const O = flipped ? g.Ci : g.Co;
-  const I = flipped ? g.Co : g.Ci;
-  const OP = Math.ceil(O / block) * block;
-  const inShape = flipped ? [g.B, g.Ho, g.Wo, g.Co] : [g.B, g.H, g.W, g.Ci];
-  const outShape = flipped ? [g.B, g.H, g.W, g.Ci] : [g.B, g.Ho, g.Wo, g.Co];
-  const ekh = (g.kh - 1) * g.dh + 1;
-  const ekw = (g.kw - 1) * g.dw + 1;
-  const pads = flipped ? [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right] : [g.top, g.left, g.bottom, g.right];
-  const wShape = [OP, I, g.kh, g.kw];
+  const { inShape, outShape, O, I, pads, strides } = convLayout(g, flipped ? 'flipped' : 'forward');
+  const wShape = [Math.ceil(O / block) * block, I, g.kh, g.kw];
   return {
     domains: { [NCHWC]: 1 },
     nodes: [
@@ -680,7 +652,7 @@ function nchwcConvGraph(g: Geometry, block: number, flipped: boolean): Graph {
         inputs: ['x_c', 'w'],
         outputs: ['y_c'],
         name: 'conv',
-        attrs: { kernel_shape: ints(g.kh, g.kw), pads: ints(...pads), strides: ints(flipped ? 1 : g.sh, flipped ? 1 : g.sw), dilations: ints(g.dh, g.dw) },
+        attrs: { kernel_shape: ints(g.kh, g.kw), pads: ints(...pads), strides: ints(...strides), dilations: ints(g.dh, g.dw) },
       },
       { opType: 'ReorderOutput', domain: NCHWC, inputs: ['y_c'], outputs: ['out'], name: 'reorder_out', attrs: { channels: O, channels_last: 1 } },
     ],
