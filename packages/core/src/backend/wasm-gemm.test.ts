@@ -139,6 +139,27 @@ describe('our wasm matrix product', () => {
     }
   });
 
+  it('transposes a strided window: every other row of a wider matrix into columns of a wider result', () => {
+    // src [R, C] = rows 1, 3, 5, … of X [2R + 1, C + 8] from column 4 on; dst [C, R] is columns 4… of Y [C, R + 8]
+    const [R, C] = [12, 8];
+    const X = values((2 * R + 1) * (C + 8), 3);
+    const x = tf.tensor2d(X, [2 * R + 1, C + 8]);
+    const y = be.makeOutput([C, R + 8], 'float32');
+    (be.typedArrayFromHeap(y) as Float32Array).fill(-7);
+    const xAt = be.typedArrayFromHeap(x).byteOffset;
+    const yAt = be.typedArrayFromHeap(y).byteOffset;
+    gemm.transpose(xAt + ((C + 8) + 4) * 4, yAt + 4 * 4, R, C, 2 * (C + 8) * 4, R + 8);
+    const Y = be.typedArrayFromHeap(y) as Float32Array;
+    for (let c = 0; c < C; c++) {
+      for (let j = 0; j < R + 8; j++) {
+        const want = j >= 4 && j < R + 4 ? X[(2 * (j - 4) + 1) * (C + 8) + 4 + c]! : -7; // outside the window: untouched
+        expect(Y[c * (R + 8) + j], `dst row ${c}, column ${j}`).toBe(want);
+      }
+    }
+    be.disposeData(y.dataId);
+    x.dispose();
+  });
+
   it('runs the Winograd products, and leaves Co not a multiple of 8 to XNNPACK', () => {
     const simd = winogradTransforms(be, F4)!;
     const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;

@@ -21,8 +21,11 @@ export interface WasmGemm {
    * default 4K, row-major). Throws if a thread fails.
    */
   mul(a: number, bp: number, c: number, M: number, N: number, K: number, sr?: number): void;
-  /** dst [cols, rows] = src [rows, cols]ᵀ, rows and cols multiples of 4 (on the calling thread). */
-  transpose(src: number, dst: number, rows: number, cols: number): void;
+  /**
+   * dst [cols, rows] = src [rows, cols]ᵀ, rows and cols multiples of 4 (on the calling thread). Row r of
+   * src at src + r·srcRow (bytes; default 4·cols), row c of dst at dst + 4c·dstRowF (default rows).
+   */
+  transpose(src: number, dst: number, rows: number, cols: number, srcRow?: number, dstRowF?: number): void;
   /** Threads it runs on. */
   readonly threads: number;
   /** The wasm heap its loops are compiled for: use it only on that heap's backend. */
@@ -40,7 +43,7 @@ export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
   if (!simd) return null;
   return {
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
-    transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
+    transpose: (src, dst, rows, cols, srcRow = 4 * cols, dstRowF = rows) => simd.transpose(src, dst, rows, cols, srcRow, dstRowF),
     mul: (a, bp, c, M, N, K, sr = 4 * K) => simd.gemm(a, bp, c, M, N, K, sr),
     threads: 1,
     memory,

@@ -397,34 +397,41 @@ function packFn(): Fn {
 }
 
 /**
- * transpose(src, dst, rows, cols): dst [cols, rows] = srcᵀ for a row-major float32 [rows, cols] at src,
- * rows and cols multiples of 4. 4×4 blocks through shuffles; columns in bands of 64 so that the 4 rows
- * read and the 64 rows written stay in L1.
+ * transpose(src, dst, rows, cols, srcRow, dstRowF): dst [cols, rows] = srcᵀ for a float32 [rows, cols]
+ * at src, row r at src + r·srcRow (bytes; cols·4 for a row-major matrix), dst row c at dst + c·dstRowF·4
+ * (dstRowF = rows for a row-major result; more writes a window of a wider matrix); rows and cols
+ * multiples of 4. 4×4 blocks through shuffles; columns in bands of 64 so that the 4 rows read and the
+ * 64 rows written stay in L1.
  */
 function transposeFn(): Fn {
-  const f = new Fn('transpose', ['src', 'dst', 'rows', 'cols'], ['cb', 'cn', 'r', 'k', 'sp', 'dp', 'colBytes', 'dstRow', 'q'], ['a', 'b', 'c', 'd', 't0', 't1', 't2', 't3']);
+  const f = new Fn(
+    'transpose',
+    ['src', 'dst', 'rows', 'cols', 'srcRow', 'dstRowF'],
+    ['cb', 'cn', 'r', 'k', 'sp', 'dp', 'colBytes', 'dstRow', 'q'],
+    ['a', 'b', 'c', 'd', 't0', 't1', 't2', 't3'],
+  );
   const band = 256; // bytes: 64 columns
   f.get('cols').const(4).mul().set('colBytes');
-  f.get('rows').const(4).mul().set('dstRow');
+  f.get('dstRowF').const(4).mul().set('dstRow');
   f.loop('cb', 'colBytes', band, () => {
     // cn = min(band, colBytes − cb)   (select: [a, b, cond] → cond ? a : b)
     f.get('colBytes').get('cb').sub().set('cn');
     f.get('cn').const(band).get('cn').const(band).ltU().select().set('cn');
     f.loop('r', 'rows', 4, () => {
-      f.get('src').get('r').get('colBytes').mul().add().get('cb').add().set('sp');
-      f.get('dst').get('r').const(4).mul().add().get('cb').get('rows').mul().add().set('dp');
+      f.get('src').get('r').get('srcRow').mul().add().get('cb').add().set('sp');
+      f.get('dst').get('r').const(4).mul().add().get('cb').get('dstRowF').mul().add().set('dp');
       f.loop('k', 'cn', 16, () => {
         f.get('sp').get('k').add().set('q');
         ['a', 'b', 'c', 'd'].forEach((v, i) => {
           f.get('q');
-          for (let j = 0; j < i; j++) f.get('colBytes').add();
+          for (let j = 0; j < i; j++) f.get('srcRow').add();
           f.vload().set(v);
         });
         f.get('a').get('b').shuffle([0, 4, 1, 5]).set('t0');
         f.get('a').get('b').shuffle([2, 6, 3, 7]).set('t1');
         f.get('c').get('d').shuffle([0, 4, 1, 5]).set('t2');
         f.get('c').get('d').shuffle([2, 6, 3, 7]).set('t3');
-        f.get('dp').get('k').get('rows').mul().add().set('q');
+        f.get('dp').get('k').get('dstRowF').mul().add().set('q');
         const rowsOut: [string, string, [number, number, number, number]][] = [
           ['t0', 't2', [0, 1, 4, 5]],
           ['t0', 't2', [2, 3, 6, 7]],
@@ -447,8 +454,8 @@ export interface GemmSimd {
   gemm(a: number, bp: number, c: number, M: number, N: number, K: number, sr: number): void;
   /** b [K, N] into the panels the products read (N a multiple of 8). */
   pack(b: number, bp: number, K: number, N: number): void;
-  /** dst [cols, rows] = src [rows, cols]ᵀ (rows and cols multiples of 4). */
-  transpose(src: number, dst: number, rows: number, cols: number): void;
+  /** dst [cols, rows] = src [rows, cols]ᵀ (rows and cols multiples of 4; strides as `transposeFn` says). */
+  transpose(src: number, dst: number, rows: number, cols: number, srcRow: number, dstRowF: number): void;
 }
 
 /**
@@ -635,18 +642,19 @@ function linear(f: Fn, coeffs: readonly number[], xs: readonly string[]): void {
 const names = (p: string, n: number) => Array.from({ length: n }, (_, k) => `${p}${k}`);
 
 /**
- * rows(s_0 … s_{α−1}, t, rowBytes, nBytes): the row transform t_i = Σ_j Bᵀ[i][j]·d_j of α input rows
- * s_j into the α rows t + i·rowBytes, over nBytes bytes.
+ * rows(s_0 … s_{n−1}, t, rowBytes, nBytes): the row transform t_i = Σ_j T[i][j]·s_j of n input rows s_j
+ * into the α rows t + i·rowBytes, over nBytes bytes (T is α × n: Bᵀ for input tiles, n = α).
  */
-function rowsFn(w: WinogradMatrices): Fn {
-  const a = w.BT.length;
-  const f = new Fn('rows', [...names('s', a), 't', 'rowBytes', 'nBytes'], ['i', 'q'], names('d', a));
+function rowsFn(T: readonly (readonly number[])[]): Fn {
+  const a = T.length;
+  const n = T[0]!.length;
+  const f = new Fn('rows', [...names('s', n), 't', 'rowBytes', 'nBytes'], ['i', 'q'], names('d', n));
   f.loop('i', 'nBytes', 16, () => {
-    for (let j = 0; j < a; j++) f.loadAt(`d${j}`, `s${j}`, 'i');
+    for (let j = 0; j < n; j++) f.loadAt(`d${j}`, `s${j}`, 'i');
     f.get('t').get('i').add().set('q');
     for (let i = 0; i < a; i++) {
       f.get('q');
-      linear(f, w.BT[i]!, names('d', a));
+      linear(f, T[i]!, names('d', n));
       f.vstore();
       if (i < a - 1) f.inc('q', 'rowBytes');
     }
@@ -655,23 +663,24 @@ function rowsFn(w: WinogradMatrices): Fn {
 }
 
 /**
- * cols(t, rowBytes, ciBytes, tiles, vtab, vOffset): the column transform of one tile row. Tile tx reads
- * columns m·tx … m·tx + α − 1 of the α rows at t and writes V_{iα+l} = Σ_j Bᵀ[l][j]·t_i[col j] to
- * v_{iα+l} + vOffset + tx·ciBytes, the α² pointers v_k at vtab.
+ * cols(t, rowBytes, ciBytes, tiles, vtab, vOffset): the column transform of one tile row (T is α × n).
+ * Tile tx reads columns m·tx … m·tx + n − 1 of the α rows at t and writes
+ * V_{iα+l} = Σ_j T[l][j]·t_i[col j] to v_{iα+l} + vOffset + tx·ciBytes, the α² pointers v_k at vtab.
  */
-function colsFn(w: WinogradMatrices): Fn {
-  const a = w.BT.length;
+function colsFn(T: readonly (readonly number[])[], m: number): Fn {
+  const a = T.length;
+  const n = T[0]!.length;
   const v = names('v', a * a);
-  const f = new Fn('cols', ['t', 'rowBytes', 'ciBytes', 'tiles', 'vtab', 'vOffset'], ['tx', 'c', 'o', 'b', 'step', ...v], names('p', a));
+  const f = new Fn('cols', ['t', 'rowBytes', 'ciBytes', 'tiles', 'vtab', 'vOffset'], ['tx', 'c', 'o', 'b', 'step', ...v], names('p', n));
   v.forEach((name, k) => f.get('vtab').loadI32(4 * k).get('vOffset').add().set(name));
-  f.get('ciBytes').const(w.m).mul().set('step');
+  f.get('ciBytes').const(m).mul().set('step');
   f.const(0).set('b');
   f.loop('tx', 'tiles', 1, () => {
     f.get('tx').get('ciBytes').mul().set('o');
     f.loop('c', 'ciBytes', 16, () => {
       for (let i = 0; i < a; i++) {
         // p_j = t_i[column m·tx + j], channels c…c+3
-        for (let j = 0; j < a; j++) {
+        for (let j = 0; j < n; j++) {
           f.get('t').get('b').add().get('c').add();
           if (i > 0) f.get('rowBytes').const(i).mul().add();
           if (j > 0) f.get('ciBytes').const(j).mul().add();
@@ -679,7 +688,7 @@ function colsFn(w: WinogradMatrices): Fn {
         }
         for (let l = 0; l < a; l++) {
           f.get(v[i * a + l]!).get('o').add().get('c').add();
-          linear(f, w.BT[l]!, names('p', a));
+          linear(f, T[l]!, names('p', n));
           f.vstore();
         }
       }
@@ -788,7 +797,7 @@ export interface WinogradSimd {
 }
 
 function build(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
-  return assemble([rowsFn(w), colsFn(w), outFn(w), filterFn(w)], shared);
+  return assemble([rowsFn(w.BT), colsFn(w.BT, w.m), outFn(w), filterFn(w)], shared);
 }
 
 const wrap = (w: WinogradMatrices) => (exports: object): WinogradSimd => ({
@@ -814,4 +823,84 @@ export async function prepareWinogradSimd(memory: WebAssembly.Memory, w: Winogra
 /** For tests: the module's bytes (to validate them with `WebAssembly.validate`). */
 export function winogradSimdBytesForTests(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
   return build(w, shared);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The filter gradient's transforms, F(3×3, m×m) from the same points (wasm-winograd.ts).
+// ---------------------------------------------------------------------------------------------------
+
+/** A = (Aᵀ)ᵀ, α × m: the transform of an m×m tile of dy. */
+const transposed = (M: readonly (readonly number[])[]) => M[0]!.map((_, j) => M.map((row) => row[j]!));
+
+/**
+ * gradOut(mtab, nBytes, dw): dW[i, j] = Σ_{p,q} G[p][i]·G[q][j]·M_{pα+q} for i, j < 3, where the α²
+ * summed products M_k (nBytes each, pointers at mtab) are [Ci, Co] and dW is [3, 3, Ci, Co] at dw.
+ */
+function gradOutFn(w: WinogradMatrices): Fn {
+  const a = w.G.length;
+  const mp = names('m', a * a);
+  const wv = Array.from({ length: 3 * a }, (_, k) => `w${Math.floor(k / 3)}_${k % 3}`);
+  const f = new Fn('gradOut', ['mtab', 'nBytes', 'dw'], ['e', ...mp], [...names('x', a), ...wv]);
+  mp.forEach((name, k) => f.get('mtab').loadI32(4 * k).set(name));
+  f.loop('e', 'nBytes', 16, () => {
+    for (let p = 0; p < a; p++) {
+      // w_{p,j} = Σ_q G[q][j]·M_{pα+q}
+      for (let q = 0; q < a; q++) f.get(mp[p * a + q]!).get('e').add().vload().set(`x${q}`);
+      for (let j = 0; j < 3; j++) {
+        linear(f, w.G.map((row) => row[j]!), names('x', a));
+        f.set(`w${p}_${j}`);
+      }
+    }
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        f.get('dw').get('e').add();
+        if (i * 3 + j > 0) f.get('nBytes').const(i * 3 + j).mul().add();
+        linear(
+          f,
+          w.G.map((row) => row[i]!),
+          Array.from({ length: a }, (_, p) => `w${p}_${j}`),
+        );
+        f.vstore();
+      }
+    }
+  });
+  return f;
+}
+
+/**
+ * The filter gradient's dy transforms (rows and cols as for input tiles, with A: an m×m dy tile at
+ * stride m into α×α) and its output transform, for the points of `w`. The input tiles of x use the
+ * forward transforms (`winogradSimd`): by the transposition principle, F(3×3, m×m) shares Bᵀ with
+ * F(m×m, 3×3) and swaps the roles of A and G.
+ */
+export interface WinogradGradSimd {
+  readonly matrices: WinogradMatrices;
+  rows(...args: number[]): void;
+  cols(t: number, rowBytes: number, coBytes: number, tiles: number, utab: number, uOffset: number): void;
+  gradOut(mtab: number, nBytes: number, dw: number): void;
+}
+
+function buildGrad(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
+  const A = transposed(w.AT);
+  return assemble([rowsFn(A), colsFn(A, w.m), gradOutFn(w)], shared);
+}
+
+const wrapGrad = (w: WinogradMatrices) => (exports: object): WinogradGradSimd => ({
+  ...(exports as Omit<WinogradGradSimd, 'matrices'>),
+  matrices: w,
+});
+
+/** The filter gradient's transforms for `w`, compiled for `memory`, or null (as `winogradSimd`). */
+export function winogradGradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): WinogradGradSimd | null {
+  return instanceOn(memory, `winogradGrad${w.m}`, (shared) => buildGrad(w, shared), wrapGrad(w));
+}
+
+/** Compiles them asynchronously (as `prepareWinogradSimd`). */
+export async function prepareWinogradGradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): Promise<WinogradGradSimd | null> {
+  return instanceOnAsync(memory, `winogradGrad${w.m}`, (shared) => buildGrad(w, shared), wrapGrad(w));
+}
+
+/** For tests: the module's bytes. */
+export function winogradGradSimdBytesForTests(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
+  return buildGrad(w, shared);
 }

@@ -3,7 +3,10 @@
  * the cpu backend. Every registration is explicit and idempotent; nothing happens at import.
  *
  * What tfjs-backend-wasm 4.22 lacks or does slowly for a GAN (measured, see bench/conv.ts):
- * - `Conv2DBackpropFilter` is missing: composed here of wasm kernels, one XNNPACK matmul per kernel tap.
+ * - `Conv2DBackpropFilter` is missing: composed here of wasm kernels, one XNNPACK matmul per kernel tap;
+ *   by our matrix product over shifted views (strided layers: of their phase images), and by Winograd
+ *   F(3×3, 4×4) for big 3×3 stride-1 layers (wasm-winograd.ts: 1.5–2.9× faster than the product alone
+ *   where it is used).
  * - `Conv2DBackpropInput` is a direct loop: replaced by XNNPACK `Conv2D` over the zero-inserted `dy`.
  * - `BatchMatMul`/`_FusedMatMul` leave XNNPACK for a slow loop when transposed or batched: transposes are
  *   done explicitly first and batches are split into single XNNPACK products.
@@ -25,7 +28,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeWasmLeakyRelu, makeWasmReduce } from './wasm-elementwise.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
 import { heapMemory, heapOffset } from './wasm-heap.js';
-import { makeWasmWinogradConv2D } from './wasm-winograd.js';
+import { makeWasmWinogradConv2D, wasmWinogradFilterGrad } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
@@ -274,6 +277,10 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
       throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match conv output ${info.outShape}`);
     }
     const gemm = pad && isWasm(backend) ? wasmGemmFor(heapMemory(backend)) : null;
+    if (gemm) {
+      const byWinograd = wasmWinogradFilterGrad(backend as BackendWasm, x, dy, info, gemm);
+      if (byWinograd) return byWinograd;
+    }
     if (gemm && pad && filterGradByGemmTakes(x, dy, info)) return filterGradByGemm(backend as BackendWasm, gemm, pad, x, dy, info);
     const sh = info.strideHeight;
     const sw = info.strideWidth;
@@ -391,66 +398,113 @@ function makeConv2DBackpropFilter(backendName: string): KernelFunc {
 }
 
 /**
- * Whether `filterGradByGemm` takes this layer: stride 1, float32, Ci a multiple of 4 and Co of 8, not
- * empty, and its buffers (the padded input twice with up to 4 spare images, dy padded and packed) under
- * 2²⁶ floats (256 MiB): beyond, the chunked composite keeps the peak lower.
+ * The grid of the padded input's sh×sw phase images: Hq × Wq pixels each (Hp ≤ sh·Hq rows, Wp ≤ sw·Wq
+ * columns), Wq rounded up to a multiple of 4 when strided (each phase row is one SIMD transpose).
+ */
+function phaseGrid(x: TensorInfo, info: tf.backend_util.Conv2DInfo): { Hq: number; Wq: number } {
+  const { top, bottom, left, right } = info.padInfo;
+  const Wq = Math.ceil((x.shape[2]! + left + right) / info.strideWidth);
+  return {
+    Hq: Math.ceil((x.shape[1]! + top + bottom) / info.strideHeight),
+    Wq: info.strideHeight > 1 || info.strideWidth > 1 ? 4 * Math.ceil(Wq / 4) : Wq,
+  };
+}
+
+/**
+ * Whether `filterGradByGemm` takes this layer: float32, Ci a multiple of 4 and Co of 8, not empty, pads
+ * ≥ 0, and its buffers (the padded input with up to 4 spare images, its phases transposed, dy padded
+ * and packed) under 2²⁶ floats (256 MiB): beyond, the chunked composite keeps the peak lower.
  */
 function filterGradByGemmTakes(x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): boolean {
   const [B, H, W, Ci] = x.shape as [number, number, number, number];
   const Co = info.outChannels;
   const { top, bottom, left, right } = info.padInfo;
-  const scratch = (B + 4) * (H + top + bottom) * (W + left + right) * (2 * Ci + 2 * Co);
+  const { Hq, Wq } = phaseGrid(x, info);
+  const phases = Math.min(info.strideHeight, info.filterHeight) * Math.min(info.strideWidth, info.filterWidth);
+  const scratch = (B + 4) * Hq * Wq * (info.strideHeight * info.strideWidth * Ci + phases * Ci + 2 * Co);
   return (
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
     x.dtype === 'float32' &&
     dy.dtype === 'float32' &&
     Ci % 4 === 0 &&
     Co % 8 === 0 &&
     B * H * W * Ci * Co > 0 &&
+    Math.min(top, bottom, left, right) >= 0 &&
     scratch <= 1 << 26
   );
 }
 
 /**
- * The filter gradient of a stride-1 convolution on wasm by our matrix product (wasm-gemm.ts), without
- * an im2col matrix. With the input padded (xp, [B + e, Hp, Wp, Ci]: e ≥ 1 spare images of zeros) and dy
- * padded to the same rows and columns with zeros (dyp, [B, Hp, Wp, Co]), output pixel n of the
+ * The filter gradient of a convolution on wasm by our matrix product (wasm-gemm.ts), without an im2col
+ * matrix. Stride 1 first: with the input padded (xp, [B + e, Hp, Wp, Ci]: e ≥ 1 spare images of zeros)
+ * and dy padded to the same rows and columns with zeros (dyp, [B, Hp, Wp, Co]), output pixel n of the
  * flattened padded grid reads input pixel n + i·Wp + j for tap (i, j), for every n, so
  *   dW[i, j] = xpᵀ[:, n + i·Wp + j] · dyp[n]   (a [Ci, K] · [K, Co] product over n < K = B·Hp·Wp):
  * one transpose of xp to [Ci, (B + e)·Hp·Wp], then kh·kw products whose first operand is that
  * transpose shifted by i·Wp + j columns. The zero rows and columns of dyp cancel the pixels that wrap
  * around a row or an image; the spare images keep the last taps inside xpᵀ, and make (B + e)·Hp·Wp a
  * multiple of 4 for the SIMD transpose (e ≤ 4). Needs Ci a multiple of 4 and Co of 8.
+ * Stride s: tap (i, j) reads xp[s·oh + i, s·ow + j] = phase image (i mod s, j mod s) at (oh + ⌊i/s⌋,
+ * ow + ⌊j/s⌋), where phase (p, q) holds xp's rows p, p + s, … and columns q, q + s, … (Hq × Wq, xp
+ * padded with zeros to s·Hq × s·Wq). On the phases' grid that is stride 1 again: each phase a tap reads
+ * is transposed out of xp row by row (a strided read: no phase image is made), and dy is padded to
+ * Hq × Wq.
  */
-function filterGradByGemm(backend: BackendWasm, gemm: WasmGemm, pad: KernelFunc, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+function filterGradByGemm(
+  backend: BackendWasm,
+  gemm: WasmGemm,
+  pad: KernelFunc,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
   const [B, H, W, Ci] = x.shape as [number, number, number, number];
   const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
-  const { top, bottom, left, right } = info.padInfo;
-  const Hp = H + top + bottom;
-  const Wp = W + left + right;
+  const { top, left } = info.padInfo;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const { Hq, Wq } = phaseGrid(x, info);
   const kh = info.filterHeight;
   const kw = info.filterWidth;
-  const K = B * Hp * Wp;
+  const K = B * Hq * Wq;
   let spare = 1;
-  while (((B + spare) * Hp * Wp) % 4 !== 0) spare++;
-  const K1 = (B + spare) * Hp * Wp;
+  while (((B + spare) * Hq * Wq) % 4 !== 0) spare++;
+  const K1 = (B + spare) * Hq * Wq;
   const s = new Scratch(backend);
   const at = (t: TensorInfo) => heapOffset(backend, t, 'Conv2DBackpropFilter');
   const out = backend.makeOutput([kh, kw, Ci, Co], 'float32');
   try {
-    const xp = s.keep(run(pad, { x }, backend, { paddings: [[0, spare], [top, bottom], [left, right], [0, 0]], constantValue: 0 }));
-    const xt = s.keep(backend.makeOutput([Ci, K1], 'float32'));
-    gemm.transpose(at(xp), at(xt), K1, Ci);
-    const dyp = s.keep(run(pad, { x: dy }, backend, { paddings: [[0, 0], [0, Hp - Ho], [0, Wp - Wo], [0, 0]], constantValue: 0 }));
+    const paddings = [[0, spare], [top, sh * Hq - H - top], [left, sw * Wq - W - left], [0, 0]];
+    const xp = s.keep(run(pad, { x }, backend, { paddings, constantValue: 0 }));
+    // xt[p·sw + q]: phase (p, q) transposed to [Ci, K1], for the phases some tap reads
+    const xt: TensorInfo[] = [];
+    for (let p = 0; p < Math.min(sh, kh); p++) {
+      for (let q = 0; q < Math.min(sw, kw); q++) {
+        const t = s.keep(backend.makeOutput([Ci, K1], 'float32'));
+        xt[p * sw + q] = t;
+        if (sh === 1 && sw === 1) {
+          gemm.transpose(at(xp), at(t), K1, Ci);
+          continue;
+        }
+        // phase row (b, r) is xp's row sh·r + p from column q on, every sw-th pixel
+        const xpAt = at(xp);
+        const tAt = at(t);
+        for (let b = 0; b < B + spare; b++) {
+          for (let r = 0; r < Hq; r++) {
+            const row = xpAt + (((b * Hq + r) * sh + p) * sw * Wq + q) * Ci * 4;
+            gemm.transpose(row, tAt + (b * Hq + r) * Wq * 4, Wq, Ci, sw * Ci * 4, K1);
+          }
+        }
+      }
+    }
+    const dyp = s.keep(run(pad, { x: dy }, backend, { paddings: [[0, 0], [0, Hq - Ho], [0, Wq - Wo], [0, 0]], constantValue: 0 }));
     const bp = s.keep(backend.makeOutput([K, Co], 'float32'));
     gemm.pack(at(dyp), at(bp), K, Co);
-    const xtAt = at(xt);
     const bAt = at(bp);
     const outAt = at(out);
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        gemm.mul(xtAt + (i * Wp + j) * 4, bAt, outAt + (i * kw + j) * Ci * Co * 4, Ci, Co, K, K1 * 4);
+        const a = at(xt[(i % sh) * sw + (j % sw)]!) + (Math.floor(i / sh) * Wq + Math.floor(j / sw)) * 4;
+        gemm.mul(a, bAt, outAt + (i * kw + j) * Ci * Co * 4, Ci, Co, K, K1 * 4);
       }
     }
     return out;

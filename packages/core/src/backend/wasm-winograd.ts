@@ -24,7 +24,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { F4, prepareWinogradSimd, winogradSimd, type WinogradMatrices, type WinogradSimd } from './wasm-simd-kernels.js';
+import {
+  F4,
+  prepareWinogradGradSimd,
+  prepareWinogradSimd,
+  winogradGradSimd,
+  winogradSimd,
+  type WinogradGradSimd,
+  type WinogradMatrices,
+  type WinogradSimd,
+} from './wasm-simd-kernels.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
 import { heapMemory, heapOffset } from './wasm-heap.js';
 
@@ -99,6 +108,64 @@ function zeroDeadPixels(backend: BackendWasm, x: TensorInfo, out: TensorInfo, pa
   }
 }
 
+/** Writes pointer table `slot` (of α² entries) in the int32 tensor `tabs` with the tensors' offsets. */
+function tableSetter(backend: BackendWasm, tabs: TensorInfo, a2: number) {
+  return (slot: number, ts: readonly TensorInfo[]) => {
+    // A fresh view each time: allocations in between may have grown (and detached) the heap.
+    const tab = new Int32Array((backend.typedArrayFromHeap(tabs) as Int32Array).buffer, ptr(backend, tabs) + 4 * a2 * slot, a2);
+    ts.forEach((t, k) => (tab[k] = ptr(backend, t)));
+  };
+}
+
+/**
+ * The tile transform of `src` [B, H, W, C] by `simd`'s rows and cols (an α × n matrix T): returns
+ * `(ty0, ty1, tabAt)`, which writes tile rows [ty0, ty1) of every image into the α² arrays whose
+ * pointers are at tabAt, tile (b, ty, tx) at row (b·(ty1 − ty0) + ty − ty0)·TW + tx of each. Tile
+ * (ty, tx) reads src rows m·ty − top + i and columns m·tx − left + j for i, j < n, zeros outside. Its two
+ * buffers are made now and given to `keep` (the caller frees them).
+ */
+function tileTransform(
+  backend: BackendWasm,
+  simd: Pick<WinogradSimd, 'rows' | 'cols'>,
+  src: TensorInfo,
+  top: number,
+  left: number,
+  m: number,
+  n: number,
+  TW: number,
+  keep: (t: TensorInfo) => TensorInfo,
+): (ty0: number, ty1: number, tabAt: number) => void {
+  const [B, H, W, C] = src.shape as [number, number, number, number];
+  const a = m + 2;
+  // The row-transform buffer holds columns 0..Wp−1 = src columns −left..; only [c0, c1) are inside, the
+  // others stay zero.
+  const Wp = m * (TW - 1) + n;
+  const c0 = Math.min(Wp, left);
+  const c1 = Math.max(c0, Math.min(Wp, W + left));
+  const rowBytes = Wp * C * 4;
+  const tbuf = keep(backend.makeOutput([a * Wp * C], 'float32'));
+  const zero = keep(backend.makeOutput([Math.max(4, (c1 - c0) * C)], 'float32'));
+  (backend.typedArrayFromHeap(tbuf) as Float32Array).fill(0);
+  (backend.typedArrayFromHeap(zero) as Float32Array).fill(0);
+  const rows: number[] = new Array<number>(n);
+  return (ty0, ty1, tabAt) => {
+    const srcAt = ptr(backend, src);
+    const zeroAt = ptr(backend, zero);
+    const tAt = ptr(backend, tbuf);
+    for (let b = 0; b < B; b++) {
+      for (let ty = ty0; ty < ty1; ty++) {
+        for (let i = 0; i < n; i++) {
+          const r = m * ty - top + i;
+          rows[i] = r >= 0 && r < H ? srcAt + ((b * H + r) * W + (c0 - left)) * C * 4 : zeroAt;
+        }
+        simd.rows(...rows, tAt + c0 * C * 4, rowBytes, (c1 - c0) * C * 4);
+        const n0 = (b * (ty1 - ty0) + (ty - ty0)) * TW;
+        simd.cols(tAt, rowBytes, C * 4, TW, tabAt, n0 * C * 4);
+      }
+    }
+  };
+}
+
 /**
  * conv2d(x, filter) for a 3×3 filter, stride 1, dilation 1, NHWC, explicit pads ≥ 0, Ci and Co
  * multiples of 4, by F(m×m, 3×3) with the transforms `simd`. The products run by `gemm` (ours, see
@@ -130,11 +197,6 @@ export function winogradConv3x3(
   const a2 = a * a; // products
   const TH = Math.ceil(Ho / m);
   const TW = Math.ceil(Wo / m);
-  // The row-transform buffer holds columns 0..Wp−1 = input columns −left..; only [c0, c1) are inside.
-  const Wp = m * TW + 2;
-  const c0 = Math.min(Wp, left);
-  const c1 = Math.max(c0, Math.min(Wp, W + left));
-  const rowBytes = Wp * Ci * 4;
   const chunkRows = Math.max(1, Math.min(TH, Math.floor(chunkFloats / (a2 * B * TW * Math.max(Ci, Co)))));
 
   const owned: TensorInfo[] = [];
@@ -144,18 +206,12 @@ export function winogradConv3x3(
   };
   const out = backend.makeOutput([B, Ho, Wo, Co], 'float32');
   try {
-    const tbuf = keep(backend.makeOutput([a * Wp * Ci], 'float32'));
-    const zero = keep(backend.makeOutput([Math.max(4, (c1 - c0) * Ci)], 'float32'));
+    const tiles = tileTransform(backend, simd, x, top, left, m, a, TW, keep);
     const tabs = keep(backend.makeOutput([3 * a2], 'int32')); // v, m and u tables: a² pointers each
     const u: TensorInfo[] = [];
     for (let k = 0; k < a2; k++) u.push(keep(backend.makeOutput([Ci, Co], 'float32')));
-    (backend.typedArrayFromHeap(tbuf) as Float32Array).fill(0);
-    (backend.typedArrayFromHeap(zero) as Float32Array).fill(0);
     const tabsAt = ptr(backend, tabs);
-    const setTable = (slot: number, ts: readonly TensorInfo[]) => {
-      const tab = new Int32Array((backend.typedArrayFromHeap(tabs) as Int32Array).buffer, tabsAt, 3 * a2);
-      ts.forEach((t, k) => (tab[a2 * slot + k] = ptr(backend, t)));
-    };
+    const setTable = tableSetter(backend, tabs, a2);
     setTable(2, u);
     simd.filter(ptr(backend, filter), Ci * Co * 4, tabsAt + 8 * a2);
     const ours = gemm !== null && Co % 8 === 0 ? gemm : null;
@@ -168,9 +224,6 @@ export function winogradConv3x3(
       }
     }
 
-    const xAt = ptr(backend, x);
-    const zeroAt = ptr(backend, zero);
-    const tAt = ptr(backend, tbuf);
     const outAt = ptr(backend, out);
     const lastCols = Wo - m * (TW - 1);
     for (let ty0 = 0; ty0 < TH; ty0 += chunkRows) {
@@ -181,18 +234,7 @@ export function winogradConv3x3(
       try {
         for (let k = 0; k < a2; k++) v.push(backend.makeOutput([n, Ci], 'float32'));
         setTable(0, v as TensorInfo[]);
-        const src: number[] = new Array<number>(a);
-        for (let b = 0; b < B; b++) {
-          for (let ty = ty0; ty < ty1; ty++) {
-            for (let i = 0; i < a; i++) {
-              const r = m * ty - top + i;
-              src[i] = r >= 0 && r < H ? xAt + ((b * H + r) * W + (c0 - left)) * Ci * 4 : zeroAt;
-            }
-            simd.rows(...src, tAt + c0 * Ci * 4, rowBytes, (c1 - c0) * Ci * 4);
-            const n0 = (b * (ty1 - ty0) + (ty - ty0)) * TW;
-            simd.cols(tAt, rowBytes, Ci * 4, TW, tabsAt, n0 * Ci * 4);
-          }
-        }
+        tiles(ty0, ty1, tabsAt);
         for (let k = 0; k < a2; k++) {
           if (ours) {
             const p = backend.makeOutput([n, Co], 'float32');
@@ -232,6 +274,112 @@ export function winogradConv3x3(
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The filter gradient by F(3×3, 4×4).
+//
+// dW[i, j] = Σ over output pixels of x_pad[pixel + (i, j)]ᵀ · dy[pixel]. Over one 4×4 tile of dy and the
+// 6×6 tile of x it reads, this is F(3×3, 4×4): by the transposition principle it uses the points of
+// F(4×4, 3×3), with x's tiles transformed by the same Bᵀ (V = Bᵀ X B, the forward's transform), dy's by
+// A = (Aᵀ)ᵀ (D = A dY Aᵀ), and the output by G: dW = Gᵀ [Σ_tiles V ⊙ D] G. The sum over tiles is α² = 36
+// matrix products M_k [Ci, Co] = V_kᵀ · D_k, 4 times fewer multiply-adds than the direct sum, and the
+// output transform runs once on the sums. Rounding: relative to the tiles' largest values, as in the
+// forward; the gradient is a sum over every tile, with no per-pixel amplification after it (the reason
+// the input gradient stays direct, see wasm-training.ts).
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The filter gradient [3, 3, Ci, Co] of conv2d(x, w) for a 3×3 filter, stride 1, dilation 1, NHWC,
+ * explicit pads ≥ 0, from x [B, H, W, Ci] and dy [B, Ho, Wo, Co]; Ci a multiple of 4, Co of 8. `simd`
+ * are the forward's transforms (x's tiles), `grad` the gradient's (dy's tiles, output), all for the
+ * same points. Returns a new tensor; every intermediate is freed, also on error.
+ */
+export function winogradFilterGrad3x3(
+  backend: BackendWasm,
+  simd: WinogradSimd,
+  grad: WinogradGradSimd,
+  gemm: WasmGemm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  pads: WinogradPads,
+): TensorInfo {
+  const [B, H, W, Ci] = x.shape as [number, number, number, number];
+  const [dB, Ho, Wo, Co] = dy.shape as [number, number, number, number];
+  const { top, left } = pads;
+  if (dB !== B || Ho !== H + top + pads.bottom - 2 || Wo !== W + left + pads.right - 2 || Ho < 1 || Wo < 1) {
+    throw new Error(`winogradFilterGrad3x3: dy ${dy.shape} does not fit input ${x.shape} and pads ${JSON.stringify(pads)}`);
+  }
+  if (Ci % 4 !== 0 || Co % 8 !== 0) throw new Error(`winogradFilterGrad3x3: channels must be multiples of 4 and 8, got ${Ci} → ${Co}`);
+  if (simd.matrices !== grad.matrices) throw new Error('winogradFilterGrad3x3: the transforms are for different points');
+  const m = simd.matrices.m;
+  const a = m + 2;
+  const a2 = a * a;
+  const TH = Math.ceil(Ho / m);
+  const TW = Math.ceil(Wo / m);
+  // Chunks of tile rows (of every image) bound the transient V and D; their gradients are summed.
+  const chunkRows = Math.max(1, Math.min(TH, Math.floor(chunkFloats / (a2 * B * TW * (Ci + Co)))));
+  const nBytes = Ci * Co * 4;
+
+  const owned: TensorInfo[] = [];
+  const keep = (t: TensorInfo) => (owned.push(t), t);
+  const out = backend.makeOutput([3, 3, Ci, Co], 'float32');
+  try {
+    const xTiles = tileTransform(backend, simd, x, top, left, m, a, TW, keep);
+    const dyTiles = tileTransform(backend, grad, dy, 0, 0, m, m, TW, keep);
+    const tabs = keep(backend.makeOutput([3 * a2], 'int32')); // V, D and M tables: α² pointers each
+    const setTable = tableSetter(backend, tabs, a2);
+    const sums: TensorInfo[] = [];
+    for (let k = 0; k < a2; k++) sums.push(keep(backend.makeOutput([Ci, Co], 'float32')));
+    setTable(2, sums);
+    const part = TH > chunkRows ? keep(backend.makeOutput([3, 3, Ci, Co], 'float32')) : null;
+    const maxN = 4 * Math.ceil((B * chunkRows * TW) / 4);
+    const vt = keep(backend.makeOutput([Ci, maxN], 'float32'));
+    const dp = keep(backend.makeOutput([maxN, Co], 'float32'));
+    for (let ty0 = 0; ty0 < TH; ty0 += chunkRows) {
+      const ty1 = Math.min(TH, ty0 + chunkRows);
+      const n = B * (ty1 - ty0) * TW;
+      const n4 = 4 * Math.ceil(n / 4); // the transpose takes whole blocks of 4 rows: zero tiles after n
+      const chunk: TensorInfo[] = [];
+      try {
+        for (let k = 0; k < 2 * a2; k++) chunk.push(backend.makeOutput([n4, k < a2 ? Ci : Co], 'float32'));
+        if (n4 > n) {
+          for (let k = 0; k < 2 * a2; k++) {
+            const c = chunk[k]!.shape[1]!;
+            (backend.typedArrayFromHeap(chunk[k]!) as Float32Array).fill(0, n * c, n4 * c);
+          }
+        }
+        setTable(0, chunk.slice(0, a2));
+        setTable(1, chunk.slice(a2));
+        const tabsAt = ptr(backend, tabs);
+        xTiles(ty0, ty1, tabsAt);
+        dyTiles(ty0, ty1, tabsAt + 4 * a2);
+        const vtAt = ptr(backend, vt);
+        const dpAt = ptr(backend, dp);
+        for (let k = 0; k < a2; k++) {
+          gemm.transpose(ptr(backend, chunk[k]!), vtAt, n4, Ci);
+          gemm.pack(ptr(backend, chunk[a2 + k]!), dpAt, n4, Co);
+          gemm.mul(vtAt, dpAt, ptr(backend, sums[k]!), Ci, Co, n4);
+        }
+      } finally {
+        for (const t of chunk) backend.disposeData(t.dataId);
+      }
+      if (ty0 === 0) {
+        grad.gradOut(ptr(backend, tabs) + 8 * a2, nBytes, ptr(backend, out));
+      } else {
+        grad.gradOut(ptr(backend, tabs) + 8 * a2, nBytes, ptr(backend, part!));
+        const o = backend.typedArrayFromHeap(out) as Float32Array;
+        const pv = backend.typedArrayFromHeap(part!) as Float32Array;
+        for (let e = 0; e < o.length; e++) o[e]! += pv[e]!;
+      }
+    }
+    return out;
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  } finally {
+    for (const t of owned) backend.disposeData(t.dataId);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The wasm Conv2D kernel: Winograd F(4×4, 3×3) where it pays, the stock kernel elsewhere.
 // ---------------------------------------------------------------------------------------------------
 
@@ -247,15 +395,20 @@ export interface WasmWinogradOptions {
    * stay on the stock kernel: short products run far below XNNPACK's peak. Default 256.
    */
   minTiles?: number;
+  /**
+   * Also run the filter gradient of eligible convolutions (training) by F(3×3, 4×4). Default true; off
+   * when `enabled` is false.
+   */
+  filterGrad?: boolean;
 }
 
 // Measured here (2 threads, each against the stock kernel): Winograd wins from 256 tiles and 32
 // channels up (1.1–2.4×), and loses below: 16² 256→256 (16 tiles) 0.33×, 64² 16→32 0.35×, 16² 64→64
 // at batch 4 (64 tiles) 0.57×.
-const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 256 };
+const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 256, filterGrad: true };
 const MIN_CHANNELS = 32;
 const settings = { ...DEFAULTS };
-let calls = { winograd: 0, stock: 0 };
+let calls = { winograd: 0, stock: 0, filterGrad: 0 };
 
 /** Turns the Winograd path on or off, or moves its size thresholds ('defaults' resets all); returns the previous settings. */
 export function setWasmWinograd(options: WasmWinogradOptions | 'defaults'): Required<WasmWinogradOptions> {
@@ -264,13 +417,17 @@ export function setWasmWinograd(options: WasmWinogradOptions | 'defaults'): Requ
   if (o.enabled !== undefined) settings.enabled = o.enabled;
   if (o.minMacs !== undefined) settings.minMacs = Math.max(0, o.minMacs);
   if (o.minTiles !== undefined) settings.minTiles = Math.max(0, o.minTiles);
+  if (o.filterGrad !== undefined) settings.filterGrad = o.filterGrad;
   return previous;
 }
 
-/** How many Conv2D calls took each path since the last reset (for tests and benchmarks). */
-export function wasmWinogradCalls(reset = false): { winograd: number; stock: number } {
+/**
+ * How many Conv2D calls took each path since the last reset, and how many filter gradients ran by
+ * Winograd (for tests and benchmarks).
+ */
+export function wasmWinogradCalls(reset = false): { winograd: number; stock: number; filterGrad: number } {
   const c = { ...calls };
-  if (reset) calls = { winograd: 0, stock: 0 };
+  if (reset) calls = { winograd: 0, stock: 0, filterGrad: 0 };
   return c;
 }
 
@@ -280,7 +437,9 @@ export function wasmWinogradCalls(reset = false): { winograd: number; stock: num
  */
 export async function prepareWasmWinograd(backend: BackendWasm): Promise<boolean> {
   const mem = heapMemory(backend);
-  return mem ? (await prepareWinogradSimd(mem, F4)) !== null : false;
+  if (!mem) return false;
+  const [forward, grad] = await Promise.all([prepareWinogradSimd(mem, F4), prepareWinogradGradSimd(mem, F4)]);
+  return forward !== null && grad !== null;
 }
 
 /**
@@ -301,6 +460,44 @@ export function makeWasmWinogradConv2D(stock: KernelFunc, matMul: KernelFunc): K
     calls.winograd++;
     return winogradConv3x3(backend, simd, matMul, x, filter, pads, wasmGemmFor(heapMemory(backend)));
   }) as KernelFunc;
+}
+
+// Measured here (2 threads, against the matrix-product filter gradient of wasm-training.ts; the
+// products are the same code, so this is the multiply-adds saved less the transforms' cost): 1.5–2.9×
+// from 4×16² 32→32 (9.4 M multiply-adds) up to 4×128² 16→16 and 4×16² 256→256; 0.6× for 2×11×9
+// 32→40 (2.3 M). Hence a threshold of 2²² multiply-adds and 16 channels.
+const FILTER_GRAD_MIN_MACS = 1 << 22;
+const FILTER_GRAD_MIN_CHANNELS = 16;
+
+/**
+ * The filter gradient of a 3×3 stride-1 convolution by F(3×3, 4×4) when the layer takes it (the
+ * Conv2DBackpropFilter kernel of wasm-training.ts asks first), else null. Takes float32 NHWC layers with
+ * pads ≥ 0, Ci a multiple of 4 and Co of 8, both ≥ 16, 2²² multiply-adds or more, and needs our matrix
+ * product (`gemm`): its products are [Ci, tiles] · [tiles, Co].
+ */
+export function wasmWinogradFilterGrad(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  gemm: WasmGemm | null,
+): TensorInfo | null {
+  if (!settings.enabled || !settings.filterGrad || gemm === null) return null;
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || dy.shape.length !== 4) return null;
+  if (info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.dataFormat !== 'channelsLast') return null;
+  const { top, bottom, left, right } = info.padInfo;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) return null;
+  const Ci = info.inChannels;
+  const Co = info.outChannels;
+  if (Ci % 4 !== 0 || Co % 8 !== 0 || Ci < FILTER_GRAD_MIN_CHANNELS || Co < FILTER_GRAD_MIN_CHANNELS) return null;
+  if (info.batchSize * info.outHeight * info.outWidth * Ci * Co * 9 < FILTER_GRAD_MIN_MACS) return null;
+  const mem = heapMemory(backend);
+  const simd = winogradTransforms(backend, F4);
+  const grad = mem ? winogradGradSimd(mem, F4) : null;
+  if (!simd || !grad) return null;
+  calls.filterGrad++;
+  return winogradFilterGrad3x3(backend, simd, grad, gemm, x, dy, { top, bottom, left, right });
 }
 
 const one = (v: number | [number, number] | undefined) => v === undefined || v === 1 || (Array.isArray(v) && v[0] === 1 && v[1] === 1);

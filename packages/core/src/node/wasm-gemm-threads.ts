@@ -123,7 +123,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
     threads,
     memory,
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
-    transpose: (src, dst, rows, cols) => simd.transpose(src, dst, rows, cols),
+    transpose: (src, dst, rows, cols, srcRow = 4 * cols, dstRowF = rows) => simd.transpose(src, dst, rows, cols, srcRow, dstRowF),
     mul(a, bp, c, M, N, K, sr = 4 * K) {
       if (disposed) throw new Error('wasm matrix product: its worker threads were stopped (dispose)');
       /** Rows [m0, m1) on this thread. */
