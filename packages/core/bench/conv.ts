@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { restoreStockKernels } from '../src/backend/wasm-training.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
 import { enableOnnxConvKernels, loadOnnxRuntimeBinding, onnxConvKernelsEnabled } from '../src/node/onnx-conv-kernels.js';
 import { median } from '../../../bench/results-file.js';
 
@@ -83,6 +84,7 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   const kernels = opts.kernels ?? 'ragan';
   const threads = opts.backend === 'wasm' ? (opts.threads ?? 1) : 1;
   const reps = opts.reps ?? (opts.backend === 'wasm' ? 9 : 3);
+  enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend): fused multiply-adds in our product
   const info = await initBackend({
     backend: opts.backend,
     quiet: true,

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { enableWasmThreads } from '../src/node/wasm-threads.js';
+import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
 import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
 import { VERSION } from '../src/version.js';
@@ -56,6 +57,7 @@ async function forwardTimes(run: () => Promise<void>, reps: number): Promise<num
 
 async function child(spec: ChildSpec) {
   const onnx = spec.backend === 'onnx';
+  enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend): fused multiply-adds in our product
   const info = await initBackend({
     backend: spec.backend === 'onnx' ? 'wasm' : spec.backend,
     quiet: true,

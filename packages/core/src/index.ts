@@ -48,6 +48,6 @@ export {
 export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
 export { setWasmWinograd, wasmWinogradCalls, prepareWasmWinograd, type WasmWinogradOptions } from './backend/index.js';
-export { setWasmGemm, wasmGemm, type WasmGemm } from './backend/index.js';
+export { relaxedSimdSupported, setWasmGemm, wasmGemm, type WasmGemm } from './backend/index.js';
 export { VERSION } from './version.js';
 export * from './geometry/index.js';

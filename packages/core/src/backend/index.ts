@@ -25,3 +25,4 @@ export {
   type WasmWinogradOptions,
 } from './wasm-winograd.js';
 export { setWasmGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';
+export { relaxedSimdSupported } from './wasm-simd-kernels.js';

@@ -28,6 +28,8 @@ export interface WasmGemm {
   transpose(src: number, dst: number, rows: number, cols: number, srcRow?: number, dstRowF?: number): void;
   /** Threads it runs on. */
   readonly threads: number;
+  /** Whether its multiply-adds are fused (relaxed SIMD; `relaxedSimdSupported`). */
+  readonly fma: boolean;
   /** The wasm heap its loops are compiled for: use it only on that heap's backend. */
   readonly memory: WebAssembly.Memory;
 }
@@ -46,6 +48,7 @@ export function singleThreadGemm(memory: WebAssembly.Memory): WasmGemm | null {
     transpose: (src, dst, rows, cols, srcRow = 4 * cols, dstRowF = rows) => simd.transpose(src, dst, rows, cols, srcRow, dstRowF),
     mul: (a, bp, c, M, N, K, sr = 4 * K) => simd.gemm(a, bp, c, M, N, K, sr),
     threads: 1,
+    fma: simd.fma,
     memory,
   };
 }

@@ -88,7 +88,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
   if (threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
   const simd = gemmSimd(memory);
   if (!simd) return null;
-  const module = await WebAssembly.compile(gemmModuleBytes(true));
+  const module = await WebAssembly.compile(gemmModuleBytes(true, simd.fma)); // the same loops as the main thread's
   const helpers: Helper[] = [];
   const stop = () => {
     for (const h of helpers) {
@@ -121,6 +121,7 @@ export async function createThreadedGemm(memory: WebAssembly.Memory, threads: nu
   let alone = false; // a worker hung: everything on the main thread from now on
   return {
     threads,
+    fma: simd.fma,
     memory,
     pack: (b, bp, K, N) => simd.pack(b, bp, K, N),
     transpose: (src, dst, rows, cols, srcRow = 4 * cols, dstRowF = rows) => simd.transpose(src, dst, rows, cols, srcRow, dstRowF),
