@@ -228,7 +228,7 @@ describe('the wasm Conv2D kernel', () => {
     const conv = () => tf.tidy(() => tf.conv2d(tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), tf.tensor4d(f, [3, 3, c.Ci, c.Co]), 1, 'same').dataSync());
     wasmWinogradCalls(true);
     const small = conv(); // 2·12·10·32·32·9 = 2.2 M multiply-adds < 2²⁵
-    setWasmWinograd({ minMacs: 0 }); // 2·3·3 = 18 tiles < 256
+    setWasmWinograd({ minMacs: 0 }); // 2·3·3 = 18 tiles < 64
     const few = conv();
     setWasmWinograd({ enabled: false, ...all });
     const off = conv();

@@ -392,7 +392,7 @@ export interface WasmWinogradOptions {
   minMacs?: number;
   /**
    * Convolutions with fewer 4×4 output tiles (B·⌈Ho/4⌉·⌈Wo/4⌉, the rows of each of the 36 products)
-   * stay on the stock kernel: short products run far below XNNPACK's peak. Default 256.
+   * stay on the stock kernel: short products run below the direct convolution's speed. Default 64.
    */
   minTiles?: number;
   /**
@@ -402,10 +402,12 @@ export interface WasmWinogradOptions {
   filterGrad?: boolean;
 }
 
-// Measured here (2 threads, each against the stock kernel): Winograd wins from 256 tiles and 32
-// channels up (1.1–2.4×), and loses below: 16² 256→256 (16 tiles) 0.33×, 64² 16→32 0.35×, 16² 64→64
-// at batch 4 (64 tiles) 0.57×.
-const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 256, filterGrad: true };
+// Measured here (each against the stock kernel). With XNNPACK's products, 2 threads: Winograd won from
+// 256 tiles and 32 channels up (1.1–2.4×), and lost below: 16² 256→256 (16 tiles) 0.33×, 64² 16→32
+// 0.35×, 16² 64→64 at batch 4 (64 tiles) 0.57×. With our product (wasm-gemm.ts), plain and fused, 1 and
+// 2 threads: 64 tiles win 1.14–2.64× (batch 4 16² 64→64 and 128→128, 32² 64→64), 16 tiles 0.84–1.30×
+// (16² 256→256, batch 4 8² 128→128). Hence 64 tiles.
+const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 64, filterGrad: true };
 const MIN_CHANNELS = 32;
 const settings = { ...DEFAULTS };
 let calls = { winograd: 0, stock: 0, filterGrad: 0 };
