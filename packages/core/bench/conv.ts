@@ -13,8 +13,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/init-backend.js';
 import { restoreStockKernels } from '../src/backend/wasm-training.js';
-import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
+import { initNodeBackend } from '../src/node/index.js';
 import { enableOnnxConvKernels, loadOnnxRuntimeBinding, onnxConvKernelsEnabled } from '../src/node/onnx-conv-kernels.js';
 import { median } from '../../../bench/results-file.js';
 
@@ -84,14 +83,8 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   const kernels = opts.kernels ?? 'ragan';
   const threads = opts.backend === 'wasm' ? (opts.threads ?? 1) : 1;
   const reps = opts.reps ?? (opts.backend === 'wasm' ? 9 : 3);
-  enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend): fused multiply-adds in our product
-  const info = await initBackend({
-    backend: opts.backend,
-    quiet: true,
-    threads,
-    fastCpuConvFilterGrad: kernels === 'ragan',
-    beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined,
-  });
+  // as `ragan` does: wasm threads beyond one, relaxed SIMD (fused multiply-adds in our product)
+  const info = await initNodeBackend({ backend: opts.backend, quiet: true, threads, fastCpuConvFilterGrad: kernels === 'ragan' });
   if (kernels === 'stock') restoreStockKernels(opts.backend);
   if (kernels === 'onnx') await useOnnxConvs(threads);
 

@@ -18,9 +18,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend/init-backend.js';
-import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
+import { initNodeBackend } from '../src/node/index.js';
 import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
 import { VERSION } from '../src/version.js';
@@ -57,13 +55,12 @@ async function forwardTimes(run: () => Promise<void>, reps: number): Promise<num
 
 async function child(spec: ChildSpec) {
   const onnx = spec.backend === 'onnx';
-  enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend): fused multiply-adds in our product
-  const info = await initBackend({
+  // as `ragan` does: wasm threads beyond one, relaxed SIMD (fused multiply-adds in our product)
+  const info = await initNodeBackend({
     backend: spec.backend === 'onnx' ? 'wasm' : spec.backend,
     quiet: true,
     threads: onnx ? 1 : spec.threads,
     fastCpuConvFilterGrad: spec.backend === 'cpu',
-    beforeWasmInit: !onnx && spec.threads > 1 ? () => enableWasmThreads(spec.threads) : undefined,
   });
   const ort = onnx ? ((await import('onnxruntime-node')) as unknown as OrtModuleLike) : undefined;
   if (spec.onnxConvs) await useOnnxConvs(spec.threads);

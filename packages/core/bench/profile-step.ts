@@ -11,9 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../src/backend/init-backend.js';
-import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
+import { initNodeBackend } from '../src/node/index.js';
 import { enableOnnxConvKernels, loadOnnxRuntimeBinding } from '../src/node/onnx-conv-kernels.js';
 import { trainFixture, type Preset } from './fixtures.js';
 
@@ -29,8 +27,7 @@ const { values } = parseArgs({
 });
 const threads = Number(values.threads);
 const batch = Number(values.batch);
-enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend)
-await initBackend({ backend: 'wasm', quiet: true, threads, beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined });
+await initNodeBackend({ backend: 'wasm', quiet: true, threads }); // as `ragan` does: threads, relaxed SIMD
 if (values['onnx-convs']) {
   const probe = await loadOnnxRuntimeBinding((s) => import(s));
   if (!probe.ok) throw new Error(probe.reason);

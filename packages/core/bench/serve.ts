@@ -16,9 +16,7 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../src/backend/init-backend.js';
-import { enableWasmThreads } from '../src/node/wasm-threads.js';
-import { enableWasmRelaxedSimd } from '../src/node/wasm-relaxed-simd.js';
+import { initNodeBackend } from '../src/node/index.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
 import { disableOnnxConvKernels } from '../src/node/onnx-conv-kernels.js';
 import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from './conv.js';
@@ -27,8 +25,7 @@ const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' } } });
 const threads = Number(values.threads);
-enableWasmRelaxedSimd(); // as `ragan` does (initNodeBackend): fused multiply-adds in our product
-const info = await initBackend({ backend: 'wasm', quiet: true, threads, beforeWasmInit: threads > 1 ? () => enableWasmThreads(threads) : undefined });
+const info = await initNodeBackend({ backend: 'wasm', quiet: true, threads }); // as `ragan` does: threads, relaxed SIMD
 
 interface Entry {
   run: () => Promise<void>;

@@ -837,14 +837,21 @@ export interface WinogradSimd {
   filter(g: number, nBytes: number, utab: number): void;
 }
 
-function build(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
-  return assemble([rowsFn(w.BT), colsFn(w.BT, w.m), outFn(w), filterFn(w)], shared);
+/**
+ * A module of transforms generated from Winograd matrices: compiled per heap and tile size (`name` +
+ * m), synchronously or asynchronously, its exports given the matrices they were made from.
+ */
+function transformModule<T extends { matrices: WinogradMatrices }>(name: string, fns: (w: WinogradMatrices) => Fn[]) {
+  const bytes = (w: WinogradMatrices, shared: boolean) => assemble(fns(w), shared);
+  const make = (w: WinogradMatrices) => (exports: object) => ({ ...exports, matrices: w }) as T;
+  return {
+    bytes,
+    sync: (memory: WebAssembly.Memory, w: WinogradMatrices) => instanceOn(memory, `${name}${w.m}`, (shared) => bytes(w, shared), make(w)),
+    async: (memory: WebAssembly.Memory, w: WinogradMatrices) => instanceOnAsync(memory, `${name}${w.m}`, (shared) => bytes(w, shared), make(w)),
+  };
 }
 
-const wrap = (w: WinogradMatrices) => (exports: object): WinogradSimd => ({
-  ...(exports as Omit<WinogradSimd, 'matrices'>),
-  matrices: w,
-});
+const forward = transformModule<WinogradSimd>('winograd', (w) => [rowsFn(w.BT), colsFn(w.BT, w.m), outFn(w), filterFn(w)]);
 
 /**
  * The transforms for `w`, compiled for `memory` (the tfjs wasm heap), or null when this runtime cannot
@@ -853,17 +860,17 @@ const wrap = (w: WinogradMatrices) => (exports: object): WinogradSimd => ({
  * on the main thread (F(4×4) is ≈ 9 KB).
  */
 export function winogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): WinogradSimd | null {
-  return instanceOn(memory, `winograd${w.m}`, (shared) => build(w, shared), wrap(w));
+  return forward.sync(memory, w);
 }
 
 /** Compiles the transforms for `w` asynchronously (allowed everywhere); then `winogradSimd` finds them. */
 export async function prepareWinogradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): Promise<WinogradSimd | null> {
-  return instanceOnAsync(memory, `winograd${w.m}`, (shared) => build(w, shared), wrap(w));
+  return forward.async(memory, w);
 }
 
 /** For tests: the module's bytes (to validate them with `WebAssembly.validate`). */
 export function winogradSimdBytesForTests(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
-  return build(w, shared);
+  return forward.bytes(w, shared);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -921,27 +928,22 @@ export interface WinogradGradSimd {
   gradOut(mtab: number, nBytes: number, dw: number): void;
 }
 
-function buildGrad(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
+const grad = transformModule<WinogradGradSimd>('winogradGrad', (w) => {
   const A = transposed(w.AT);
-  return assemble([rowsFn(A), colsFn(A, w.m), gradOutFn(w)], shared);
-}
-
-const wrapGrad = (w: WinogradMatrices) => (exports: object): WinogradGradSimd => ({
-  ...(exports as Omit<WinogradGradSimd, 'matrices'>),
-  matrices: w,
+  return [rowsFn(A), colsFn(A, w.m), gradOutFn(w)];
 });
 
 /** The filter gradient's transforms for `w`, compiled for `memory`, or null (as `winogradSimd`). */
 export function winogradGradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): WinogradGradSimd | null {
-  return instanceOn(memory, `winogradGrad${w.m}`, (shared) => buildGrad(w, shared), wrapGrad(w));
+  return grad.sync(memory, w);
 }
 
 /** Compiles them asynchronously (as `prepareWinogradSimd`). */
 export async function prepareWinogradGradSimd(memory: WebAssembly.Memory, w: WinogradMatrices): Promise<WinogradGradSimd | null> {
-  return instanceOnAsync(memory, `winogradGrad${w.m}`, (shared) => buildGrad(w, shared), wrapGrad(w));
+  return grad.async(memory, w);
 }
 
 /** For tests: the module's bytes. */
 export function winogradGradSimdBytesForTests(w: WinogradMatrices, shared: boolean): Uint8Array<ArrayBuffer> {
-  return buildGrad(w, shared);
+  return grad.bytes(w, shared);
 }

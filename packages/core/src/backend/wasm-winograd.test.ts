@@ -292,12 +292,14 @@ afterAll(() => {
 // The filter gradient by F(3×3, m×m).
 // ---------------------------------------------------------------------------------------------------
 
-/** Every pad mode, partial last tiles, batches, the 4- and 8-channel minimums, Ci ≠ Co. */
+/**
+ * The forward's layers whose Co is a multiple of 8 (the product's panels), but 24×20 (slow on the cpu
+ * backend's filter gradient), plus partial last tiles at the 4- and 8-channel minimums, pads past the
+ * output, and a smaller 64→32 layer.
+ */
 const gradCases: Case[] = [
-  { name: '8×8 same, 16→16', B: 1, H: 8, W: 8, Ci: 16, Co: 16, pad: 'same' },
+  ...cases.filter((c) => c.Co % 8 === 0 && c.H * c.W < 400),
   { name: 'odd 7×5 same (partial last tiles), 4→8', B: 1, H: 7, W: 5, Ci: 4, Co: 8, pad: 'same' },
-  { name: 'batch 3, 9×10 valid, 20→16', B: 3, H: 9, W: 10, Ci: 20, Co: 16, pad: 'valid' },
-  { name: 'explicit asymmetric pads, 16→24', B: 1, H: 11, W: 6, Ci: 16, Co: 24, pad: [[0, 0], [0, 2], [2, 1], [0, 0]] },
   { name: 'pad 2 (rows and columns past the output), 13×17, 32→8', B: 2, H: 13, W: 17, Ci: 32, Co: 8, pad: 2 },
   { name: '20×12 same, 64→32', B: 1, H: 20, W: 12, Ci: 64, Co: 32, pad: 'same' },
 ];
@@ -359,7 +361,7 @@ describe.each([
   });
 
   it('in chunks of tile rows (big layers), the chunks\' gradients summed, gives the same result', async () => {
-    const c = gradCases[4]!;
+    const c = gradCases.find((g) => g.pad === 2)!;
     const x = values(c.B * c.H * c.W * c.Ci, 13);
     const dy = values(dyShape(c).reduce((a, b) => a * b), 14);
     const whole = runFilterGrad(c, w, x, dy);
