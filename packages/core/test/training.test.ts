@@ -5,6 +5,7 @@ import { groupTarget } from '../src/models/targets.js';
 import { l1Loss } from '../src/losses/index.js';
 import { createRagan, type RaganModel } from '../src/ragan.js';
 import { GanTrainer } from '../src/training/gan-trainer.js';
+import { wasmWinogradCalls } from '../src/backend/wasm-winograd.js';
 import { describeBackends } from './helpers.js';
 import { ellipseMask, loadFaces } from './faces.js';
 
@@ -40,6 +41,7 @@ describeBackends(['wasm'], 'tiny RAGAN training on real faces', () => {
     const groups = faces.ages.map((a) => ageToGroup(a));
     const trainer = new GanTrainer({ ...model, numGroups: 10, seed: 7, r1Every: 4 });
     const before = recLoss(groups);
+    wasmWinogradCalls(true);
     const counts: number[] = [];
     let r1Steps = 0;
     for (let i = 0; i < 50; i++) {
@@ -56,6 +58,9 @@ describeBackends(['wasm'], 'tiny RAGAN training on real faces', () => {
     }
     const after = recLoss(groups);
     expect(r1Steps).toBe(13);
+    // the bigger layers' convolutions and both their gradients ran by Winograd (wasm-winograd.ts)
+    const wino = wasmWinogradCalls();
+    expect(wino.winograd * wino.filterGrad * wino.inputGrad).toBeGreaterThan(0);
     expect(after).toBeLessThan(before * 0.8);
     // tensors allocated by the first steps (optimizer state) stay; later steps add none
     expect(counts[49]).toBe(counts[9]);

@@ -7,7 +7,8 @@
  *   by our matrix product over shifted views (strided layers: of their phase images), and by Winograd
  *   F(3×3, 4×4) for big 3×3 stride-1 layers (wasm-winograd.ts: 1.5–2.9× faster than the product alone
  *   where it is used).
- * - `Conv2DBackpropInput` is a direct loop: replaced by XNNPACK `Conv2D` over the zero-inserted `dy`.
+ * - `Conv2DBackpropInput` is a direct loop: replaced by XNNPACK `Conv2D`s of `dy` (strided layers: by
+ *   phases), and by Winograd F(2×2, 3×3) for big 3×3 stride-1 layers (wasm-winograd.ts).
  * - `BatchMatMul`/`_FusedMatMul` leave XNNPACK for a slow loop when transposed or batched: transposes are
  *   done explicitly first and batches are split into single XNNPACK products.
  * - `UnsortedSegmentSum` (gradient of `gather`), depthwise-conv gradients and `Einsum` are missing: rare
@@ -28,7 +29,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { makeWasmLeakyRelu, makeWasmReduce } from './wasm-elementwise.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
 import { heapMemory, heapOffset } from './wasm-heap.js';
-import { makeWasmWinogradConv2D, wasmWinogradFilterGrad } from './wasm-winograd.js';
+import { makeWasmWinogradConv2D, wasmWinogradFilterGrad, wasmWinogradInputGrad } from './wasm-winograd.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFunc = tf.KernelFunc;
@@ -517,9 +518,9 @@ function filterGradByGemm(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Conv2DBackpropInput on wasm, as XNNPACK Conv2D (stride 1) of dy with the spatially flipped kernel,
-// in/out channels swapped (the flip runs as a JS loop on the wasm heap: wasm's Reverse/Gather kernels
-// are slower).
+// Conv2DBackpropInput on wasm, as a stride-1 Conv2D of dy with the spatially flipped kernel, in/out
+// channels swapped: XNNPACK's, or Winograd F(2×2, 3×3) for big 3×3 layers. The flip runs as a JS loop
+// on the wasm heap: wasm's Reverse/Gather kernels are slower.
 //
 // Stride s > 1, by phases: input row h only receives taps i ≡ (h + top) mod s, so each of the s×s phases
 // (ph, pw) of dx is a stride-1 conv of dy with the sub-kernel of those taps, and the phases interleave
@@ -580,13 +581,11 @@ function flippedSubKernel(backend: BackendWasm, filter: TensorInfo, ph: number, 
 }
 
 function makeWasmConv2DBackpropInput(): KernelFunc {
-  // XNNPACK's direct convolution, not our Winograd one: Winograd's rounding is relative to a tile's
-  // largest values, and the pixel norm's backward multiplies the gradient at near-zero pixels (a masked
-  // background) by up to 1/√ε = 1e4. Measured: `tiny` training with Winograd in the input gradient
-  // stopped lowering the reconstruction loss (0.578 → 0.549 in 50 steps, against 0.368 direct and 0.368
-  // with Winograd in the forward pass only).
+  // Stride 1 and 3×3: Winograd F(2×2, 3×3) where the layer is big enough (wasm-winograd.ts says why not
+  // F(4×4, 3×3)); else XNNPACK's direct convolution, the stock kernel under our Winograd Conv2D.
   const stockConv = replaced.get('wasm/Conv2D')?.kernelFunc ?? kernelOf('Conv2D', 'wasm');
-  const k = { conv: stockConv, slice: kernelOf('Slice', 'wasm') };
+  const matMul = replaced.get('wasm/BatchMatMul')?.kernelFunc ?? kernelOf('BatchMatMul', 'wasm');
+  const k = { conv: stockConv, slice: kernelOf('Slice', 'wasm'), matMul };
 
   return kernel<BackendWasm>(({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
@@ -603,7 +602,12 @@ function makeWasmConv2DBackpropInput(): KernelFunc {
     try {
       if (sh === 1 && sw === 1) {
         const ft = s.keep(flippedSubKernel(backend, filter, 0, 0, 1, 1, kh, kw));
-        return convPadded(k, backend, s, dy, ft, { t: kh - 1 - top, b: H + top - Ho, l: kw - 1 - left, r: W + left - Wo });
+        const pads = { top: kh - 1 - top, bottom: H + top - Ho, left: kw - 1 - left, right: W + left - Wo };
+        if (pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0) {
+          const wino = wasmWinogradInputGrad(backend, k.matMul, dy, ft, pads);
+          if (wino) return wino;
+        }
+        return convPadded(k, backend, s, dy, ft, { t: pads.top, b: pads.bottom, l: pads.left, r: pads.right });
       }
       // Phase (ph, pw): input rows h = q·sh + ph − top for q in [q0, q1] (columns likewise), each the
       // sum over its taps of dy[q − t]·w[ph + sh·t]: a stride-1 conv with kth = ⌈(kh − ph)/sh⌉ taps.
@@ -978,7 +982,7 @@ export function registerWasmTrainingKernels(): void {
   if (!tf.getKernel('Conv2D', 'wasm')) {
     throw new Error("registerWasmTrainingKernels: import '@tensorflow/tfjs-backend-wasm' first");
   }
-  // The input gradient (below) keeps the stock convolution: see makeWasmConv2DBackpropInput.
+  // The input gradient (below) calls the stock convolution or its own Winograd: see makeWasmConv2DBackpropInput.
   const conv = tf.getKernel('Conv2D', 'wasm')!;
   const stockMatMul = replaced.get('wasm/BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm');
   if (!isOurs('Conv2D', 'wasm') && stockMatMul) {

@@ -25,6 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
+  F2,
   F4,
   prepareWinogradGradSimd,
   prepareWinogradSimd,
@@ -400,6 +401,11 @@ export interface WasmWinogradOptions {
    * when `enabled` is false.
    */
   filterGrad?: boolean;
+  /**
+   * Also run the input gradient of eligible convolutions (training) by F(2×2, 3×3), with the same
+   * thresholds. Default true; off when `enabled` is false.
+   */
+  inputGrad?: boolean;
 }
 
 // Measured here (each against the stock kernel). With XNNPACK's products, 2 threads: Winograd won from
@@ -407,10 +413,11 @@ export interface WasmWinogradOptions {
 // 0.35×, 16² 64→64 at batch 4 (64 tiles) 0.57×. With our product (wasm-gemm.ts), plain and fused, 1 and
 // 2 threads: 64 tiles win 1.14–2.64× (batch 4 16² 64→64 and 128→128, 32² 64→64), 16 tiles 0.84–1.30×
 // (16² 256→256, batch 4 8² 128→128). Hence 64 tiles.
-const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 64, filterGrad: true };
+const DEFAULTS = { enabled: true, minMacs: 1 << 25, minTiles: 64, filterGrad: true, inputGrad: true };
 const MIN_CHANNELS = 32;
 const settings = { ...DEFAULTS };
-let calls = { winograd: 0, stock: 0, filterGrad: 0 };
+const noCalls = { winograd: 0, stock: 0, filterGrad: 0, inputGrad: 0 };
+let calls = { ...noCalls };
 
 /** Turns the Winograd path on or off, or moves its size thresholds ('defaults' resets all); returns the previous settings. */
 export function setWasmWinograd(options: WasmWinogradOptions | 'defaults'): Required<WasmWinogradOptions> {
@@ -420,16 +427,17 @@ export function setWasmWinograd(options: WasmWinogradOptions | 'defaults'): Requ
   if (o.minMacs !== undefined) settings.minMacs = Math.max(0, o.minMacs);
   if (o.minTiles !== undefined) settings.minTiles = Math.max(0, o.minTiles);
   if (o.filterGrad !== undefined) settings.filterGrad = o.filterGrad;
+  if (o.inputGrad !== undefined) settings.inputGrad = o.inputGrad;
   return previous;
 }
 
 /**
- * How many Conv2D calls took each path since the last reset, and how many filter gradients ran by
- * Winograd (for tests and benchmarks).
+ * How many Conv2D calls took each path since the last reset, and how many filter and input gradients
+ * ran by Winograd (for tests and benchmarks).
  */
-export function wasmWinogradCalls(reset = false): { winograd: number; stock: number; filterGrad: number } {
+export function wasmWinogradCalls(reset = false): { winograd: number; stock: number; filterGrad: number; inputGrad: number } {
   const c = { ...calls };
-  if (reset) calls = { winograd: 0, stock: 0, filterGrad: 0 };
+  if (reset) calls = { ...noCalls };
   return c;
 }
 
@@ -440,8 +448,8 @@ export function wasmWinogradCalls(reset = false): { winograd: number; stock: num
 export async function prepareWasmWinograd(backend: BackendWasm): Promise<boolean> {
   const mem = heapMemory(backend);
   if (!mem) return false;
-  const [forward, grad] = await Promise.all([prepareWinogradSimd(mem, F4), prepareWinogradGradSimd(mem, F4)]);
-  return forward !== null && grad !== null;
+  const ready = await Promise.all([prepareWinogradSimd(mem, F4), prepareWinogradGradSimd(mem, F4), prepareWinogradSimd(mem, F2)]);
+  return ready.every((r) => r !== null);
 }
 
 /**
@@ -500,6 +508,44 @@ export function wasmWinogradFilterGrad(
   if (!simd || !grad) return null;
   calls.filterGrad++;
   return winogradFilterGrad3x3(backend, simd, grad, gemm, x, dy, { top, bottom, left, right });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The input gradient by F(2×2, 3×3).
+//
+// The input gradient of a stride-1 conv is itself a stride-1 conv, of dy with the flipped, in/out-swapped
+// kernel (wasm-training.ts builds it), so the forward code runs it. With F(2×2, 3×3), not F(4×4, 3×3):
+// the pixel norms (ε = 1e-8) multiply the gradient at zero pixels (a masked background) by up to
+// 1/√ε = 1e4 per block, so dy spans many orders of magnitude across the mask's edge, and Winograd's
+// rounding is relative to each tile's largest values. F(4×4)'s points ±2 round ≈ 10× worse (≈ 1e-5 of the
+// tile's largest value) and over a wider tile: measured on the `tiny` training test (50 steps, real
+// faces), F(4×4) in the input gradient of every eligible layer stops training (reconstruction L1 0.578
+// → 0.587), where F(2×2) matches the direct convolution over four seeds: 0.377 / 0.438 / 0.242 / 0.235
+// on every eligible layer, 0.361 / 0.412 / 0.257 / 0.300 at the default thresholds (1,176 input
+// gradients), against 0.350 / 0.411 / 0.258 / 0.295. F(2×2) does 2.25× fewer multiply-adds than the
+// direct convolution (F(4×4): 4×); 2 threads, 64² 128→128: 9.2 ms against XNNPACK's 15.8.
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * conv2d(dy, flipped) with explicit pads ≥ 0 by F(2×2, 3×3) when the layer takes it (the
+ * Conv2DBackpropInput kernel of wasm-training.ts asks first; `flipped` is the [3, 3, Co, Ci] kernel it
+ * made), else null. The same thresholds as the forward apply, to this convolution's shapes.
+ */
+export function wasmWinogradInputGrad(
+  backend: BackendWasm,
+  matMul: KernelFunc,
+  dy: TensorInfo,
+  flipped: TensorInfo,
+  pads: WinogradPads,
+): TensorInfo | null {
+  if (!settings.enabled || !settings.inputGrad) return null;
+  const { top, bottom, left, right } = pads;
+  const attrs = { strides: 1, dilations: 1, dataFormat: 'NHWC', pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } as unknown as tf.Conv2DAttrs;
+  if (!eligible(dy, flipped, attrs)) return null;
+  const simd = winogradTransforms(backend, F2);
+  if (!simd) return null;
+  calls.inputGrad++;
+  return winogradConv3x3(backend, simd, matMul, dy, flipped, pads, wasmGemmFor(heapMemory(backend)));
 }
 
 const one = (v: number | [number, number] | undefined) => v === undefined || v === 1 || (Array.isArray(v) && v[0] === 1 && v[1] === 1);
