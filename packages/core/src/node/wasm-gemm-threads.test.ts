@@ -12,8 +12,9 @@ afterAll(() => {
   for (const g of made) g.dispose();
 });
 
+/** A threaded product that splits every product with rows for two bands (by default only from 2²¹ multiply-adds). */
 async function threaded(threads: number): Promise<WasmGemm & { dispose(): void }> {
-  const g = await createThreadedGemm(memory, threads);
+  const g = await createThreadedGemm(memory, threads, { minSplitMacs: 0 });
   expect(g, 'threads start here').not.toBeNull();
   made.push(g!);
   return g!;
@@ -88,6 +89,21 @@ describe('our wasm matrix product on worker threads (Node)', () => {
     expect(Array.from(product(g, a, b, 64, 16, 8))).toEqual(Array.from(expected));
     expect(hooks[WORKERS_IN_USE_FOR_TESTS]!(), 'the dead worker lost its band, not the whole product').toBe(0);
     expect(Array.from(product(g, a, b, 64, 16, 8))).toEqual(Array.from(expected));
+  });
+
+  it('keeps products under 2²¹ multiply-adds on the main thread by default (waking a worker costs more)', async () => {
+    const g = (await createThreadedGemm(memory, 2))!; // the default threshold
+    made.push(g);
+    const hooks = g as unknown as Record<symbol, () => number>;
+    hooks[STOP_WORKERS_FOR_TESTS]!();
+    await new Promise((r) => setTimeout(r, 50)); // the worker exits
+    const single = singleThreadGemm(memory)!;
+    const small = [values(255 * 64, 13), values(64 * 128, 14)] as const; // 255·128·64 = 2,088,960 < 2²¹
+    expect(Array.from(product(g, ...small, 255, 128, 64))).toEqual(Array.from(product(single, ...small, 255, 128, 64)));
+    expect(hooks[WORKERS_IN_USE_FOR_TESTS]!(), 'not split: the dead worker was not asked').toBe(1);
+    const big = [values(256 * 64, 15), values(64 * 128, 16)] as const; // 2²¹: split
+    expect(Array.from(product(g, ...big, 256, 128, 64))).toEqual(Array.from(product(single, ...big, 256, 128, 64)));
+    expect(hooks[WORKERS_IN_USE_FOR_TESTS]!(), 'split: the dead worker lost its band').toBe(0);
   });
 
   it('refuses calls once stopped', async () => {
