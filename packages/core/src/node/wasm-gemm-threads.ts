@@ -9,8 +9,9 @@
  * How: one `SharedArrayBuffer` of control words per worker. The main thread writes the call's
  * arguments, bumps the sequence number and wakes the worker (`Atomics.notify`), computes its own band,
  * then sleeps until the worker has published the same number as done (`Atomics.wait`, allowed on
- * Node's main thread). Each side polls briefly before it sleeps (below: waking a thread costs ≈ 20
- * µs), products under 2 M multiply-adds are not split, and idle workers sleep in `Atomics.wait`. Workers are unref'd (they
+ * Node's main thread). A worker polls for 0.1 ms after each band before it sleeps (waking a thread
+ * costs ≈ 20 µs), products under 2 M multiply-adds are not split, and idle workers sleep in
+ * `Atomics.wait`. Workers are unref'd (they
  * never keep the process alive). The worker source below is this module's own constant code, run with
  * `eval: true` as the threaded wasm backend's own workers are (wasm-threads.ts); it reads nothing else.
  *
@@ -30,24 +31,18 @@ const READY = 4; // worker → main: 1 once its instance is made
 const ARGS = 5; // a, bp, c, M, N, K, sr (the worker's band)
 const WORDS = 12;
 
-// Waking a sleeping thread (Atomics.notify → the other side's Atomics.wait returns) took ≈ 20 µs each
-// way here: a split product cost ≈ 47 µs more than its work, and lost to one thread below ≈ 2 M
-// multiply-adds (64 × 64 × 64: 8.6 µs on one thread, 49 µs split). So the main thread polls for its
-// helper's band for up to MAIN_SPIN_MS before sleeping (it has nothing else to do), a worker polls for
-// the next call for WORKER_SPIN_MS after each band (back-to-back products, as Winograd's 16 or 36, then
-// start at once), and products under MIN_SPLIT_MACS are not split. Measured (bench: scratch, AMD EPYC,
-// best of 5): a split 64 × 64 × 64 product 49 → 5.3 µs, 256 × 64 × 64 66 → 19 µs, 1024 × 128 × 128
-// 333 → 317 µs; alternating processes, a `small` training step at batch 4 2.95–3.37 s → 2.53–3.06 s
-// (medians 3.05 → 2.65 s, 5 rounds each), a `tiny` one 396–546 → 331–404 ms.
-const MAIN_SPIN_MS = 0.2;
+// Waking a sleeping thread (Atomics.notify → the other side's Atomics.wait returns) took ≈ 20 µs here
+// (AMD EPYC): a split product cost ≈ 45 µs more than its work, and lost to one thread below ≈ 2 M
+// multiply-adds (64 × 64 × 64: 8.5 µs on one thread, 49.8 µs split). So a worker polls for the next call
+// for WORKER_SPIN_MS after each band (Winograd's 16 or 36 products come back to back), and products
+// under MIN_SPLIT_MACS are not split. Measured (scratch, best of 5, splitting every product): 64 × 64 ×
+// 64 49.8 → 5.6 µs, 1024 × 128 × 128 325.8 → 308.2 µs. The main thread polling too, before it sleeps,
+// made the big convolutions slower (64² 128→128 forward 93–121 against 126–177 GFLOP/s), so it does not.
+// Alternating processes, 3 rounds, 2 threads, before → after: a `tiny` training step at batch 4 433 →
+// 362 ms (medians), a `small` one 2.96 → 2.97 s, the 64² 128→128 convolution's filter gradient 153–164
+// → 173–211 GFLOP/s.
 const WORKER_SPIN_MS = 0.1;
 const MIN_SPLIT_MACS = 1 << 21;
-
-/** Polls `done` for up to `ms` milliseconds. */
-function spin(done: () => boolean, ms: number): void {
-  const until = performance.now() + ms;
-  while (!done() && performance.now() <= until);
-}
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -187,7 +182,6 @@ export async function createThreadedGemm(
         failed = e; // thrown once the workers are done with this call (they must not race the next)
       }
       used.forEach((h, i) => {
-        spin(() => Atomics.load(h.ctl, DONE) !== seq, MAIN_SPIN_MS);
         const claimBy = Date.now() + CLAIM_MS;
         let doneBy = Infinity;
         for (;;) {
