@@ -52,8 +52,8 @@ const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDir
  * wasm training threads by default: on a 2-core Xeon two threads made a `tiny` batch-4 step 1.0–1.5×
  * faster than one (bench/results, runs vary), never slower; on a 2-core AMD EPYC a `small` batch-4 step
  * about 1.15× faster (2.97 against 3.42 s) and a `tiny` one as fast (362 against 357 ms; medians of
- * alternating processes, from two sets of rounds). enableWasmThreads falls back to one thread with a message when threads cannot
- * start. Capped at 4 (not measured beyond 2 cores).
+ * alternating processes, from two sets of rounds). enableWasmThreads falls back to one thread with a
+ * message when threads cannot start. Capped at 4 (not measured beyond 2 cores).
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));

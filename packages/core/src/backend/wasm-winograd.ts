@@ -1,6 +1,7 @@
 /**
  * 3×3 stride-1 convolutions on wasm by Winograd's minimal filtering, F(4×4, 3×3) (Lavin & Gray 2016,
- * "Fast Algorithms for Convolutional Neural Networks"); F(2×2, 3×3) is kept for tests and comparison.
+ * "Fast Algorithms for Convolutional Neural Networks"); F(2×2, 3×3) for training's input gradients
+ * (below: why not F(4×4) there), and F(3×3, 4×4) for their filter gradients.
  *
  * Why: XNNPACK in tfjs-backend-wasm 4.22 has 128-bit SIMD and no FMA, so a direct 3×3 conv runs near
  * that ceiling (≈ 20 GFLOP/s on 2 threads here) and cannot go faster. F(m×m, 3×3) computes each m×m

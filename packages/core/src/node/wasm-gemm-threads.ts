@@ -11,8 +11,7 @@
  * then sleeps until the worker has published the same number as done (`Atomics.wait`, allowed on
  * Node's main thread). A worker polls for 0.1 ms after each band before it sleeps (waking a thread
  * costs ≈ 20 µs), products under 2 M multiply-adds are not split, and idle workers sleep in
- * `Atomics.wait`. Workers are unref'd (they
- * never keep the process alive). The worker source below is this module's own constant code, run with
+ * `Atomics.wait`. Workers are unref'd (they never keep the process alive). The worker source below is this module's own constant code, run with
  * `eval: true` as the threaded wasm backend's own workers are (wasm-threads.ts); it reads nothing else.
  *
  * Only with the threaded wasm build (a shared heap): `enableWasmThreads` registers the provider, and
@@ -94,7 +93,8 @@ interface Helper {
 /**
  * The product on `threads` threads (this one and threads − 1 workers) over `memory`, which must be
  * shared; null when it is not, when the module does not compile here, or when the workers do not start
- * within 20 s. `dispose` stops the workers.
+ * within 20 s. `dispose` stops the workers. Products under `opts.minSplitMacs` multiply-adds (M·N·K;
+ * default 2²¹) run on the calling thread alone.
  *
  * Robustness: a worker that does not take its band within 2 s (it died, or never woke) loses it: the
  * main thread takes the band over (an atomic claim, so that exactly one of them computes it) and
