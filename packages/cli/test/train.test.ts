@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,27 @@ import { listCheckpoints, loadLatestCheckpoint, readMetrics } from '@ragan/train
 import { cliArgs, runCli } from './run-cli.js';
 
 const ragan = (a: string[]) => runCli(a, { timeout: 600_000 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The highest step in a run's metrics.jsonl so far (0 when none); a half-written last line is skipped. */
+function loggedStep(run: string): number {
+  let text: string;
+  try {
+    text = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+  } catch {
+    return 0;
+  }
+  let max = 0;
+  for (const line of text.split('\n')) {
+    try {
+      const row = JSON.parse(line) as { step?: number; event?: string };
+      if (row.event === undefined && typeof row.step === 'number') max = Math.max(max, row.step);
+    } catch {
+      // an empty or half-written line
+    }
+  }
+  return max;
+}
 
 describe('ragan train (end to end on real faces, 16 px)', () => {
   let root: string;
@@ -44,18 +65,31 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
 
   it('survives kill -9 at random moments: every resume starts from the last complete checkpoint', async () => {
     const run = join(root, 'run');
-    const total = 24;
+    const total = 40;
     let first = true;
     let kills = 0;
-    // deterministic "random" delays so failures reproduce
-    const delays = [2500, 4100, 3300, 5200, 2900, 3800];
-    for (const delay of delays) {
+    // Each attempt is killed once it has logged two steps past anything logged before (so it resumed and
+    // made progress), plus a deterministic "random" delay, so failures reproduce: moments tied to
+    // progress, not to wall time, which differs by 4× between machines here (24 steps in fixed delays
+    // of 2.5–5.2 s left the run finished after one kill on a fast one).
+    const extraMs = [0, 130, 270, 50, 400, 220];
+    for (const extra of extraMs) {
       const a = first ? ['train', '--config', cfg, '--data', cache, '--out', run, '--steps', String(total), '--backend', 'wasm', '--classifier-steps', '5'] : ['train', '--resume', run, '--steps', String(total)];
+      const target = loggedStep(run) + 2;
       const child = spawn(process.execPath, cliArgs(a), { stdio: 'ignore', env: { ...process.env, RAGAN_BACKEND: '' } });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      let running = true;
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => {
+          running = false;
+          resolve(code);
+        }),
+      );
+      while (running && loggedStep(run) < target) await sleep(10);
+      if (running) {
+        await sleep(extra);
+        child.kill('SIGKILL');
+      }
       const code = await exited;
-      clearTimeout(timer);
       if (code === null) kills++;
       if (existsSync(join(run, 'config.json'))) first = false;
       // whatever the moment of the kill: the newest checkpoint validates, none is skipped as partial
