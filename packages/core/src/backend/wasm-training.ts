@@ -528,9 +528,12 @@ function filterGradByGemm(
 // pixels (one call, no interleave) does s² times as many (4× for stride 2).
 // ---------------------------------------------------------------------------------------------------
 
-/** `conv2d(x, f)`, stride 1, with explicit pads that may be negative (a crop). */
+/**
+ * `conv2d(x, f)`, stride 1, with explicit pads that may be negative (a crop): by Winograd F(2×2, 3×3)
+ * where the layer takes it (wasmWinogradInputGrad), else by the stock convolution.
+ */
 function convPadded(
-  k: { conv: KernelFunc; slice: KernelFunc },
+  k: { conv: KernelFunc; slice: KernelFunc; matMul: KernelFunc },
   backend: BackendWasm,
   s: Scratch,
   x: TensorInfo,
@@ -548,6 +551,8 @@ function convPadded(
     l = Math.max(0, l);
     r = Math.max(0, r);
   }
+  const wino = wasmWinogradInputGrad(backend, k.matMul, z, f, { top: t, bottom: b, left: l, right: r });
+  if (wino) return wino;
   return run(k.conv, { x: z, filter: f }, backend, {
     strides: 1,
     pad: [[0, 0], [t, b], [l, r], [0, 0]],
@@ -581,8 +586,8 @@ function flippedSubKernel(backend: BackendWasm, filter: TensorInfo, ph: number, 
 }
 
 function makeWasmConv2DBackpropInput(): KernelFunc {
-  // Stride 1 and 3×3: Winograd F(2×2, 3×3) where the layer is big enough (wasm-winograd.ts says why not
-  // F(4×4, 3×3)); else XNNPACK's direct convolution, the stock kernel under our Winograd Conv2D.
+  // Each stride-1 conv (convPadded): Winograd F(2×2, 3×3) where the layer is big enough (wasm-winograd.ts
+  // says why not F(4×4, 3×3)); else XNNPACK's direct convolution, the stock kernel under our Winograd Conv2D.
   const stockConv = replaced.get('wasm/Conv2D')?.kernelFunc ?? kernelOf('Conv2D', 'wasm');
   const matMul = replaced.get('wasm/BatchMatMul')?.kernelFunc ?? kernelOf('BatchMatMul', 'wasm');
   const k = { conv: stockConv, slice: kernelOf('Slice', 'wasm'), matMul };
@@ -602,12 +607,7 @@ function makeWasmConv2DBackpropInput(): KernelFunc {
     try {
       if (sh === 1 && sw === 1) {
         const ft = s.keep(flippedSubKernel(backend, filter, 0, 0, 1, 1, kh, kw));
-        const pads = { top: kh - 1 - top, bottom: H + top - Ho, left: kw - 1 - left, right: W + left - Wo };
-        if (pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0) {
-          const wino = wasmWinogradInputGrad(backend, k.matMul, dy, ft, pads);
-          if (wino) return wino;
-        }
-        return convPadded(k, backend, s, dy, ft, { t: pads.top, b: pads.bottom, l: pads.left, r: pads.right });
+        return convPadded(k, backend, s, dy, ft, { t: kh - 1 - top, b: H + top - Ho, l: kw - 1 - left, r: W + left - Wo });
       }
       // Phase (ph, pw): input rows h = q·sh + ph − top for q in [q0, q1] (columns likewise), each the
       // sum over its taps of dy[q − t]·w[ph + sh·t]: a stride-1 conv with kth = ⌈(kh − ph)/sh⌉ taps.
