@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '@ragan/core';
 import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
+import type { FaceApiLandmarks } from './face-api.js';
 import { requireFaceModels } from './models.js';
 
 /** One detected face, in the coordinates of the image given to `detectFaces`. */
@@ -73,6 +74,40 @@ export async function detectFaces(image: RgbImage | tf.Tensor3D, options: Detect
       .slice(0, maxFaces);
   } finally {
     if (padded !== input) padded.dispose();
+    if (owned) input.dispose();
+  }
+}
+
+/**
+ * The 68 landmarks of the face inside a known box, without running the detector: for faces already
+ * aligned (UTKFace's 200×200 chips), where the face sits in the same place in every image. The box may
+ * reach outside the image (that part reads as black, as face-api's own crops do). About 17× faster
+ * than `detectFaces` with SSD on wasm (19 against 326 ms per 200² UTKFace chip here), and within
+ * 2 % of the eye distance of its landmarks on them (median; 4 % at most over 40 chips).
+ */
+export async function landmarksInBox(image: RgbImage | tf.Tensor3D, box: FaceBox): Promise<Point2[]> {
+  const models = requireFaceModels('landmarks', 'landmarksInBox');
+  const owned = !(image instanceof tf.Tensor);
+  const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
+  const x0 = Math.round(box.x);
+  const y0 = Math.round(box.y);
+  const w = Math.round(box.width);
+  const h = Math.round(box.height);
+  if (!(w >= 8 && h >= 8)) throw new ShapeError(`landmarksInBox: the box must be at least 8×8 pixels, got ${w}×${h}`);
+  try {
+    const [ih, iw] = input.shape;
+    const crop = tf.tidy(() => {
+      const padded = tf.pad(input, [[Math.max(0, -y0), Math.max(0, y0 + h - ih)], [Math.max(0, -x0), Math.max(0, x0 + w - iw)], [0, 0]]);
+      return tf.slice(padded, [Math.max(0, y0), Math.max(0, x0), 0], [h, w, 3]) as tf.Tensor3D;
+    });
+    try {
+      const net = models.landmarks === 'tiny' ? models.faceapi.nets.faceLandmark68TinyNet : models.faceapi.nets.faceLandmark68Net;
+      const lm = (await net.detectLandmarks(crop)) as FaceApiLandmarks;
+      return lm.positions.map((p): Point2 => [p.x + x0, p.y + y0]);
+    } finally {
+      crop.dispose();
+    }
+  } finally {
     if (owned) input.dispose();
   }
 }

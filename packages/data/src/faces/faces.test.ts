@@ -11,7 +11,9 @@ import { detectFaces, type DetectedFace } from './detect.js';
 import { descriptorDistance, faceEmbedding } from './embedding.js';
 import { faceApiPackageDir, getFaceApi } from './face-api.js';
 import type { RgbImage } from './image.js';
-import { landmarkMaskProvider, NoFaceError } from './mask-provider.js';
+import { ALIGNED_FACE_BOXES, landmarkMaskProvider, NoFaceError, plausibleAlignedLandmarks } from './mask-provider.js';
+import { landmarksInBox } from './detect.js';
+import { syntheticLandmarks68 } from './fixtures.js';
 import { disposeFaceModels, loadFaceModels } from './models.js';
 
 const utkDir = join(sharedDataDir() ?? '../shared', 'data/utkface/crop_part1');
@@ -207,5 +209,37 @@ describe('landmarkMaskProvider', () => {
     const err = await provider(grey, { file: 'grey.png', path: '/data/grey.png', size: 128 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoFaceError);
     expect((err as Error).message).toMatch(/\/data\/grey\.png: no face found/);
+  });
+
+  it('aligned chips (framing utkface-crop): landmarks from the fixed box, within 8 % of the eye distance of the detector\'s', async () => {
+    const box = ALIGNED_FACE_BOXES['utkface-crop']!;
+    let worst = 0;
+    let compared = 0;
+    for (const { path } of utkSample(12, 7)) {
+      const img = await readRgb(path);
+      const fixed = await landmarksInBox(img, { x: box.x * img.width, y: box.y * img.height, width: box.width * img.width, height: box.height * img.height });
+      expect(plausibleAlignedLandmarks(fixed, img.width), path).toBe(true);
+      const found = await detectFaces(img, { pad: 1, minConfidence: 0.3 });
+      if (!found.length) continue;
+      const ref = found[0]!.landmarks68;
+      const eyes = Math.hypot(ref[36]![0] - ref[45]![0], ref[36]![1] - ref[45]![1]);
+      const err = fixed.reduce((a, p, i) => a + Math.hypot(p[0] - ref[i]![0], p[1] - ref[i]![1]), 0) / 68 / eyes;
+      worst = Math.max(worst, err);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(10);
+    expect(worst).toBeLessThan(0.08);
+    // the provider takes that path for aligned framing, and still refuses a face-less image (detection fallback)
+    const provider = landmarkMaskProvider();
+    const grey: RgbImage = { data: new Uint8Array(200 * 200 * 3).fill(128), width: 200, height: 200 };
+    await expect(provider(grey, { file: 'grey.png', path: '/data/grey.png', size: 128, framing: 'utkface-crop' })).rejects.toBeInstanceOf(NoFaceError);
+  });
+
+  it('plausibleAlignedLandmarks: a face filling the crop passes; a small, off-centre or tilted one does not', () => {
+    expect(plausibleAlignedLandmarks(syntheticLandmarks68(100, 85, 70), 200)).toBe(true);
+    expect(plausibleAlignedLandmarks(syntheticLandmarks68(100, 85, 20), 200)).toBe(false);
+    expect(plausibleAlignedLandmarks(syntheticLandmarks68(30, 85, 70), 200)).toBe(false);
+    expect(plausibleAlignedLandmarks(syntheticLandmarks68(100, 85, 70, 0.6), 200)).toBe(false);
+    expect(plausibleAlignedLandmarks(syntheticLandmarks68(100, 85, 70).slice(1), 200)).toBe(false);
   });
 });

@@ -1,11 +1,11 @@
 export { loadFaceModels, disposeFaceModels, type FaceModels, type FaceModelsOptions } from './models.js';
 export { faceApiPackageDir, faceApiModelDir } from './face-api.js';
-export { detectFaces, type DetectedFace, type DetectFacesOptions } from './detect.js';
+export { detectFaces, landmarksInBox, type DetectedFace, type DetectFacesOptions } from './detect.js';
 export { estimateAge, type EstimateAgeOptions } from './age.js';
 export { faceEmbedding, descriptorDistance, type FaceEmbeddingOptions } from './embedding.js';
 export { ALIGNED_AGE_REGION, ALIGNED_EMBEDDING_REGION, FULL_REGION, type FaceRegion, type RegionSpec } from './region.js';
 export { landmarkMask, landmarkMaskPolygon, DEFAULT_LANDMARK_MASK, type LandmarkMaskOptions } from '@ragan/core';
-export { landmarkMaskProvider, NoFaceError, type LandmarkMaskProviderOptions } from './mask-provider.js';
+export { landmarkMaskProvider, NoFaceError, ALIGNED_FACE_BOXES, plausibleAlignedLandmarks, type LandmarkMaskProviderOptions } from './mask-provider.js';
 export { fillPolygon, featherMask } from '@ragan/core';
 export { rgbToTensor, type Point2, type FaceBox } from './image.js';
 export { faceApiAgeEstimator, faceApiEmbedder } from './adapters.js';

@@ -67,6 +67,7 @@ export async function resolveMask(item: SourceItem, chain: MaskChain, workImage:
     file: item.file,
     path: item.path,
     size,
+    framing: chain.prior,
     ...(item.parsingPath ? { parsingPath: item.parsingPath } : {}),
     ...(item.maskPath ? { maskPath: item.maskPath } : {}),
   };

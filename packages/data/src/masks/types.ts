@@ -1,3 +1,4 @@
+import type { PriorShape } from '../readers/types.js';
 import type { RgbImage } from '../images/decode.js';
 
 /**
@@ -24,6 +25,11 @@ export interface MaskMeta {
   size: number;
   parsingPath?: string;
   maskPath?: string;
+  /**
+   * How the data set frames its faces (`utkface-crop`: already aligned chips with the face in a fixed
+   * place). Providers may use it to skip detection; absent for unknown framing.
+   */
+  framing?: PriorShape;
 }
 
 /**

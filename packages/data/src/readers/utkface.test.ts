@@ -12,22 +12,35 @@ describe('UTKFace names', () => {
     expect(r).toEqual({ ok: true, value: { file: '26_1_2_20170116174525125.jpg.chip.jpg', age: 26, gender: 1, race: 2, datetime: '20170116174525125' } });
   });
 
-  it('refuses names with a missing field, out-of-range codes or another suffix, with a reason', () => {
-    for (const bad of ['61_1_20170109142408075.jpg.chip.jpg', '26_2_2_20170116174525125.jpg.chip.jpg', '26_1_9_20170116174525125.jpg.chip.jpg', '26_1_2_20170116174525125.jpg', 'notes.txt', '200_1_2_20170116174525125.jpg.chip.jpg']) {
+  it('keeps the 5 malformed names of the full set whose age is certain, with what is uncertain unknown', () => {
+    const typo = parseUtkFaceName('24_0_1_20170116220224657 .jpg.chip.jpg');
+    expect(typo.ok && typo.value).toMatchObject({ age: 24, gender: 0, race: 1, datetime: '20170116220224657' });
+    expect(typo.ok && typo.value.repaired).toContain('stray space');
+    const noDot = parseUtkFaceName('55_0_0_20170116232725357jpg.chip.jpg');
+    expect(noDot.ok && noDot.value).toMatchObject({ age: 55, gender: 0, race: 0 });
+    for (const [name, age] of [['61_1_20170109142408075.jpg.chip.jpg', 61], ['61_3_20170109150557335.jpg.chip.jpg', 61], ['39_1_20170116174525125.jpg.chip.jpg', 39]] as const) {
+      const r = parseUtkFaceName(name);
+      expect(r.ok && r.value, name).toMatchObject({ age, gender: null, race: null });
+      expect(r.ok && r.value.repaired, name).toContain('only 3 fields');
+    }
+  });
+
+  it('refuses names with a missing age, out-of-range codes or another suffix, with a reason', () => {
+    for (const bad of ['1_20170109142408075.jpg.chip.jpg', '130_1_20170109142408075.jpg.chip.jpg', '26_2_2_20170116174525125.jpg.chip.jpg', '26_1_9_20170116174525125.jpg.chip.jpg', '26_1_2_20170116174525125.jpg', 'notes.txt', '200_1_2_20170116174525125.jpg.chip.jpg']) {
       const r = parseUtkFaceName(bad);
       expect(r.ok, bad).toBe(false);
       if (!r.ok) expect(r.reason).toContain(bad);
     }
   });
 
-  it('labels the real crop_part1 folder: 9,780 files, exactly the 2 malformed names skipped', () => {
+  it('labels the real crop_part1 folder: 9,780 files, its 2 malformed names kept for their certain age', () => {
     const shared = sharedDataDir();
     expect(shared, 'the shared/ folder beside the checkout (or RAGAN_SHARED)').toBeDefined();
     const files = readdirSync(join(shared!, 'data/utkface/crop_part1'));
     const { kept, skipped } = labelUtkFaceNames(files);
     expect(files.length).toBe(9780);
-    expect(skipped.map((s) => s.file).sort()).toEqual(['61_1_20170109142408075.jpg.chip.jpg', '61_3_20170109150557335.jpg.chip.jpg']);
-    expect(kept.length).toBe(9778);
+    expect(skipped).toEqual([]);
+    expect(kept.length).toBe(9780);
     // every group of FFHQ-Aging's 10 is populated, and binning agrees with the group ranges
     const counts = new Array(FFHQ_AGING_GROUPS.groups.length).fill(0);
     for (const k of kept) {
@@ -49,7 +62,7 @@ describe('listUtkFace', () => {
     const dir = join(sharedDataDir()!, 'data/utkface/crop_part1');
     const all = listUtkFace(dir);
     expect(all.items.length + all.skipped.length).toBe(9780);
-    expect(all.skipped.map((s) => s.kind)).toEqual(['bad-name', 'bad-name']);
+    expect(all.skipped).toEqual([]);
     expect(all.items.map((i) => i.file)).toEqual([...all.items.map((i) => i.file)].sort());
     const first = all.items[0]!;
     expect(first).toMatchObject({ path: join(dir, first.file), split: splitOf(first.file), age: 100, group: 9 });
@@ -57,5 +70,20 @@ describe('listUtkFace', () => {
     expect(some.considered).toBe(300);
     expect(some.items.map((i) => i.file)).toEqual(all.items.slice(0, 300).map((i) => i.file));
     expect(() => listUtkFace(join(dir, first.file))).toThrow(/is not a folder/);
+  });
+
+  it('lists the whole set: 23,707 files, all kept, and every crop_part1 face in the split it had', () => {
+    const full = listUtkFace(join(sharedDataDir()!, 'data/utkface/UTKFace'));
+    expect(full.items.length).toBe(23707);
+    expect(full.skipped).toEqual([]);
+    const split = new Map(full.items.map((i) => [i.file, i.split]));
+    const part = listUtkFace(join(sharedDataDir()!, 'data/utkface/crop_part1'));
+    let shared = 0;
+    for (const i of part.items) {
+      if (!split.has(i.file)) continue;
+      shared++;
+      expect(split.get(i.file), i.file).toBe(i.split);
+    }
+    expect(shared).toBeGreaterThan(9700);
   });
 });

@@ -8,38 +8,59 @@ import type { DatasetListing, ListOptions, SkippedFile, SourceItem } from './typ
 export interface UtkFaceLabel {
   file: string;
   age: number;
-  /** 0 male, 1 female. */
-  gender: 0 | 1;
-  /** 0 White, 1 Black, 2 Asian, 3 Indian, 4 Others. */
-  race: 0 | 1 | 2 | 3 | 4;
+  /** 0 male, 1 female; null when the name leaves it uncertain (a field is missing). */
+  gender: 0 | 1 | null;
+  /** 0 White, 1 Black, 2 Asian, 3 Indian, 4 Others; null when the name leaves it uncertain. */
+  race: 0 | 1 | 2 | 3 | 4 | null;
   datetime: string;
+  /** Set when the name is malformed but its age is still certain: what was wrong and what was kept. */
+  repaired?: string;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const UTK_RE = /^(\d{1,3})_([01])_([0-4])_(\d{8,20})\.jpg\.chip\.jpg$/i;
+/** Four fields with a stray space before the extension or its first dot missing (2 names in UTKFace). */
+const UTK_TYPO_RE = /^(\d{1,3})_([01])_([0-4])_(\d{8,20}) ?\.?jpg\.chip\.jpg$/i;
+/** Three fields: the age, one of gender or race (which one cannot be told), the datetime (3 names). */
+const UTK_3_RE = /^(\d{1,3})_([0-4])_(\d{8,20})\.jpg\.chip\.jpg$/i;
 
 /**
- * Parses a UTKFace file name. Malformed names (the data set has a few without the gender field)
- * give `{ ok: false, reason }` rather than throwing, so readers can skip and count them.
+ * Parses a UTKFace file name. The age is the first field of every name, so a malformed name whose age
+ * is still certain is kept, with what is uncertain set to null and `repaired` saying why: the whole
+ * set has 5 such names (a stray space, a missing dot, and 3 names with only one of gender and race,
+ * e.g. `61_1_…` and `61_3_…` for the same datetime). Any other malformed name gives `{ ok: false,
+ * reason }` rather than throwing, so readers can skip and count it.
  */
 export function parseUtkFaceName(file: string): ParseResult<UtkFaceLabel> {
   const base = file.split(/[\\/]/).pop() ?? file;
+  const tooOld = (age: number): ParseResult<UtkFaceLabel> => ({ ok: false, reason: `bad UTKFace file name "${base}": age ${age} is over 120` });
   const m = UTK_RE.exec(base);
-  if (!m) {
-    const parts = base.split('_');
-    const why =
-      parts.length !== 4
-        ? `expected 4 underscore-separated fields age_gender_race_datetime, found ${parts.length}`
-        : 'fields must be age (0-120), gender (0/1), race (0-4) and a numeric datetime, ending .jpg.chip.jpg';
-    return { ok: false, reason: `bad UTKFace file name "${base}": ${why}` };
+  if (m) {
+    const age = Number(m[1]);
+    if (age > 120) return tooOld(age);
+    return { ok: true, value: { file: base, age, gender: Number(m[2]) as 0 | 1, race: Number(m[3]) as 0 | 1 | 2 | 3 | 4, datetime: m[4]! } };
   }
-  const age = Number(m[1]);
-  if (age > 120) return { ok: false, reason: `bad UTKFace file name "${base}": age ${age} is over 120` };
-  return {
-    ok: true,
-    value: { file: base, age, gender: Number(m[2]) as 0 | 1, race: Number(m[3]) as UtkFaceLabel['race'], datetime: m[4]! },
-  };
+  const t = UTK_TYPO_RE.exec(base);
+  if (t) {
+    const age = Number(t[1]);
+    if (age > 120) return tooOld(age);
+    const repaired = 'the extension is malformed (a stray space or a missing dot); all four fields are present';
+    return { ok: true, value: { file: base, age, gender: Number(t[2]) as 0 | 1, race: Number(t[3]) as 0 | 1 | 2 | 3 | 4, datetime: t[4]!, repaired } };
+  }
+  const three = UTK_3_RE.exec(base);
+  if (three) {
+    const age = Number(three[1]);
+    if (age > 120) return tooOld(age);
+    const repaired = 'only 3 fields: the age (always first) is kept; whether the second field is gender or race cannot be told, so both are unknown';
+    return { ok: true, value: { file: base, age, gender: null, race: null, datetime: three[3]!, repaired } };
+  }
+  const parts = base.split('_');
+  const why =
+    parts.length !== 4
+      ? `expected 4 underscore-separated fields age_gender_race_datetime, found ${parts.length}`
+      : 'fields must be age (0-120), gender (0/1), race (0-4) and a numeric datetime, ending .jpg.chip.jpg';
+  return { ok: false, reason: `bad UTKFace file name "${base}": ${why}` };
 }
 
 export interface LabelledName {
