@@ -45,6 +45,12 @@ describe('age metric', () => {
     expect(age.confusion.counts[9]).toEqual([0, 1, 0, 0, 0, 1, 0, 1, 0, 0]);
     expect(age.confusion.counts[5]).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 0, 0]);
     expect(age.inputs).toEqual({ faces: 3, meanAbsoluteError: expect.closeTo(0, 3), hitRate: 1 });
+    // within one group: target 30-39 (6) is next to the 25-year-old's 20-29 and the 45-year-old's
+    // 40-49, target 7-9 (2) next to the 5-year-old's 3-6; 27 pairs, each face near 2 targets, so 6
+    expect(age.perGroup[6]!.withinOneRate).toBeCloseTo(2 / 3, 6);
+    expect(age.perGroup[2]!.withinOneRate).toBe(1 / 3);
+    expect(age.perGroup[9]!.withinOneRate).toBe(0);
+    expect(age.withinOneRate).toBeCloseTo(6 / 27, 6);
     dispose();
   });
 
@@ -53,6 +59,7 @@ describe('age metric', () => {
     const r = await evaluate({ model: oracleModel(), dataset, ageEstimator: fakeAgeEstimator, metrics: onlyAge() });
     const age = r.metrics.age!;
     expect(age.hitRate).toBe(1);
+    expect(age.withinOneRate).toBe(1);
     expect(age.meanRangeDistance).toBe(0);
     expect(age.perGroup[9]!.meanEstimatedAge).toBeCloseTo(80, 3); // 70+ is painted at 70 + 10
     age.confusion.counts.forEach((row, i) => expect(row.reduce((a, b) => a + b, 0)).toBe(row[i]));

@@ -7,6 +7,8 @@ export interface AgeGroupScores {
   pairs: number;
   /** Share whose estimated age falls in the group (null when pairs = 0). */
   hitRate: number | null;
+  /** Share whose estimated age falls in the group or a neighbouring one (null when pairs = 0). */
+  withinOneRate?: number | null;
   meanEstimatedAge: number | null;
   /** Mean years outside the group's range (0 inside it). */
   meanRangeDistance: number | null;
@@ -16,6 +18,8 @@ export interface AgeMetricResult {
   estimator: string;
   pairs: number;
   hitRate: number;
+  /** Share of outputs whose estimated group is the target or next to it (older results lack it). */
+  withinOneRate?: number;
   meanRangeDistance: number;
   perGroup: AgeGroupScores[];
   /** `counts[target][estimated group]`: rows are target groups, columns the group the estimate falls in. */
@@ -62,6 +66,7 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
     const sumAge = new Array<number>(k).fill(0);
     const sumDist = new Array<number>(k).fill(0);
     const hits = new Array<number>(k).fill(0);
+    const near = new Array<number>(k).fill(0);
     const pairs = new Array<number>(k).fill(0);
     let inputFaces = 0;
     let inputAbsErr = 0;
@@ -96,6 +101,7 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
             const dist = ageRangeDistance(a, grp);
             sumDist[t.group]! += dist;
             if (inAgeGroup(a, grp)) hits[t.group]!++;
+            if (Math.abs(est - t.group) <= 1) near[t.group]!++;
             confusion[t.group]![est]!++;
           }
         }
@@ -106,11 +112,13 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
           estimator: estimator.name,
           pairs: total,
           hitRate: total ? hits.reduce((a, b) => a + b, 0) / total : 0,
+          withinOneRate: total ? near.reduce((a, b) => a + b, 0) / total : 0,
           meanRangeDistance: total ? sumDist.reduce((a, b) => a + b, 0) / total : 0,
           perGroup: set.groups.map((g, i) => ({
             group: g.label,
             pairs: pairs[i]!,
             hitRate: meanOrNull(hits[i]!, pairs[i]!),
+            withinOneRate: meanOrNull(near[i]!, pairs[i]!),
             meanEstimatedAge: meanOrNull(sumAge[i]!, pairs[i]!),
             meanRangeDistance: meanOrNull(sumDist[i]!, pairs[i]!),
           })),

@@ -25,9 +25,10 @@ const ageSchema = z
     estimator: text(200),
     pairs: count,
     hitRate: rate,
+    withinOneRate: rate.optional(),
     meanRangeDistance: nonNeg,
     perGroup: z.array(
-      z.object({ group: text(40), pairs: count, hitRate: rateOrNull, meanEstimatedAge: nonNegOrNull, meanRangeDistance: nonNegOrNull }).strict(),
+      z.object({ group: text(40), pairs: count, hitRate: rateOrNull, withinOneRate: rateOrNull.optional(), meanEstimatedAge: nonNegOrNull, meanRangeDistance: nonNegOrNull }).strict(),
     ),
     confusion: z.object({ labels: z.array(text(40)), counts: z.array(z.array(count)) }).strict(),
     inputs: z.object({ faces: count, meanAbsoluteError: nonNegOrNull, hitRate: rate }).strict(),

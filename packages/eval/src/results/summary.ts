@@ -18,17 +18,17 @@ export function formatSummary(r: EvalResults): string {
   out.push(`RAGAN.ts evaluation: ${r.model.name} [${r.model.sha256.startsWith('baseline:') ? r.model.sha256 : `sha256 ${r.model.sha256.slice(0, 12)}…`}]`);
   out.push(`${d.name}/${d.split}: ${d.evaluated} of ${d.size} faces (seed ${r.seed}), ${d.resolution}×${d.resolution}, ${d.ageGroups}; backend ${r.backend}`);
   out.push('');
-  const header = ['target group', 'pairs', 'age hit', 'est. age', 'yrs off', 'id dist', `id<${f(identity?.threshold, 1)}`];
+  const header = ['target group', 'pairs', 'age hit', '±1 group', 'est. age', 'yrs off', 'id dist', `id<${f(identity?.threshold, 1)}`];
   if (realism) header.push('FID', 'KID');
   const rows = d.groupLabels.map((label, i) => {
     const a = age?.perGroup[i];
     const id = identity?.perGroup[i];
     const re = realism?.perGroup[i];
-    const row = [label, String(a?.pairs ?? id?.pairs ?? '–'), f(a?.hitRate), f(a?.meanEstimatedAge, 1), f(a?.meanRangeDistance, 1), f(id?.meanDistance, 3), f(id?.shareBelowThreshold)];
+    const row = [label, String(a?.pairs ?? id?.pairs ?? '–'), f(a?.hitRate), f(a?.withinOneRate), f(a?.meanEstimatedAge, 1), f(a?.meanRangeDistance, 1), f(id?.meanDistance, 3), f(id?.shareBelowThreshold)];
     if (realism) row.push(g3(re?.fid), g3(re?.kid));
     return row;
   });
-  const all = ['all', String(age?.pairs ?? identity?.pairs ?? '–'), f(age?.hitRate), '', f(age?.meanRangeDistance, 1), f(identity?.meanDistance, 3), f(identity?.shareBelowThreshold)];
+  const all = ['all', String(age?.pairs ?? identity?.pairs ?? '–'), f(age?.hitRate), f(age?.withinOneRate), '', f(age?.meanRangeDistance, 1), f(identity?.meanDistance, 3), f(identity?.shareBelowThreshold)];
   if (realism) all.push(g3(realism.meanFid), g3(realism.meanKid));
   rows.push(all);
   out.push(table(header, rows));
@@ -77,6 +77,7 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
   const col = (fn: (r: EvalResults) => string) => entries.map((e) => fn(e.results));
   const rows: Array<[string, string[]]> = [
     ['age: target-group hit rate', col((r) => f(r.metrics.age?.hitRate, 3))],
+    ['age: estimate within one group of the target', col((r) => f(r.metrics.age?.withinOneRate, 3))],
     ['age: mean years outside the target range', col((r) => f(r.metrics.age?.meanRangeDistance, 1))],
     ['identity: mean face-api distance', col((r) => f(r.metrics.identity?.meanDistance, 3))],
     [`identity: share < ${f(entries[0]!.results.metrics.identity?.threshold, 1)} (same person)`, col((r) => f(r.metrics.identity?.shareBelowThreshold, 3))],
@@ -96,6 +97,7 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
   out.push(md(['pairs', ...first.groupLabels.map((_, i) => String(entries[0]!.results.metrics.age?.perGroup[i]?.pairs ?? '–'))]));
   for (const { label, results } of entries) {
     out.push(md([`${label}: age hit rate`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.hitRate))]));
+    out.push(md([`${label}: within one group`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.withinOneRate))]));
     out.push(md([`${label}: mean estimated age`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.meanEstimatedAge, 1))]));
     out.push(md([`${label}: identity share < threshold`, ...first.groupLabels.map((_, i) => f(results.metrics.identity?.perGroup[i]?.shareBelowThreshold))]));
   }
