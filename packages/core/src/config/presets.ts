@@ -34,6 +34,14 @@ export interface ModelConfig {
   /** Auxiliary age classifier: channels at full resolution (doubles per block, capped at cMax). */
   clsC0: number;
   /**
+   * Architecture of the auxiliary age classifier [ours]. `plain` (absent = plain): stride-2 3×3 convs,
+   * one per level. `robust`: per level a 3×3 conv, a 2×2 average pool and a 3×3 conv to the next width
+   * (anti-aliased downsampling, twice the depth), meant to be trained with augmentations and adversarial
+   * examples (`ragan train-classifier --robust`) so that its gradients follow age, not pixel patterns.
+   * Not part of any preset.
+   */
+  clsArch?: 'plain' | 'robust';
+  /**
    * How faces must be cropped from photos for this model: the framing of its training data, in the terms
    * of the FFHQ alignment (`ffhqAlignQuad`). Absent = the FFHQ-Aging framing of the spec
    * (DEFAULT_FFHQ_ALIGN); UTKFace-trained models carry UTKFACE_ALIGN. Not part of any preset; `ragan age`
@@ -73,7 +81,7 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   const presetName = over.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new ConfigError('preset', `unknown preset "${String(presetName)}"; use tiny, small or paper`);
   const base = PRESETS[presetName];
-  const known = new Set([...Object.keys(base), 'preset', 'alignment']);
+  const known = new Set([...Object.keys(base), 'preset', 'alignment', 'clsArch']);
   for (const k of Object.keys(over)) if (!known.has(k)) throw new ConfigError(k, `unknown model config field; known fields: ${[...known].join(', ')}`);
   const { preset: _preset, ...rest } = over;
   const c: ModelConfig = { ...base, ...rest };
@@ -89,6 +97,8 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   positiveInt('dC0', c.dC0, 1, 1024);
   positiveInt('clsC0', c.clsC0, 1, 1024);
   if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1)) throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
+  if (c.clsArch !== undefined && c.clsArch !== 'plain' && c.clsArch !== 'robust') throw new ConfigError('clsArch', `must be "plain" or "robust", got ${JSON.stringify(c.clsArch)}`);
+  if (c.clsArch === undefined) delete c.clsArch;
   if (c.alignment !== undefined) c.alignment = checkAlignment(c.alignment);
   else delete c.alignment;
   if (!(c.ageGroups in AGE_GROUP_SETS)) throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);

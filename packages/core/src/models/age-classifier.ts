@@ -5,7 +5,7 @@ import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
 import { Module, Rng } from '../layers/module.js';
 import { leakyRelu } from '../ops/activations.js';
-import { globalAvgPool } from '../ops/resample.js';
+import { downsampleAvg2x, globalAvgPool } from '../ops/resample.js';
 import { assertShape, describeShape } from '../ops/shape-checks.js';
 import { doublingChannels, levelsTo4x4 } from './channels.js';
 
@@ -13,6 +13,10 @@ import { doublingChannels, levelsTo4x4 } from './channels.js';
  * Auxiliary age classifier C(x) -> [N, K] logits [ours] (ragan-spec.md): a 3×3 stem conv to clsC0,
  * 3×3 stride-2 convs from H to 4×4 with channels doubling (capped at cMax), leaky ReLU after each,
  * global average pooling, dense to K. Weights are named `age_classifier/...`.
+ *
+ * With `clsArch: 'robust'` each level is instead 3×3 conv (same width), 2×2 average pool, 3×3 conv
+ * to the next width: no strided convolution, whose aliasing lets a generator fool the classifier with
+ * thin stripes (docs/training-notes.md).
  */
 export class AgeClassifier extends Module {
   static override className = 'AgeClassifier';
@@ -20,6 +24,9 @@ export class AgeClassifier extends Module {
   readonly numGroups: number;
   readonly stem: Conv2D;
   readonly convs: Conv2D[] = [];
+  /** `robust` only: the same-width conv before each level's pooling. */
+  readonly pre: Conv2D[] = [];
+  readonly robust: boolean;
   readonly out: Dense;
 
   constructor(config: ModelConfig, rng: Rng) {
@@ -28,9 +35,15 @@ export class AgeClassifier extends Module {
     this.numGroups = numGroups(config);
     const levels = levelsTo4x4(config.resolution);
     const ch = doublingChannels(config.clsC0, config.cMax, levels);
+    this.robust = config.clsArch === 'robust';
     this.stem = this.addChild(new Conv2D('stem', { inChannels: 3, filters: ch[0]!, kernelSize: 3 }, rng));
     for (let i = 0; i < levels; i++) {
-      this.convs.push(this.addChild(new Conv2D(`down${i}`, { inChannels: ch[i]!, filters: ch[i + 1]!, kernelSize: 3, strides: 2, padding: 1 }, rng)));
+      if (this.robust) {
+        this.pre.push(this.addChild(new Conv2D(`pre${i}`, { inChannels: ch[i]!, filters: ch[i]!, kernelSize: 3 }, rng)));
+        this.convs.push(this.addChild(new Conv2D(`down${i}`, { inChannels: ch[i]!, filters: ch[i + 1]!, kernelSize: 3 }, rng)));
+      } else {
+        this.convs.push(this.addChild(new Conv2D(`down${i}`, { inChannels: ch[i]!, filters: ch[i + 1]!, kernelSize: 3, strides: 2, padding: 1 }, rng)));
+      }
     }
     this.out = this.addChild(new Dense('out', { inputDim: ch[levels]!, units: this.numGroups, gain: 1 }, rng));
   }
@@ -47,7 +60,10 @@ export class AgeClassifier extends Module {
     const slope = this.config.leakySlope;
     return tf.tidy(() => {
       let h = leakyRelu(this.stem.apply(x), slope);
-      for (const c of this.convs) h = leakyRelu(c.apply(h), slope);
+      this.convs.forEach((c, i) => {
+        if (this.robust) h = leakyRelu(c.apply(downsampleAvg2x(leakyRelu(this.pre[i]!.apply(h), slope))), slope);
+        else h = leakyRelu(c.apply(h), slope);
+      });
       return this.out.apply(globalAvgPool(h));
     });
   }

@@ -70,4 +70,25 @@ describe('discriminator and age classifier [cpu]', () => {
     c.dispose();
     again.dispose();
   });
+
+  it('classifier clsArch robust: average-pooled levels, no strided conv, gradients reach every weight; plain is unchanged', () => {
+    const plain = createAgeClassifier(MICRO, { seed: 2 });
+    const robust = createAgeClassifier({ ...MICRO, clsArch: 'robust' }, { seed: 2 });
+    // plain keeps its weight names (old classifier folders still load)
+    expect(summary(plain)).toEqual(['age_classifier/stem/kernel 3x3x3x4 true', 'age_classifier/stem/bias 4 true', 'age_classifier/down0/kernel 3x3x4x8 true', 'age_classifier/down0/bias 8 true', 'age_classifier/down1/kernel 3x3x8x8 true', 'age_classifier/down1/bias 8 true', 'age_classifier/out/kernel 8x6 true', 'age_classifier/out/bias 6 true']);
+    expect(robust.convs.every((c) => c.getConfig().strides === 1)).toBe(true);
+    expect(robust.pre.length).toBe(robust.convs.length);
+    const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const logits = robust.apply(x);
+    expect(logits.shape).toEqual([2, 6]);
+    logits.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot([1, 4], 6), robust.apply(x)) as tf.Scalar, robust.trainableVariables());
+    checkGrads(robust, grads, true);
+    tf.dispose([value, ...Object.values(grads), x]);
+    expect(() => createAgeClassifier({ ...MICRO, clsArch: 'deep' as never })).toThrow(/clsArch.*"plain" or "robust"/);
+    plain.dispose();
+    robust.dispose();
+  });
 });

@@ -1,6 +1,6 @@
 // Pure tensor functions (no weights). Each documents its shapes and who disposes what.
 export { leakyRelu } from './activations.js';
-export { upsampleNearest2x, downsampleAvg2x, globalAvgPool } from './resample.js';
+export { upsampleNearest2x, downsampleAvg2x, globalAvgPool, shiftImages } from './resample.js';
 export {
   pixelNorm,
   conditionalBatchNorm,

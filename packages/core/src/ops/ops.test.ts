@@ -6,7 +6,7 @@ import { minibatchGroupSize, minibatchStddev } from './minibatch-stddev.js';
 import { demodulationCoefficients, modulatedConv2d } from './modulated-conv2d.js';
 import { conditionalBatchNorm, conditionalBatchNormWithStats, pixelNorm } from './normalization.js';
 import { oneHot } from './one-hot.js';
-import { downsampleAvg2x, globalAvgPool, upsampleNearest2x } from './resample.js';
+import { downsampleAvg2x, globalAvgPool, shiftImages, upsampleNearest2x } from './resample.js';
 
 function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol = 1e-5): void {
   expect(actual.shape).toEqual(expected.shape);
@@ -43,6 +43,32 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expectClose(downsampleAvg2x(y), tf.avgPool(y, 2, 2, 'valid'), 1e-6);
         expectClose(downsampleAvg2x(upsampleNearest2x(y)), y, 1e-6);
         expectClose(globalAvgPool(y), tf.mean(y, [1, 2]), 1e-6);
+      });
+    });
+
+    it('shiftImages moves each image by its own whole-pixel offset, repeats the edges, and passes gradients', () => {
+      tf.tidy(() => {
+        // image 0: value = 10·row + col; image 1: its negative
+        const base = tf.add(tf.mul(tf.range(0, 4).reshape([4, 1, 1]), 10), tf.range(0, 5).reshape([1, 5, 1]));
+        const x = tf.stack([base, tf.neg(base)]).toFloat() as tf.Tensor4D; // [2, 4, 5, 1]
+        const y = shiftImages(x, [1, 0], [0, -2]);
+        const a = y.arraySync() as number[][][][];
+        // image 0 moved down by 1: row 0 repeats the old row 0, row 1 is the old row 0, row 3 the old row 2
+        expect(a[0]!.map((r) => r.map((p) => p[0]))).toEqual([
+          [0, 1, 2, 3, 4],
+          [0, 1, 2, 3, 4],
+          [10, 11, 12, 13, 14],
+          [20, 21, 22, 23, 24],
+        ]);
+        // image 1 moved left by 2: column j is the old column j + 2, the last two repeat the old last
+        expect(a[1]![2]!.map((p) => p[0])).toEqual([-22, -23, -24, -24, -24]);
+        expectClose(shiftImages(x, [0, 0], [0, 0]), x, 0);
+        // the gradient of a sum: every input pixel counts as often as it is seen
+        const g = tf.grad((t: tf.Tensor) => tf.sum(shiftImages(t as tf.Tensor4D, [1, 0], [0, -2])))(x).arraySync() as number[][][][];
+        expect(g[0]!.map((r) => r[0]![0])).toEqual([2, 1, 1, 0]);
+        expect(g[1]![0]!.map((p) => p[0])).toEqual([0, 0, 1, 1, 3]);
+        expect(() => shiftImages(x, [0], [0, 0])).toThrow(/2 images but 1 and 2 shifts/);
+        expect(() => shiftImages(x, [4, 0], [0, 0])).toThrow(/below the side/);
       });
     });
 

@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRagan, type RaganModel } from '../ragan.js';
 import { initBackend } from '../backend/init-backend.js';
 import { Adam } from './adam.js';
+import { shiftImages } from '../ops/resample.js';
 import { GanTrainer } from './gan-trainer.js';
 
 const batch = () => ({
@@ -20,6 +21,53 @@ describe('GanTrainer', () => {
     await initBackend({ backend: 'wasm', quiet: true });
   });
   afterEach(() => model?.dispose());
+
+  it('ageShift: the classifier sees each generated face shifted by its own draw of at most ageShift pixels', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    // a generator whose output is known: the input plus a learned offset (so x' is images + b)
+    const bias = tf.variable(tf.zeros([1, 1, 1, 3]), true, 'stub_g/bias');
+    const stubG = {
+      apply: (x: tf.Tensor4D) => tf.add(x, bias) as tf.Tensor4D,
+      encode: (x: tf.Tensor4D) => tf.mul(x, 1) as tf.Tensor4D,
+      weights: () => [{ name: 'stub_g/bias', variable: bias, trainable: true, lrMultiplier: 1 }],
+    };
+    const seen: number[][][][][] = [];
+    const classifier = {
+      apply: (x: tf.Tensor4D) => {
+        seen.push(x.arraySync() as number[][][][]);
+        return tf.tidy(() => tf.matMul(tf.mean(x, [1, 2]) as tf.Tensor2D, tf.ones([3, 10]))) as tf.Tensor2D;
+      },
+      weights: () => [],
+    };
+    const t = new GanTrainer({ generator: stubG, discriminator: model.discriminator, classifier, numGroups: 10, seed: 5, ageShift: 2, lossWeights: { adv: 0, rec: 0, cyc: 0, idFeature: 0 } });
+    const b = { images: tf.tidy(() => tf.add(tf.mul(tf.range(0, 16).reshape([1, 16, 1, 1]), 0.05), tf.mul(tf.range(0, 16).reshape([1, 1, 16, 1]), 0.003)).tile([2, 1, 1, 3])) as tf.Tensor4D, masks: tf.ones([2, 16, 16, 1]) as tf.Tensor4D, groups: [1, 8] };
+    const shifts: string[] = [];
+    for (let step = 0; step < 4; step++) {
+      const xt = tf.tidy(() => tf.add(b.images, bias)) as tf.Tensor4D; // x' as the step will compute it
+      seen.length = 0;
+      expect(t.trainStep(b).discarded).toBe(false);
+      expect(seen.length).toBe(1);
+      for (let i = 0; i < 2; i++) {
+        const one = xt.slice([i, 0, 0, 0], [1, 16, 16, 3]) as tf.Tensor4D;
+        let found = '';
+        for (let dy = -2; dy <= 2 && !found; dy++) {
+          for (let dx = -2; dx <= 2 && !found; dx++) {
+            const cand = shiftImages(one, [dy], [dx]);
+            const d = tf.tidy(() => tf.max(tf.abs(tf.sub(cand, tf.tensor4d(seen[0]![i]!.flat(2) as unknown as number[], [1, 16, 16, 3])))).dataSync()[0]!);
+            cand.dispose();
+            if (d < 1e-6) found = `${dy},${dx}`;
+          }
+        }
+        expect(found, `step ${step} image ${i}: the classifier's input is no shift of x' within 2 px`).not.toBe('');
+        shifts.push(found);
+        one.dispose();
+      }
+      xt.dispose();
+    }
+    expect(new Set(shifts).size).toBeGreaterThan(1);
+    t.dispose();
+    tf.dispose([b.images, b.masks, bias]);
+  });
 
   it('draws target groups uniformly among the other groups', () => {
     model = createRagan({ preset: 'tiny', resolution: 16 });

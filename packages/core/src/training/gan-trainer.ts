@@ -9,6 +9,7 @@ import {
   l1Loss,
   r1PenaltyWithLogits,
 } from '../losses/index.js';
+import { shiftImages } from '../ops/resample.js';
 import { Adam, copyWeights, updateEma } from './adam.js';
 
 /** What the trainer needs of a generator (models/generator.ts implements it). */
@@ -69,6 +70,12 @@ export interface GanTrainerArgs {
   lossWeights?: Partial<LossWeights>;
   /** Seeds the target-group draws. */
   seed?: number;
+  /**
+   * Shift each generated face by up to this many whole pixels (edges repeated, a fresh draw per image
+   * and step) before the frozen classifier sees it, so that the generator cannot tune pixel-exact
+   * patterns to the classifier [ours]. Default 0.
+   */
+  ageShift?: number;
   /** Copy G's weights into the EMA generator at construction (default true; false when resuming). */
   initEmaFromGenerator?: boolean;
 }
@@ -166,6 +173,9 @@ export class GanTrainer {
     const { generator: G, discriminator: D, classifier: C, identityEmbedding: E } = this.args;
     const w = this.weights;
     const targets = this.drawTargets(groups);
+    const shift = this.args.ageShift ?? 0;
+    const draw = () => Math.min(shift, Math.floor(this.rng.next() * (2 * shift + 1)) - shift);
+    const shifts = C && w.age > 0 && shift > 0 ? { dy: groups.map(draw), dx: groups.map(draw) } : undefined;
     const y = oneHot(groups, this.numGroups);
     const yt = oneHot(targets, this.numGroups);
     const losses: Record<string, number> = {};
@@ -232,7 +242,10 @@ export class GanTrainer {
         const xt = gOf(images, onImages, yt);
         const terms: tf.Scalar[] = [];
         if (w.adv > 0) terms.push(part('g_adv', w.adv, generatorAdversarialLoss(D.apply(xt, { training: true }), yt)));
-        if (C && w.age > 0) terms.push(part('g_age', w.age, ageClassificationLoss(C.apply(xt, { training: false }), yt)));
+        if (C && w.age > 0) {
+          const seen = shifts ? shiftImages(xt, shifts.dy, shifts.dx) : xt;
+          terms.push(part('g_age', w.age, ageClassificationLoss(C.apply(seen, { training: false }), yt)));
+        }
         if (w.rec > 0) terms.push(part('g_rec', w.rec, l1Loss(gOf(images, onImages, y), images)));
         if (w.cyc > 0 || w.idFeature > 0) {
           const onFake = encodeOnce(xt);
