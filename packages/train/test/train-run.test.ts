@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -161,5 +161,42 @@ describe('runTraining', () => {
     expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(steps[1]!.lr).toBeCloseTo(1e-3, 12);
     inner.close?.();
+  }, 600_000);
+
+  it('evaluates every evalEvery steps (and at step 0), keeps evals.jsonl in step with a resume, and checkpoints on time', async () => {
+    const dir = tmp();
+    const seen: number[] = [];
+    const evaluate = async (g: { config: { resolution: number } }, step: number) => {
+      seen.push(step);
+      return { hitRate: step / 10, resolution: g.config.resolution };
+    };
+    // a fake clock: 6 minutes pass per call, so with checkpointMinutes 10 every second step checkpoints on time
+    let t = 0;
+    const now = () => (t += 3 * 60_000);
+    const cfg = { ...config, steps: 5, evalEvery: 2, checkpointEvery: 100, checkpointMinutes: 10 };
+    const s1 = source();
+    await runTraining({ runDir: dir, config: cfg, source: s1, steps: 3, evaluate, now });
+    s1.close?.();
+    expect(seen).toEqual([0, 2]);
+    const rows = await readMetrics(join(dir, 'evals.jsonl'));
+    expect(rows.map((r) => [r.step, r.hitRate, r.resolution])).toEqual([[0, 0, 16], [2, 0.2, 16]]);
+    // step 0, time-based ones, and the final one; not every step
+    const cks = await listCheckpoints(dir);
+    expect(cks[0]).toBe(3);
+    expect(cks.length).toBeLessThanOrEqual(2);
+    // resuming from step 3 keeps eval rows up to 3 and adds step 4's
+    const s2 = source();
+    await runTraining({ runDir: dir, resume: true, source: s2, evaluate, now });
+    s2.close?.();
+    expect((await readMetrics(join(dir, 'evals.jsonl'))).map((r) => r.step)).toEqual([0, 2, 4]);
+    // evalEvery and checkpointMinutes are not part of the resume check: changing them still resumes
+    const cfgFile = join(dir, 'config.json');
+    const saved = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+    expect(saved.evalEvery).toBe(2);
+    writeFileSync(cfgFile, JSON.stringify({ ...saved, evalEvery: 1, checkpointMinutes: 60 }));
+    const s3 = source();
+    await runTraining({ runDir: dir, resume: true, steps: 6, source: s3, evaluate, now });
+    s3.close?.();
+    expect((await readMetrics(join(dir, 'evals.jsonl'))).map((r) => r.step)).toEqual([0, 2, 4, 6]);
   }, 600_000);
 });

@@ -49,6 +49,18 @@ export const TrainConfigSchema = z
     sampleEvery: z.number().int().min(1).default(500),
     checkpointEvery: z.number().int().min(1).default(500),
     keepCheckpoints: z.number().int().min(1).default(3),
+    /** Also checkpoint whenever this many minutes have passed since the last one (a run killed at any moment loses less). */
+    checkpointMinutes: z.number().positive().max(24 * 60).optional(),
+    /** Evaluate a fixed set of test faces every this many steps (evals.jsonl; needs an evaluator, e.g. `ragan train`'s). */
+    evalEvery: z.number().int().min(1).optional(),
+    /** How many test faces that evaluation re-ages to every group (the same faces every time). */
+    evalFaces: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * Before the frozen age classifier sees a generated face, shift it by up to this many pixels
+     * (a fresh draw per image and step): the generator then cannot tune pixel-exact patterns to the
+     * classifier. Absent or 0: no shift.
+     */
+    ageShift: z.number().int().min(0).max(64).optional(),
   })
   .strict();
 

@@ -17,7 +17,7 @@ function lineChart(title: string, series: Array<{ name: string; points: Array<[n
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
   const sx = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (width - pad.l - pad.r);
   const sy = (y: number) => height - pad.b - ((y - y0) / (y1 - y0)) * (height - pad.t - pad.b);
-  const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+  const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
   const lines = series
     .map((s, i) => {
       const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
@@ -53,6 +53,19 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
     lineChart('Generator: reconstruction and cycle (L1)', series(['g_rec', 'g_cyc'])),
     lineChart('Throughput (images/s)', series(['imagesPerSecond'])),
   ].join('\n');
+  // the fixed test faces measured during training (evalEvery): what recipes and checkpoints are chosen by
+  const evals = (await readMetrics(join(runDir, 'evals.jsonl'))) as Array<Record<string, number | null>>;
+  const evalSeries = (keys: string[], rename: (k: string) => string = (k) => k) =>
+    keys
+      .filter((k) => evals.some((r) => typeof r[k] === 'number'))
+      .map((k) => ({ name: rename(k), points: evals.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k]!] as [number, number]) }));
+  const ageKeys = evals.length ? Object.keys(evals[0]!).filter((k) => k.startsWith('age:')) : [];
+  const evalCharts = evals.length
+    ? [
+        lineChart('Age hit rate, within one group, identity kept (face-api)', evalSeries(['hitRate', 'withinOne', 'identityShare', 'inputsHitRate'])),
+        lineChart('Mean estimated age of the outputs, per target group', evalSeries(ageKeys, (k) => k.slice(4))),
+      ].join('\n')
+    : '';
   let grids: string[] = [];
   try {
     grids = (await readdir(join(runDir, 'samples')))
@@ -68,6 +81,7 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
 <h1>RAGAN run report</h1>
 <p>${rows.length} logged steps${last ? `, last step ${last.step}` : ''}${events.length ? `; events: ${events.map((e) => esc(`${(e as { event: string }).event} at step ${e.step}`)).join(', ')}` : ''}.</p>
 <h2>Losses</h2>${charts || '<p>No steps logged yet.</p>'}
+${evalCharts ? `<h2>Evaluation during training</h2><p>${esc(String(evals.at(-1)?.faces ?? ''))} fixed test faces re-aged to every other group at each point; face-api's age regressor and 128-D embedding (evals.jsonl).</p>${evalCharts}` : ''}
 <h2>Samples</h2><p>Each row: the input face, then the face re-aged to every age group, youngest first (EMA generator).</p>
 ${grids.map((g) => `<figure><img src="samples/${esc(g)}" alt="${esc(g)}"><figcaption>${esc(g)}</figcaption></figure>`).join('\n') || '<p>No sample grids yet.</p>'}
 <h2>Config</h2><pre>${esc(config)}</pre></body></html>\n`;

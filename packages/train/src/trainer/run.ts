@@ -10,6 +10,7 @@ import {
   createRagan,
   GanTrainer,
   loadModelFolder,
+  readManifest,
   type AgeClassifier,
   type RaganModel,
 } from '@ragan/core';
@@ -51,6 +52,14 @@ export interface TrainRunOptions {
   identityEmbedding?: (x: tf.Tensor4D) => tf.Tensor2D;
   /** Consecutive discarded (NaN/Inf) steps before the last checkpoint is restored and lr halved. Default 3. */
   nanRestoreAfter?: number;
+  /**
+   * Measures the EMA generator every `config.evalEvery` steps (and at step 0 of a new run): a flat record
+   * of numbers (age hit rate, identity, …) appended to RUN/evals.jsonl with the step. `ragan train`
+   * passes one built on @ragan/eval with face-api's networks.
+   */
+  evaluate?: (generator: RaganModel['emaGenerator'], step: number) => Promise<Record<string, number | null>>;
+  /** Clock for the time-based checkpoints, in ms (tests). Default performance.now. */
+  now?: () => number;
 }
 
 export interface TrainRunResult {
@@ -98,6 +107,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const { runDir, source } = opts;
   const configFile = join(runDir, 'config.json');
   const metricsFile = join(runDir, 'metrics.jsonl');
+  const evalsFile = join(runDir, 'evals.jsonl');
   let config: TrainConfig;
   if (opts.resume) {
     if (!(await exists(configFile))) throw new CheckpointError(`${configFile} not found: is ${runDir} a training run folder?`, { path: runDir });
@@ -116,6 +126,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     if (source.alignment && (input.model as Record<string, unknown> | undefined)?.alignment === undefined) {
       input.model = { ...input.model, alignment: source.alignment };
     }
+    // A given classifier brings its own architecture (unless the config sets one), so that it loads.
+    if (opts.classifierDir) {
+      const c = (await readManifest(fsStore(opts.classifierDir))).config as unknown as Record<string, unknown>;
+      const m = (input.model ?? {}) as Record<string, unknown>;
+      input.model = { ...m, ...(m.clsArch === undefined && c.clsArch !== undefined ? { clsArch: c.clsArch } : {}), ...(m.clsC0 === undefined && typeof c.clsC0 === 'number' ? { clsC0: c.clsC0 } : {}) };
+    }
     config = resolveTrainConfig(input);
     if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
     await mkdir(runDir, { recursive: true });
@@ -123,8 +139,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
   }
   const { resolvedModel, ...hashed } = config;
-  // what must not change across a resume: not the step target, the data path or the backend
-  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined, data: undefined, backend: undefined }));
+  // what must not change across a resume: not the step target, the data path, the backend or when to
+  // checkpoint and evaluate
+  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined }));
   if (source.resolution !== resolvedModel.resolution) {
     throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${resolvedModel.resolution}px: prepare the data with --size ${resolvedModel.resolution} or choose another preset`);
   }
@@ -147,6 +164,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     r1Every: config.r1.every,
     lossWeights: config.losses,
     seed: config.seed,
+    ...(config.ageShift ? { ageShift: config.ageShift } : {}),
     ...(config.identityNetwork ? { identityEmbedding: needEmbedding() } : {}),
   });
   function needEmbedding(): (x: tf.Tensor4D) => tf.Tensor2D {
@@ -182,11 +200,13 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   if (opts.resume && (await restore())) {
     log(`resuming ${runDir} from step ${step}`);
     await truncateMetrics(metricsFile, step);
+    await truncateMetrics(evalsFile, step);
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
     trainer = new GanTrainer(trainerArgs(model));
     await truncateMetrics(metricsFile, 0);
+    await truncateMetrics(evalsFile, -1);
   }
 
   const state = (): TrainingState => ({
@@ -198,9 +218,21 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     dataCursor: source.getCursor(),
     configHash,
   });
+  const now = opts.now ?? (() => performance.now());
+  let lastCheckpoint = now();
+  let checkpointedAt = -1;
   const checkpoint = async () => {
     await saveCheckpoint(runDir, model, trainer, state());
     await pruneCheckpoints(runDir, config.keepCheckpoints);
+    lastCheckpoint = now();
+    checkpointedAt = step;
+  };
+  const checkpointDue = () => step % config.checkpointEvery === 0 || (config.checkpointMinutes !== undefined && now() - lastCheckpoint >= config.checkpointMinutes * 60_000);
+  const evaluateNow = async () => {
+    if (!opts.evaluate || !config.evalEvery) return;
+    const t = now();
+    const values = await opts.evaluate(model.emaGenerator, step);
+    await appendMetrics(evalsFile, { step, ...values, seconds: (now() - t) / 1000 } as never);
   };
   const samples = await source.fixedSamples(4);
   const writeSamples = async () => {
@@ -209,7 +241,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   };
 
   try {
-    if (step === 0) await checkpoint(); // a run always has a checkpoint to resume from
+    if (step === 0) {
+      await checkpoint(); // a run always has a checkpoint to resume from
+      await evaluateNow();
+    }
     let badInARow = 0;
     const nanLimit = opts.nanRestoreAfter ?? 3;
     while (step < total) {
@@ -240,6 +275,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           trainer.gOpt.lr = lr;
           trainer.dOpt.lr = lr;
           await truncateMetrics(metricsFile, step);
+          await truncateMetrics(evalsFile, step);
           await appendMetrics(metricsFile, { event: 'nan-restore', step, lr });
           log(`${nanLimit} non-finite steps in a row: restored step ${step} and halved the learning rate to ${lr}`);
           badInARow = 0;
@@ -248,11 +284,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       }
       badInARow = 0;
       if (step % config.sampleEvery === 0) await writeSamples();
-      if (step % config.checkpointEvery === 0) await checkpoint();
+      if (checkpointDue()) await checkpoint();
+      if (config.evalEvery && step % config.evalEvery === 0) await evaluateNow();
     }
     const interrupted = step < total;
     if (step % config.sampleEvery !== 0) await writeSamples();
-    if (step % config.checkpointEvery !== 0 || interrupted) await checkpoint();
+    if (checkpointedAt !== step) await checkpoint();
     return { step, reason: interrupted ? 'interrupted' : 'done', runDir };
   } finally {
     tf.dispose([samples.images, samples.masks]);
