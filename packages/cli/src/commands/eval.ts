@@ -1,17 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ConfigError, DatasetError, getAgeGroupSet, sha256Hex, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
+import { ConfigError, getAgeGroupSet, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
 import { fsStore, initNodeBackend } from '@ragan/core/node';
 import {
   DATA_VERSION,
   createProgressBar,
-  estimateAge,
-  faceEmbedding,
   loadFaceModels,
   openCache,
-  type CacheReader,
   type ProgressBar,
 } from '@ragan/data';
 import {
@@ -26,16 +22,15 @@ import {
   loadTfjsFeatureExtractor,
   randomBaseline,
   writeFileAtomic,
-  type AgeEstimator,
   type EvalDataset,
   type EvalModel,
-  type FaceEmbedder,
   type FeatureExtractor,
 } from '@ragan/eval';
 import { importFromCli } from '../import-module.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
+import { cacheDataset, faceApiNetworks, faceRegionOf } from '../eval-setup.js';
 
 interface EvalFlags {
   model: string;
@@ -57,72 +52,6 @@ const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: st
   if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 };
-
-/**
- * A data cache split as an EvalDataset (random access through the cache reader). Pixels are mapped to
- * [-1, 1] and masks to [0, 1] exactly as the training sampler does. The dataset hash covers what defines
- * the data (every sample's source hash, label and split, the shard hashes and the image size), not
- * timestamps, so re-preparing the same files gives the same hash.
- */
-async function cacheDataset(reader: CacheReader, split: string): Promise<EvalDataset> {
-  const { index } = reader;
-  const picked = index.samples.map((s, i) => ({ s, i })).filter(({ s }) => s.split === split);
-  if (picked.length === 0) {
-    const splits = [...new Set(index.samples.map((s) => s.split))].join(', ') || 'none';
-    throw new DatasetError(reader.dir, `the cache has no "${split}" samples (its splits: ${splits}); pick one with --split`);
-  }
-  const identity = JSON.stringify({
-    size: index.record.size,
-    layout: index.record.layout,
-    groups: index.groups,
-    shards: index.shards.map((s) => s.sha256),
-    samples: index.samples.map((s) => [s.file, s.sha256, s.age, s.group, s.split, s.mask]),
-  });
-  const size = index.record.size;
-  const px = size * size;
-  return {
-    name: `${index.args.format}:${index.args.data.split(/[\\/]/).filter(Boolean).pop() ?? index.args.data}`,
-    split,
-    resolution: size,
-    ageGroups: index.groups.name,
-    ids: picked.map(({ s }) => s.file),
-    datasetHash: await sha256Hex(new TextEncoder().encode(identity)),
-    async load(indices) {
-      const images = new Float32Array(indices.length * px * 3);
-      const masks = new Float32Array(indices.length * px);
-      const buf = new Uint8Array(index.record.bytes);
-      const groups: number[] = [];
-      const ages: (number | null)[] = [];
-      for (let k = 0; k < indices.length; k++) {
-        const { s, i } = picked[indices[k]!]!;
-        const rec = await reader.read(i, buf);
-        for (let j = 0; j < px * 3; j++) images[k * px * 3 + j] = rec.image[j]! / 127.5 - 1;
-        for (let j = 0; j < px; j++) masks[k * px + j] = rec.mask[j]! / 255;
-        groups.push(s.group);
-        ages.push(s.age);
-      }
-      return {
-        images: tf.tensor4d(images, [indices.length, size, size, 3]),
-        masks: tf.tensor4d(masks, [indices.length, size, size, 1]),
-        groups,
-        ages,
-      };
-    },
-  };
-}
-
-/** face-api's networks (from @ragan/data) behind @ragan/eval's interfaces. */
-function faceApiNetworks(region: 'aligned' | 'full'): { age: AgeEstimator; embedder: FaceEmbedder } {
-  return {
-    age: { name: `face-api age regressor (${region} crop)`, estimate: (x) => estimateAge(x, { range: 'signed', region }) },
-    embedder: {
-      name: `face-api recognition 128-D (${region} crop)`,
-      sameIdentityThreshold: 0.6,
-      dims: 128,
-      embed: async (x) => faceEmbedding(x, { range: 'signed', region }),
-    },
-  };
-}
 
 async function openModel(spec: string, data: EvalDataset, seed: number): Promise<EvalModel> {
   if (isBaselineName(spec)) {
@@ -209,7 +138,7 @@ export function registerEval(program: Command): void {
         model = await openModel(flags.model, dataset, flags.seed);
         runtime = await useRuntime(model, flags.runtime, info);
         if (runtime) process.stderr.write(`generator on ${runtime.name} (${runtime.detail})\n`);
-        const region = flags.faceRegion === 'auto' ? (reader.index.args.format === 'utkface' ? 'full' : 'aligned') : flags.faceRegion;
+        const region = flags.faceRegion === 'auto' ? faceRegionOf(reader) : flags.faceRegion;
         await loadFaceModels({ detector: 'tiny', landmarks: 'tiny', age: true, recognition: true });
         const nets = faceApiNetworks(region);
         // Identity and the non-standard FID embed the same tensors: share the work.

@@ -8,6 +8,7 @@ import { createProgressBar, faceEmbedding, loadFaceModels, openCache } from '@ra
 import { cacheBatchSource, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
 import { applyConvRuntime, CONV_RUNTIME_HELP } from '../conv-runtime.js';
+import { trainingEvaluator } from '../eval-setup.js';
 
 interface TrainFlags {
   preset?: string;
@@ -87,7 +88,9 @@ Examples:
   ragan report runs/tiny          # loss curves and sample grids as HTML
 
 Run folder: config.json (resolved, written before step 0), metrics.jsonl (one row per step),
-samples/step-N.png (test faces × every age group), checkpoints/step-N/ (the newest few kept).
+samples/step-N.png (test faces × every age group), checkpoints/step-N/ (the newest few kept),
+evals.jsonl (with "evalEvery" in the config: face-api's age estimate per target group and identity on
+"evalFaces" fixed test faces; \`ragan report\` plots them).
 Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`,
     )
     .action(async (flags: TrainFlags) => {
@@ -146,6 +149,10 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
         process.stderr.write(`identity-network loss: face-api 128-D embedding (region ${region})\n`);
       }
 
+      // The fixed test faces of `evalEvery` (face-api's age regressor and embedding, as `ragan eval`)
+      const evaluator = config.evalEvery ? await trainingEvaluator(config.data, config.evalFaces ?? 48) : undefined;
+      if (evaluator) process.stderr.write(`evaluating ${config.evalFaces ?? 48} test faces every ${config.evalEvery} steps → ${join(runDir, 'evals.jsonl')}\n`);
+
       const controller = new AbortController();
       let signals = 0;
       const onSignal = (sig: string) => {
@@ -172,6 +179,7 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
           source,
           ...(classifierDir ? { classifierDir } : {}),
           ...(identityEmbedding ? { identityEmbedding } : {}),
+          ...(evaluator ? { evaluate: evaluator.evaluate } : {}),
           signal: controller.signal,
           log: (line) => process.stderr.write(`\n${line}\n`),
           onStep: (s) => bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`),
@@ -187,6 +195,7 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
         process.off('SIGINT', sigint);
         process.off('SIGTERM', sigterm);
         await source.close?.();
+        await evaluator?.close();
       }
     });
 }
