@@ -9,3 +9,4 @@ export { sampleGridPng } from './logging/sample-grid.js';
 export { cacheBatchSource, type CacheSourceOptions } from './trainer/cache-source.js';
 export { trainClassifier, type ClassifierTrainOptions, type ClassifierTrainResult } from './trainer/classifier.js';
 export { writeReport } from './logging/report.js';
+export { writeSnapshot, type SnapshotInfo, type SnapshotResult } from './checkpoint/snapshot.js';

@@ -7,6 +7,7 @@ export { registerLeaderboard } from './leaderboard.js';
 export { registerTrainClassifier } from './train-classifier.js';
 export { registerTrain } from './train.js';
 export { registerReport } from './report.js';
+export { registerSnapshot } from './snapshot.js';
 export { registerExport } from './export.js';
 export { registerAge } from './age.js';
 export { registerDemo } from './demo.js';

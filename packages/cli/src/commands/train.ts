@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
+import { cp, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, saveModelFolder } from '@ragan/core';
@@ -48,6 +48,7 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() ?? false;
 
 /**
  * wasm training threads by default: on a 2-core Xeon two threads made a `tiny` batch-4 step 1.0–1.5×
@@ -67,7 +68,7 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', 'model size: tiny (64²) | small (128²) | paper (256²)')
     .option('--data <cache>', 'training cache written by `ragan prepare` (its --size must match the preset)')
     .option('--out <run>', 'new run folder (config.json, metrics.jsonl, samples/, checkpoints/)')
-    .option('--resume <run>', 'continue a run from its newest valid checkpoint (needs --data too, unless the run records it)')
+    .option('--resume <run>', 'continue a run (or a `ragan snapshot`) from its newest valid checkpoint (needs --data too, unless the run records it); with --out, in a copy there')
     .option('--steps <n>', 'train up to this total step count')
     .option('--batch <n>', 'images per step')
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu (default: RAGAN_BACKEND, else the fastest installed)')
@@ -85,6 +86,7 @@ Examples:
   ragan prepare --data faces/ --format utkface --size 64 --out cache64
   ragan train --preset tiny --data cache64 --steps 2000 --batch 8 --out runs/tiny
   ragan train --resume runs/tiny --steps 4000
+  ragan train --resume snapshots/small --data cache128 --out runs/small --steps 60000   # a snapshot, continued in a copy
   ragan report runs/tiny          # loss curves and sample grids as HTML
 
 Run folder: config.json (resolved, written before step 0), metrics.jsonl (one row per step),
@@ -95,7 +97,18 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
     )
     .action(async (flags: TrainFlags) => {
       if (!flags.resume && !flags.out) throw new ConfigError('out', 'give --out RUN for a new run, or --resume RUN to continue one');
-      const runDir = resolve(flags.resume ?? flags.out!);
+      let runDir = resolve(flags.resume ?? flags.out!);
+      // --resume SRC --out NEW: continue SRC (a run or a snapshot) in a new folder, leaving SRC as it is
+      if (flags.resume && flags.out && resolve(flags.out) !== runDir) {
+        const dst = resolve(flags.out);
+        if (!(await isFile(join(runDir, 'config.json')))) throw new ConfigError('resume', `${runDir} is not a run folder or snapshot (no config.json)`);
+        if (await isFile(join(dst, 'config.json'))) throw new ConfigError('out', `${dst} already holds a run: continue it with --resume ${flags.out}`);
+        if (!flags.dryRun) {
+          await cp(runDir, dst, { recursive: true, errorOnExist: true, force: false });
+          process.stderr.write(`continuing ${runDir} in ${dst} (${runDir} is left as it is)\n`);
+          runDir = dst;
+        }
+      }
       let input: Record<string, unknown> = {};
       if (flags.resume) {
         const cfg = (await readJson(join(runDir, 'config.json'))) as Record<string, unknown>;
@@ -117,6 +130,9 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
         return;
       }
       if (!config.data) throw new ConfigError('data', 'give --data CACHE (a folder written by `ragan prepare`)');
+      if (!flags.data && !(await isDir(config.data))) {
+        throw new ConfigError('data', `this run was trained on ${config.data}, which is not on this machine: prepare the same data (see the run's config.json) and pass --data CACHE`);
+      }
       const threads = int('threads', flags.threads) ?? defaultThreads();
       const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads });
       const convLine = await applyConvRuntime(flags.convRuntime, info, { threads, log: (line) => process.stderr.write(`${line}\n`) });

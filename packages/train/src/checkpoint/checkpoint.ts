@@ -13,6 +13,7 @@ import {
   type RaganModel,
 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
+import * as tf from '@tensorflow/tfjs';
 import { TensorBag } from './tensor-bag.js';
 
 /** Everything besides weights that an exact resume needs; stored as the manifest's `extra`. */
@@ -217,6 +218,12 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
       loaded = true;
       const state = parseState(manifest.extra, dir);
       if (state.step !== step) throw new ModelLoadError(dir, `folder says step ${step} but its manifest says ${state.step}`);
+      // a compact snapshot (snapshot.ts) stores √v: back to Adam's v
+      const snap = (manifest.extra as { snapshot?: { optimizerV?: string; vScale?: Record<string, number> } } | undefined)?.snapshot;
+      if (snap?.optimizerV === 'sqrt') {
+        expandSnapshotMoments(built!.gOpt, snap.vScale ?? {}, dir);
+        expandSnapshotMoments(built!.dOpt, snap.vScale ?? {}, dir);
+      }
       return { step, dir, ...built!, state, manifest, skipped };
     } catch (e) {
       // loadModelFolder disposes what it built when it refuses; after a successful load we must
@@ -243,4 +250,16 @@ export async function pruneCheckpoints(runDir: string, keep: number): Promise<vo
     return;
   }
   for (const n of names) if (n.startsWith('.tmp-step-') && !n.endsWith(`-${process.pid}`)) await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
+}
+
+/** Turns a compact snapshot's stored √v·scale back into Adam's v, in place (snapshot.ts). */
+function expandSnapshotMoments(bag: TensorBag, vScale: Record<string, number>, where: string): void {
+  for (const [name, t] of bag.toMap()) {
+    if (!name.startsWith('v/')) continue;
+    const scale = vScale[`${bag.name}/${name}`] ?? 1;
+    if (!(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) throw new ModelLoadError(where, `snapshot scale of ${bag.name}/${name} must be a positive number, got ${JSON.stringify(scale)}`);
+    const sq = tf.tidy(() => tf.square(tf.div(t, scale)));
+    (t as tf.Variable).assign(sq);
+    sq.dispose();
+  }
 }
