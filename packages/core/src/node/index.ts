@@ -29,7 +29,7 @@ export async function initNodeBackend(opts: InitNodeBackendOptions = {}): Promis
     beforeWasmInit: opts.beforeWasmInit ?? (threads > 1 ? () => enableWasmThreads(threads, opts.log ? { log: opts.log } : {}) : undefined),
   });
 }
-export { loadOnnxRuntime, type OnnxRuntimeProbe } from './onnx-runtime.js';
+export { disableOnnxRuntimeTelemetry, loadOnnxRuntime, type OnnxRuntimeProbe } from './onnx-runtime.js';
 export {
   enableOnnxConvKernels,
   disableOnnxConvKernels,

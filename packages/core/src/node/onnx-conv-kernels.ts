@@ -37,7 +37,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { encodeOnnxModel, type AttrValue, type OnnxNode, type OnnxInitializer } from '../onnx/proto.js';
-import { onnxImportFailure } from './onnx-runtime.js';
+import { disableOnnxRuntimeTelemetry, onnxImportFailure } from './onnx-runtime.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -73,6 +73,7 @@ const defaultImport = (s: string): Promise<unknown> => import(/* @vite-ignore */
  * load" and "a binding of another shape" all come back as `{ ok: false, reason }`.
  */
 export async function loadOnnxRuntimeBinding(importModule: (specifier: string) => Promise<unknown> = defaultImport): Promise<OnnxBindingProbe> {
+  disableOnnxRuntimeTelemetry();
   let mod: unknown;
   try {
     mod = await importModule('onnxruntime-node/dist/binding.js');

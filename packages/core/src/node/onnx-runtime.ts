@@ -20,6 +20,16 @@ export function onnxImportFailure(e: unknown, what = 'onnxruntime-node'): string
   return `${what} did not load (${msg.split('\n')[0]})`;
 }
 
+/**
+ * onnxruntime-node 1.30 on Linux starts Microsoft's telemetry SDK (1DS) with the first session, which
+ * creates an empty `mat-debug-<pid>.log` in the temp folder for every process and tries to upload usage
+ * events. `ORT_DISABLE_TELEMETRY=1` (read by the native library when that session opens) turns it off;
+ * a value the user set is left alone. Call before the first session.
+ */
+export function disableOnnxRuntimeTelemetry(): void {
+  if (typeof process !== 'undefined' && process.env && process.env.ORT_DISABLE_TELEMETRY === undefined) process.env.ORT_DISABLE_TELEMETRY = '1';
+}
+
 const cache = new WeakMap<object, Promise<OnnxRuntimeProbe>>();
 const defaultImport = (s: string): Promise<unknown> => import(/* @vite-ignore */ s);
 
@@ -36,6 +46,7 @@ export function loadOnnxRuntime(importModule: (specifier: string) => Promise<unk
   const hit = cache.get(importModule);
   if (hit) return hit;
   const probe = (async (): Promise<OnnxRuntimeProbe> => {
+    disableOnnxRuntimeTelemetry();
     let mod: unknown;
     try {
       mod = await importModule('onnxruntime-node');
