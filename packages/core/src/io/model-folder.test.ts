@@ -237,6 +237,23 @@ describe('model folder refusals', () => {
     disposeAll(saved);
   });
 
+  it('NaN or Inf in the weights (a diverged run; checksums match): refused, naming the file and the tensor', async () => {
+    for (const dtype of ['float32', 'float16'] as const) {
+      const store = memoryStore();
+      const saved = { generator: new TinyNet('generator', 2, 1), discriminator: new TinyNet('discriminator', 2, 2) };
+      const bias = saved.discriminator.weights().find((w) => w.name === 'discriminator/bias')!.variable;
+      bias.assign(tf.tensor1d([0.5, NaN, 1, NaN, -1]));
+      const kernel = saved.generator.weights().find((w) => w.name === 'generator/block/kernel')!.variable;
+      kernel.assign(tf.tidy(() => tf.div(kernel, tf.zerosLike(kernel)))); // ±Inf (and NaN for 0/0)
+      await saveModelFolder(store, { config, modules: saved, packageVersion: '0.1.0', dtype });
+      const e = await expectRefused(store, [/generator\.bin/, /tensor "generator\/block\/kernel"/, /non-finite/, /\d+ of 36 values/]);
+      expect(e.location).toBe('memory:/generator.bin');
+      // only the discriminator: its own file and tensor are named
+      await expectRefused(store, [/^memory:\/discriminator\.bin: /, /tensor "discriminator\/bias"/, /2 of 5 values/, /NaN/], { modules: ['discriminator'] });
+      disposeAll(saved);
+    }
+  });
+
   it('overlapping and out-of-range tensor entries, inconsistent byte counts', async () => {
     const { store, saved } = await savedFolder();
     const good = store.files.get(MANIFEST_FILE)!;

@@ -218,6 +218,28 @@ function decodeTensor(file: Uint8Array, entry: TensorEntry): Float32Array {
   return float16ToFloat32(half);
 }
 
+/** Throws ModelLoadError at `location` when `values` holds NaN or ±Inf, naming the tensor. */
+function checkFinite(values: Float32Array, name: string, location: string): void {
+  let bad = 0;
+  let first = -1;
+  const kinds = new Set<string>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0) {
+      // NaN and ±Inf are the values for which v - v is not 0
+      bad++;
+      if (first < 0) first = i;
+      kinds.add(Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
+    }
+  }
+  if (bad > 0) {
+    throw new ModelLoadError(
+      location,
+      `tensor "${name}" has ${bad} of ${values.length} values non-finite (${[...kinds].join(', ')}; the first at index ${first}): the weights are unusable (saved from a training run that diverged?); use an earlier checkpoint`,
+    );
+  }
+}
+
 export interface LoadModelFolderOptions {
   /**
    * Builds the modules for the stored config, e.g. `(c) => ({ generator: createGenerator(c) })`.
@@ -239,8 +261,9 @@ export interface LoadedModelFolder {
 /**
  * Loads a model folder: validates manifest.json, reads each needed weight file with its declared size
  * as the cap, checks size then SHA-256, builds the modules with `create(config)`, checks every tensor
- * name and shape against them, and only then assigns the weights. Any refusal is a ModelLoadError
- * naming the file and the problem; modules built before a refusal are disposed.
+ * name and shape against them and every value for NaN/Inf, and only then assigns the weights. Any
+ * refusal is a ModelLoadError naming the file (and tensor) and the problem; modules built before a
+ * refusal are disposed.
  */
 export async function loadModelFolder(store: ModelStore, options: LoadModelFolderOptions): Promise<LoadedModelFolder> {
   const limits = limitsOf(options.limits);
@@ -284,14 +307,22 @@ export async function loadModelFolder(store: ModelStore, options: LoadModelFolde
       modules[file.module] = m;
     }
     const plans = files.map((file) => ({ file, byName: matchWeights(modules[file.module]!, file.tensors, joinLocation(base, file.path)) }));
-    for (const { file, byName } of plans) {
-      const bytes = data.get(file)!;
-      for (const entry of file.tensors) {
-        const t = tf.tensor(decodeTensor(bytes, entry), entry.shape, 'float32');
+    // Decode and check every value before assigning anything: NaN or Inf (a diverged run) would load
+    // "fine" and give black faces and null metrics.
+    const decoded = plans.map(({ file }) =>
+      file.tensors.map((entry) => {
+        const values = decodeTensor(data.get(file)!, entry);
+        checkFinite(values, entry.name, joinLocation(base, file.path));
+        return values;
+      }),
+    );
+    plans.forEach(({ file, byName }, i) => {
+      file.tensors.forEach((entry, k) => {
+        const t = tf.tensor(decoded[i]![k]!, entry.shape, 'float32');
         byName.get(entry.name)!.variable.assign(t);
         t.dispose();
-      }
-    }
+      });
+    });
   } catch (e) {
     for (const m of Object.values(built)) m.dispose();
     throw e;
