@@ -56,7 +56,7 @@ export { ellipticalPrior, ELLIPSE_PRIORS, type EllipsePrior } from './masks/prio
 export { resolveMask, maskChainSteps, checkMaskMode, type MaskPlugins, type MaskChain, type ResolvedMask } from './masks/chain.js';
 export { loadLandmarkMaskProvider } from './masks/landmarks.js';
 // cache
-export { prepareCache, sampleAge, type PrepareOptions, type PrepareResult, type PrepareProgress, type PrepareStart } from './cache/prepare.js';
+export { MIN_IMAGE_SIDE, prepareCache, sampleAge, type PrepareOptions, type PrepareResult, type PrepareProgress, type PrepareStart } from './cache/prepare.js';
 export {
   readCacheIndex,
   cacheIndexSchema,

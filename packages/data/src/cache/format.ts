@@ -19,7 +19,7 @@ export const SHARD_FILE_RE = /^shard-\d{5}\.bin$/;
 /** Bytes of one record at side `size`. */
 export const recordBytes = (size: number): number => size * size * 4;
 
-const skipKind = z.enum(['bad-name', 'bad-label', 'pruned', 'missing', 'unreadable', 'outside', 'empty', 'too-large', 'not-an-image', 'corrupt', 'bad-mask']);
+const skipKind = z.enum(['bad-name', 'bad-label', 'pruned', 'missing', 'unreadable', 'outside', 'empty', 'too-large', 'too-small', 'not-an-image', 'corrupt', 'bad-mask']);
 const maskSource = z.enum(MASK_SOURCES as [string, ...string[]]);
 
 export const cacheIndexSchema = z.object({

@@ -205,3 +205,27 @@ describe('prepareCache on UTKFace with broken files', () => {
     expect(r.previewPath).toBeUndefined();
   });
 });
+
+describe('prepareCache: images too small to train on', () => {
+  it('skips images under 32 px on the shorter side (a 1×1, a 200×20 strip) with the size in the reason; 32×40 is kept', async () => {
+    const dir = join(tmp.dir, 'small-utk');
+    mkdirSync(dir);
+    copyUtkFaceFiles(dir, good.slice(0, 2));
+    const flat = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 90 } } }).png().toBuffer();
+    writeFileSync(join(dir, '40_1_0_20990101000000101.jpg.chip.jpg'), await flat(1, 1));
+    writeFileSync(join(dir, '40_1_0_20990101000000102.jpg.chip.jpg'), await flat(200, 20));
+    writeFileSync(join(dir, '40_1_0_20990101000000103.jpg.chip.jpg'), await flat(32, 40));
+    const r = await prepareCache({ data: dir, format: 'utkface', size: 64, out: join(tmp.dir, 'small-out'), masks: 'prior', preview: false });
+    expect(r.kept).toBe(3);
+    expect(r.bySkipKind).toEqual({ 'too-small': 2 });
+    const report = JSON.parse(readFileSync(r.skippedPath, 'utf8')) as { skipped: Array<{ file: string; kind: string; reason: string }> };
+    const reason = Object.fromEntries(report.skipped.map((s) => [s.file, s.reason]));
+    expect(reason['40_1_0_20990101000000101.jpg.chip.jpg']).toMatch(/^40_1_0_20990101000000101\.jpg\.chip\.jpg: is 1×1 pixels, under the 32-pixel minimum on the shorter side/);
+    expect(reason['40_1_0_20990101000000102.jpg.chip.jpg']).toMatch(/is 200×20 pixels, under the 32-pixel minimum/);
+    // the index validates with the new kind; a lower minimum keeps the strip
+    expect((await readCacheIndex(join(tmp.dir, 'small-out'))).counts.bySkipKind).toEqual({ 'too-small': 2 });
+    const low = await prepareCache({ data: dir, format: 'utkface', size: 64, out: join(tmp.dir, 'small-out-16'), masks: 'prior', preview: false, minSide: 16 });
+    expect(low.kept).toBe(4);
+    expect(low.bySkipKind).toEqual({ 'too-small': 1 });
+  });
+});

@@ -49,6 +49,11 @@ export interface PrepareOptions {
   testFraction?: number;
   /** Pixel limit per image (decompression-bomb guard); default DEFAULT_MAX_PIXELS. */
   maxPixels?: number;
+  /**
+   * Images whose shorter side is under this many pixels are skipped (`too-small`): stretched to the
+   * cache size they hold no face, only a blur or a flat colour. Default MIN_IMAGE_SIDE (32).
+   */
+  minSide?: number;
   /** Mask providers from outside this module (landmarks, segmentation). */
   maskPlugins?: MaskPlugins;
   /** Images decoded at once; default 3 (sharp decodes on libuv's thread pool). */
@@ -111,6 +116,9 @@ export interface PrepareResult {
   /** Lines worth telling the user (mask sources, fallbacks). */
   notes: string[];
 }
+
+/** Default smallest accepted shorter side of a source image, in pixels (`PrepareOptions.minSide`). */
+export const MIN_IMAGE_SIDE = 32;
 
 type ItemOutcome =
   | { ok: true; sample: Omit<CacheSample, 'shard' | 'record'>; image: Uint8Array; mask: Uint8Array }
@@ -278,14 +286,18 @@ async function processItem(item: SourceItem, listing: DatasetListing, o: Resolve
   try {
     const buf = await readImageFile(item.path, { name: item.file, ...(item.confineTo ? { confineTo: item.confineTo } : {}) });
     const sha256 = createHash('sha256').update(buf).digest('hex');
+    const header = await probeImage(buf, { name: item.file, maxPixels: o.maxPixels });
+    if (Math.min(header.width, header.height) < o.minSide) {
+      throw new ImageFileError(item.file, 'too-small', `is ${header.width}×${header.height} pixels, under the ${o.minSide}-pixel minimum on the shorter side: too small to hold a face to train on`);
+    }
     const image = await decodeRgb(buf, o.size, { name: item.file, maxPixels: o.maxPixels });
     let work: Promise<RgbImage> | undefined;
     // plug-in providers see a larger image than tiny caches store (landmarks need detail): up to 512 px
     const workImage = () =>
-      (work ??= probeImage(buf, { name: item.file, maxPixels: o.maxPixels }).then((h) => {
-        const side = Math.min(512, h.width, h.height);
+      (work ??= (async () => {
+        const side = Math.min(512, header.width, header.height);
         return side <= o.size ? image : decodeRgb(buf, side, { name: item.file, maxPixels: o.maxPixels });
-      }));
+      })());
     const mask = await resolveMask(item, { mode: o.masks, size: o.size, prior: listing.priorShape, plugins: o.maskPlugins, maxPixels: o.maxPixels }, workImage);
     return {
       ok: true,
@@ -320,6 +332,7 @@ interface ResolvedOptions {
   overwrite: boolean;
   testFraction: number;
   maxPixels: number;
+  minSide: number;
   maskPlugins: MaskPlugins;
   concurrency: number;
   shardRecords: number | undefined;
@@ -342,6 +355,8 @@ function resolveOptions(p: PrepareOptions): ResolvedOptions {
   if (!(testFraction >= 0 && testFraction <= 1)) throw new ConfigError('testFraction', `must be in [0, 1], got ${testFraction}`);
   const maxPixels = p.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!isPosInt(maxPixels)) throw new ConfigError('maxPixels', `must be a positive integer, got ${String(maxPixels)}`);
+  const minSide = p.minSide ?? MIN_IMAGE_SIDE;
+  if (!isPosInt(minSide)) throw new ConfigError('minSide', `must be a positive integer, got ${String(minSide)}`);
   const concurrency = p.concurrency ?? Math.min(4, Math.max(2, availableParallelism() + 1));
   if (!isPosInt(concurrency)) throw new ConfigError('concurrency', `must be a positive integer, got ${String(concurrency)}`);
   if (p.shardRecords !== undefined && !isPosInt(p.shardRecords)) throw new ConfigError('shardRecords', `must be a positive integer, got ${String(p.shardRecords)}`);
@@ -358,6 +373,7 @@ function resolveOptions(p: PrepareOptions): ResolvedOptions {
     overwrite: p.overwrite ?? false,
     testFraction,
     maxPixels,
+    minSide,
     maskPlugins: p.maskPlugins ?? {},
     concurrency,
     shardRecords: p.shardRecords,

@@ -33,6 +33,7 @@ export type SkipKind =
   | 'outside' // a manifest path that escapes the manifest's folder
   | 'empty' // zero bytes
   | 'too-large' // over the byte or pixel limit (decompression-bomb guard)
+  | 'too-small' // under the minimum side (a 1×1 image would be a flat colour stretched to the cache size)
   | 'not-an-image' // not a format we decode
   | 'corrupt' // a known format that fails to decode (truncated, damaged)
   | 'bad-mask'; // the sample's parsing map or mask file is unusable
