@@ -229,3 +229,28 @@ describe('prepareCache: images too small to train on', () => {
     expect(low.bySkipKind).toEqual({ 'too-small': 1 });
   });
 });
+
+describe('prepareCache: an index.json that is not ours', () => {
+  it('is never replaced, not even with overwrite; a damaged cache index still is', async () => {
+    const dir = join(tmp.dir, 'own-utk');
+    mkdirSync(dir);
+    copyUtkFaceFiles(dir, good.slice(0, 2));
+    const out = join(tmp.dir, 'users-folder');
+    mkdirSync(out);
+    const mine = '{ "pages": ["intro.md", "setup.md"] }\n';
+    writeFileSync(join(out, 'index.json'), mine);
+    const opts: PrepareOptions = { data: dir, format: 'utkface', size: 32, out, masks: 'prior', preview: false };
+    for (const overwrite of [false, true]) {
+      const err = await prepareCache({ ...opts, overwrite }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DatasetError);
+      expect((err as Error).message).toMatch(/users-folder\/index\.json: is not a cache index \(no "format": "ragan-data-cache"\); it is not ours to replace: move it away or choose another --out/);
+      expect(readFileSync(join(out, 'index.json'), 'utf8')).toBe(mine);
+    }
+    // a cache whose index was damaged: --overwrite is the way out, and works
+    const cache = join(tmp.dir, 'damaged-cache');
+    await prepareCache({ ...opts, out: cache });
+    writeFileSync(join(cache, 'index.json'), readFileSync(join(cache, 'index.json'), 'utf8').slice(0, 300));
+    await expect(prepareCache({ ...opts, out: cache })).rejects.toThrow(/--overwrite/);
+    expect((await prepareCache({ ...opts, out: cache, overwrite: true })).status).toBe('complete');
+  });
+});

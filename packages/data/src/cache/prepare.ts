@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ConfigError, DatasetError, getAgeGroupSet, groupCenter, RaganError } from '@ragan/core';
@@ -502,6 +502,26 @@ async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> 
   const foreign = (await readdir(outDir)).filter((n) => !isOwnFile(n));
   if (foreign.length && !overwrite) {
     throw new DatasetError(outDir, `is not empty and is not a cache (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); choose an empty or new --out folder`);
+  }
+  // An index.json is ours (and may be replaced, damaged or not) only if it says it is a cache index
+  const indexPath = join(outDir, INDEX_FILE);
+  const ist = await stat(indexPath).catch(() => undefined);
+  if (ist && !(ist.isFile() && CACHE_MARK.test(await readHead(indexPath, 4096)))) {
+    throw new DatasetError(indexPath, `is not a cache index (no "format": "${CACHE_FORMAT}"); it is not ours to replace: move it away or choose another --out`);
+  }
+}
+
+/** Every index we write begins `{"format":"ragan-data-cache",`; a damaged one still says so near the start. */
+const CACHE_MARK = new RegExp(`"format"\\s*:\\s*"${CACHE_FORMAT}"`);
+
+async function readHead(path: string, bytes: number): Promise<string> {
+  const h = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await h.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await h.close();
   }
 }
 
