@@ -248,6 +248,25 @@ describe('runTraining', () => {
     expect(last(cont).step).toBe(5);
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
   }, 600_000);
+
+  it('loss weights and ageShift may change on resume (logged as a resume event); the optimizer may not', async () => {
+    const dir = tmp();
+    const s1 = source();
+    await runTraining({ runDir: dir, config: { ...config, steps: 2 }, source: s1 });
+    s1.close?.();
+    const cfgFile = join(dir, 'config.json');
+    const saved = JSON.parse(readFileSync(cfgFile, 'utf8')) as { losses: Record<string, number>; optimizer: Record<string, number> };
+    writeFileSync(cfgFile, JSON.stringify({ ...saved, losses: { ...saved.losses, age: 3 }, ageShift: 2 }));
+    const s2 = source();
+    await runTraining({ runDir: dir, resume: true, steps: 3, source: s2 });
+    s2.close?.();
+    const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as { losses: Record<string, number>; ageShift: number; step: number };
+    expect(event).toMatchObject({ step: 2, ageShift: 2, losses: { age: 3, rec: 10 } });
+    writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));
+    const s3 = source();
+    await expect(runTraining({ runDir: dir, resume: true, steps: 4, source: s3 })).rejects.toThrow(/another config/);
+    s3.close?.();
+  }, 600_000);
 });
 
 function readMetricsSync(file: string): unknown[] {

@@ -29,6 +29,8 @@ export interface TrainingState {
   dataCursor: unknown;
   /** sha256 of the resolved train config, to refuse resuming with another config. */
   configHash: string;
+  /** 2: the hash leaves out the loss weights and ageShift (they may change on resume); absent: the strict hash. */
+  configHashVersion?: number;
 }
 
 const STEP_DIR = /^step-(\d{1,12})$/;

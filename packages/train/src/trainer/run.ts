@@ -139,9 +139,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
   }
   const { resolvedModel, ...hashed } = config;
-  // what must not change across a resume: not the step target, the data path, the backend or when to
-  // checkpoint and evaluate
-  const configHash = sha256(JSON.stringify({ ...hashed, steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined }));
+  // What must not change across a resume: not the step target, the data path, the backend or when to
+  // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights and the
+  // classifier's input shift change (a recipe may be tuned mid-run; each resume logs the weights in
+  // force); older checkpoints keep the strict hash they were written with.
+  const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
+  const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
+  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined }));
+  const CONFIG_HASH_VERSION = 2;
   if (source.resolution !== resolvedModel.resolution) {
     throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${resolvedModel.resolution}px: prepare the data with --size ${resolvedModel.resolution} or choose another preset`);
   }
@@ -175,7 +180,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const ck = await loadLatestCheckpoint(runDir);
     if (!ck) return false;
     for (const s of ck.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
-    if (ck.state.configHash !== configHash) {
+    const expected = (ck.state as { configHashVersion?: number }).configHashVersion === CONFIG_HASH_VERSION ? configHash : strictHash;
+    if (ck.state.configHash !== expected) {
       ck.model.dispose();
       ck.gOpt.dispose();
       ck.dOpt.dispose();
@@ -201,6 +207,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     log(`resuming ${runDir} from step ${step}`);
     await truncateMetrics(metricsFile, step);
     await truncateMetrics(evalsFile, step);
+    await appendMetrics(metricsFile, { event: 'resume', step, losses: config.losses, ageShift: config.ageShift ?? 0 });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
@@ -217,6 +224,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     lr: trainer.gOpt.lr,
     dataCursor: source.getCursor(),
     configHash,
+    configHashVersion: CONFIG_HASH_VERSION,
   });
   const now = opts.now ?? (() => performance.now());
   let lastCheckpoint = now();
