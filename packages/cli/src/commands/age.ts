@@ -4,6 +4,7 @@ import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type Ag
 import {
   NoFaceError,
   OUTPUT_IMAGE_FORMATS,
+  checkPhotoFile,
   encodeImageFor,
   findPhotoFaces,
   pasteFaces,
@@ -74,6 +75,8 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const feather = Number(flags.feather);
   if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
   const out = resolve(flags.out);
+  // The photo is checked before the backend and the model load (seconds): a typo is said at once.
+  await checkPhotoFile(photoPath);
 
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();

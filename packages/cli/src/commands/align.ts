@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { initNodeBackend } from '@ragan/core/node';
-import { alignPhoto, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
+import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
 import { importFromCli } from '../import-module.js';
 
 export interface AlignCommandOptions {
@@ -26,6 +26,7 @@ export async function runAlign(photoPath: string, opts: AlignCommandOptions): Pr
   if (!Number.isInteger(size) || size < 16 || size > 4096) throw new ConfigError('--size', `must be an integer in [16, 4096], got ${opts.size}`);
   const minConfidence = Number(opts.minConfidence);
   if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${opts.minConfidence}`);
+  await checkPhotoFile(photoPath); // a missing file or a folder is said so before anything loads
   await initNodeBackend({ backend: opts.backend ?? 'auto', importModule: importFromCli });
 
   const result = await alignPhoto(photoPath, { size, minConfidence, models: { detector: opts.detector } });

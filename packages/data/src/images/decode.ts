@@ -1,4 +1,5 @@
-import { lstat, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { access, lstat, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DatasetError } from '@ragan/core';
 import { isInside } from '../paths.js';
@@ -54,15 +55,7 @@ export interface ReadFileOptions {
 export async function readImageFile(path: string, options: ReadFileOptions = {}): Promise<Buffer> {
   const name = options.name ?? path;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-  let st;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    throw await fsError(path, name, e);
-  }
-  if (st.isDirectory()) throw new ImageFileError(name, 'unreadable', 'is a folder, not an image file');
-  if (!st.isFile()) throw new ImageFileError(name, 'unreadable', 'is not a regular file (a device, socket or pipe)');
-  if (st.size === 0) throw new ImageFileError(name, 'empty', 'is empty (0 bytes)');
+  const st = await statImageFile(path, name);
   if (st.size > maxBytes) throw new ImageFileError(name, 'too-large', `is ${fmtBytes(st.size)}, over the ${fmtBytes(maxBytes)} file-size limit`);
   if (options.confineTo) {
     const [real, root] = await Promise.all([realpath(path), realpath(options.confineTo)]);
@@ -73,6 +66,29 @@ export async function readImageFile(path: string, options: ReadFileOptions = {})
   } catch (e) {
     throw await fsError(path, name, e);
   }
+}
+
+/**
+ * Checks that `path` names a non-empty regular file this process can read (without reading it), in
+ * words otherwise (ImageFileError naming it: missing, a folder, a dangling symlink, no permission, empty).
+ * Returns its stat.
+ */
+export async function statImageFile(path: string, name = path): Promise<Stats> {
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw await fsError(path, name, e);
+  }
+  if (st.isDirectory()) throw new ImageFileError(name, 'unreadable', 'is a folder, not an image file');
+  if (!st.isFile()) throw new ImageFileError(name, 'unreadable', 'is not a regular file (a device, socket or pipe)');
+  if (st.size === 0) throw new ImageFileError(name, 'empty', 'is empty (0 bytes)');
+  try {
+    await access(path, constants.R_OK);
+  } catch (e) {
+    throw await fsError(path, name, e);
+  }
+  return st;
 }
 
 async function fsError(path: string, name: string, e: unknown): Promise<ImageFileError> {
