@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type AgeTargetDescription, type BackendName } from '@ragan/core';
@@ -32,6 +33,8 @@ export interface AgeFlags {
   feather: string;
   backend?: BackendName | 'auto';
   runtime?: string;
+  /** Write --out even when it is the photo itself. */
+  force?: boolean;
 }
 
 /** What `ragan age --json` prints. */
@@ -59,6 +62,12 @@ const NO_MODEL = [
   'then: ragan age photo.jpg --model models/tiny --to 70+ --out aged.png (a run folder such as runs/tiny works too)',
 ].join('\n');
 
+/** Are `a` and `b` one file (through symlinks, `..`, hard links)? False when either does not exist. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
 const r1 = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);
 
 export async function runAge(photoPath: string, flags: AgeFlags, log: (line: string) => void = () => {}): Promise<AgeSummary> {
@@ -75,8 +84,11 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const feather = Number(flags.feather);
   if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
   const out = resolve(flags.out);
-  // The photo is checked before the backend and the model load (seconds): a typo is said at once.
+  // The photo and --out are checked before the backend and the model load (seconds): a typo is said at once.
   await checkPhotoFile(photoPath);
+  if (!flags.force && (await sameFile(photoPath, out))) {
+    throw new ConfigError('--out', `${flags.out} is the photo itself (${photoPath}): it would be overwritten; choose another --out, or add --force to replace it`);
+  }
 
   const backend = await initCliBackend(flags.backend);
   let t = performance.now();
@@ -182,6 +194,7 @@ export function registerAge(program: Command): void {
     .requiredOption('-o, --out <file>', `output image (${OUTPUT_IMAGE_FORMATS.join(', ')}): the photo at its own size, faces re-aged`)
     .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
     .option('--json', 'print a JSON summary (faces, boxes, target, timings, output) to stdout')
+    .option('--force', 'write --out even when it is the photo itself (replacing your original)')
     .addOption(new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd'))
     .option('--min-confidence <p>', 'minimum detector confidence in (0, 1)', '0.5')
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
