@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '@ragan/core';
 import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
@@ -28,6 +29,37 @@ export interface DetectFacesOptions {
   pad?: number;
   /** Tiny Face Detector input size (multiple of 32). Default 416. */
   tinyInputSize?: number;
+  /**
+   * Largest image (width × height) the networks see. A larger RgbImage is scaled down with sharp first
+   * and the boxes and landmarks are scaled back to its coordinates. Default DEFAULT_DETECT_MAX_PIXELS.
+   * Tensors are used as given.
+   */
+  maxPixels?: number;
+}
+
+/**
+ * 4096² (16.8 megapixels). face-api's detectors see the image at 512 px (SSD) or 416 px (Tiny) and its
+ * landmark net each face at 112 px, so a face found in a larger photo is found, and as well placed, in
+ * this much; whereas tfjs's wasm backend runs out of its 4 GB of memory on photos of about 100
+ * megapixels and more (the image goes in as int32, then float32).
+ */
+export const DEFAULT_DETECT_MAX_PIXELS = 4096 * 4096;
+
+/** The size an image of `width`×`height` is detected at: itself within `maxPixels`, else scaled down to fit (same aspect). */
+export function detectionSize(width: number, height: number, maxPixels = DEFAULT_DETECT_MAX_PIXELS): { width: number; height: number } {
+  if (width * height <= maxPixels) return { width, height };
+  const k = Math.sqrt(maxPixels / (width * height));
+  return { width: Math.max(1, Math.floor(width * k)), height: Math.max(1, Math.floor(height * k)) };
+}
+
+async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const src = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  const out = await sharp(src, { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (out.info.channels !== 3 || out.info.width !== width || out.info.height !== height) throw new ShapeError(`detectFaces: scaling to ${width}×${height} gave ${out.info.width}×${out.info.height}×${out.info.channels}`);
+  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width, height };
 }
 
 /**
@@ -36,6 +68,21 @@ export interface DetectFacesOptions {
  * loaded are used). Returns faces sorted by score, best first; `[]` when there is none.
  */
 export async function detectFaces(image: RgbImage | tf.Tensor3D, options: DetectFacesOptions = {}): Promise<DetectedFace[]> {
+  if (!(image instanceof tf.Tensor)) {
+    const size = detectionSize(image.width, image.height, options.maxPixels);
+    if (size.width !== image.width || size.height !== image.height) {
+      // A big photo: detect on a smaller copy, then scale back (box and landmarks are continuous pixel
+      // coordinates, so the factor is exactly the ratio of the sides).
+      const sx = image.width / size.width;
+      const sy = image.height / size.height;
+      const faces = await detectFaces(await resizeRgb(image, size.width, size.height), { ...options, maxPixels: Infinity });
+      return faces.map((f) => ({
+        box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
+        score: f.score,
+        landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
+      }));
+    }
+  }
   const models = requireFaceModels('detector', 'detectFaces');
   requireFaceModels('landmarks', 'detectFaces');
   const { faceapi } = models;

@@ -15,6 +15,7 @@ import { ALIGNED_FACE_BOXES, landmarkMaskProvider, NoFaceError, plausibleAligned
 import { landmarksInBox } from './detect.js';
 import { syntheticLandmarks68 } from './fixtures.js';
 import { disposeFaceModels, loadFaceModels } from './models.js';
+import { findPhotoFaces } from '../reage/reage-photo.js';
 
 const utkDir = join(sharedDataDir() ?? '../shared', 'data/utkface/crop_part1');
 
@@ -105,6 +106,32 @@ describe('detectFaces', () => {
     expect(Math.abs(eyeL[1] - eyeR[1])).toBeLessThan(15);
     expect((eyeL[1] + eyeR[1]) / 2).toBeLessThan(110);
     expect(Math.abs((eyeL[0] + eyeR[0]) / 2 - 100)).toBeLessThan(20);
+  });
+
+  it('a photo over maxPixels is detected on a copy scaled down, with boxes and landmarks in the photo\'s coordinates', async () => {
+    expect(group.length).toBe(4); // the full-resolution faces of the first test
+    const img = await readRgb(join(faceApiPackageDir(), 'demo', 'sample6.jpg'));
+    const maxPixels = Math.floor((img.width * img.height) / 4);
+    const photo = { image: img, orientation: 1, storedWidth: img.width, storedHeight: img.height, name: 'sample6' };
+    const found = await findPhotoFaces(photo, 64, { detectMaxPixels: maxPixels });
+    expect(found.detection.width * found.detection.height).toBeLessThanOrEqual(maxPixels);
+    expect(found.detection.width).toBeGreaterThan(img.width / 2 - 2);
+    expect(found.detection.width / found.detection.height).toBeCloseTo(img.width / img.height, 2);
+    expect(found.faces.length).toBe(4);
+    for (const f of found.faces) {
+      // the same face at full resolution: landmarks within 4 % of its eye distance on average
+      const ref = group.find((g) => Math.abs(g.box.x - f.box.x) < g.box.width / 4)!;
+      expect(ref).toBeDefined();
+      const eye = Math.hypot(ref.landmarks68[36]![0] - ref.landmarks68[45]![0], ref.landmarks68[36]![1] - ref.landmarks68[45]![1]);
+      const err = f.landmarks.reduce((t, p, i) => t + Math.hypot(p[0] - ref.landmarks68[i]![0], p[1] - ref.landmarks68[i]![1]), 0) / 68;
+      expect(err / eye).toBeLessThan(0.04);
+      expect(Math.abs(f.box.width - ref.box.width) / ref.box.width).toBeLessThan(0.1);
+      // the crop is cut from the full-resolution photo
+      expect(f.size).toBeGreaterThanOrEqual(64);
+    }
+    // within the limit: the photo itself
+    const whole = await findPhotoFaces(photo, 64);
+    expect(whole.detection).toEqual({ width: img.width, height: img.height });
   });
 
   it('finds nothing on a flat grey image', async () => {

@@ -7,7 +7,7 @@ import { applyAffine } from '@ragan/core';
 import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
 import { readPhoto, type Photo } from '../align/photo.js';
 import { pasteBack } from '@ragan/core';
-import { detectFaces } from '../faces/detect.js';
+import { detectFaces, detectionSize } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
 import { fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels } from '../faces/models.js';
@@ -45,6 +45,12 @@ export interface FindFacesOptions extends FfhqAlignParams {
   mask?: LandmarkMaskOptions;
   /** Fade the mask to 0 over this fraction of the crop side at the crop's borders (see fadeMaskEdges). Default 0.08. */
   edgeFade?: number;
+  /**
+   * Detect on a copy of the photo scaled down to at most this many pixels (detectFaces' `maxPixels`);
+   * the faces are aligned, re-aged and pasted back at the photo's own resolution. Default
+   * DEFAULT_DETECT_MAX_PIXELS (4096²).
+   */
+  detectMaxPixels?: number;
 }
 
 /** A face found in a photo, aligned for a model. */
@@ -61,6 +67,8 @@ export interface PhotoFaces {
   faces: PhotoFace[];
   /** The model resolution the crops were sized for. */
   resolution: number;
+  /** The size the detector saw: the photo's, or a copy scaled down to `detectMaxPixels`. */
+  detection: { width: number; height: number };
   timings: ReageTimings;
 }
 
@@ -86,6 +94,7 @@ export async function findPhotoFaces(input: string | Uint8Array | Photo, resolut
     detected = await detectFaces(photo.image, {
       ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
       ...(options.maxFaces !== undefined ? { maxFaces: options.maxFaces } : {}),
+      ...(options.detectMaxPixels !== undefined ? { maxPixels: options.detectMaxPixels } : {}),
     });
   } catch (e) {
     if (RaganError.isInstance(e)) throw e;
@@ -95,7 +104,7 @@ export async function findPhotoFaces(input: string | Uint8Array | Photo, resolut
   t = performance.now();
   const faces = detected.map((f) => photoFace(photo.image, f, resolution, options));
   timings.align = performance.now() - t;
-  return { photo, faces, resolution, timings };
+  return { photo, faces, resolution, detection: detectionSize(photo.image.width, photo.image.height, options.detectMaxPixels), timings };
 }
 
 /**
