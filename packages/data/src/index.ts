@@ -71,7 +71,7 @@ export {
   type CacheSample,
   type CacheShard,
 } from './cache/format.js';
-export { openCache, type CacheReader, type CacheRecord } from './cache/reader.js';
+export { openCache, verifyCache, type CacheCheck, type CacheReader, type CacheRecord } from './cache/reader.js';
 export { writeFileAtomic } from './cache/atomic.js';
 // sampler
 export { createSampler, type Sampler, type SamplerOptions, type SamplerBatch, type SamplerCursor } from './sampler/sampler.js';

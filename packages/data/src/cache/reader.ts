@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '@ragan/core';
-import { readCacheIndex, type CacheIndex } from './format.js';
+import { INDEX_FILE, readCacheIndex, type CacheIndex } from './format.js';
 
 /** One cached sample's bytes: `image` S·S·3 RGB (HWC), `mask` S·S. Views into `record`. */
 export interface CacheRecord {
@@ -22,6 +24,53 @@ export interface CacheReader {
   close(): Promise<void>;
 }
 
+/**
+ * Every sample must name a shard of the index and a record inside it; otherwise the index is damaged,
+ * and the sample would fail only when drawn (hours into training). DatasetError naming index.json.
+ */
+function checkRecords(dir: string, index: CacheIndex): void {
+  const n = index.shards.length;
+  index.samples.forEach((s, i) => {
+    const shard = index.shards[s.shard];
+    const where = `sample ${i} (${s.file})`;
+    if (!shard) throw new DatasetError(join(dir, INDEX_FILE), `${where} is in shard ${s.shard}, but the cache has ${n} shard${n === 1 ? '' : 's'}${n ? ` (0-${n - 1})` : ''}; ${DAMAGED}`);
+    if (s.record >= shard.records) throw new DatasetError(join(dir, INDEX_FILE), `${where} is record ${s.record} of ${shard.file}, which holds ${shard.records} records; ${DAMAGED}`);
+  });
+}
+
+const DAMAGED = 'the cache is damaged, rerun ragan prepare with --overwrite';
+
+export interface CacheCheck {
+  shards: number;
+  /** Bytes hashed. */
+  bytes: number;
+}
+
+/**
+ * Checks a cache against its index before a long job uses it: the index validates, every sample's shard
+ * and record exist, and every shard file has the size and SHA-256 the index records (streamed, a few
+ * MiB at a time). Throws a DatasetError naming the file and the problem.
+ */
+export async function verifyCache(dir: string, options: { index?: CacheIndex } = {}): Promise<CacheCheck> {
+  const index = options.index ?? (await readCacheIndex(dir));
+  const reader = await openCache(dir, { index }); // sizes and records
+  await reader.close();
+  let bytes = 0;
+  for (const s of index.shards) {
+    const path = join(dir, s.file);
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+    } catch (e) {
+      throw new DatasetError(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${DAMAGED}`, { cause: e });
+    }
+    const digest = hash.digest('hex');
+    if (digest !== s.sha256) throw new DatasetError(path, `sha256 mismatch: the index says ${s.sha256}, the file hashes to ${digest}; ${DAMAGED}`);
+    bytes += s.bytes;
+  }
+  return { shards: index.shards.length, bytes };
+}
+
 export async function openCache(dir: string, options: { index?: CacheIndex; allowIncomplete?: boolean } = {}): Promise<CacheReader> {
   const index = options.index ?? (await readCacheIndex(dir));
   if (!index.complete && !options.allowIncomplete) {
@@ -30,6 +79,7 @@ export async function openCache(dir: string, options: { index?: CacheIndex; allo
       `the cache is unfinished (${index.processed} of ${index.listing.items} files processed); rerun the same \`ragan prepare\` command to finish it`,
     );
   }
+  checkRecords(dir, index);
   const rec = index.record.bytes;
   const handles: FileHandle[] = [];
   try {

@@ -1,5 +1,5 @@
 import { UTKFACE_ALIGN } from '@ragan/core';
-import { createSampler, type Sampler, type SamplerCursor } from '@ragan/data';
+import { createSampler, verifyCache, type Sampler, type SamplerCursor } from '@ragan/data';
 import type { BatchSource, SourceBatch } from './batch-source.js';
 
 export interface CacheSourceOptions {
@@ -7,6 +7,11 @@ export interface CacheSourceOptions {
   seed?: number;
   flip?: boolean;
   balanceGroups?: boolean;
+  /**
+   * Check the cache first (`verifyCache`: every shard's SHA-256 against the index, every sample's record
+   * inside its shard), so that a damaged cache stops here rather than hours into a run. Default true.
+   */
+  verify?: boolean;
 }
 
 /**
@@ -15,6 +20,7 @@ export interface CacheSourceOptions {
  */
 export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOptions): Promise<BatchSource> {
   const base = { batch: opts.batch, split: 'train' as const, seed: opts.seed ?? 0, flip: opts.flip ?? true, balanceGroups: opts.balanceGroups ?? false };
+  if (opts.verify ?? true) await verifyCache(cacheDir);
   let sampler: Sampler = await createSampler(cacheDir, base);
   let cursor: SamplerCursor = sampler.cursor();
   return {
