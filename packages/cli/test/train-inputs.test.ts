@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgeClassifier, initBackend, resolveModelConfig, saveModelFolder } from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
 import { prepareCache, sharedDataDir } from '@ragan/data';
 import { runCli } from './run-cli.js';
 
@@ -62,5 +64,56 @@ describe('ragan train verifies the cache first', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^ragan: .*index\\.json: sample ${i} \\(${idx.samples[i]!.file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds \\d+ records`, 'm'));
     expect(existsSync(run)).toBe(false);
+  }, 600_000);
+});
+
+describe('ragan train checks every input before it trains the classifier, and leaves nothing behind', () => {
+  it('a preset built for another size than the cache: refused before the classifier; the same --out then works', async () => {
+    const run = join(tmp, 'run-size');
+    const r = await ragan(['train', '--preset', 'tiny', '--data', cache, '--out', run, '--steps', '1', '--classifier-steps', '2']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^ragan: model\.resolution: the data has 16px images but the tiny model is built for 64px: prepare the data with --size 64 or choose another preset$/m);
+    expect(r.stderr).not.toMatch(/training the age classifier/);
+    expect(existsSync(run)).toBe(false);
+    const ok = await ragan(['train', '--config', cfg, '--data', cache, '--out', run, '--steps', '1', '--classifier-steps', '2']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(join(run, 'checkpoints', 'step-1'))).toBe(true);
+  }, 600_000);
+
+  it('a cache without test faces: refused before the classifier is trained (it is measured on them)', async () => {
+    const data = copyCache();
+    const idx = JSON.parse(readFileSync(join(data, 'index.json'), 'utf8')) as { samples: Array<{ split: string }> };
+    for (const s of idx.samples) s.split = 'train';
+    writeFileSync(join(data, 'index.json'), JSON.stringify(idx));
+    const run = join(tmp, 'run-no-test');
+    const r = await train(data, run);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^ragan: data: .*cache-copy-\d+ has no test faces \(all 30 are in the train split\): the age classifier is measured on them; prepare more faces so that some land in the test split, or give --classifier$/m);
+    expect(r.stderr).not.toMatch(/training the age classifier/);
+    expect(existsSync(run)).toBe(false);
+  }, 600_000);
+
+  it('a failure after the run folder was made, before the first step (a --classifier of another size): nothing is left, and an --out that existed keeps its own files', async () => {
+    // a classifier whose width (clsC0 8) is not the one the config asks for (16)
+    const classifier = join(tmp, 'cls8');
+    await initBackend({ backend: 'cpu', quiet: true });
+    const c8 = resolveModelConfig({ preset: 'tiny', resolution: 16, clsC0: 8 });
+    const cls = createAgeClassifier(c8);
+    await saveModelFolder(fsStore(classifier), { config: c8, modules: { classifier: cls } });
+    cls.dispose();
+    const cfg16 = join(tmp, 'tiny16-cls16.json');
+    writeFileSync(cfg16, JSON.stringify({ preset: 'tiny', model: { resolution: 16, clsC0: 16 }, batch: 2 }));
+    const run = join(tmp, 'run-bad-classifier');
+    const r = await ragan(['train', '--config', cfg16, '--data', cache, '--out', run, '--steps', '1', '--classifier', classifier]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^ragan: classifier: .*cls8 holds a classifier for another model config \(age_classifier\/stem\/kernel is \[3, 3, 3, 8\] there, \[3, 3, 3, 16\] in this run's model\)$/m);
+    expect(existsSync(run)).toBe(false);
+    // an existing folder: only what the run wrote goes
+    const mine = join(tmp, 'my-folder');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    const again = await ragan(['train', '--config', cfg16, '--data', cache, '--out', mine, '--steps', '1', '--classifier', classifier]);
+    expect(again.code, again.stderr).toBe(1);
+    expect(readdirSync(mine)).toEqual(['notes.txt']);
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 export { resolveTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config/schema.js';
-export { runTraining, type TrainRunOptions, type TrainRunResult, type StepInfo } from './trainer/run.js';
+export { checkSourceFits, runTraining, type TrainRunOptions, type TrainRunResult, type StepInfo } from './trainer/run.js';
 export type { BatchSource, SourceBatch } from './trainer/batch-source.js';
 export { memoryBatchSource, type MemorySourceOptions } from './trainer/memory-source.js';
 export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, pruneCheckpoints, checkpointsDir, type TrainingState, type LoadedCheckpoint } from './checkpoint/checkpoint.js';

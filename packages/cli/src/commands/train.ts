@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { cp, readFile, stat } from 'node:fs/promises';
+import { cp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, saveModelFolder } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { createProgressBar, faceEmbedding, loadFaceModels, openCache } from '@ragan/data';
-import { cacheBatchSource, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
+import { cacheBatchSource, checkSourceFits, resolveTrainConfig, runTraining, trainClassifier, writeReport } from '@ragan/train';
 import { initCliBackend } from '../backend.js';
 import { applyConvRuntime, CONV_RUNTIME_HELP } from '../conv-runtime.js';
 import { trainingEvaluator } from '../eval-setup.js';
@@ -47,8 +47,22 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
+const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
 const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
 const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() ?? false;
+
+/**
+ * Removes what a new run wrote before it failed ahead of its first step: the whole folder if this run
+ * made it, else only the run's own files (and the classifier it trained), never anything else in it.
+ */
+async function removeUnstartedRun(runDir: string, existed: boolean, trainedClassifier: boolean): Promise<void> {
+  if (!existed) {
+    await rm(runDir, { recursive: true, force: true });
+    return;
+  }
+  const own = ['config.json', 'metrics.jsonl', 'evals.jsonl', 'samples', 'checkpoints', 'report.html', ...(trainedClassifier ? ['classifier'] : [])];
+  for (const name of own) await rm(join(runDir, name), { recursive: true, force: true });
+}
 
 /**
  * wasm training threads by default: on a 2-core Xeon two threads made a `tiny` batch-4 step 1.0–1.5×
@@ -138,37 +152,12 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
       const convLine = await applyConvRuntime(flags.convRuntime, info, { threads, log: (line) => process.stderr.write(`${line}\n`) });
       if (convLine) process.stderr.write(`${convLine}\n`);
       const source = await cacheBatchSource(config.data, { batch: config.batch, seed: config.seed, flip: config.flip });
-
-      let classifierDir = flags.classifier ? resolve(flags.classifier) : undefined;
-      if (!flags.resume && !classifierDir) {
-        classifierDir = join(runDir, 'classifier');
-        if (!(await isDir(classifierDir))) {
-          const steps = int('classifier-steps', flags.classifierSteps) ?? 300;
-          process.stderr.write(`no --classifier given: training the age classifier first (${steps} steps) → ${classifierDir}\n`);
-          const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
-          const r = await trainClassifier({ cacheDir: config.data, config: config.resolvedModel, steps, seed: config.seed, onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });
-          bar.finish();
-          await saveModelFolder(fsStore(classifierDir), { config: config.resolvedModel, modules: { classifier: r.classifier }, extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples } });
-          r.classifier.dispose();
-          process.stderr.write(`classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`);
-        }
-      }
-
-      let identityEmbedding: ((x: import('@tensorflow/tfjs').Tensor4D) => import('@tensorflow/tfjs').Tensor2D) | undefined;
-      if (config.identityNetwork) {
-        // face-api's 128-D embedding, frozen; UTKFace crops are framed tighter than aligned FFHQ-Aging crops
-        await loadFaceModels({ recognition: true });
-        const cache = await openCache(config.data);
-        const region = cache.index.args.format === 'utkface' ? 'full' : 'aligned';
-        await cache.close();
-        identityEmbedding = (x) => faceEmbedding(x, { range: 'signed', region });
-        process.stderr.write(`identity-network loss: face-api 128-D embedding (region ${region})\n`);
-      }
-
-      // The fixed test faces of `evalEvery` (face-api's age regressor and embedding, as `ragan eval`)
-      const evaluator = config.evalEvery ? await trainingEvaluator(config.data, config.evalFaces ?? 48) : undefined;
-      if (evaluator) process.stderr.write(`evaluating ${config.evalFaces ?? 48} test faces every ${config.evalEvery} steps → ${join(runDir, 'evals.jsonl')}\n`);
-
+      // A new run that fails before its first step leaves nothing behind, so that the same --out works again.
+      const existed = await exists(runDir);
+      let owned = false;
+      let stepped = false;
+      let trainedClassifier = false;
+      let evaluator: Awaited<ReturnType<typeof trainingEvaluator>> | undefined;
       const controller = new AbortController();
       let signals = 0;
       const onSignal = (sig: string) => {
@@ -182,11 +171,54 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
       };
       const sigint = () => onSignal('SIGINT');
       const sigterm = () => onSignal('SIGTERM');
-      process.on('SIGINT', sigint);
-      process.on('SIGTERM', sigterm);
-      const total = config.steps;
-      const bar = createProgressBar({ total, label: `train ${config.preset} (${info.name})`, unit: 'step' });
       try {
+        if (!flags.resume) {
+          if (await isFile(join(runDir, 'config.json'))) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
+          owned = true;
+        }
+        // Every input is checked before the classifier trains (minutes) or anything is written.
+        checkSourceFits(config, source);
+        let classifierDir = flags.classifier ? resolve(flags.classifier) : undefined;
+        const trainsClassifier = !flags.resume && !classifierDir && !(await isDir(join(runDir, 'classifier')));
+        if ((trainsClassifier || config.evalEvery) && source.splits?.test === 0) {
+          const uses = [...(trainsClassifier ? ['the age classifier is measured on them'] : []), ...(config.evalEvery ? ['"evalEvery" evaluates on them'] : [])].join(' and ');
+          throw new ConfigError('data', `${config.data} has no test faces (all ${source.splits.train} are in the train split): ${uses}; prepare more faces so that some land in the test split${trainsClassifier ? ', or give --classifier' : ''}`);
+        }
+
+        let identityEmbedding: ((x: import('@tensorflow/tfjs').Tensor4D) => import('@tensorflow/tfjs').Tensor2D) | undefined;
+        if (config.identityNetwork) {
+          // face-api's 128-D embedding, frozen; UTKFace crops are framed tighter than aligned FFHQ-Aging crops
+          await loadFaceModels({ recognition: true });
+          const cache = await openCache(config.data);
+          const region = cache.index.args.format === 'utkface' ? 'full' : 'aligned';
+          await cache.close();
+          identityEmbedding = (x) => faceEmbedding(x, { range: 'signed', region });
+          process.stderr.write(`identity-network loss: face-api 128-D embedding (region ${region})\n`);
+        }
+
+        // The fixed test faces of `evalEvery` (face-api's age regressor and embedding, as `ragan eval`)
+        evaluator = config.evalEvery ? await trainingEvaluator(config.data, config.evalFaces ?? 48) : undefined;
+        if (evaluator) process.stderr.write(`evaluating ${config.evalFaces ?? 48} test faces every ${config.evalEvery} steps → ${join(runDir, 'evals.jsonl')}\n`);
+
+        if (trainsClassifier) {
+          classifierDir = join(runDir, 'classifier');
+          const steps = int('classifier-steps', flags.classifierSteps) ?? 300;
+          process.stderr.write(`no --classifier given: training the age classifier first (${steps} steps) → ${classifierDir}\n`);
+          const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
+          const r = await trainClassifier({ cacheDir: config.data, config: config.resolvedModel, steps, seed: config.seed, onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });
+          bar.finish();
+          trainedClassifier = true;
+          await saveModelFolder(fsStore(classifierDir), { config: config.resolvedModel, modules: { classifier: r.classifier }, extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples } });
+          r.classifier.dispose();
+          process.stderr.write(`classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`);
+        } else if (!flags.resume && !classifierDir) {
+          classifierDir = join(runDir, 'classifier');
+        }
+
+        process.on('SIGINT', sigint);
+        process.on('SIGTERM', sigterm);
+        const total = config.steps;
+        const bar = createProgressBar({ total, label: `train ${config.preset} (${info.name})`, unit: 'step' });
         const result = await runTraining({
           runDir,
           config,
@@ -198,8 +230,12 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
           ...(evaluator ? { evaluate: evaluator.evaluate } : {}),
           signal: controller.signal,
           log: (line) => process.stderr.write(`\n${line}\n`),
-          onStep: (s) => bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`),
+          onStep: (s) => {
+            stepped = true;
+            bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`);
+          },
         });
+        stepped = true; // returned: the run has its checkpoint, even if interrupted at step 0
         bar.finish();
         await writeReport(runDir);
         process.stderr.write(
@@ -207,6 +243,9 @@ Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`
             ? `trained to step ${result.step}: ${runDir} (report.html, samples/, checkpoints/)\n`
             : `stopped at step ${result.step} with a checkpoint; continue with: ragan train --resume ${runDir} --steps ${total}\n`,
         );
+      } catch (e) {
+        if (owned && !stepped) await removeUnstartedRun(runDir, existed, trainedClassifier);
+        throw e;
       } finally {
         process.off('SIGINT', sigint);
         process.off('SIGTERM', sigterm);

@@ -27,5 +27,7 @@ export interface BatchSource {
    * tighter). New runs record it as `model.alignment`, so exported models crop photos the same way.
    */
   readonly alignment?: Required<FfhqAlignParams>;
+  /** Faces in each split of the data, when known (the age classifier and the evaluations need test faces). */
+  readonly splits?: { train: number; test: number };
   close?(): Promise<void> | void;
 }

@@ -27,6 +27,7 @@ export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOption
     resolution: sampler.imageSize,
     ageGroups: sampler.index.groups.name,
     ...(sampler.index.args.format === 'utkface' ? { alignment: UTKFACE_ALIGN } : {}),
+    splits: { train: sampler.size, test: sampler.index.samples.filter((s) => s.split === 'test').length },
     async next(): Promise<SourceBatch> {
       const b = await sampler.next();
       cursor = b.cursor;

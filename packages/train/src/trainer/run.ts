@@ -90,10 +90,30 @@ async function loadClassifierInto(target: AgeClassifier, dir: string): Promise<v
     },
   });
   try {
-    if (loaded!.weights().length !== target.weights().length) throw new ConfigError('classifier', `${dir} holds a classifier for another model config`);
+    const theirs = loaded!.weights();
+    const ours = target.weights();
+    const other = theirs.length !== ours.length ? -1 : ours.findIndex((w, i) => w.variable.shape.join() !== theirs[i]!.variable.shape.join());
+    if (theirs.length !== ours.length || other >= 0) {
+      const why = other >= 0 ? ` (${ours[other]!.name} is [${theirs[other]!.variable.shape.join(', ')}] there, [${ours[other]!.variable.shape.join(', ')}] in this run's model)` : '';
+      throw new ConfigError('classifier', `${dir} holds a classifier for another model config${why}`);
+    }
     copyWeights(target.weights(), loaded!.weights());
   } finally {
     loaded!.dispose();
+  }
+}
+
+/**
+ * Checks that a source's images fit the model a config builds (resolution, age-group set), so that a
+ * mismatch is said before anything is written or trained. ConfigError naming the field.
+ */
+export function checkSourceFits(config: TrainConfig, source: Pick<BatchSource, 'resolution' | 'ageGroups'>): void {
+  const m = config.resolvedModel;
+  if (source.resolution !== m.resolution) {
+    throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${m.resolution}px: prepare the data with --size ${m.resolution} or choose another preset`);
+  }
+  if (source.ageGroups && source.ageGroups !== m.ageGroups) {
+    throw new ConfigError('model.ageGroups', `the data is labelled with the ${source.ageGroups} age groups but the model uses ${m.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`);
   }
 }
 
@@ -133,6 +153,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       input.model = { ...m, ...(m.clsArch === undefined && c.clsArch !== undefined ? { clsArch: c.clsArch } : {}), ...(m.clsC0 === undefined && typeof c.clsC0 === 'number' ? { clsC0: c.clsC0 } : {}) };
     }
     config = resolveTrainConfig(input);
+    checkSourceFits(config, source); // before the run folder is made
     if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
     await mkdir(runDir, { recursive: true });
     // the fully resolved config goes into the run folder before step 0
@@ -147,12 +168,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
   const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined }));
   const CONFIG_HASH_VERSION = 2;
-  if (source.resolution !== resolvedModel.resolution) {
-    throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${resolvedModel.resolution}px: prepare the data with --size ${resolvedModel.resolution} or choose another preset`);
-  }
-  if (source.ageGroups && source.ageGroups !== resolvedModel.ageGroups) {
-    throw new ConfigError('model.ageGroups', `the data is labelled with the ${source.ageGroups} age groups but the model uses ${resolvedModel.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`);
-  }
+  checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
   await mkdir(join(runDir, 'samples'), { recursive: true });
 
