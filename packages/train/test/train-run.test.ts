@@ -260,7 +260,7 @@ describe('runTraining', () => {
     const s2 = source();
     await runTraining({ runDir: dir, resume: true, steps: 3, source: s2 });
     s2.close?.();
-    const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as { losses: Record<string, number>; ageShift: number; step: number };
+    const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as unknown as { losses: Record<string, number>; ageShift: number; step: number };
     expect(event).toMatchObject({ step: 2, ageShift: 2, losses: { age: 3, rec: 10 } });
     writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));
     const s3 = source();
