@@ -9,5 +9,7 @@ export default defineProject({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // UTKFace tests skip without ../shared (one notice per run; a failure under CI)
+    globalSetup: ['src/testing/utkface-setup.ts'],
   },
 });

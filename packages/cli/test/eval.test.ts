@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedDataDir } from '@ragan/data';
 import { checkResultsConsistency, evalResultsSchema } from '@ragan/eval';
 import { runCli } from './run-cli.js';
+import { sampleFaceChips } from '../../core/test/sample-faces.js';
 
 const ragan = (a: string[]) => runCli(a);
 
-const utk = join(sharedDataDir() ?? '../shared', 'data/utkface/crop_part1');
+// real faces, named like UTKFace files: face-api's sample photos cut into chips
+const utk = await sampleFaceChips();
 let dir: string;
 
 describe('ragan eval', () => {

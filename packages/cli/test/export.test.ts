@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALIGNMENT_PRESETS, UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, loadGenerator, reage, type Generator } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { memoryBatchSource, runTraining } from '@ragan/train';
-import { prepareCache, sharedDataDir } from '@ragan/data';
+import { prepareCache } from '@ragan/data';
 import { loadModelSource, maxOutputDifference, runExport } from '../src/commands/export.js';
 import { runCli } from './run-cli.js';
+import { sampleFaceChips } from '../../core/test/sample-faces.js';
 
 const ragan = (a: string[]) => runCli(a, { backend: 'cpu' });
 
@@ -127,7 +128,7 @@ describe('ragan export', () => {
   it('infers the UTKFace framing for a run that records none but was trained on a UTKFace cache', async () => {
     // a run from before runs recorded their framing: config.json names a UTKFace cache, the checkpoints no alignment
     const cache = join(tmp, 'utk-cache');
-    await prepareCache({ data: join(sharedDataDir()!, 'data/utkface/crop_part1'), format: 'utkface', size: 16, limit: 4, masks: 'prior', out: cache, preview: false });
+    await prepareCache({ data: await sampleFaceChips(), format: 'utkface', size: 16, limit: 4, masks: 'prior', out: cache, preview: false });
     const old = join(tmp, 'old-run');
     cpSync(run, old, { recursive: true });
     const cfgFile = join(old, 'config.json');

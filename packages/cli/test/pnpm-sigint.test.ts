@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareCache, sharedDataDir } from '@ragan/data';
+import { prepareCache } from '@ragan/data';
 import { listCheckpoints, loadLatestCheckpoint } from '@ragan/train';
+import { sampleFaceChips } from '../../core/test/sample-faces.js';
 
 // Ctrl-C through `pnpm ragan` (as the README runs everything): a terminal sends SIGINT to the whole
 // foreground process group (pnpm, what pnpm runs, the CLI). `ragan train` must finish its step, write a
@@ -20,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   const data = join(tmp, 'faces');
   mkdirSync(data);
-  const src = join(sharedDataDir()!, 'data/utkface/crop_part1');
+  const src = await sampleFaceChips(); // real faces named like UTKFace files
   for (const f of readdirSync(src).filter((n) => n.endsWith('.jpg')).sort().slice(0, 30)) cpSync(join(src, f), join(data, f));
   await prepareCache({ data, format: 'utkface', size: 16, out: cache, masks: 'prior', preview: false });
   // no periodic checkpoint: the only ones are step 0 and the one Ctrl-C writes

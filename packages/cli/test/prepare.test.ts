@@ -1,12 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseUtkFaceName, sharedDataDir } from '@ragan/data';
 import { runCli } from './run-cli.js';
+import { pickSampleChips, sampleFaceChips } from '../../core/test/sample-faces.js';
 
 const ragan = (a: string[]) => runCli(a);
 
@@ -35,14 +35,10 @@ const BROKEN = {
   '30_0_0_20990101000000006.jpg.chip.jpg': 'too-large',
 };
 
-beforeAll(() => {
-  // 50 good UTKFace files (copied into a temp folder only) and the 6 broken ones
-  const src = join(sharedDataDir()!, 'data/utkface/crop_part1');
-  const good = readdirSync(src)
-    .filter((f) => parseUtkFaceName(f).ok)
-    .sort()
-    .filter((_, i) => i % 190 === 0)
-    .slice(0, 50);
+beforeAll(async () => {
+  // 50 real faces named like UTKFace files (face-api's sample photos cut into chips) and the 6 broken ones
+  const src = await sampleFaceChips();
+  const good = await pickSampleChips(50);
   mkdirSync(data);
   for (const f of good) copyFileSync(join(src, f), join(data, f));
   const jpeg = readFileSync(join(src, good[0]!));

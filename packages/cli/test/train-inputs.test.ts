@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgeClassifier, initBackend, resolveModelConfig, saveModelFolder } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
-import { prepareCache, sharedDataDir } from '@ragan/data';
+import { prepareCache } from '@ragan/data';
 import { runCli } from './run-cli.js';
+import { sampleFaceChips } from '../../core/test/sample-faces.js';
 
 // `ragan train` checks its inputs before it trains anything (the age classifier first of all) and
 // leaves nothing behind when it refuses them.
@@ -18,10 +19,10 @@ const cfg = join(tmp, 'tiny16.json');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  // 30 UTKFace chips at 16 px, 8 records per shard (4 shards)
+  // 30 face chips (face-api's sample photos, named like UTKFace files) at 16 px, 8 records per shard (4 shards)
   const data = join(tmp, 'faces');
   mkdirSync(data);
-  const src = join(sharedDataDir()!, 'data/utkface/crop_part1');
+  const src = await sampleFaceChips();
   for (const f of readdirSync(src).filter((n) => n.endsWith('.jpg')).sort().slice(0, 30)) cpSync(join(src, f), join(data, f));
   await prepareCache({ data, format: 'utkface', size: 16, out: cache, masks: 'prior', preview: false, shardRecords: 8 });
   writeFileSync(cfg, JSON.stringify({ preset: 'tiny', model: { resolution: 16 }, batch: 2 }));

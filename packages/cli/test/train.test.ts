@@ -6,9 +6,10 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@ragan/core';
-import { prepareCache, sharedDataDir } from '@ragan/data';
+import { prepareCache } from '@ragan/data';
 import { listCheckpoints, loadLatestCheckpoint, readMetrics } from '@ragan/train';
 import { cliArgs, runCli } from './run-cli.js';
+import { sampleFaceChips } from '../../core/test/sample-faces.js';
 
 const ragan = (a: string[]) => runCli(a, { timeout: 600_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +42,8 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     await initBackend({ backend: 'wasm', quiet: true });
     root = mkdtempSync(join(tmpdir(), 'ragan-cli-train-'));
     cache = join(root, 'cache');
-    await prepareCache({ data: join(sharedDataDir()!, 'data/utkface/crop_part1'), format: 'utkface', size: 16, limit: 60, out: cache, masks: 'prior', preview: false });
+    // real faces named like UTKFace files: face-api's sample photos cut into chips
+    await prepareCache({ data: await sampleFaceChips(), format: 'utkface', size: 16, limit: 60, out: cache, masks: 'prior', preview: false });
     cfg = join(root, 'config.json');
     // tiny at 16 px keeps each step well under a second; checkpoints every 3 steps
     writeFileSync(cfg, JSON.stringify({ preset: 'tiny', model: { resolution: 16 }, batch: 2, checkpointEvery: 3, sampleEvery: 5, keepCheckpoints: 2, r1: { gamma: 10, every: 4 } }));

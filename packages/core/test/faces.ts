@@ -1,23 +1,16 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-
-/** The UTKFace crops in ../shared (read-only; never copied into the repository). */
-export function utkFaceDir(): string {
-  const base = process.env.RAGAN_SHARED ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
-  const dir = join(base, 'data/utkface/crop_part1');
-  if (!existsSync(dir)) throw new Error(`UTKFace crops not found at ${dir}: tests read them from the shared/ folder beside the checkout (or set RAGAN_SHARED)`);
-  return dir;
-}
+import { sampleFaceChips } from './sample-faces.js';
 
 /**
- * Loads `count` real faces (the first names in sorted order that match `filter`) resized to
- * `size`², as `[N,size,size,3]` in [-1, 1], with their ages. Caller disposes `images`.
+ * Loads `count` real faces (face-api's sample photos, cut as sample-faces.ts says: the first chips in
+ * sorted order whose made-up age matches `filter`) resized to `size`², as `[N,size,size,3]` in [-1, 1],
+ * with those ages. Caller disposes `images`.
  */
 export async function loadFaces(count: number, size: number, filter: (age: number) => boolean = () => true): Promise<{ images: tf.Tensor4D; ages: number[]; files: string[] }> {
-  const dir = utkFaceDir();
+  const dir = await sampleFaceChips();
   const files = readdirSync(dir)
     .filter((f) => /^\d+_[01]_[0-4]_\d+\.jpg\.chip\.jpg$/.test(f) && filter(Number(f.split('_')[0])))
     .sort()

@@ -10,8 +10,8 @@ import { parseUtkFaceName } from '../readers/utkface.js';
 import { splitOf } from '../split.js';
 import {
   BROKEN_FILES,
-  copyUtkFaceFiles,
-  pickUtkFaceFiles,
+  copyFaceChips,
+  pickFaceChips,
   tempDir,
   UNREADABLE_FILES,
   writeBrokenFiles,
@@ -24,13 +24,13 @@ import { openCache } from './reader.js';
 const S = 32;
 const tmp = tempDir();
 const data = join(tmp.dir, 'utk');
-const good = pickUtkFaceFiles(50);
+const good = await pickFaceChips(50);
 const base = (out: string): PrepareOptions => ({ data, format: 'utkface', size: S, out: join(tmp.dir, out), shardRecords: 8 });
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(data);
-  copyUtkFaceFiles(data, good);
-  writeBrokenFiles(data);
+  await copyFaceChips(data, good);
+  await writeBrokenFiles(data);
   writeUnreadableFiles(data);
   writeFileSync(join(data, '.DS_Store'), 'junk'); // dotfiles are not data
 });
@@ -210,7 +210,7 @@ describe('prepareCache: images too small to train on', () => {
   it('skips images under 32 px on the shorter side (a 1×1, a 200×20 strip) with the size in the reason; 32×40 is kept', async () => {
     const dir = join(tmp.dir, 'small-utk');
     mkdirSync(dir);
-    copyUtkFaceFiles(dir, good.slice(0, 2));
+    await copyFaceChips(dir, good.slice(0, 2));
     const flat = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 90 } } }).png().toBuffer();
     writeFileSync(join(dir, '40_1_0_20990101000000101.jpg.chip.jpg'), await flat(1, 1));
     writeFileSync(join(dir, '40_1_0_20990101000000102.jpg.chip.jpg'), await flat(200, 20));
@@ -234,7 +234,7 @@ describe('prepareCache: an index.json that is not ours', () => {
   it('is never replaced, not even with overwrite; a damaged cache index still is', async () => {
     const dir = join(tmp.dir, 'own-utk');
     mkdirSync(dir);
-    copyUtkFaceFiles(dir, good.slice(0, 2));
+    await copyFaceChips(dir, good.slice(0, 2));
     const out = join(tmp.dir, 'users-folder');
     mkdirSync(out);
     const mine = '{ "pages": ["intro.md", "setup.md"] }\n';

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from '@ragan/core';
-import { copyUtkFaceFiles, pickUtkFaceFiles, tempDir } from '../testing/fixtures.js';
+import { copyFaceChips, pickFaceChips, tempDir } from '../testing/fixtures.js';
 import type { CacheIndex } from './format.js';
 import { prepareCache } from './prepare.js';
 import { openCache, verifyCache } from './reader.js';
@@ -25,7 +25,7 @@ const editIndex = (dir: string, edit: (idx: CacheIndex) => void) => {
 beforeAll(async () => {
   const data = join(tmp.dir, 'utk');
   mkdirSync(data);
-  copyUtkFaceFiles(data, pickUtkFaceFiles(12));
+  await copyFaceChips(data, await pickFaceChips(12));
   // 5 records per shard: 3 shards
   await prepareCache({ data, format: 'utkface', size: 16, out: cache, masks: 'prior', preview: false, shardRecords: 5 });
 });

@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@ragan/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedDataDir } from '../shared-data.js';
+import { NO_UTKFACE, utkFaceRoot } from '../testing/utkface.js';
+import { faceChipsDir } from '../testing/fixtures.js';
+import { sampleChipName } from '../../../core/test/sample-faces.js';
 import { faceApiAgeEstimator, faceApiEmbedder } from './adapters.js';
 import { estimateAge } from './age.js';
 import { detectFaces, type DetectedFace } from './detect.js';
@@ -17,12 +19,15 @@ import { syntheticLandmarks68 } from './fixtures.js';
 import { disposeFaceModels, loadFaceModels } from './models.js';
 import { findPhotoFaces } from '../reage/reage-photo.js';
 
-const utkDir = join(sharedDataDir() ?? '../shared', 'data/utkface/crop_part1');
+const utkDir = join(utkFaceRoot(), 'crop_part1');
 
 async function readRgb(path: string): Promise<RgbImage> {
   const { data, info } = await sharp(path).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
+
+/** Face chip `i` of face-api's sample photos (200×200; chips 0-21 are 22 different people). */
+const chip = async (i: number): Promise<string> => join(await faceChipsDir(), sampleChipName(i));
 
 /** UTKFace chips spread over the (sorted) folder: different people, ages 1-100. */
 function utkSample(n: number, offset: number): Array<{ path: string; age: number }> {
@@ -80,7 +85,7 @@ describe('detectFaces', () => {
     for (let i = 1; i < xs.length; i++) expect(xs[i]! - xs[i - 1]!).toBeGreaterThan(150);
   });
 
-  it('puts the landmarks of a UTKFace chip where a face is', async () => {
+  it.skipIf(NO_UTKFACE)('puts the landmarks of a UTKFace chip where a face is', async () => {
     const { path } = utkSample(1, 3)[0]!;
     const faces = await detectFaces(await readRgb(path), { pad: 1, minConfidence: 0.3 });
     expect(faces.length).toBeGreaterThanOrEqual(1);
@@ -140,7 +145,7 @@ describe('detectFaces', () => {
   });
 });
 
-describe('estimateAge', () => {
+describe.skipIf(NO_UTKFACE)('estimateAge', () => {
   it('gives plausible ages for 20 UTKFace chips of known age (MAE < 15 years)', async () => {
     const sample = utkSample(20, 5);
     const images = await Promise.all(sample.map((s) => readRgb(s.path)));
@@ -163,7 +168,7 @@ describe('estimateAge', () => {
 
 describe('faceEmbedding', () => {
   it("equals face-api's own descriptor", async () => {
-    const img = await readRgb(utkSample(1, 11)[0]!.path);
+    const img = await readRgb(await chip(11));
     const x150 = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(Float32Array.from(img.data), [1, 200, 200, 3]), [150, 150]) as tf.Tensor4D);
     const ours = faceEmbedding(x150, { range: 'byte', region: 'full' });
     const net = getFaceApi().nets.faceRecognitionNet as unknown as { forward(x: tf.Tensor3D): Promise<tf.Tensor2D> };
@@ -175,8 +180,7 @@ describe('faceEmbedding', () => {
   });
 
   it('two crops of the same image are closer than two different people', async () => {
-    const people = utkSample(4, 17);
-    const imgs = await Promise.all(people.map((p) => readRgb(p.path)));
+    const imgs = await Promise.all([0, 5, 10, 17].map(async (i) => readRgb(await chip(i))));
     const before = tf.memory().numTensors;
     const x = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.concat(imgs.map((i) => i.data))), [4, 200, 200, 3]), 127.5), 1) as tf.Tensor4D);
     // the first image again, cropped differently (a 180×180 window shifted by 10 px, resized back)
@@ -196,7 +200,7 @@ describe('faceEmbedding', () => {
   });
 
   it('is differentiable with respect to the input (identity loss)', async () => {
-    const img = await readRgb(utkSample(1, 23)[0]!.path);
+    const img = await readRgb(await chip(23));
     const a = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(img.data), [1, 200, 200, 3]), 127.5), 1) as tf.Tensor4D);
     const b = tf.tidy(() => tf.clipByValue(tf.add(a, tf.randomNormal(a.shape, 0, 0.2, 'float32', 7)), -1, 1) as tf.Tensor4D);
     const target = faceEmbedding(a, { region: 'full' });
@@ -223,9 +227,9 @@ describe('faceEmbedding', () => {
 });
 
 describe('landmarkMaskProvider', () => {
-  it('makes a landmark mask for a UTKFace chip, and rejects with NoFaceError when there is no face', async () => {
+  it('makes a landmark mask for a face chip, and rejects with NoFaceError when there is no face', async () => {
     const provider = landmarkMaskProvider();
-    const { path } = utkSample(1, 29)[0]!;
+    const path = await chip(7);
     const img = await readRgb(path);
     const r = await provider(img, { file: 'x.jpg', path, size: 128 });
     expect(r.source).toBe('landmarks');
@@ -238,7 +242,7 @@ describe('landmarkMaskProvider', () => {
     expect((err as Error).message).toMatch(/\/data\/grey\.png: no face found/);
   });
 
-  it('aligned chips (framing utkface-crop): landmarks from the fixed box, within 8 % of the eye distance of the detector\'s', async () => {
+  it.skipIf(NO_UTKFACE)('aligned chips (framing utkface-crop): landmarks from the fixed box, within 8 % of the eye distance of the detector\'s', async () => {
     const box = ALIGNED_FACE_BOXES['utkface-crop']!;
     let worst = 0;
     let compared = 0;

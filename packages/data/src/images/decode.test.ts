@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
-import { pickUtkFaceFiles, pngHeaderOnly, tempDir, utkFaceDir } from '../testing/fixtures.js';
+import { faceChipsDir, pickFaceChips, pngHeaderOnly, tempDir } from '../testing/fixtures.js';
 import { decodeGrey, decodeRgb, ImageFileError, loadImage, probeImage, readImageFile } from './decode.js';
 
 const tmp = tempDir();
+/** A real face: a 200×200 JPEG chip of face-api's sample photos. */
+const chip = join(await faceChipsDir(), (await pickFaceChips(1))[0]!);
 afterAll(() => tmp.cleanup());
 
 /** 16×8: left half red, right half blue. */
@@ -34,9 +36,8 @@ async function expectSkip(p: Promise<unknown>, kind: string, name: string, reaso
 }
 
 describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
-  it('decodes a real UTKFace JPEG to 64×64×3', async () => {
-    const file = join(utkFaceDir(), pickUtkFaceFiles(1)[0]!);
-    const img = await loadImage(file, 64);
+  it('decodes a real face JPEG to 64×64×3', async () => {
+    const img = await loadImage(chip, 64);
     expect([img.width, img.height, img.data.length]).toEqual([64, 64, 64 * 64 * 3]);
     // a face photo, not a flat fill
     const vals = new Set(img.data);
@@ -109,7 +110,7 @@ describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
 
 describe('bad files: each is refused with its kind and a one-line reason that names it', () => {
   const dir = tmp.dir;
-  const jpeg = readFileSync(join(utkFaceDir(), pickUtkFaceFiles(1)[0]!));
+  const jpeg = readFileSync(chip);
 
   it('zero bytes', async () => {
     writeFileSync(join(dir, 'zero.jpg'), Buffer.alloc(0));
@@ -165,7 +166,7 @@ describe('bad files: each is refused with its kind and a one-line reason that na
     await expectSkip(readImageFile(join(dir, 'big.jpg'), { name: 'big.jpg', maxBytes: 1024 }), 'too-large', 'big.jpg', /2\.0 KiB, over the 1\.0 KiB/);
     const inner = join(dir, 'inner');
     mkdirSync(inner);
-    symlinkSync(join(utkFaceDir(), pickUtkFaceFiles(1)[0]!), join(inner, 'escape.jpg'));
+    symlinkSync(chip, join(inner, 'escape.jpg'));
     await expectSkip(readImageFile(join(inner, 'escape.jpg'), { name: 'escape.jpg', confineTo: inner }), 'outside', 'escape.jpg', /outside the manifest's folder/);
   });
 });

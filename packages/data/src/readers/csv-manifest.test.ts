@@ -6,12 +6,12 @@ import { DatasetError } from '@ragan/core';
 import { readCacheIndex } from '../cache/format.js';
 import { prepareCache } from '../cache/prepare.js';
 import { openCache } from '../cache/reader.js';
-import { copyUtkFaceFiles, pickUtkFaceFiles, tempDir, utkFaceDir } from '../testing/fixtures.js';
+import { copyFaceChips, faceChipsDir, pickFaceChips, tempDir } from '../testing/fixtures.js';
 import { listCsvManifest } from './csv-manifest.js';
 
 const tmp = tempDir();
 const root = join(tmp.dir, 'mine');
-const faces = pickUtkFaceFiles(6);
+const faces = await pickFaceChips(6);
 const MANIFEST = [
   'path,age,group,mask,split,notes',
   `images/${faces[0]},34,,,,a comment column is ignored`,
@@ -30,13 +30,13 @@ const MANIFEST = [
 beforeAll(async () => {
   mkdirSync(join(root, 'images'), { recursive: true });
   mkdirSync(join(root, 'masks'));
-  copyUtkFaceFiles(join(root, 'images'), faces);
+  await copyFaceChips(join(root, 'images'), faces);
   // a mask file: left half face region
   const m = Buffer.alloc(64 * 64);
   for (let i = 0; i < m.length; i++) m[i] = i % 64 < 32 ? 255 : 0;
   writeFileSync(join(root, 'masks', 'b.png'), await sharp(m, { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer());
   // a symlink inside the folder that points outside it
-  symlinkSync(join(utkFaceDir(), faces[0]!), join(root, 'images', 'link.jpg'));
+  symlinkSync(join(await faceChipsDir(), faces[0]!), join(root, 'images', 'link.jpg'));
   writeFileSync(join(root, 'manifest.csv'), MANIFEST);
 });
 afterAll(() => tmp.cleanup());

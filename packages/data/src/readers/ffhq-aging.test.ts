@@ -7,7 +7,7 @@ import { readCacheIndex } from '../cache/format.js';
 import { prepareCache, sampleAge } from '../cache/prepare.js';
 import { openCache } from '../cache/reader.js';
 import { loadParsingMask } from '../masks/parsing.js';
-import { pickUtkFaceFiles, tempDir, utkFaceDir } from '../testing/fixtures.js';
+import { faceChipsDir, pickFaceChips, tempDir } from '../testing/fixtures.js';
 import { FFHQ_AGING_COLUMNS, ffhqAgingImagePath, listFfhqAging } from './ffhq-aging.js';
 
 /**
@@ -72,13 +72,14 @@ beforeAll(async () => {
   lines.push(FFHQ_AGING_COLUMNS.map((c) => row(69002, '25-30')[c]).join(',')); // not a group
   lines.push(FFHQ_AGING_COLUMNS.map((c) => row(0, '20-29')[c]).join(',')); // listed twice
   writeFileSync(join(top, 'ffhq_aging_labels.csv'), `${header}\n${lines.join('\n')}\n`);
-  const faces = pickUtkFaceFiles(ROWS.length);
+  const faces = await pickFaceChips(ROWS.length);
+  const chips = await faceChipsDir();
   const labels = await sharp(parsingMap(), { raw: { width: 200, height: 200, channels: 1 } }).toColourspace('b-w').png().toBuffer();
   for (const [k, [r, hasImage, parsing]] of ROWS.entries()) {
     const n = Number(r.image_number);
     const img = ffhqAgingImagePath(root, n);
     mkdirSync(dirname(img), { recursive: true });
-    if (hasImage) writeFileSync(img, await sharp(readFileSync(join(utkFaceDir(), faces[k]!))).png().toBuffer());
+    if (hasImage) writeFileSync(img, await sharp(readFileSync(join(chips, faces[k]!))).png().toBuffer());
     const name = `${String(n).padStart(5, '0')}.png`;
     const thousand = String(n - (n % 1000)).padStart(5, '0');
     const p = parsing === 'beside' ? join(dirname(img), 'parsings', name) : parsing === 'top' ? join(root, 'parsings', thousand, name) : undefined;

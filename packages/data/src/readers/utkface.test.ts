@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FFHQ_AGING_GROUPS } from '@ragan/core';
 import { labelUtkFaceNames, listUtkFace, parseUtkFaceName } from './utkface.js';
-import { sharedDataDir } from '../shared-data.js';
+import { NO_UTKFACE, utkFaceRoot } from '../testing/utkface.js';
 import { splitOf } from '../split.js';
 
 describe('UTKFace names', () => {
@@ -33,10 +33,8 @@ describe('UTKFace names', () => {
     }
   });
 
-  it('labels the real crop_part1 folder: 9,780 files, its 2 malformed names kept for their certain age', () => {
-    const shared = sharedDataDir();
-    expect(shared, 'the shared/ folder beside the checkout (or RAGAN_SHARED)').toBeDefined();
-    const files = readdirSync(join(shared!, 'data/utkface/crop_part1'));
+  it.skipIf(NO_UTKFACE)('labels the real crop_part1 folder: 9,780 files, its 2 malformed names kept for their certain age', () => {
+    const files = readdirSync(join(utkFaceRoot(), 'crop_part1'));
     const { kept, skipped } = labelUtkFaceNames(files);
     expect(files.length).toBe(9780);
     expect(skipped).toEqual([]);
@@ -57,9 +55,9 @@ describe('UTKFace names', () => {
   });
 });
 
-describe('listUtkFace', () => {
+describe.skipIf(NO_UTKFACE)('listUtkFace on the real UTKFace', () => {
   it('lists the real folder in name order with labels and split; --limit takes the first K names', () => {
-    const dir = join(sharedDataDir()!, 'data/utkface/crop_part1');
+    const dir = join(utkFaceRoot(), 'crop_part1');
     const all = listUtkFace(dir);
     expect(all.items.length + all.skipped.length).toBe(9780);
     expect(all.skipped).toEqual([]);
@@ -73,11 +71,11 @@ describe('listUtkFace', () => {
   });
 
   it('lists the whole set: 23,707 files, all kept, and every crop_part1 face in the split it had', () => {
-    const full = listUtkFace(join(sharedDataDir()!, 'data/utkface/UTKFace'));
+    const full = listUtkFace(join(utkFaceRoot(), 'UTKFace'));
     expect(full.items.length).toBe(23707);
     expect(full.skipped).toEqual([]);
     const split = new Map(full.items.map((i) => [i.file, i.split]));
-    const part = listUtkFace(join(sharedDataDir()!, 'data/utkface/crop_part1'));
+    const part = listUtkFace(join(utkFaceRoot(), 'crop_part1'));
     let shared = 0;
     for (const i of part.items) {
       if (!split.has(i.file)) continue;

@@ -1,28 +1,31 @@
 /**
- * Test fixtures built in temporary folders from the shared UTKFace crops (never copied into the
- * repository). Used by this package's tests and the benchmark; not part of the public API.
+ * Test fixtures built in temporary folders from real faces: face-api's sample photos cut into
+ * UTKFace-style chips (packages/core/test/sample-faces.ts; nothing to download, no licence limits).
+ * Used by this package's tests; not part of the public API.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { parseUtkFaceName } from '../readers/utkface.js';
+import { pickSampleChips, sampleFaceChips } from '../../../core/test/sample-faces.js';
 import { Rng } from '../rng.js';
-import { sharedDataDir } from '../shared-data.js';
+import { requireUtkFaceCrops } from './utkface.js';
 
-export function utkFaceDir(): string {
-  const shared = sharedDataDir();
-  if (!shared) throw new Error('the shared/ folder beside the checkout (or RAGAN_SHARED) is needed for these tests');
-  return join(shared, 'data/utkface/crop_part1');
+/** The folder of face chips (read-only): 200×200 JPEGs named like UTKFace files. */
+export const faceChipsDir = sampleFaceChips;
+
+/** `n` chip names spread evenly over the sorted folder (so that every age group occurs). */
+export const pickFaceChips = pickSampleChips;
+
+/** Copies `files` (chip names) into `dir`. */
+export async function copyFaceChips(dir: string, files: readonly string[]): Promise<void> {
+  const src = await faceChipsDir();
+  for (const f of files) copyFileSync(join(src, f), join(dir, f));
 }
 
-/** `n` well-named UTKFace files spread evenly over the sorted folder (so that most age groups occur). */
-export function pickUtkFaceFiles(n: number): string[] {
-  const all = readdirSync(utkFaceDir())
-    .filter((f) => parseUtkFaceName(f).ok)
-    .sort();
-  const step = all.length / n;
-  return Array.from({ length: n }, (_, i) => all[Math.floor(i * step)]!);
+/** UTKFace's crops in ../shared, for the benchmark (which measures on the real set). */
+export function utkFaceDir(): string {
+  return requireUtkFaceCrops();
 }
 
 export function tempDir(prefix = 'ragan-data-'): { dir: string; cleanup: () => void } {
@@ -63,9 +66,9 @@ export const BROKEN_FILES = {
   '30_0_0_20990101000000006.jpg.chip.jpg': 'too-large', // 60000×60000 PNG header
 } as const;
 
-/** Writes BROKEN_FILES into `dir` (made from real UTKFace bytes where an image is needed). */
-export function writeBrokenFiles(dir: string): void {
-  const src = join(utkFaceDir(), pickUtkFaceFiles(1)[0]!);
+/** Writes BROKEN_FILES into `dir` (made from a real face chip's bytes where an image is needed). */
+export async function writeBrokenFiles(dir: string): Promise<void> {
+  const src = join(await faceChipsDir(), (await pickFaceChips(1))[0]!);
   const jpeg = readFileSync(src);
   const names = Object.keys(BROKEN_FILES);
   writeFileSync(join(dir, names[0]!), Buffer.alloc(0));
@@ -87,9 +90,4 @@ export function writeUnreadableFiles(dir: string): void {
   const [folder, link] = Object.keys(UNREADABLE_FILES);
   mkdirSync(join(dir, folder!));
   symlinkSync(join(dir, 'does-not-exist.jpg'), join(dir, link!));
-}
-
-/** Copies `files` (UTKFace names) from the shared folder into `dir`. */
-export function copyUtkFaceFiles(dir: string, files: readonly string[]): void {
-  for (const f of files) copyFileSync(join(utkFaceDir(), f), join(dir, f));
 }
