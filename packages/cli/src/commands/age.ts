@@ -15,7 +15,7 @@ import {
   type Point2,
   type ReageTimings,
 } from '@ragan/data';
-import { initCliBackend } from '../backend.js';
+import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { writeAtomic } from '../write-atomic.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { describeModelSource, loadModelSource } from './export.js';
@@ -32,6 +32,8 @@ export interface AgeFlags {
   keepDetail?: boolean;
   feather: string;
   backend?: BackendName | 'auto';
+  /** wasm threads (default: the machine's cores, at most 4). */
+  threads?: string;
   runtime?: string;
   /** Write --out even when it is the photo itself. */
   force?: boolean;
@@ -74,7 +76,6 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const t0 = performance.now();
   const modelDir = resolveModelFlag(flags.model);
   if (!modelDir) throw new ConfigError('--model', NO_MODEL);
-  if (flags.model === undefined) log(BUNDLED_NOTICE);
   if (flags.grid && flags.to) throw new ConfigError('--to', '--grid shows every age group; drop --to (or drop --grid for one target)');
   if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
   const ext = extname(flags.out).toLowerCase();
@@ -83,6 +84,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${flags.minConfidence}`);
   const feather = Number(flags.feather);
   if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
+  const threads = parseThreads(flags.threads);
   const out = resolve(flags.out);
   // The photo and --out are checked before the backend and the model load (seconds): a typo is said at once.
   await checkPhotoFile(photoPath);
@@ -90,7 +92,8 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     throw new ConfigError('--out', `${flags.out} is the photo itself (${photoPath}): it would be overwritten; choose another --out, or add --force to replace it`);
   }
 
-  const backend = await initCliBackend(flags.backend);
+  if (flags.model === undefined) log(BUNDLED_NOTICE);
+  const backend = await initCliBackend(flags.backend, { threads });
   let t = performance.now();
   const src = await loadModelSource(modelDir);
   let runtime: GeneratorRuntime | undefined;
@@ -200,6 +203,7 @@ export function registerAge(program: Command): void {
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
     .option('--keep-detail', "keep the photo's fine detail: add the model's change to the full-resolution face instead of its upsampled output (sharper with low-resolution models)")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .addHelpText(
       'after',

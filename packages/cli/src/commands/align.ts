@@ -2,9 +2,8 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
-import { initNodeBackend } from '@ragan/core/node';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
-import { importFromCli } from '../import-module.js';
+import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 
 export interface AlignCommandOptions {
   out: string;
@@ -12,6 +11,7 @@ export interface AlignCommandOptions {
   detector: 'ssd' | 'tiny';
   minConfidence: string;
   backend?: BackendName | 'auto';
+  threads?: string;
   json?: boolean;
 }
 
@@ -26,8 +26,9 @@ export async function runAlign(photoPath: string, opts: AlignCommandOptions): Pr
   if (!Number.isInteger(size) || size < 16 || size > 4096) throw new ConfigError('--size', `must be an integer in [16, 4096], got ${opts.size}`);
   const minConfidence = Number(opts.minConfidence);
   if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${opts.minConfidence}`);
+  const threads = parseThreads(opts.threads);
   await checkPhotoFile(photoPath); // a missing file or a folder is said so before anything loads
-  await initNodeBackend({ backend: opts.backend ?? 'auto', importModule: importFromCli });
+  await initCliBackend(opts.backend, { threads });
 
   const result = await alignPhoto(photoPath, { size, minConfidence, models: { detector: opts.detector } });
   if (result.faces.length === 0) {
@@ -59,6 +60,7 @@ export function registerAlign(program: Command): void {
     .addOption(new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd'))
     .option('--min-confidence <p>', 'minimum detector confidence in (0, 1)', '0.5')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print faces.json to stdout instead of a summary')
     .addHelpText(
       'after',

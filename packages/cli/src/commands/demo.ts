@@ -3,7 +3,7 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
-import { initCliBackend } from '../backend.js';
+import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
 import { writeAtomic } from '../write-atomic.js';
@@ -20,6 +20,8 @@ export interface DemoFlags {
   /** Add the model's change to the full-resolution faces (default true; `--no-keep-detail` turns it off). */
   keepDetail?: boolean;
   backend?: BackendName | 'auto';
+  /** wasm threads (default: the machine's cores, at most 4). */
+  threads?: string;
   runtime?: string;
 }
 
@@ -53,11 +55,12 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   const t0 = performance.now();
   const modelDir = resolveModelFlag(flags.model);
   if (!modelDir) throw new ConfigError('--model', NO_BUNDLED);
-  if (flags.model === undefined) log(BUNDLED_NOTICE);
   const photo = resolve(flags.photo ?? join(faceApiPackageDir(), 'demo', DEMO_PHOTO));
   if (!existsSync(photo)) throw new ConfigError('--photo', `${photo}: no such file`);
   const outDir = resolve(flags.out);
-  const backend = await initCliBackend(flags.backend);
+  const threads = parseThreads(flags.threads);
+  if (flags.model === undefined) log(BUNDLED_NOTICE);
+  const backend = await initCliBackend(flags.backend, { threads });
   let t = performance.now();
   const src = await loadModelSource(modelDir);
   let runtime: GeneratorRuntime | undefined;
@@ -126,6 +129,7 @@ export function registerDemo(program: Command): void {
     .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
     .option('--no-keep-detail', "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, getAgeGroupSet, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
-import { fsStore, initNodeBackend } from '@ragan/core/node';
+import { fsStore } from '@ragan/core/node';
 import {
   DATA_VERSION,
   createProgressBar,
@@ -26,7 +26,7 @@ import {
   type EvalModel,
   type FeatureExtractor,
 } from '@ragan/eval';
-import { importFromCli } from '../import-module.js';
+import { defaultWasmThreads, initCliBackend, THREADS_HELP } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
@@ -42,6 +42,7 @@ interface EvalFlags {
   out: string;
   batch: number;
   backend?: BackendName | 'auto';
+  threads?: number;
   runtime?: string;
   faceRegion: 'auto' | 'aligned' | 'full';
   metrics?: string;
@@ -115,6 +116,7 @@ export function registerEval(program: Command): void {
     .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', int('--seed', 0, 2 ** 32 - 1), 0)
     .option('--batch <n>', 'faces per batch', int('--batch', 1, 1024), 16)
     .addOption(new Option('--backend <name>', 'tfjs backend (default: RAGAN_BACKEND, else the fastest available)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--threads <n>', THREADS_HELP, int('--threads', 1, 64))
     .addOption(
       new Option('--face-region <r>', 'where the face is in each image, for face-api: aligned (FFHQ-Aging crops), full (tight crops such as UTKFace); auto picks by the cache format')
         .choices(['auto', 'aligned', 'full'])
@@ -134,7 +136,7 @@ export function registerEval(program: Command): void {
       try {
         const dataset = await cacheDataset(reader, flags.split);
         getAgeGroupSet(dataset.ageGroups);
-        const info = await initNodeBackend({ ...(flags.backend ? { backend: flags.backend } : {}), importModule: importFromCli });
+        const info = await initCliBackend(flags.backend, { threads: flags.threads ?? defaultWasmThreads() });
         model = await openModel(flags.model, dataset, flags.seed);
         runtime = await useRuntime(model, flags.runtime, info);
         if (runtime) process.stderr.write(`generator on ${runtime.name} (${runtime.detail})\n`);

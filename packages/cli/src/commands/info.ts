@@ -12,6 +12,13 @@ const GPU_HINT = [
   'its install script downloads libtensorflow; behind a firewall see docs/backends.md.',
 ].join('\n');
 
+const CPU_HINT = [
+  'Native CPU backend: pnpm add @tensorflow/tfjs-node     (or npm i @tensorflow/tfjs-node)',
+  'its install script downloads libtensorflow. Installed but its binding did not load (the download failed)?',
+  'Run `npm rebuild @tensorflow/tfjs-node` where storage.googleapis.com can be reached; docs/backends.md',
+  'has a mirror and an offline way. Until then wasm runs everything, and ONNX Runtime the generator.',
+].join('\n');
+
 export interface InfoReport {
   versions: Record<string, string>;
   platform: string;
@@ -72,7 +79,9 @@ export function formatInfo(r: InfoReport): string {
   } else {
     lines.push(`Would use: ${r.wouldUse ?? 'none'} (auto; set --backend or RAGAN_BACKEND to choose)`);
   }
-  if (!r.backends.some((b) => b.name === 'tensorflow-gpu' && b.available)) lines.push('', GPU_HINT);
+  const available = (name: BackendName) => r.backends.some((b) => b.name === name && b.available);
+  if (!available('tensorflow-gpu') && !available('tensorflow')) lines.push('', CPU_HINT);
+  if (!available('tensorflow-gpu')) lines.push('', GPU_HINT);
   return lines.join('\n');
 }
 
