@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DatasetError, reage, sha256Hex, type Generator } from '@ragan/core';
-import { estimateAge, faceEmbedding, loadFaceModels, openCache, type CacheReader } from '@ragan/data';
+import { estimateAge, faceEmbedding, loadFaceModels, openCache, parseUtkFaceName, type CacheReader } from '@ragan/data';
 import { defaultMetrics, evaluate, type AgeEstimator, type EvalDataset, type FaceEmbedder } from '@ragan/eval';
 
 /**
@@ -69,6 +69,23 @@ export function faceApiNetworks(region: 'aligned' | 'full'): { age: AgeEstimator
   };
 }
 
+
+const UTK_RACES = ['White', 'Black', 'Asian', 'Indian', 'Others'] as const;
+
+/**
+ * Subgroups of a UTKFace face from its file name, for per-gender and per-race figures (`evaluate`'s
+ * `strata`): `gender:male|female|unknown`, `race:White|Black|Asian|Indian|Others|unknown` (unknown for
+ * the names that lack a field). Undefined for other data sets.
+ */
+export function utkFaceStrata(reader: CacheReader): ((id: string) => string[]) | undefined {
+  if (reader.index.args.format !== 'utkface') return undefined;
+  return (id) => {
+    const r = parseUtkFaceName(id);
+    if (!r.ok) return ['gender:unknown', 'race:unknown'];
+    const { gender, race } = r.value;
+    return [`gender:${gender === null ? 'unknown' : gender === 0 ? 'male' : 'female'}`, `race:${race === null ? 'unknown' : UTK_RACES[race]}`];
+  };
+}
 
 /** The face region face-api should look at in a cache's images: UTKFace chips are tight crops. */
 export const faceRegionOf = (reader: CacheReader): 'aligned' | 'full' => (reader.index.args.format === 'utkface' ? 'full' : 'aligned');

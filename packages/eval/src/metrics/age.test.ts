@@ -72,4 +72,25 @@ describe('age metric', () => {
     await expect(evaluate({ model: identityBaseline(), dataset, ageEstimator: bad, metrics: onlyAge() })).rejects.toThrow(/broken-estimator.*returned 1 values for 2/);
     dispose();
   });
+
+  it('per subgroup: the same figures for the faces of each stratum, and a face may be in several', async () => {
+    const { dataset, dispose } = await ageFaces([25, 45, 5, 71]);
+    // ids are `${age}_${i}.jpg`: the children in one stratum, the adults in another, everyone in "all"
+    const strata = (id: string) => [Number(id.split('_')[0]) < 18 ? 'life:child' : 'life:adult', 'set:all'];
+    const r = await evaluate({ model: oracleModel(), dataset, ageEstimator: fakeAgeEstimator, metrics: onlyAge(), strata });
+    const by = r.metrics.age!.byStratum!;
+    expect(Object.keys(by)).toEqual(['life:adult', 'life:child', 'set:all']);
+    expect(by['life:child']).toMatchObject({ faces: 1, pairs: 9, hitRate: 1, withinOneRate: 1, meanRangeDistance: 0 });
+    expect(by['life:adult']).toMatchObject({ faces: 3, pairs: 27, hitRate: 1 });
+    expect(by['set:all']!.pairs).toBe(r.metrics.age!.pairs);
+    // the child is never re-aged to its own group (3-6): null there; 70+ is painted at 80
+    expect(by['life:child']!.meanEstimatedAge[1]).toBeNull();
+    expect(by['life:child']!.meanEstimatedAge[9]).toBeCloseTo(80, 3);
+    // the identity baseline: the child's outputs stay 5, so only the targets next to 3-6 are within one
+    const id = await evaluate({ model: identityBaseline(), dataset, ageEstimator: fakeAgeEstimator, metrics: onlyAge(), strata });
+    expect(id.metrics.age!.byStratum!['life:child']).toMatchObject({ pairs: 9, hitRate: 0, withinOneRate: 2 / 9 });
+    // without strata there is no byStratum
+    expect((await evaluate({ model: identityBaseline(), dataset, ageEstimator: fakeAgeEstimator, metrics: onlyAge() })).metrics.age!.byStratum).toBeUndefined();
+    dispose();
+  });
 });

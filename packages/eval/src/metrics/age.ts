@@ -14,6 +14,18 @@ export interface AgeGroupScores {
   meanRangeDistance: number | null;
 }
 
+/** The age figures of one subgroup of the faces (`GeneratedBatch.sourceStrata`). */
+export interface AgeStratumScores {
+  /** Input faces in the subgroup. */
+  faces: number;
+  pairs: number;
+  hitRate: number | null;
+  withinOneRate: number | null;
+  meanRangeDistance: number | null;
+  /** Mean estimated age per target group (null where the subgroup has no pair), in the set's order. */
+  meanEstimatedAge: Array<number | null>;
+}
+
 export interface AgeMetricResult {
   estimator: string;
   pairs: number;
@@ -29,6 +41,8 @@ export interface AgeMetricResult {
    * `meanAbsoluteError` is null when the dataset has no exact ages.
    */
   inputs: { faces: number; meanAbsoluteError: number | null; hitRate: number };
+  /** The same figures per subgroup, when the evaluation was given subgroups (e.g. per gender and race). */
+  byStratum?: Record<string, AgeStratumScores>;
 }
 
 /**
@@ -68,6 +82,12 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
     const hits = new Array<number>(k).fill(0);
     const near = new Array<number>(k).fill(0);
     const pairs = new Array<number>(k).fill(0);
+    const strata = new Map<string, { faces: number; pairs: number; hits: number; near: number; dist: number; sumAge: number[]; pairsBy: number[] }>();
+    const stratum = (name: string) => {
+      let st = strata.get(name);
+      if (!st) strata.set(name, (st = { faces: 0, pairs: 0, hits: 0, near: 0, dist: 0, sumAge: new Array<number>(k).fill(0), pairsBy: new Array<number>(k).fill(0) }));
+      return st;
+    };
     let inputFaces = 0;
     let inputAbsErr = 0;
     let inputAged = 0;
@@ -89,12 +109,13 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
             inputAbsErr += Math.abs(a - label);
           }
           if (estimatedGroup(a, set) === batch.sourceGroups[i]) inputHits++;
+          for (const name of batch.sourceStrata?.[i] ?? []) stratum(name).faces++;
         });
         for (const t of batch.targets) {
           const ages = await estimator.estimate(t.outputs);
           check(ages, t.rows.length);
           const grp = set.groups[t.group]!;
-          for (const a of ages) {
+          ages.forEach((a, j) => {
             const est = estimatedGroup(a, set);
             pairs[t.group]!++;
             sumAge[t.group]! += a;
@@ -103,7 +124,16 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
             if (inAgeGroup(a, grp)) hits[t.group]!++;
             if (Math.abs(est - t.group) <= 1) near[t.group]!++;
             confusion[t.group]![est]!++;
-          }
+            for (const name of batch.sourceStrata?.[t.rows[j]!] ?? []) {
+              const st = stratum(name);
+              st.pairs++;
+              st.pairsBy[t.group]!++;
+              st.sumAge[t.group]! += a;
+              st.dist += dist;
+              if (inAgeGroup(a, grp)) st.hits++;
+              if (Math.abs(est - t.group) <= 1) st.near++;
+            }
+          });
         }
       },
       async finish() {
@@ -124,6 +154,26 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
           })),
           confusion: { labels: set.groups.map((g) => g.label), counts: confusion },
           inputs: { faces: inputFaces, meanAbsoluteError: meanOrNull(inputAbsErr, inputAged), hitRate: inputFaces ? inputHits / inputFaces : 0 },
+          ...(strata.size
+            ? {
+                byStratum: Object.fromEntries(
+                  [...strata.keys()].sort().map((name) => {
+                    const st = strata.get(name)!;
+                    return [
+                      name,
+                      {
+                        faces: st.faces,
+                        pairs: st.pairs,
+                        hitRate: meanOrNull(st.hits, st.pairs),
+                        withinOneRate: meanOrNull(st.near, st.pairs),
+                        meanRangeDistance: meanOrNull(st.dist, st.pairs),
+                        meanEstimatedAge: st.sumAge.map((v, i) => meanOrNull(v, st.pairsBy[i]!)),
+                      },
+                    ];
+                  }),
+                ),
+              }
+            : {}),
         };
       },
     };

@@ -50,4 +50,18 @@ describe('identity metric', () => {
     expect(id.perGroup[5]!.meanDistance).toBeNull();
     dispose();
   });
+
+  it('per subgroup: the identity baseline keeps each stratum whole; the oracle\'s distances split by face', async () => {
+    const { dataset, dispose } = await ageFaces([25, 5]);
+    const strata = (id: string) => [id.startsWith('25_') ? 'who:adult' : 'who:child'];
+    const base = await evaluate({ model: identityBaseline(), dataset, embedders: [fakeEmbedder], metrics: onlyIdentity(), strata });
+    expect(base.metrics.identity!.byStratum).toEqual({ 'who:adult': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 }, 'who:child': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 } });
+    const r = await evaluate({ model: oracleModel(), dataset, embedders: [fakeEmbedder], metrics: onlyIdentity(), strata });
+    const id = r.metrics.identity!;
+    const by = id.byStratum!;
+    // the two strata's pair-weighted means make up the whole
+    expect((by['who:adult']!.meanDistance! * 9 + by['who:child']!.meanDistance! * 9) / 18).toBeCloseTo(id.meanDistance, 6);
+    expect(by['who:adult']!.meanDistance).not.toBeCloseTo(by['who:child']!.meanDistance!, 3);
+    dispose();
+  });
 });

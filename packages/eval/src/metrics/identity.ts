@@ -13,6 +13,8 @@ export interface IdentityScores {
   /** Share of pairs closer than `threshold`: the output still passes as the same person. */
   shareBelowThreshold: number;
   perGroup: Array<{ group: string; pairs: number; meanDistance: number | null; shareBelowThreshold: number | null }>;
+  /** The same per subgroup of the faces, when the evaluation was given subgroups. */
+  byStratum?: Record<string, { pairs: number; meanDistance: number | null; shareBelowThreshold: number | null }>;
 }
 
 /** Primary embedder's scores, plus any further embedders (a second network is a useful cross-check). */
@@ -37,6 +39,7 @@ function accumulator(embedder: FaceEmbedder, labels: string[]) {
   const below = new Array<number>(k).fill(0);
   const pairs = new Array<number>(k).fill(0);
   const thr = embedder.sameIdentityThreshold;
+  const strata = new Map<string, { pairs: number; sum: number; below: number }>();
   const embed = async (x: tf.Tensor4D): Promise<tf.Tensor2D> => {
     const e = await embedder.embed(x);
     if (e.rank !== 2 || e.shape[0] !== x.shape[0]) {
@@ -55,11 +58,18 @@ function accumulator(embedder: FaceEmbedder, labels: string[]) {
           const sel = tf.gather(inEmb, t.rows);
           try {
             const ds = await rowDistances(sel, outEmb);
-            for (const dist of ds) {
+            ds.forEach((dist, j) => {
               pairs[t.group]!++;
               sum[t.group]! += dist;
               if (dist < thr) below[t.group]!++;
-            }
+              for (const name of batch.sourceStrata?.[t.rows[j]!] ?? []) {
+                let st = strata.get(name);
+                if (!st) strata.set(name, (st = { pairs: 0, sum: 0, below: 0 }));
+                st.pairs++;
+                st.sum += dist;
+                if (dist < thr) st.below++;
+              }
+            });
           } finally {
             tf.dispose([outEmb, sel]);
           }
@@ -77,6 +87,16 @@ function accumulator(embedder: FaceEmbedder, labels: string[]) {
         meanDistance: total ? sum.reduce((a, b) => a + b, 0) / total : 0,
         shareBelowThreshold: total ? below.reduce((a, b) => a + b, 0) / total : 0,
         perGroup: labels.map((group, i) => ({ group, pairs: pairs[i]!, meanDistance: meanOrNull(sum[i]!, pairs[i]!), shareBelowThreshold: meanOrNull(below[i]!, pairs[i]!) })),
+        ...(strata.size
+          ? {
+              byStratum: Object.fromEntries(
+                [...strata.keys()].sort().map((name) => {
+                  const st = strata.get(name)!;
+                  return [name, { pairs: st.pairs, meanDistance: meanOrNull(st.sum, st.pairs), shareBelowThreshold: meanOrNull(st.below, st.pairs) }];
+                }),
+              ),
+            }
+          : {}),
       };
     },
   };

@@ -26,6 +26,11 @@ export interface GeneratedBatch {
   /** Labelled group and age of each input. */
   sourceGroups: number[];
   sourceAges: (number | null)[];
+  /**
+   * Subgroups each input belongs to (e.g. `gender:female`, `race:Asian`), when the evaluation was asked
+   * for them: the age and identity metrics then also report their figures per subgroup (`byStratum`).
+   */
+  sourceStrata?: string[][];
   targets: TargetBatch[];
 }
 

@@ -20,6 +20,9 @@ const nonNeg = z.number().min(0);
 const rateOrNull = rate.nullable();
 const nonNegOrNull = nonNeg.nullable();
 
+/** A subgroup of the faces, `kind:value` (`gender:female`, `race:Asian`). */
+const stratumName = z.string().regex(/^[a-z][a-z0-9_-]{0,30}:[A-Za-z0-9 _-]{1,40}$/, 'must be kind:value, e.g. gender:female');
+
 const ageSchema = z
   .object({
     estimator: text(200),
@@ -32,6 +35,14 @@ const ageSchema = z
     ),
     confusion: z.object({ labels: z.array(text(40)), counts: z.array(z.array(count)) }).strict(),
     inputs: z.object({ faces: count, meanAbsoluteError: nonNegOrNull, hitRate: rate }).strict(),
+    byStratum: z
+      .record(
+        stratumName,
+        z
+          .object({ faces: count, pairs: count, hitRate: rateOrNull, withinOneRate: rateOrNull, meanRangeDistance: nonNegOrNull, meanEstimatedAge: z.array(nonNegOrNull) })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
@@ -43,6 +54,7 @@ const identityScores = z
     meanDistance: nonNeg,
     shareBelowThreshold: rate,
     perGroup: z.array(z.object({ group: text(40), pairs: count, meanDistance: nonNegOrNull, shareBelowThreshold: rateOrNull }).strict()),
+    byStratum: z.record(stratumName, z.object({ pairs: count, meanDistance: nonNegOrNull, shareBelowThreshold: rateOrNull }).strict()).optional(),
   })
   .strict();
 

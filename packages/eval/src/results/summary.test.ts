@@ -30,6 +30,16 @@ describe('formatComparison', () => {
     expect(md).toContain('| identity: mean estimated age |');
   });
 
+  it('adds a table per subgroup when the results have byStratum, and none without', () => {
+    const other = copy();
+    other.metrics.age!.byStratum = { 'gender:female': { faces: 3, pairs: 27, hitRate: 0.25, withinOneRate: 0.5, meanRangeDistance: 4, meanEstimatedAge: [3.5, 5, null, null, null, null, null, null, null, 71.25] } };
+    other.metrics.identity!.byStratum = { 'gender:female': { pairs: 27, meanDistance: 0.3, shareBelowThreshold: 0.9 } };
+    const md = formatComparison([{ label: 'model', results: other }]);
+    expect(md).toContain('| subgroup | model | faces | age hit rate | within one group | mean est. age at 0-2 | mean est. age at 3-6 | mean est. age at 70+ | identity share < threshold |');
+    expect(md).toContain('| gender:female | model | 3 | 0.250 | 0.500 | 3.5 | 5.0 | 71.3 | 0.900 |');
+    expect(formatComparison([{ label: 'identity', results: good }])).not.toContain('| subgroup |');
+  });
+
   it('refuses results on other faces, naming both', () => {
     const elsewhere = copy();
     elsewhere.dataset.subsetHash = 'f'.repeat(64);

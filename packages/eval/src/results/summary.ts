@@ -101,5 +101,30 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
     out.push(md([`${label}: mean estimated age`, ...first.groupLabels.map((_, i) => f(results.metrics.age?.perGroup[i]?.meanEstimatedAge, 1))]));
     out.push(md([`${label}: identity share < threshold`, ...first.groupLabels.map((_, i) => f(results.metrics.identity?.perGroup[i]?.shareBelowThreshold))]));
   }
+  out.push(...strataTable(entries, first.groupLabels));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Per subgroup (`byStratum`, e.g. per gender and race), when the results have them: for each stratum and
+ * model, faces, hit rate, within one group, mean estimated age at the youngest two and the oldest target,
+ * identity kept. Empty when no results have strata.
+ */
+function strataTable(entries: Array<{ label: string; results: EvalResults }>, labels: readonly string[]): string[] {
+  const names = [...new Set(entries.flatMap((e) => Object.keys(e.results.metrics.age?.byStratum ?? {})))].sort();
+  if (names.length === 0) return [];
+  const k = labels.length;
+  const ageAt = [0, 1, k - 1].filter((i, j, a) => i >= 0 && a.indexOf(i) === j);
+  const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const out = ['', md(['subgroup', 'model', 'faces', 'age hit rate', 'within one group', ...ageAt.map((i) => `mean est. age at ${labels[i]}`), 'identity share < threshold'])];
+  out.push(md(['---', '---', ...new Array(4 + ageAt.length).fill('---:')]));
+  for (const name of names) {
+    for (const { label, results } of entries) {
+      const a = results.metrics.age?.byStratum?.[name];
+      const id = results.metrics.identity?.byStratum?.[name];
+      if (!a && !id) continue;
+      out.push(md([name, label, String(a?.faces ?? '–'), f(a?.hitRate, 3), f(a?.withinOneRate, 3), ...ageAt.map((i) => f(a?.meanEstimatedAge[i], 1)), f(id?.shareBelowThreshold, 3)]));
+    }
+  }
+  return out;
 }

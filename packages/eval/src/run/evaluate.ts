@@ -28,6 +28,11 @@ export interface EvaluateOptions {
   backend?: string;
   /** More versions to record (e.g. `@ragan/cli`, `@ragan/data`). */
   versions?: Record<string, string>;
+  /**
+   * Subgroups of each face by its dataset id (e.g. `['gender:female', 'race:Asian']`): the age and
+   * identity metrics then also report per subgroup (`byStratum`). Labels are `kind:value`.
+   */
+  strata?: (id: string) => string[];
   /** Called after each batch with faces done so far and the total. */
   onProgress?: (p: { done: number; total: number }) => void;
   /** Clock, for tests. */
@@ -100,7 +105,15 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
         generateMs += ms;
         targets.push({ group: g, rows, inputs, masks, outputs, generateMs: ms });
       }
-      const batch: GeneratedBatch = { inputs: samples.images, masks: samples.masks, sourceGroups: samples.groups, sourceAges: samples.ages, targets };
+      const strataOf = opts.strata;
+      const batch: GeneratedBatch = {
+        inputs: samples.images,
+        masks: samples.masks,
+        sourceGroups: samples.groups,
+        sourceAges: samples.ages,
+        ...(strataOf ? { sourceStrata: idx.map((i) => strataOf(dataset.ids[i]!)) } : {}),
+        targets,
+      };
       t = now();
       for (const [, acc] of running) if (acc) await acc.update(batch);
       metricsMs += msSince(t, now);
