@@ -52,6 +52,7 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
     lineChart('Generator: adversarial and age', series(['g_adv', 'g_age', 'g_id_feature', 'g_id_network'])),
     lineChart('Generator: reconstruction and cycle (L1)', series(['g_rec', 'g_cyc'])),
     lineChart('Throughput (images/s)', series(['imagesPerSecond'])),
+    lineChart('Step time by phase (ms): D step, G forward and backward, G Adam and EMA', series(['msD', 'msG', 'msAdam'])),
   ].join('\n');
   // the fixed test faces measured during training (evalEvery): what recipes and checkpoints are chosen by
   const evals = (await readMetrics(join(runDir, 'evals.jsonl'))) as Array<Record<string, number | null>>;

@@ -285,7 +285,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       const seconds = (performance.now() - t0) / 1000;
       const imagesPerSecond = batch.groups.length / seconds;
       if (step % config.logEvery === 0 || result.discarded) {
-        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds });
+        // the step's phases (D step, G forward+backward, G's Adam and EMA), to profile the real run
+        const phases = { msD: Math.round(result.phaseMs.dStep), msG: Math.round(result.phaseMs.gStepFwdBwd), msAdam: Math.round(result.phaseMs.gAdamEma) };
+        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds, ...phases });
       }
       opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
       if (result.discarded) {
