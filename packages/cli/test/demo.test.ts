@@ -66,6 +66,18 @@ describe('ragan demo (what `pnpm start` runs)', () => {
     expect(missing.stderr).not.toMatch(/at .*\.ts:\d+/);
   }, 120_000);
 
+  it('a photo without a face: says what was tried and what to try, as ragan age does; --to 80+ is said to be 70+', async () => {
+    const grey = join(tmp, 'grey.jpg');
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toFile(grey);
+    const r = await ragan(['demo', '--model', model, '--out', join(tmp, 'none'), '--photo', grey, '--to', '80+']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ragan: --to 80\+ is the age group 70\+ \(this model's groups: 0-2, .*, 70\+\)$/m);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^ragan: .*grey\.jpg: no face found \(ssd detector, min confidence 0\.5\); try --min-confidence 0\.3, --detector tiny, or a photo where faces are at least ~40 px across; or another photo with --photo$/,
+    );
+    expect(existsSync(join(tmp, 'none'))).toBe(false);
+  }, 120_000);
+
   it('uses the bundled model by default, says so, and points at its model card', async () => {
     const r = await ragan(['demo', '--out', join(tmp, 'bundled'), '--json']);
     expect(r.code).toBe(0);

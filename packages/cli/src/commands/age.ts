@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type AgeTargetDescription, type BackendName } from '@ragan/core';
+import { ConfigError, describeAgeTarget, getAgeGroupSet, type AgeTargetDescription, type BackendName } from '@ragan/core';
 import {
   NoFaceError,
   OUTPUT_IMAGE_FORMATS,
   checkPhotoFile,
   encodeImageFor,
+  faceApiPackageDir,
   findPhotoFaces,
   pasteFaces,
   reageCrops,
@@ -20,6 +21,7 @@ import { writeAtomic } from '../write-atomic.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { describeModelSource, loadModelSource } from './export.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, framingName, resolveModelFlag } from '../bundled-model.js';
+import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, parseTargetFlag, type Detector } from '../photo-options.js';
 
 export interface AgeFlags {
   model?: string;
@@ -27,7 +29,7 @@ export interface AgeFlags {
   out: string;
   grid?: boolean;
   json?: boolean;
-  detector: 'ssd' | 'tiny';
+  detector: Detector;
   minConfidence: string;
   keepDetail?: boolean;
   feather: string;
@@ -80,8 +82,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
   const ext = extname(flags.out).toLowerCase();
   if (!(OUTPUT_IMAGE_FORMATS as readonly string[]).includes(ext)) throw new ConfigError('--out', `${flags.out}: unknown image type "${ext}"; use ${OUTPUT_IMAGE_FORMATS.join(', ')}`);
-  const minConfidence = Number(flags.minConfidence);
-  if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${flags.minConfidence}`);
+  const minConfidence = parseMinConfidence(flags.minConfidence);
   const feather = Number(flags.feather);
   if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
   const threads = parseThreads(flags.threads);
@@ -104,7 +105,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     for (const s of src.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
     log(`model: ${describeModelSource(src)}; generator on ${runtime.name} (${runtime.detail})`);
     const set = getAgeGroupSet(src.generator.config.ageGroups);
-    const target = flags.to ? parseAgeTarget(flags.to, set, '--to') : undefined;
+    const target = flags.to ? parseTargetFlag(flags.to, set, log) : undefined;
 
     const found = await findPhotoFaces(photoPath, src.generator.config.resolution, {
       // crop the faces the way the model's training data was framed (UTKFace models: much tighter)
@@ -114,10 +115,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     });
     const { photo, faces, timings } = found;
     if (faces.length === 0) {
-      throw new NoFaceError(
-        photoPath,
-        `no face found (${flags.detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ${flags.detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`,
-      );
+      throw new NoFaceError(photoPath, noFaceMessage(flags.detector, minConfidence));
     }
     log(`${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`);
 
@@ -187,6 +185,13 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   }
 }
 
+/** face-api's sample photo (it comes with @ragan/data), as a path to type: relative when it is below the working folder. */
+function samplePhoto(): string {
+  const p = join(faceApiPackageDir(), 'demo', 'sample1.jpg');
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+}
+
 export function registerAge(program: Command): void {
   program
     .command('age')
@@ -198,8 +203,8 @@ export function registerAge(program: Command): void {
     .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
     .option('--json', 'print a JSON summary (faces, boxes, target, timings, output) to stdout')
     .option('--force', 'write --out even when it is the photo itself (replacing your original)')
-    .addOption(new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd'))
-    .option('--min-confidence <p>', 'minimum detector confidence in (0, 1)', '0.5')
+    .addOption(detectorOption())
+    .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
     .option('--keep-detail', "keep the photo's fine detail: add the model's change to the full-resolution face instead of its upsampled output (sharper with low-resolution models)")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
@@ -218,18 +223,23 @@ orientation applied, no orientation tag written).
 Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
 
 The generator runs in ONNX Runtime when onnxruntime-node is installed (it is an optional dependency
-of @ragan/cli) and the backend is wasm or cpu: 5-9x faster than tfjs wasm here. It is checked
-against tfjs on a probe image first and used only if they agree within 1e-4 (see --runtime).
+of @ragan/cli) and the backend is wasm or cpu: 1.8-5x faster than tfjs wasm on a 2-core machine (the
+README's measured figures: 5x for 64x64 models, 1.8x for 256x256). It is checked against tfjs on a
+probe image first and used only if they agree within 1e-4 (see --runtime).
 
 Without --model the bundled ${BUNDLED_MODEL_NAME} model is used (trained on UTKFace: non-commercial
 research use only; see MODEL_CARD.md in @ragan/cli/models/${BUNDLED_MODEL_NAME}).
 
-Examples:
-  ragan age group.jpg --to 70+ --out aged.png
-  ragan age group.jpg --model models/tiny --to 70+ --out aged.png
-  ragan age me.jpg --model runs/tiny --to 45 --out me-45.jpg
-  ragan age me.jpg --model models/tiny --grid --out me-all-ages.png
-  ragan age me.jpg --model models/tiny --to 70-120 --out aged.png --json
+Examples, with the bundled model:
+  ragan age ${samplePhoto()} --to 70+ --out aged.jpg
+  ragan age me.jpg --to 45 --out me-45.jpg                 # an age in years: two groups blended
+  ragan age me.jpg --grid --out me-all-ages.png            # every age group, a row per face
+  ragan age me.jpg --to 70-120 --out aged.png --json       # a range inside a group is that group
+(the first photo is face-api's demo/sample1.jpg, MIT licence, which comes with RAGAN.ts.)
+With your own model: a training run, or a model folder exported from it:
+  ragan train --preset tiny --data cache64 --steps 2000 --out runs/tiny    # see ragan train --help
+  ragan export --model runs/tiny --out models/tiny
+  ragan age me.jpg --model models/tiny --to 70+ --out aged.png             # or --model runs/tiny
 Exits with 1 and a message when no face is found.`,
     )
     .action(async (photo: string, flags: AgeFlags) => {

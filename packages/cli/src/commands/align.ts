@@ -4,11 +4,12 @@ import { Option, type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
 import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
+import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, type Detector } from '../photo-options.js';
 
 export interface AlignCommandOptions {
   out: string;
   size: string;
-  detector: 'ssd' | 'tiny';
+  detector: Detector;
   minConfidence: string;
   backend?: BackendName | 'auto';
   threads?: string;
@@ -24,18 +25,14 @@ async function writeAtomic(path: string, data: string | Uint8Array): Promise<voi
 export async function runAlign(photoPath: string, opts: AlignCommandOptions): Promise<FacesJson> {
   const size = Number(opts.size);
   if (!Number.isInteger(size) || size < 16 || size > 4096) throw new ConfigError('--size', `must be an integer in [16, 4096], got ${opts.size}`);
-  const minConfidence = Number(opts.minConfidence);
-  if (!(minConfidence > 0 && minConfidence < 1)) throw new ConfigError('--min-confidence', `must be in (0, 1), got ${opts.minConfidence}`);
+  const minConfidence = parseMinConfidence(opts.minConfidence);
   const threads = parseThreads(opts.threads);
   await checkPhotoFile(photoPath); // a missing file or a folder is said so before anything loads
   await initCliBackend(opts.backend, { threads });
 
   const result = await alignPhoto(photoPath, { size, minConfidence, models: { detector: opts.detector } });
   if (result.faces.length === 0) {
-    throw new NoFaceError(
-      photoPath,
-      `no face found (${opts.detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ${opts.detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`,
-    );
+    throw new NoFaceError(photoPath, noFaceMessage(opts.detector, minConfidence));
   }
   const outDir = resolve(opts.out);
   await mkdir(outDir, { recursive: true });
@@ -57,8 +54,8 @@ export function registerAlign(program: Command): void {
     .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing): face-<i>.png per face, faces.json')
     .option('-s, --size <px>', 'side of each aligned crop in pixels', '256')
-    .addOption(new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd'))
-    .option('--min-confidence <p>', 'minimum detector confidence in (0, 1)', '0.5')
+    .addOption(detectorOption())
+    .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print faces.json to stdout instead of a summary')

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ConfigError, describeAgeTarget, getAgeGroupSet, parseAgeTarget, type BackendName } from '@ragan/core';
+import { ConfigError, describeAgeTarget, getAgeGroupSet, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
 import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
 import { writeAtomic } from '../write-atomic.js';
+import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, parseTargetFlag, type Detector } from '../photo-options.js';
 import { describeModelSource, loadModelSource } from './export.js';
 
 /** The default photo: face-api's `demo/sample1.jpg` (MIT licence, in the @vladmandic/face-api npm package). */
@@ -19,6 +20,9 @@ export interface DemoFlags {
   model?: string;
   /** Add the model's change to the full-resolution faces (default true; `--no-keep-detail` turns it off). */
   keepDetail?: boolean;
+  /** Face detector (default ssd) and its minimum confidence (default 0.5), as for `ragan age`. */
+  detector?: Detector;
+  minConfidence?: string;
   backend?: BackendName | 'auto';
   /** wasm threads (default: the machine's cores, at most 4). */
   threads?: string;
@@ -59,6 +63,8 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   if (!existsSync(photo)) throw new ConfigError('--photo', `${photo}: no such file`);
   const outDir = resolve(flags.out);
   const threads = parseThreads(flags.threads);
+  const detector = flags.detector ?? 'ssd';
+  const minConfidence = parseMinConfidence(flags.minConfidence ?? '0.5');
   if (flags.model === undefined) log(BUNDLED_NOTICE);
   const backend = await initCliBackend(flags.backend, { threads });
   let t = performance.now();
@@ -66,15 +72,15 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   let runtime: GeneratorRuntime | undefined;
   try {
     const set = getAgeGroupSet(src.generator.config.ageGroups);
-    const target = parseAgeTarget(flags.to, set, '--to');
+    const target = parseTargetFlag(flags.to, set, log);
     runtime = await openGeneratorRuntime(src.generator, flags.runtime, backend);
     const load = performance.now() - t;
     const forward = runtime.forward ? { forward: runtime.forward } : {};
     log(`model: ${describeModelSource(src)}; generator on ${runtime.name} (${runtime.detail})`);
     t = performance.now();
-    const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.alignment });
+    const { photo: read, faces } = await findPhotoFaces(photo, src.generator.config.resolution, { ...src.alignment, detector, minConfidence });
     const detect = performance.now() - t;
-    if (faces.length === 0) throw new NoFaceError(photo, 'no face found; try another photo with --photo');
+    if (faces.length === 0) throw new NoFaceError(photo, `${noFaceMessage(detector, minConfidence)}; or another photo with --photo`);
     log(`${faces.length} face${faces.length === 1 ? '' : 's'} found in ${basename(photo)} (${read.image.width}x${read.image.height})`);
 
     t = performance.now();
@@ -127,6 +133,8 @@ export function registerDemo(program: Command): void {
     .option('-o, --out <dir>', 'folder to write the two images into', 'ragan-demo')
     .option('--to <target>', 'target age in years ("75", "5") or an age group ("70+")', '75')
     .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
+    .addOption(detectorOption())
+    .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .option('--no-keep-detail', "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', THREADS_HELP)

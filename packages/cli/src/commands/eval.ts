@@ -30,7 +30,7 @@ import { defaultWasmThreads, initCliBackend, THREADS_HELP } from '../backend.js'
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
-import { cacheDataset, faceApiNetworks, faceRegionOf } from '../eval-setup.js';
+import { cacheDataset, faceApiNetworks, faceRegionOf, utkFaceStrata } from '../eval-setup.js';
 
 interface EvalFlags {
   model: string;
@@ -89,19 +89,25 @@ async function useRuntime(model: EvalModel, flag: string | undefined, backend: B
 }
 
 const EXAMPLES = `
-Examples:
-  # the two baselines that need no training, on 50 test faces of a 64×64 cache
+Examples (cache/utk64: a 64×64 cache, as the first example of \`ragan prepare --help\` makes it):
+  # the bundled model, and the two baselines that need no training, on 50 test faces
+  ragan eval --model bundled --data cache/utk64 --limit 50 --out results/bundled.json
   ragan eval --model identity --data cache/utk64 --limit 50 --out results/identity.json
   ragan eval --model random --data cache/utk64 --limit 50 --seed 1 --out results/random.json
 
-  # a trained model, with standard FID/KID from a converted Inception (docs/eval-protocol.md)
-  ragan eval --model runs/tiny/export --data cache/utk64 --inception models/inception-fid --out results/tiny.json
+  # your own model, exported from its training run, with standard FID/KID from an Inception network
+  # converted as docs/eval-protocol.md says (into inception-fid-tfjs/)
+  ragan train --preset tiny --data cache/utk64 --steps 2000 --out runs/tiny
+  ragan export --model runs/tiny --out models/tiny
+  ragan eval --model models/tiny --data cache/utk64 --inception inception-fid-tfjs --out results/tiny.json
 
 Every selected test face is re-aged to each other age group. Age: face-api's age regressor on the
 outputs. Identity: face-api's 128-D embedding (same person under 0.6). Realism: FID/KID per target
 group, standard only with --inception, else on face-api embeddings (labelled non-standard). Background:
-MAE/PSNR outside the face mask. The generator runs in ONNX Runtime when it can (see --runtime;
-results record it under "backend"). The JSON follows @ragan/eval's results.schema.json.`;
+MAE/PSNR outside the face mask. On a UTKFace cache the age and identity figures are also given per
+gender and race (from the file names; "byStratum" in the JSON, a table in \`ragan compare\`). The
+generator runs in ONNX Runtime when it can (see --runtime; results record it under "backend"). The JSON
+follows @ragan/eval's results.schema.json.`;
 
 export function registerEval(program: Command): void {
   program
@@ -149,6 +155,8 @@ export function registerEval(program: Command): void {
           ? await loadTfjsFeatureExtractor(fsStore(resolve(flags.inception)), { standard: true })
           : embedderFeatureExtractor(embedder, { name: `face-api recognition 128-D (${region} crop; non-standard)` });
         const total = Math.min(flags.limit ?? Infinity, dataset.ids.length);
+        // UTKFace names carry gender and race: the age and identity figures per subgroup too
+        const strata = utkFaceStrata(reader);
         const bar: ProgressBar = createProgressBar({ total, label: 'eval', unit: 'face' });
         const results = await evaluate({
           model,
@@ -159,6 +167,7 @@ export function registerEval(program: Command): void {
           metrics,
           seed: flags.seed,
           batchSize: flags.batch,
+          ...(strata ? { strata } : {}),
           ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
           backend: runtime?.forward ? `${runtime.name} (${info.name})` : info.name,
           versions: { '@ragan/cli': CLI_VERSION, '@ragan/data': DATA_VERSION },
