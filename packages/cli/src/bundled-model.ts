@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALIGNMENT_PRESETS, ConfigError, type FfhqAlignParams } from '@ragan/core';
+import { UTKFACE_MODEL_NAME, utkfaceModelDir } from '@ragan/model-utkface/node';
 
-/** Folder name of the pretrained model shipped in this package (`models/<name>/`). */
-export const BUNDLED_MODEL_NAME = 'utkface-tiny';
+/** Name of the pretrained model the CLI uses by default: @ragan/model-utkface's `utkface-tiny`. */
+export const BUNDLED_MODEL_NAME = UTKFACE_MODEL_NAME;
 
 /** The @ragan/cli package folder (found from this module, in src/ or in the built dist/). */
 export function cliPackageDir(): string {
@@ -25,13 +26,14 @@ export function cliPackageDir(): string {
 }
 
 /**
- * The pretrained model folder shipped with the package (manifest.json, generator.bin, MODEL_CARD.md,
- * LICENSE): what `ragan age`, `ragan demo` and `ragan eval --model bundled` use by default. The weights
- * were trained on UTKFace and carry its non-commercial research-only licence (see the model card).
- * Undefined when the package was built without it.
+ * The pretrained model folder (manifest.json, generator.bin, MODEL_CARD.md, LICENSE) of the
+ * @ragan/model-utkface package, a dependency of this one: what `ragan age`, `ragan demo` and
+ * `ragan eval --model bundled` use by default. The weights were trained on UTKFace and carry its
+ * non-commercial research-only licence (see the model card). Undefined when the folder is missing
+ * (an installation that left it out).
  */
 export function bundledModelDir(): string | undefined {
-  const dir = join(cliPackageDir(), 'models', BUNDLED_MODEL_NAME);
+  const dir = utkfaceModelDir();
   return existsSync(join(dir, 'manifest.json')) ? dir : undefined;
 }
 

@@ -4,18 +4,25 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { UTKFACE_ALIGN, initBackend, loadGenerator, reage } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import * as tf from '@tensorflow/tfjs';
+import { UTKFACE_MODEL_NAME, utkfaceModelDir } from '@ragan/model-utkface/node';
 import { BUNDLED_MODEL_NAME, bundledModelDir, cliPackageDir } from '../src/bundled-model.js';
 
-// The repository ships the pretrained model: these tests fail (not skip) when it is missing or incomplete.
-const dir = join(cliPackageDir(), 'models', BUNDLED_MODEL_NAME);
+// The CLI's default model comes from its dependency @ragan/model-utkface: these tests fail (not skip)
+// when it is missing or incomplete.
+const dir = utkfaceModelDir();
 
-describe(`the bundled model (models/${BUNDLED_MODEL_NAME})`, () => {
+describe(`the bundled model (${BUNDLED_MODEL_NAME}, from @ragan/model-utkface)`, () => {
   beforeAll(async () => {
     await initBackend({ backend: 'cpu', quiet: true });
   });
 
-  it('is found, and ships with its model card, licence and sample grid, under 40 MB in all', () => {
+  it('is found in @ragan/model-utkface (not in this package), with its model card, licence and sample grid, under 40 MB in all', () => {
+    expect(BUNDLED_MODEL_NAME).toBe(UTKFACE_MODEL_NAME);
     expect(bundledModelDir()).toBe(dir);
+    expect(dir).toMatch(/[/\\]model-utkface[/\\]model$/);
+    const cliPkg = JSON.parse(readFileSync(join(cliPackageDir(), 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
+    expect(cliPkg.dependencies['@ragan/model-utkface']).toBe('workspace:^');
+    expect(cliPkg.files).not.toContain('models');
     const files = readdirSync(dir).sort();
     for (const f of ['LICENSE', 'MODEL_CARD.md', 'manifest.json', 'generator.bin', 'sample-grid.png']) expect(files).toContain(f);
     const bytes = files.reduce((s, f) => s + statSync(join(dir, f)).size, 0);

@@ -134,7 +134,7 @@ describe('web demo in Chromium', () => {
     expect(await page.getAttribute('body', 'data-backend')).toBe('wasm');
     const note = page.locator('#model-note');
     expect(await note.isVisible()).toBe(true);
-    // the bundled trained model (from @ragan/cli) states its data and licence; the untrained fallback says so
+    // the bundled trained model (from @ragan/model-utkface) states its data and licence; the untrained fallback says so
     const manifest = JSON.parse(readFileSync(join(distDir, 'models', 'ragan', 'manifest.json'), 'utf8')) as { extra?: { untrained?: boolean; meta?: { licence?: string } } };
     const text = (await note.textContent()) ?? '';
     log(`model note: ${text}`);

@@ -6,10 +6,11 @@
  * - public/models/face-api/ face-api's SSD MobileNetV1 detector and 68-point landmark net
  * - public/models/ragan/    the generator's model folder (manifest.json + generator.bin), read with httpStore
  *
- * The generator is the pretrained model that @ragan/cli bundles (packages/cli/models/utkface-tiny), copied
- * on every run. Without one (a checkout from before it was bundled), an untrained, seeded `tiny` one
- * whose conditional batch-norm parameters get seeded per-group values, so that the age slider visibly
- * changes its (noise) output; a folder there whose manifest is not marked `extra.untrained` is then left alone.
+ * The generator is the pretrained model of @ragan/model-utkface (its model/ folder, the one @ragan/cli
+ * uses by default), copied on every run. Without one (a checkout from before it was bundled), an
+ * untrained, seeded `tiny` one whose conditional batch-norm parameters get seeded per-group values, so
+ * that the age slider visibly changes its (noise) output; a folder there whose manifest is not marked
+ * `extra.untrained` is then left alone.
  *
  * Run with: tsx --conditions=@ragan/source scripts/prepare-assets.ts  (the package's `prebuild` step).
  */
@@ -21,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createGenerator, exportGenerator, initBackend, resolveModelConfig, VERSION } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
+import { utkfaceModelDir } from '@ragan/model-utkface/node';
 import { FACE_API_FILES } from '../src/face-api-files.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,10 +52,10 @@ async function copyFaceApi(): Promise<void> {
 }
 
 /**
- * The pretrained model @ragan/cli ships (the same one `ragan age` uses); absent until one is bundled.
- * The name is @ragan/cli's BUNDLED_MODEL_NAME (this private app does not depend on the CLI package).
+ * The pretrained model of @ragan/model-utkface (a devDependency of this app, for this script only: the page
+ * reads the copy in public/ over HTTP); the same one `ragan age` uses.
  */
-const BUNDLED = join(pkgDir, '..', 'cli', 'models', 'utkface-tiny');
+const BUNDLED = utkfaceModelDir();
 /** Outside public/ (so it is never deployed): the manifest bytes of the last copy we made. */
 const COPY_RECORD = join(pkgDir, '.bundled-model-copy');
 
