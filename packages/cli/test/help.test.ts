@@ -34,6 +34,17 @@ function modelsMadeFirst(help: string, known: readonly string[]): void {
 }
 
 describe('help texts', () => {
+  it('train --help shows the defaults, taken from the train config schema', async () => {
+    const help = await output(['train', '--help']);
+    const { resolveTrainConfig } = await import('@ragan/train');
+    const d = resolveTrainConfig({});
+    expect(help).toContain(`(default: ${d.preset})`);
+    expect(help).toContain(`images per step (default: ${d.batch})`);
+    expect(help).toContain(`preset ${d.preset}, steps ${d.steps}, batch ${d.batch}, seed ${d.seed}`);
+    expect(help).toContain(`loss weights adv ${d.losses.adv}, age ${d.losses.age}, rec ${d.losses.rec}, cyc ${d.losses.cyc}`);
+    expect(help).toContain(`EMA decay ${d.emaDecay}`);
+  });
+
   it('ragan --help names docs that exist and says how to install before the packages are on npm', async () => {
     const help = await output(['--help']);
     expect(help).not.toMatch(/npmjs\.com/);

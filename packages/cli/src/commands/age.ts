@@ -59,7 +59,7 @@ export interface AgeSummary {
 }
 
 const NO_MODEL = [
-  `a model is required: this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli). Train and export one:`,
+  `a model is required: this installation has no bundled model (the model/ folder of @ragan/model-utkface is missing). Train and export one:`,
   '  ragan prepare --data faces/ --format utkface --size 64 --out cache64',
   '  ragan train --preset tiny --data cache64 --steps 2000 --out runs/tiny',
   '  ragan export --model runs/tiny --out models/tiny',
@@ -228,7 +228,7 @@ README's measured figures: 5x for 64x64 models, 1.8x for 256x256). It is checked
 probe image first and used only if they agree within 1e-4 (see --runtime).
 
 Without --model the bundled ${BUNDLED_MODEL_NAME} model is used (trained on UTKFace: non-commercial
-research use only; see MODEL_CARD.md in @ragan/cli/models/${BUNDLED_MODEL_NAME}).
+research use only; see MODEL_CARD.md in @ragan/model-utkface/model).
 
 Examples, with the bundled model:
   ragan age ${samplePhoto()} --to 70+ --out aged.jpg

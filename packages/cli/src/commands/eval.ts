@@ -60,7 +60,7 @@ async function openModel(spec: string, data: EvalDataset, seed: number): Promise
   }
   if (spec === 'bundled') {
     const dir = bundledModelDir();
-    if (!dir) throw new ConfigError('--model', `this installation has no bundled model (models/${BUNDLED_MODEL_NAME} is missing from @ragan/cli)`);
+    if (!dir) throw new ConfigError('--model', `this installation has no bundled model (the model/ folder of @ragan/model-utkface is missing)`);
     return loadEvalModel(fsStore(dir));
   }
   return loadEvalModel(fsStore(spec));

@@ -75,23 +75,39 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
+/** The train config's defaults, from the schema itself (so the help cannot drift from it). */
+const DEFAULTS = resolveTrainConfig({});
+
+/** `--help`'s paragraph of defaults: what a run uses where neither a flag nor --config sets it. */
+export function trainDefaultsHelp(): string {
+  const d = DEFAULTS;
+  const l = d.losses;
+  return [
+    `Defaults (a --config file or a flag sets any of them): preset ${d.preset}, steps ${d.steps}, batch ${d.batch}, seed ${d.seed};`,
+    `Adam lr ${d.optimizer.lr}, betas ${d.optimizer.beta1} / ${d.optimizer.beta2}, style path lr ×${d.optimizer.styleLrMultiplier}; EMA decay ${d.emaDecay};`,
+    `R1 gamma ${d.r1.gamma} every ${d.r1.every} steps; loss weights adv ${l.adv}, age ${l.age}, rec ${l.rec}, cyc ${l.cyc}, idFeature ${l.idFeature},`,
+    `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}); flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ${d.sampleEvery},`,
+    `checkpointEvery ${d.checkpointEvery}, keepCheckpoints ${d.keepCheckpoints}; no checkpointMinutes, evalEvery or ageShift unless set.`,
+  ].join('\n');
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train RAGAN on a prepared cache; resumable, interruptible (Ctrl-C checkpoints and exits)')
-    .option('--preset <name>', 'model size: tiny (64²) | small (128²) | paper (256²)')
+    .option('--preset <name>', `model size: tiny (64²) | small (128²) | paper (256²) (default: ${DEFAULTS.preset})`)
     .option('--data <cache>', 'training cache written by `ragan prepare` (its --size must match the preset)')
     .option('--out <run>', 'new run folder (config.json, metrics.jsonl, samples/, checkpoints/)')
     .option('--resume <run>', 'continue a run (or a `ragan snapshot`) from its newest valid checkpoint (needs --data too, unless the run records it); with --out, in a copy there')
-    .option('--steps <n>', 'train up to this total step count')
-    .option('--batch <n>', 'images per step')
+    .option('--steps <n>', `train up to this total step count (default: ${DEFAULTS.steps})`)
+    .option('--batch <n>', `images per step (default: ${DEFAULTS.batch})`)
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu (default: RAGAN_BACKEND, else the fastest installed)')
     .option('--threads <n>', `wasm: XNNPACK threads (default: the machine's cores, at most 4: ${defaultThreads()} here; 1 turns threads off)`)
     .option('--conv-runtime <where>', `${CONV_RUNTIME_HELP}; default auto`)
     .option('--config <file>', 'JSON train config; flags override it (see @ragan/train TrainConfigSchema)')
     .option('--classifier <dir>', 'a model folder from `ragan train-classifier`; without it one is trained first')
     .option('--classifier-steps <n>', 'steps for that classifier (default 300)')
-    .option('--seed <n>', 'seed of initialisation, sampling and target draws')
+    .option('--seed <n>', `seed of initialisation, sampling and target draws (default: ${DEFAULTS.seed})`)
     .option('--dry-run', 'print the fully resolved config and exit')
     .addHelpText(
       'after',
@@ -107,7 +123,9 @@ Run folder: config.json (resolved, written before step 0), metrics.jsonl (one ro
 samples/step-N.png (test faces × every age group), checkpoints/step-N/ (the newest few kept),
 evals.jsonl (with "evalEvery" in the config: face-api's age estimate per target group and identity on
 "evalFaces" fixed test faces; \`ragan report\` plots them).
-Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.`,
+Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and exits 0.
+
+${trainDefaultsHelp()}`,
     )
     .action(async (flags: TrainFlags) => {
       if (!flags.resume && !flags.out) throw new ConfigError('out', 'give --out RUN for a new run, or --resume RUN to continue one');
