@@ -115,6 +115,27 @@ describe('GanTrainer', () => {
     t.dispose();
   });
 
+  it('emaWarmup ramps the EMA decay up: min(emaDecay, (1 + t) / (10 + t)); the first step keeps 10 % of the old EMA', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10, emaDecay: 0.999, emaWarmup: true });
+    expect(t.emaDecayAt(0)).toBeCloseTo(0.1, 12);
+    expect(t.emaDecayAt(90)).toBeCloseTo(91 / 100, 12);
+    expect(t.emaDecayAt(20_000)).toBe(0.999);
+    const plain = new GanTrainer({ ...model, numGroups: 10, emaDecay: 0.999, initEmaFromGenerator: false });
+    expect(plain.emaDecayAt(0)).toBe(0.999);
+    plain.dispose();
+    // EMA starts as a copy of G: move it away so the blend is visible
+    const ew = model.emaGenerator.weights().find((w) => w.name.endsWith('to_rgb/kernel'))!;
+    ew.variable.assign(tf.zerosLike(ew.variable));
+    const b = batch();
+    t.trainStep(b);
+    const gw = model.generator.weights().find((w) => w.name.endsWith('to_rgb/kernel'))!;
+    const g = gw.variable.dataSync();
+    Array.from(ew.variable.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(0.9 * g[i]!, 6));
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+  });
+
   it('a generator with only apply/encode (no shared encoder) trains to the same losses and weights', () => {
     // 32²: at 16² the age modulator's last CBN normalises 2 values per channel, whose gradient is
     // rounding noise that sign-like first Adam steps turn into ±lr either way

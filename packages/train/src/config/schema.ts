@@ -27,6 +27,8 @@ export const TrainConfigSchema = z
       .strict()
       .default({ lr: 1e-3, beta1: 0, beta2: 0.99, styleLrMultiplier: 0.01 }),
     emaDecay: z.number().min(0).lt(1).default(0.999),
+    /** Ramp the EMA decay up from the start: min(emaDecay, (1 + step) / (10 + step)). May change on resume. */
+    emaWarmup: z.boolean().optional(),
     r1: z
       .object({ gamma: z.number().min(0).default(10), every: z.number().int().min(1).default(16) })
       .strict()

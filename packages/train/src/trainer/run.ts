@@ -161,12 +161,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   }
   const { resolvedModel, ...hashed } = config;
   // What must not change across a resume: not the step target, the data path, the backend or when to
-  // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights and the
-  // classifier's input shift change (a recipe may be tuned mid-run; each resume logs the weights in
+  // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
+  // classifier's input shift and the EMA ramp-up change (a recipe may be tuned mid-run; each resume logs the weights in
   // force); older checkpoints keep the strict hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
-  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined }));
+  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined, emaWarmup: undefined }));
   const CONFIG_HASH_VERSION = 2;
   checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
@@ -181,6 +181,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     lr: config.optimizer.lr,
     betas: [config.optimizer.beta1, config.optimizer.beta2] as [number, number],
     emaDecay: config.emaDecay,
+    ...(config.emaWarmup ? { emaWarmup: true } : {}),
     r1Gamma: config.r1.gamma,
     r1Every: config.r1.every,
     lossWeights: config.losses,
@@ -223,7 +224,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     log(`resuming ${runDir} from step ${step}`);
     await truncateMetrics(metricsFile, step);
     await truncateMetrics(evalsFile, step);
-    await appendMetrics(metricsFile, { event: 'resume', step, losses: config.losses, ageShift: config.ageShift ?? 0 });
+    await appendMetrics(metricsFile, { event: 'resume', step, losses: config.losses, ageShift: config.ageShift ?? 0, emaWarmup: config.emaWarmup ?? false });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
