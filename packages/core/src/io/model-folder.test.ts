@@ -254,6 +254,32 @@ describe('model folder refusals', () => {
     }
   });
 
+  it('allowPositiveInf lets the named tensors hold +Inf (Adam\'s overflowed v), never NaN or -Inf, and no other tensor', async () => {
+    const store = memoryStore();
+    const saved = { generator: new TinyNet('generator', 2, 1), discriminator: new TinyNet('discriminator', 2, 2) };
+    const bias = saved.discriminator.weights().find((w) => w.name === 'discriminator/bias')!.variable;
+    bias.assign(tf.tensor1d([0.5, Infinity, 1, Infinity, -1]));
+    await saveModelFolder(store, { config, modules: saved, packageVersion: '0.1.0' });
+    await expectRefused(store, [/tensor "discriminator\/bias"/, /2 of 5 values/, /\+Inf/]);
+    const allow = (name: string) => name === 'discriminator/bias';
+    const r = await loadModelFolder(store, { create: create(), allowPositiveInf: allow });
+    const loaded = r.modules.discriminator!.weights().find((w) => w.name === 'discriminator/bias')!.variable;
+    expect(Array.from(loaded.dataSync())).toEqual([0.5, Infinity, 1, Infinity, -1]);
+    disposeAll(r.modules);
+    for (const badValue of [NaN, -Infinity]) {
+      bias.assign(tf.tensor1d([0.5, badValue, 1, 2, -1]));
+      await saveModelFolder(store, { config, modules: saved, packageVersion: '0.1.0' });
+      let err: unknown;
+      try {
+        disposeAll((await loadModelFolder(store, { create: create(), allowPositiveInf: allow })).modules);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(badValue)).toBeInstanceOf(ModelLoadError);
+    }
+    disposeAll(saved);
+  });
+
   it('overlapping and out-of-range tensor entries, inconsistent byte counts', async () => {
     const { store, saved } = await savedFolder();
     const good = store.files.get(MANIFEST_FILE)!;

@@ -218,14 +218,18 @@ function decodeTensor(file: Uint8Array, entry: TensorEntry): Float32Array {
   return float16ToFloat32(half);
 }
 
-/** Throws ModelLoadError at `location` when `values` holds NaN or ±Inf, naming the tensor. */
-function checkFinite(values: Float32Array, name: string, location: string): void {
+/**
+ * Throws ModelLoadError at `location` when `values` holds NaN or ±Inf, naming the tensor. With
+ * `allowPositiveInf`, +Inf passes (NaN and -Inf still do not): Adam's second moment `v` becomes +Inf
+ * when a gradient's square overflows float32, and Adam then keeps that weight still, a valid state.
+ */
+function checkFinite(values: Float32Array, name: string, location: string, allowPositiveInf = false): void {
   let bad = 0;
   let first = -1;
   const kinds = new Set<string>();
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v - v !== 0) {
+    if (v - v !== 0 && !(allowPositiveInf && v === Infinity)) {
       // NaN and ±Inf are the values for which v - v is not 0
       bad++;
       if (first < 0) first = i;
@@ -249,6 +253,12 @@ export interface LoadModelFolderOptions {
   /** Load only these modules (e.g. `['generator']` in the browser). Default: every module in the manifest. */
   modules?: string[];
   limits?: Partial<ModelFolderLimits>;
+  /**
+   * Tensors (by stored name) that may hold +Inf: a training checkpoint's Adam second moments
+   * (`g_opt/v/…`), which overflow to +Inf when a gradient's square exceeds float32. Everything else, and
+   * NaN or -Inf anywhere, is refused.
+   */
+  allowPositiveInf?: (tensorName: string) => boolean;
 }
 
 export interface LoadedModelFolder {
@@ -312,7 +322,7 @@ export async function loadModelFolder(store: ModelStore, options: LoadModelFolde
     const decoded = plans.map(({ file }) =>
       file.tensors.map((entry) => {
         const values = decodeTensor(data.get(file)!, entry);
-        checkFinite(values, entry.name, joinLocation(base, file.path));
+        checkFinite(values, entry.name, joinLocation(base, file.path), options.allowPositiveInf?.(entry.name) ?? false);
         return values;
       }),
     );

@@ -209,6 +209,8 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
     try {
       const { manifest } = await loadModelFolder(fsStore(dir), {
         modules: ['generator', 'discriminator', 'classifier', 'ema_generator', 'g_opt', 'd_opt'],
+        // Adam's v overflows to +Inf where a gradient's square exceeds float32 (that weight then stays still)
+        allowPositiveInf: (name) => /^[gd]_opt\/v\//.test(name),
         create: (config: ModelConfig) => {
           const model = createRagan({ ...config });
           const gOpt = new TensorBag('g_opt', optimizerEntries(model, 'generator'));

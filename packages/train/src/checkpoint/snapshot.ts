@@ -78,7 +78,10 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
     const entries = [...bag.toMap()].map(([name, t]) => {
       if (name.startsWith('v/')) {
         const root = tf.sqrt(t);
-        const max = tf.max(root).dataSync()[0]!;
+        // over the finite values: Adam's v may hold +Inf (an overflowed square), which stays +Inf
+        const maxT = tf.tidy(() => tf.max(tf.where(tf.isFinite(root), root, tf.zerosLike(root))));
+        const max = maxT.dataSync()[0]!;
+        maxT.dispose();
         const scale = max > 0 ? 2 ** Math.max(-20, Math.min(60, Math.floor(Math.log2(16384 / max)))) : 1;
         vScale[`${bag.name}/${name}`] = scale;
         const scaled = tf.mul(root, scale);
