@@ -3,7 +3,7 @@ import { AGE_GROUP_SETS, type AgeGroupSetName } from './age-groups.js';
 import type { FfhqAlignParams } from '../geometry/ffhq.js';
 
 /**
- * Every size of the RAGAN networks (ragan-spec.md, "Resolution presets" and the [ours] choices).
+ * Every size of the RAGAN networks (docs/model.md, "Resolution presets" and the [ours] choices).
  * A user can change any field without code: resolveModelConfig() validates and names the bad field.
  */
 export interface ModelConfig {
@@ -54,7 +54,7 @@ export type PresetName = 'tiny' | 'small' | 'paper';
 
 const BASE = { ageGroups: 'ffhq-aging-10', styleDim: 256, leakySlope: 0.2, stemKernel: 7 } as const;
 
-/** Presets are data (ragan-spec.md table). */
+/** Presets are data (docs/model.md table). */
 export const PRESETS: Readonly<Record<PresetName, Readonly<ModelConfig>>> = {
   paper: { ...BASE, resolution: 256, c0: 64, cMax: 256, nDown: 2, nIdBlocks: 4, nAmDown: 3, nDecBlocks: 4, dC0: 64, clsC0: 32 },
   small: { ...BASE, resolution: 128, c0: 32, cMax: 128, nDown: 2, nIdBlocks: 2, nAmDown: 3, nDecBlocks: 2, dC0: 32, clsC0: 16 },

@@ -2,7 +2,7 @@ import { ShapeError } from '../errors/index.js';
 import type { Point2 } from './image.js';
 import type { Affine } from './affine.js';
 
-/** How the FFHQ-Aging crop is derived from the landmarks (ragan-spec.md, Data). */
+/** How the FFHQ-Aging crop is derived from the landmarks (docs/model.md, Data). */
 export interface FfhqAlignParams {
   /** Half side ≥ this × |eye-to-eye|. Default 2.0 (as FFHQ). */
   eyeToEyeScale?: number;

@@ -28,7 +28,7 @@ export interface BatchStats {
 }
 
 /**
- * Conditional batch norm (ragan-spec.md, Age modulator): batch norm without its own affine, then a
+ * Conditional batch norm (docs/model.md, Age modulator): batch norm without its own affine, then a
  * per-class scale (`gamma` [K, C], initialised at 1) and shift (`beta` [K, C], at 0) picked, or blended,
  * by group weights. `movingMean` / `movingVariance` [C] are non-trainable weights.
  *

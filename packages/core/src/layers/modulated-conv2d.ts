@@ -22,7 +22,7 @@ export interface ModulatedConv2DArgs {
   padding?: Padding;
   /** Add a bias after demodulation (initialised at 0). Default true. */
   useBias?: boolean;
-  /** Learning-rate multiplier of the affine A (style path). Default 0.01 (ragan-spec.md, Training). */
+  /** Learning-rate multiplier of the affine A (style path). Default 0.01 (docs/model.md, Training). */
   affineLrMultiplier?: number;
 }
 

@@ -81,7 +81,7 @@ export type ModulatedUpBlockArgs = ModulatedResBlockArgs;
 export type ModulatedUpBlockConfig = ModulatedResBlockConfig;
 
 /**
- * Decoder upsampling block (ragan-spec.md: "nearest ×2 + modulated 3×3 conv"):
+ * Decoder upsampling block (docs/model.md: "nearest ×2 + modulated 3×3 conv"):
  * `out = lrelu(mconv(upsampleNearest2x(x), w))`. Not residual (the spec does not say so).
  */
 export class ModulatedUpBlock extends Module {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 
 /**
- * RAGAN's losses (ragan-spec.md, "Losses"). Each returns a scalar; callers own (dispose) it and the
+ * RAGAN's losses (docs/model.md, "Losses"). Each returns a scalar; callers own (dispose) it and the
  * inputs stay theirs. Logits are `[N, K]`, one per age group; `groups` are one-hot or blend weights
  * `[N, K]` selecting which group's logit a term uses.
  */

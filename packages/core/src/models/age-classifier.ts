@@ -10,7 +10,7 @@ import { assertShape, describeShape } from '../ops/shape-checks.js';
 import { doublingChannels, levelsTo4x4 } from './channels.js';
 
 /**
- * Auxiliary age classifier C(x) -> [N, K] logits [ours] (ragan-spec.md): a 3×3 stem conv to clsC0,
+ * Auxiliary age classifier C(x) -> [N, K] logits [ours] (docs/model.md): a 3×3 stem conv to clsC0,
  * 3×3 stride-2 convs from H to 4×4 with channels doubling (capped at cMax), leaky ReLU after each,
  * global average pooling, dense to K. Weights are named `age_classifier/...`.
  *

@@ -13,7 +13,7 @@ import { doublingChannels, levelsTo4x4 } from './channels.js';
 export const MBSTD_GROUP_SIZE = 4;
 
 /**
- * Discriminator D(x) -> [N, K] (ragan-spec.md): one real/fake logit per age group [paper].
+ * Discriminator D(x) -> [N, K] (docs/model.md): one real/fake logit per age group [paper].
  * [ours] fromRGB 1×1 conv + leaky ReLU, residual downsampling blocks from H to 4×4 (channels from dC0
  * doubling, capped at cMax), minibatch stddev channel, 4×4 valid conv + leaky ReLU, dense to K.
  * Every op has second-order gradients in tfjs (R1). Weights are named `discriminator/...`.

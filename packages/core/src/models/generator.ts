@@ -12,7 +12,7 @@ import { globalAvgPool } from '../ops/resample.js';
 import { assertShape, describeShape } from '../ops/shape-checks.js';
 import { generatorChannels } from './channels.js';
 
-/** Learning-rate multiplier of the style path's dense layers (ragan-spec.md, Training [ours]). */
+/** Learning-rate multiplier of the style path's dense layers (docs/model.md, Training [ours]). */
 export const STYLE_LR_MULTIPLIER = 0.01;
 
 export interface GeneratorApplyOptions {
@@ -158,7 +158,7 @@ export class Decoder extends Module {
 }
 
 /**
- * RAGAN generator G(x, m, y') -> x' (ragan-spec.md, Generator). Weights are named
+ * RAGAN generator G(x, m, y') -> x' (docs/model.md, Generator). Weights are named
  * `generator/enc/...`, `generator/am/...`, `generator/dec/...`, `generator/to_rgb/...`.
  * Build it with createGenerator().
  */

@@ -35,7 +35,7 @@ export interface Critic {
   weights(): NamedWeight[];
 }
 
-/** Loss weights (ragan-spec.md "Losses", [ours, from LATS]). */
+/** Loss weights (docs/model.md "Losses", [ours, from LATS]). */
 export interface LossWeights {
   adv: number;
   age: number;

@@ -1,7 +1,7 @@
 import { decodeLabelMap, readImageFile, resizeGrey, type DecodeOptions, type GreyImage } from '../images/decode.js';
 
 /**
- * FFHQ-Aging / CelebAMask-HQ parsing classes in the face region [ours, ragan-spec.md]: 1 skin,
+ * FFHQ-Aging / CelebAMask-HQ parsing classes in the face region [ours, docs/model.md]: 1 skin,
  * 2 nose, 3 eyeglasses, 4-5 eyes, 6-7 brows, 8-9 ears, 10 mouth, 11-12 lips, 13 hair, 17 neck.
  * Background: 0 background, 14 hat, 15 earring, 16 necklace, 18 cloth. Hair is in so that it can grey.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, PRESETS, resolveModelConfig, type ModelConfig, type PresetName } from '@ragan/core';
 
 /**
- * The training configuration (ragan-spec.md "Losses" and "Training" [ours] defaults). Files from users
+ * The training configuration (docs/model.md "Losses" and "Training" [ours] defaults). Files from users
  * are validated here; every error names the field (`losses.rec: must be ≥ 0`).
  */
 export const TrainConfigSchema = z

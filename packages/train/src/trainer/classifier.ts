@@ -35,7 +35,7 @@ export interface ClassifierTrainResult {
 }
 
 /**
- * Trains the auxiliary age-group classifier C on real labels (ragan-spec.md: trained first, then
+ * Trains the auxiliary age-group classifier C on real labels (docs/model.md: trained first, then
  * frozen for the age classification loss) and measures it on the test split. The caller owns the
  * returned classifier.
  */

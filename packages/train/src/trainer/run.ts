@@ -118,7 +118,7 @@ export function checkSourceFits(config: TrainConfig, source: Pick<BatchSource, '
 }
 
 /**
- * Trains RAGAN (ragan-spec.md "Training"): per step one GanTrainer iteration; metrics.jsonl rows,
+ * Trains RAGAN (docs/model.md "Training"): per step one GanTrainer iteration; metrics.jsonl rows,
  * sample grids and checkpoints on schedule; exact resume; NaN steps discarded, and after several in a
  * row the last checkpoint is restored with half the learning rate.
  */
