@@ -82,7 +82,7 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
         const maxT = tf.tidy(() => tf.max(tf.where(tf.isFinite(root), root, tf.zerosLike(root))));
         const max = maxT.dataSync()[0]!;
         maxT.dispose();
-        const scale = max > 0 ? 2 ** Math.max(-20, Math.min(60, Math.floor(Math.log2(16384 / max)))) : 1;
+        const scale = max > 0 ? 2 ** Math.max(-100, Math.min(100, Math.floor(Math.log2(16384 / max)))) : 1;
         vScale[`${bag.name}/${name}`] = scale;
         const scaled = tf.mul(root, scale);
         root.dispose();
