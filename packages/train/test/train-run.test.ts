@@ -56,6 +56,8 @@ describe('runTraining', () => {
     expect(a.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     // each row times the step's phases (the real run's profile)
     for (const r of a) for (const k of ['msD', 'msG', 'msAdam']) expect(r[k], k).toBeGreaterThanOrEqual(0);
+    // and the largest absolute gradient of D and of G
+    for (const r of a) for (const k of ['gradMaxD', 'gradMaxG']) expect(r[k], k).toBeGreaterThan(0);
     expect(a.every((r) => (r.msD as number) + (r.msG as number) <= (r.seconds as number) * 1000 + 1)).toBe(true);
     expect(b.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     for (let i = 0; i < 6; i++) {

@@ -100,6 +100,10 @@ describe('GanTrainer', () => {
     expect(phases.every((v) => v >= 0)).toBe(true);
     expect(phases.reduce((a, v) => a + v, 0)).toBeLessThanOrEqual(wall + 1e-6);
     expect(r.phaseMs.dStep + r.phaseMs.gStepFwdBwd).toBeGreaterThan(0);
+    // the largest absolute gradients of the step: positive and finite here
+    expect(r.gradMax.d).toBeGreaterThan(0);
+    expect(r.gradMax.g).toBeGreaterThan(0);
+    expect(Number.isFinite(r.gradMax.d) && Number.isFinite(r.gradMax.g)).toBe(true);
     expect(Object.keys(r.losses).sort()).toEqual(['d_adv', 'd_r1', 'd_total', 'g_adv', 'g_age', 'g_cyc', 'g_id_feature', 'g_rec', 'g_total']);
     expect(snapshot(model.generator)).not.toEqual(g0);
     expect(snapshot(model.discriminator)).not.toEqual(d0);

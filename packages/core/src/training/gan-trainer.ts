@@ -110,18 +110,23 @@ export interface StepResult {
    * honest too.
    */
   phaseMs: { dStep: number; gStepFwdBwd: number; gAdamEma: number };
+  /** The largest absolute gradient of D's and of G's weights this step (a blow-up shows here first). */
+  gradMax: { d: number; g: number };
 }
 
 const oneHot = (idx: readonly number[], k: number) => tf.tidy(() => tf.oneHot(tf.tensor1d(idx as number[], 'int32'), k).toFloat() as tf.Tensor2D);
 
-/** Sum of every gradient, as a cheap single readback that is finite iff all gradients are. */
-function gradsFinite(grads: Record<string, tf.Tensor>): boolean {
+/**
+ * One readback per phase: the sum of every gradient's absolute values (finite iff all gradients are) and
+ * the largest absolute gradient (what a blow-up shows first, before anything is non-finite).
+ */
+function gradStats(grads: Record<string, tf.Tensor>): { finite: boolean; maxAbs: number } {
   const list = Object.values(grads);
-  if (!list.length) return true;
-  const s = tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.abs(g)))));
-  const v = s.dataSync()[0]!;
+  if (!list.length) return { finite: true, maxAbs: 0 };
+  const s = tf.tidy(() => tf.stack([tf.addN(list.map((g) => tf.sum(tf.abs(g)))), tf.max(tf.stack(list.map((g) => tf.max(tf.abs(g)))))]));
+  const [sum, max] = s.dataSync();
   s.dispose();
-  return Number.isFinite(v);
+  return { finite: Number.isFinite(sum), maxAbs: max! };
 }
 
 /**
@@ -191,6 +196,7 @@ export class GanTrainer {
     const y = oneHot(groups, this.numGroups);
     const yt = oneHot(targets, this.numGroups);
     const losses: Record<string, number> = {};
+    const gradMax = { d: NaN, g: NaN };
     const r1Applied = this.r1Gamma > 0 && this.stepCount % this.r1Every === 0;
     let discarded = false;
     const t0 = performance.now();
@@ -227,7 +233,9 @@ export class GanTrainer {
         losses[k] = v.dataSync()[0]!;
         v.dispose();
       }
-      if (Number.isFinite(losses.d_total) && gradsFinite(d.grads)) this.dOpt.applyGradients(d.grads);
+      const dStats = gradStats(d.grads);
+      gradMax.d = dStats.maxAbs;
+      if (Number.isFinite(losses.d_total) && dStats.finite) this.dOpt.applyGradients(d.grads);
       else discarded = true;
       d.value.dispose();
       tf.dispose(d.grads);
@@ -273,7 +281,9 @@ export class GanTrainer {
         v.dispose();
       }
       t2 = performance.now();
-      if (Number.isFinite(losses.g_total) && gradsFinite(g.grads)) {
+      const gStats = gradStats(g.grads);
+      gradMax.g = gStats.maxAbs;
+      if (Number.isFinite(losses.g_total) && gStats.finite) {
         this.gOpt.applyGradients(g.grads);
         G.updateMovingStats?.();
         if (this.args.emaGenerator) updateEma(this.args.emaGenerator.weights(), G.weights(), this.emaDecayAt(this.stepCount));
@@ -290,7 +300,7 @@ export class GanTrainer {
     this.stepCount += 1;
     const t3 = performance.now();
     const phaseMs = { dStep: t1 - t0, gStepFwdBwd: t2 - t1, gAdamEma: t3 - t2 };
-    return { step: this.stepCount, losses, discarded, r1Applied, phaseMs };
+    return { step: this.stepCount, losses, discarded, r1Applied, phaseMs, gradMax };
   }
 
   dispose(): void {

@@ -47,12 +47,15 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
     config = '(no config.json)';
   }
   const series = (keys: string[]) => keys.filter((k) => rows.some((r) => typeof r[k] === 'number')).map((k) => ({ name: k, points: rows.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k]!] as [number, number]) }));
+  const logSeries = (keys: string[]) =>
+    series(keys).map((s) => ({ name: s.name, points: s.points.filter((p) => p[1] > 0).map(([x, y]) => [x, Math.log10(y)] as [number, number]) }));
   const charts = [
     lineChart('Discriminator', series(['d_total', 'd_adv', 'd_r1'])),
     lineChart('Generator: adversarial and age', series(['g_adv', 'g_age', 'g_id_feature', 'g_id_network'])),
     lineChart('Generator: reconstruction and cycle (L1)', series(['g_rec', 'g_cyc'])),
     lineChart('Throughput (images/s)', series(['imagesPerSecond'])),
     lineChart('Step time by phase (ms): D step, G forward and backward, G Adam and EMA', series(['msD', 'msG', 'msAdam'])),
+    lineChart('Largest absolute gradient, log10 (D, G)', logSeries(['gradMaxD', 'gradMaxG'])),
   ].join('\n');
   // the fixed test faces measured during training (evalEvery): what recipes and checkpoints are chosen by
   const evals = (await readMetrics(join(runDir, 'evals.jsonl'))) as Array<Record<string, number | null>>;

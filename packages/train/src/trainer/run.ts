@@ -288,7 +288,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       if (step % config.logEvery === 0 || result.discarded) {
         // the step's phases (D step, G forward+backward, G's Adam and EMA), to profile the real run
         const phases = { msD: Math.round(result.phaseMs.dStep), msG: Math.round(result.phaseMs.gStepFwdBwd), msAdam: Math.round(result.phaseMs.gAdamEma) };
-        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds, ...phases });
+        // the largest absolute gradient of D and of G (left out when not finite: JSON has no Infinity)
+        const grads = { ...(Number.isFinite(result.gradMax.d) ? { gradMaxD: result.gradMax.d } : {}), ...(Number.isFinite(result.gradMax.g) ? { gradMaxG: result.gradMax.g } : {}) };
+        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds, ...phases, ...grads });
       }
       opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
       if (result.discarded) {
