@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 
 import { afterAll, describe, expect, it } from 'vitest';
+import { pngHeader } from './png-header.js';
 import { runCli } from './run-cli.js';
 
 // Photos up to the pixel limit work (faces are detected on a copy scaled to 4096², see
@@ -12,23 +12,6 @@ import { runCli } from './run-cli.js';
 const ragan = (a: string[]) => runCli(a, { backend: 'cpu' });
 const tmp = mkdtempSync(join(tmpdir(), 'ragan-large-photo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A PNG whose header says `width`×`height`, in ~70 bytes (its pixels are never decoded). */
-function pngHeader(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    td.copy(out, 4);
-    out.writeUInt32BE(crc32(td), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 describe('photos over the pixel limit', () => {
   it('age and align refuse a 20000×20000 photo in one line naming the limit, before loading anything', async () => {

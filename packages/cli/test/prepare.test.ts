@@ -3,26 +3,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngHeader } from './png-header.js';
 import { runCli } from './run-cli.js';
 import { pickSampleChips, sampleFaceChips } from '../../core/test/sample-faces.js';
 
 const ragan = (a: string[]) => runCli(a);
-
-/** A PNG whose header says 60000×60000 (a decompression bomb's header) in ~70 bytes. */
-function pngBomb(): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    td.copy(out, 4);
-    out.writeUInt32BE(crc32(td), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.from([0, 0, 0xea, 0x60, 0, 0, 0xea, 0x60, 8, 2, 0, 0, 0]);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'ragan-cli-prepare-'));
 const data = join(tmp, 'faces');
@@ -48,7 +34,7 @@ beforeAll(async () => {
   writeFileSync(join(data, names[2]!), 'not an image\n');
   writeFileSync(join(data, names[3]!), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24)));
   copyFileSync(join(src, good[1]!), join(data, names[4]!));
-  writeFileSync(join(data, names[5]!), pngBomb());
+  writeFileSync(join(data, names[5]!), pngHeader(60000, 60000) /* a decompression bomb's header */);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
