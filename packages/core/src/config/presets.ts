@@ -42,6 +42,15 @@ export interface ModelConfig {
    */
   clsArch?: 'plain' | 'robust';
   /**
+   * Where the identity encoder applies the face mask [ours]. `stem` (absent = stem, the spec): once, on
+   * F0 (Fface = F0·m). `every-block`: also on the output of every encoder block, with the mask average-
+   * pooled to the block's size. With `stem` the masked region's features are exactly zero, each
+   * convolution there outputs its bias alone and pixel norm of that near-zero vector has gradients up to
+   * 1/√ε = 10⁴, chained block after block (docs/training-notes.md: Adam's v overflowed); `every-block`
+   * keeps those gradients to one block. Not part of any preset.
+   */
+  encoderMask?: 'stem' | 'every-block';
+  /**
    * How faces must be cropped from photos for this model: the framing of its training data, in the terms
    * of the FFHQ alignment (`ffhqAlignQuad`). Absent = the FFHQ-Aging framing of the spec
    * (DEFAULT_FFHQ_ALIGN); UTKFace-trained models carry UTKFACE_ALIGN. Not part of any preset; `ragan age`
@@ -81,7 +90,7 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   const presetName = over.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new ConfigError('preset', `unknown preset "${String(presetName)}"; use tiny, small or paper`);
   const base = PRESETS[presetName];
-  const known = new Set([...Object.keys(base), 'preset', 'alignment', 'clsArch']);
+  const known = new Set([...Object.keys(base), 'preset', 'alignment', 'clsArch', 'encoderMask']);
   for (const k of Object.keys(over)) if (!known.has(k)) throw new ConfigError(k, `unknown model config field; known fields: ${[...known].join(', ')}`);
   const { preset: _preset, ...rest } = over;
   const c: ModelConfig = { ...base, ...rest };
@@ -99,6 +108,8 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1)) throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
   if (c.clsArch !== undefined && c.clsArch !== 'plain' && c.clsArch !== 'robust') throw new ConfigError('clsArch', `must be "plain" or "robust", got ${JSON.stringify(c.clsArch)}`);
   if (c.clsArch === undefined) delete c.clsArch;
+  if (c.encoderMask !== undefined && c.encoderMask !== 'stem' && c.encoderMask !== 'every-block') throw new ConfigError('encoderMask', `must be "stem" or "every-block", got ${JSON.stringify(c.encoderMask)}`);
+  if (c.encoderMask === undefined) delete c.encoderMask;
   if (c.alignment !== undefined) c.alignment = checkAlignment(c.alignment);
   else delete c.alignment;
   if (!(c.ageGroups in AGE_GROUP_SETS)) throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);

@@ -144,6 +144,54 @@ describe('generator gradients [cpu]', () => {
   });
 });
 
+describe('encoderMask (where the encoder applies the face mask) [cpu]', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  /** The largest |gradient| of any encoder bias for a plain loss, with the left half of every image background. */
+  function encoderBiasGradMax(encoderMask: 'stem' | 'every-block') {
+    const config = resolveModelConfig({ ...MICRO, encoderMask });
+    const g = createGenerator(config, { seed: 3 });
+    const { x } = inputs(config, 2, 8);
+    const r = config.resolution;
+    const mask = tf.concat([tf.zeros([2, r, r / 2, 1]), tf.ones([2, r, r / 2, 1])], 2) as tf.Tensor4D;
+    const y = groupTarget([1, 7], 10);
+    const before = tf.memory().numTensors;
+    const encBiases = g.weights().filter((w) => /^generator\/enc\/.*bias$/.test(w.name));
+    const { value, grads } = tf.variableGrads(() => {
+      const out = g.apply(x, mask, y);
+      return tf.mean(tf.abs(tf.sub(out, x))) as tf.Scalar;
+    }, encBiases.map((w) => w.variable));
+    const max = Math.max(...encBiases.map((w) => tf.tidy(() => tf.max(tf.abs(grads[w.variable.name]!)).dataSync()[0]!)));
+    const fId = g.encode(x, mask);
+    const bgFeatures = tf.tidy(() => tf.max(tf.abs(fId.slice([0, 0, 0, 0], [2, fId.shape[1], fId.shape[2] / 2, fId.shape[3]]))).dataSync()[0]!);
+    tf.dispose([value, ...Object.values(grads), fId]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, mask, y]);
+    g.dispose();
+    return { max, bgFeatures };
+  }
+
+  it('"stem" (the spec): zero biases in the masked region meet pixel norm at 0 and get gradients above 1e5', () => {
+    const { max, bgFeatures } = encoderBiasGradMax('stem');
+    expect(max).toBeGreaterThan(1e5);
+    expect(bgFeatures).toBeGreaterThan(0);
+  });
+
+  it('"every-block": the features of the masked region are zero and the encoder biases\' gradients stay ordinary', () => {
+    const { max, bgFeatures } = encoderBiasGradMax('every-block');
+    expect(bgFeatures).toBe(0);
+    expect(max).toBeLessThan(1e3);
+  });
+
+  it('is validated and kept in the config (absent = stem)', () => {
+    expect(resolveModelConfig({ preset: 'tiny' }).encoderMask).toBeUndefined();
+    expect(resolveModelConfig({ preset: 'tiny', encoderMask: 'every-block' }).encoderMask).toBe('every-block');
+    expect(() => resolveModelConfig({ preset: 'tiny', encoderMask: 'all' as never })).toThrow(/encoderMask: must be "stem" or "every-block"/);
+  });
+});
+
 describe('encodeImage + applyEncoded (the G step shares the encoder between its terms) [cpu]', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');

@@ -30,11 +30,13 @@ export class IdentityEncoder extends Module {
   readonly stem: Conv2D;
   readonly blocks: ResBlock[] = [];
   private readonly slope: number;
+  private readonly maskEveryBlock: boolean;
 
   constructor(config: ModelConfig, rng: Rng, name = 'enc') {
     super(name);
     const ch = generatorChannels(config);
     this.slope = config.leakySlope;
+    this.maskEveryBlock = config.encoderMask === 'every-block';
     this.stem = this.addChild(new Conv2D('stem', { inChannels: 3, filters: config.c0, kernelSize: config.stemKernel, padding: 'same' }, rng));
     for (let i = 0; i < config.nDown; i++) {
       this.blocks.push(this.addChild(new ResBlock(`down${i}`, { inChannels: ch[i]!, filters: ch[i + 1]!, down: true, slope: config.leakySlope }, rng)));
@@ -50,9 +52,24 @@ export class IdentityEncoder extends Module {
     return tf.tidy(() => leakyRelu(this.stem.apply(x), this.slope));
   }
 
-  /** fFace = F0·m: [N, H, W, c0] -> f_id [N, H/2^nDown, W/2^nDown, cBottleneck]; the caller disposes the result. */
-  fromFaceFeatures(fFace: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.blocks.reduce<tf.Tensor4D>((h, b) => b.apply(h), fFace));
+  /**
+   * fFace = F0·m: [N, H, W, c0] -> f_id [N, H/2^nDown, W/2^nDown, cBottleneck]; the caller disposes the
+   * result. `m` [N, H, W, 1] (F0's size) is needed with `encoderMask: 'every-block'`: each block's output
+   * is multiplied by m average-pooled to its size.
+   */
+  fromFaceFeatures(fFace: tf.Tensor4D, m?: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      if (!this.maskEveryBlock) return this.blocks.reduce<tf.Tensor4D>((h, b) => b.apply(h), fFace);
+      if (!m) throw new ShapeError('IdentityEncoder.fromFaceFeatures: encoderMask "every-block" needs the mask');
+      let mask = m;
+      let h = fFace;
+      for (const b of this.blocks) {
+        h = b.apply(h);
+        while (mask.shape[1] > h.shape[1]) mask = tf.avgPool(mask, 2, 2, 'valid');
+        h = tf.mul(h, mask);
+      }
+      return h;
+    });
   }
 
   getConfig(): Record<string, unknown> {
@@ -250,7 +267,7 @@ export class Generator extends Module {
     const m = this.maskAtFeatureSize(mask, x);
     const inv = tf.sub(1, m) as tf.Tensor4D;
     const f0 = this.encoder.stemFeatures(x);
-    const fId = this.encoder.fromFaceFeatures(tf.mul(f0, m));
+    const fId = this.encoder.fromFaceFeatures(tf.mul(f0, m), m);
     const fBg = tf.mul(f0, inv) as tf.Tensor4D;
     return { fId, fBg, m, inv };
   }
@@ -274,7 +291,7 @@ export class Generator extends Module {
     this.checkMask(mask, x, 'encode');
     return tf.tidy(() => {
       const m = this.maskAtFeatureSize(mask, x);
-      return this.encoder.fromFaceFeatures(tf.mul(this.encoder.stemFeatures(x), m));
+      return this.encoder.fromFaceFeatures(tf.mul(this.encoder.stemFeatures(x), m), m);
     });
   }
 

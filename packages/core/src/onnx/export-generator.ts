@@ -183,6 +183,9 @@ class Exporter {
     const f0 = this.lrelu(this.plainConv(x, res, gen.encoder.stem).y);
     let h = g.op('Mul', [f0, m]);
     let size = res;
+    const maskEveryBlock = gen.config.encoderMask === 'every-block';
+    let blockMask = m;
+    let maskSize = res;
     for (const b of gen.encoder.blocks) {
       const c = b.getConfig();
       const c1 = this.plainConv(this.lrelu(this.pixelNorm(h, c.eps), c.slope), size, b.conv1);
@@ -194,6 +197,10 @@ class Exporter {
       }
       h = g.op('Mul', [g.op('Add', [skip, c2.y]), g.scalar(Math.SQRT1_2)]);
       size = c2.size;
+      if (maskEveryBlock) {
+        for (; maskSize > size; maskSize /= 2) blockMask = g.op('AveragePool', [blockMask], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } });
+        h = g.op('Mul', [h, blockMask]);
+      }
     }
     const fId = h;
 
