@@ -10,6 +10,7 @@ import {
   ffhqAlignQuad,
   invertAffine,
   fadeMaskEdges,
+  DEFAULT_EDGE_FADE,
   landmarkMask,
   landmarkMaskPolygon,
   pasteBack,
@@ -54,7 +55,7 @@ export function prepareFace(photo: RgbImage, landmarks68: Point2[], resolution: 
     cropToPhoto,
     quad,
     // as `ragan age`: fade to 0 at the crop borders (tight framings cut the forehead part of the mask)
-    mask: fadeMaskEdges(landmarkMask(cropLandmarks, resolution), resolution, 0.08),
+    mask: fadeMaskEdges(landmarkMask(cropLandmarks, resolution), resolution, DEFAULT_EDGE_FADE),
     region: landmarkMaskPolygon(landmarks68),
   };
 }

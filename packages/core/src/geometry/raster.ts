@@ -71,20 +71,29 @@ function boxV(src: Float32Array, dst: Float32Array, w: number, h: number, r: num
   }
 }
 
+/** The edge fade `ragan age`, `demo` and the web demo use: 15 % of the crop side. */
+export const DEFAULT_EDGE_FADE = 0.15;
+
 /**
  * Ramps a crop mask down to 0 over `fraction` of the side at the crop's borders. A tight framing (UTKFace)
- * cuts the forehead and hair part of the mask at the crop's top edge; without the ramp the pasted face
- * would end in a straight line there. Masks that stay inside the crop (FFHQ-Aging framing) are unchanged.
- * Changes `mask` (size², 0..255) in place and returns it.
+ * cuts the forehead and hair part of the mask at the crop's top and side edges; without the ramp the
+ * pasted face would end in a straight line there. The ramp is a smoothstep per axis, multiplied
+ * (s(x)·s(y)): no kink where it starts (a linear ramp's kink showed as a straight line on photos) and
+ * round corners (a min() of distances gives a diagonal crease). Masks that stay inside the crop
+ * (FFHQ-Aging framing) lose at most their hairline tips. Changes `mask` (size², 0..255) in place and returns it.
  */
 export function fadeMaskEdges(mask: Uint8Array, size: number, fraction: number): Uint8Array {
   const w = fraction * size;
   if (!(w > 0)) return mask;
+  const ramp = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const t = Math.min(1, Math.min(i + 0.5, size - i - 0.5) / w);
+    ramp[i] = t * t * (3 - 2 * t);
+  }
   for (let y = 0; y < size; y++) {
-    const dy = Math.min(y + 0.5, size - y - 0.5);
     for (let x = 0; x < size; x++) {
-      const d = Math.min(dy, x + 0.5, size - x - 0.5);
-      if (d < w) mask[y * size + x] = Math.round(mask[y * size + x]! * (d / w));
+      const k = ramp[y]! * ramp[x]!;
+      if (k < 1) mask[y * size + x] = Math.round(mask[y * size + x]! * k);
     }
   }
   return mask;

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, UTKFACE_ALIGN, createRagan, initBackend, type RaganModel } from '@ragan/core';
+import { ConfigError, UTKFACE_ALIGN, createRagan, fadeMaskEdges, initBackend, type RaganModel } from '@ragan/core';
 import { applyAffine } from '@ragan/core';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import type { RgbImage } from '../faces/image.js';
@@ -34,23 +34,44 @@ describe('photoFace', () => {
     expect(photoFace(photo, { landmarks68: syntheticLandmarks68(200, 140, 3) }, 16).size).toBe(16); // tiny face: one × the model
   });
 
-  it('fades the mask to 0 at the crop borders with a tight (UTKFace) framing, so no straight seam is pasted', () => {
-    const tight = photoFace(photo, { landmarks68: landmarks }, 16, UTKFACE_ALIGN);
+  it('fades the mask to 0 at the crop borders with a tight (UTKFace) framing, smoothly, so no straight seam is pasted', () => {
+    const tight = photoFace(photo, { landmarks68: landmarks }, 64, UTKFACE_ALIGN);
     const n = tight.size;
-    const row = (y: number) => tight.mask.subarray(y * n, (y + 1) * n);
+    const at = (m: Uint8Array, x: number, y: number) => m[y * n + x]!;
     // the forehead part of the mask reaches the top edge of such a crop: without the fade the top row would be on
-    const raw = photoFace(photo, { landmarks68: landmarks }, 16, { ...UTKFACE_ALIGN, edgeFade: 0 });
+    const raw = photoFace(photo, { landmarks68: landmarks }, 64, { ...UTKFACE_ALIGN, edgeFade: 0 });
     expect(Math.max(...raw.mask.subarray(0, n))).toBe(255);
-    expect(Math.max(...row(0))).toBeLessThanOrEqual(Math.ceil(255 * (0.5 / (0.08 * n))));
-    // rising steadily to the full value at 8 % of the side, inside the face
+    const w = 0.15 * n;
+    expect(Math.max(...tight.mask.subarray(0, n))).toBeLessThanOrEqual(Math.ceil(255 * 3 * (0.5 / w) ** 2));
+    // down the middle column: rising steadily to the full value at 15 % of the side, without a kink where the
+    // ramp starts or ends (a linear ramp's kink is a second difference of 255/w; smoothstep's at most 6·255/w²)
     const mid = Math.floor(n / 2);
-    const depth = Math.ceil(0.08 * n);
-    for (let y = 1; y < depth; y++) expect(tight.mask[y * n + mid]!).toBeGreaterThanOrEqual(tight.mask[(y - 1) * n + mid]!);
-    expect(tight.mask[depth * n + mid]).toBe(raw.mask[depth * n + mid]);
-    // an FFHQ-Aging crop keeps its mask inside the square: the fade changes nothing
-    const loose = photoFace(photo, { landmarks68: landmarks }, 16);
-    const looseRaw = photoFace(photo, { landmarks68: landmarks }, 16, { edgeFade: 0 });
-    expect(Buffer.from(loose.mask).equals(Buffer.from(looseRaw.mask))).toBe(true);
+    const depth = Math.ceil(w);
+    const col = Array.from({ length: depth + 3 }, (_, y) => at(tight.mask, mid, y));
+    for (let y = 1; y < col.length; y++) expect(col[y]!).toBeGreaterThanOrEqual(col[y - 1]!);
+    expect(col[depth]).toBe(at(raw.mask, mid, depth));
+    const secondDiff = Math.max(...col.slice(1, -1).map((v, k) => Math.abs(col[k]! - 2 * v + col[k + 2]!)));
+    expect(secondDiff).toBeLessThanOrEqual(Math.ceil((6 * 255) / w ** 2) + 2);
+    expect(secondDiff).toBeLessThan(255 / w / 2);
+    // round corners: on a full mask the weight where both ramps meet is their product (a min() of distances
+    // would give the single ramp there, and a diagonal crease)
+    const full = fadeMaskEdges(new Uint8Array(n * n).fill(255), n, 0.15);
+    const d = Math.floor(w / 2);
+    const one = at(full, mid, d) / 255;
+    expect(Math.abs(at(full, d, d) - 255 * one * one)).toBeLessThanOrEqual(1);
+    expect(at(full, d, d)).toBeLessThan(at(full, mid, d) - 20);
+    // an FFHQ-Aging crop keeps its mask well inside the square: the fade takes off at most 0.5 % of it (the
+    // hairline's tips)
+    const loose = photoFace(photo, { landmarks68: landmarks }, 64);
+    const looseRaw = photoFace(photo, { landmarks68: landmarks }, 64, { edgeFade: 0 });
+    let removed = 0;
+    let area = 0;
+    loose.mask.forEach((v, i) => {
+      removed += looseRaw.mask[i]! - v;
+      area += looseRaw.mask[i]!;
+    });
+    expect(removed).toBeGreaterThanOrEqual(0);
+    expect(removed / area).toBeLessThan(0.005);
   });
 });
 

@@ -9,7 +9,7 @@ import { readPhoto, type Photo } from '../align/photo.js';
 import { pasteBack } from '@ragan/core';
 import { detectFaces, detectionSize } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
-import { fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
+import { DEFAULT_EDGE_FADE, fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels } from '../faces/models.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */
@@ -43,7 +43,7 @@ export interface FindFacesOptions extends FfhqAlignParams {
   maxCropSize?: number;
   /** The face-region mask built from the landmarks (shape, forehead, feather). Default: the training masks' settings. */
   mask?: LandmarkMaskOptions;
-  /** Fade the mask to 0 over this fraction of the crop side at the crop's borders (see fadeMaskEdges). Default 0.08. */
+  /** Fade the mask to 0 over this fraction of the crop side at the crop's borders (see fadeMaskEdges). Default DEFAULT_EDGE_FADE (0.15). */
   edgeFade?: number;
   /**
    * Detect on a copy of the photo scaled down to at most this many pixels (detectFaces' `maxPixels`);
@@ -130,7 +130,7 @@ export function photoFace(
   // Without a detector box, the landmarks' bounding box stands in.
   const box = face.box ?? { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
   const mask = landmarkMask(cropLandmarks, size, options.mask);
-  fadeMaskEdges(mask, size, options.edgeFade ?? 0.08);
+  fadeMaskEdges(mask, size, options.edgeFade ?? DEFAULT_EDGE_FADE);
   return { ...a, box, score: face.score ?? 1, landmarks: face.landmarks68, cropLandmarks, size, mask };
 }
 
