@@ -131,6 +131,23 @@ describe('renderAgeGrid / encodeImageFor', () => {
     expect([labelled.width, labelled.height]).toEqual([352, 28 + 32]);
   });
 
+  it('frames every column alike: outside the face (the cell corners) each output cell is the input cell', async () => {
+    const faces = [photoFace(photo, { landmarks68: landmarks }, 16, UTKFACE_ALIGN), photoFace(photo, { landmarks68: syntheticLandmarks68(320, 200, 20, 0.3) }, 16)];
+    const cell = 48;
+    const g = await renderAgeGrid(model.emaGenerator, faces, { cell, labels: false });
+    const { data, info } = await sharp(g.png).raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number, c: number) => data[(y * info.width + x) * info.channels + c]!;
+    for (let r = 0; r < faces.length; r++) {
+      let worst = 0;
+      for (let col = 1; col < g.columns.length; col++) {
+        for (const [cx, cy] of [[1, 1], [cell - 2, 1], [1, cell - 2], [cell - 2, cell - 2]] as const) {
+          for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(px(col * cell + cx, r * cell + cy, c) - px(cx, r * cell + cy, c)));
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('encodes by extension and names the file for an unknown one', async () => {
     const small: RgbImage = { data: photo.data.slice(0, 40 * 30 * 3), width: 40, height: 30 };
     const png = await encodeImageFor('out.png', small);
