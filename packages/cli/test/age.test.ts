@@ -99,6 +99,39 @@ describe('ragan age', () => {
     }
   }, 180_000);
 
+  it('keeps the photo\'s detail by default, as `demo` does; --no-keep-detail pastes the upsampled output', async () => {
+    const kept = join(tmp, 'kept.png');
+    const plain = join(tmp, 'plain.png');
+    const a = await ragan(['age', photo, '--model', model, '--to', '5', '--out', kept, '--json']);
+    const b = await ragan(['age', photo, '--model', model, '--to', '5', '--out', plain, '--json', '--no-keep-detail']);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const sa = JSON.parse(a.stdout) as AgeSummary;
+    const sb = JSON.parse(b.stdout) as AgeSummary;
+    expect([sa.keepDetail, sb.keepDetail]).toEqual([true, false]);
+    const before = (await readPhoto(photo)).image;
+    const [ia, ib] = [(await readPhoto(kept)).image, (await readPhoto(plain)).image];
+    // high-frequency energy (horizontal second differences) in each face box's middle: the photo's own detail
+    // survives with keep-detail; the 64² output upsampled to the face's size has little of it
+    const detail = (img: RgbImage, f: AgeSummary['faces'][number]) => {
+      let e = 0;
+      let n = 0;
+      const { x, y, width, height } = f.box;
+      for (let py = Math.round(y + height / 4); py < y + (3 * height) / 4; py++) {
+        for (let px = Math.round(x + width / 4); px < x + (3 * width) / 4; px++) {
+          const i = (py * img.width + px) * 3;
+          e += Math.abs(img.data[i - 3]! - 2 * img.data[i]! + img.data[i + 3]!);
+          n++;
+        }
+      }
+      return e / n;
+    };
+    for (const f of sa.faces) {
+      const [d0, dk, dp] = [detail(before, f), detail(ia, f), detail(ib, f)];
+      expect(dk).toBeGreaterThan(dp);
+      expect(dk).toBeGreaterThan(0.5 * d0);
+    }
+  }, 180_000);
+
   it('crops faces the way the model records (UTKFace framing: a tighter square, centred lower)', async () => {
     const utk = join(tmp, 'model-utk');
     const m = createRagan({ preset: 'tiny', alignment: UTKFACE_ALIGN }, { seed: 1 });

@@ -50,6 +50,8 @@ export interface AgeSummary {
   runtime: { name: string; detail: string; maxAbsDiff?: number };
   /** The target (absent with --grid). */
   target?: AgeTargetDescription & { input: string };
+  /** Whether the model's change was added to the full-resolution faces (default; `--no-keep-detail` turns it off). */
+  keepDetail: boolean;
   /** The grid layout (with --grid): a header row, then a row per face; columns "input" then every group. */
   grid?: { columns: string[]; cell: number; header: number; rows: number };
   faces: Array<{ index: number; score: number; box: FaceBox; cropSize: number; quad: Point2[] }>;
@@ -119,6 +121,9 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     }
     log(`${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`);
 
+    // the same default as `ragan demo`: at the model's own resolution it makes no difference (crop + (output −
+    // crop) = output); on larger faces it keeps the photo's detail instead of an upsampled low-resolution face
+    const keepDetail = flags.keepDetail !== false;
     let bytes: Uint8Array;
     let size: { width: number; height: number };
     let grid: AgeSummary['grid'];
@@ -126,7 +131,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     let encodeStart: number;
     if (flags.grid) {
       t = performance.now();
-      const g = await renderAgeGrid(src.generator, faces, { ...(flags.keepDetail ? { keepDetail: true } : {}), ...forward });
+      const g = await renderAgeGrid(src.generator, faces, { keepDetail, ...forward });
       timings.grid = performance.now() - t;
       runs = set.groups.length;
       bytes = g.png;
@@ -136,7 +141,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
       encodeStart = performance.now();
     } else {
       t = performance.now();
-      const crops = await reageCrops(src.generator, faces, target!, { ...(flags.keepDetail ? { keepDetail: true } : {}), ...forward });
+      const crops = await reageCrops(src.generator, faces, target!, { keepDetail, ...forward });
       timings.reage = performance.now() - t;
       t = performance.now();
       const image = pasteFaces(photo.image, faces, crops, { feather });
@@ -162,6 +167,7 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
       backend: backend.name,
       runtime: { name: runtime.name, detail: runtime.detail, ...(runtime.maxAbsDiff !== undefined ? { maxAbsDiff: runtime.maxAbsDiff } : {}) },
       ...(target ? { target: { input: flags.to!, ...describeAgeTarget(target, set) } } : {}),
+      keepDetail,
       ...(grid ? { grid } : {}),
       faces: faces.map((f, index) => ({
         index,
@@ -206,7 +212,8 @@ export function registerAge(program: Command): void {
     .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
-    .option('--keep-detail', "keep the photo's fine detail: add the model's change to the full-resolution face instead of its upsampled output (sharper with low-resolution models)")
+    .option('--keep-detail', "keep the photo's fine detail: add the model's change (its output minus its input) to the full-resolution face (the default, as in `ragan demo`)")
+    .option('--no-keep-detail', "paste the model's own output, upsampled from its resolution (64×64 or 128×128: blurrier on large faces)")
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))

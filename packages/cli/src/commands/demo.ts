@@ -145,7 +145,7 @@ export function registerDemo(program: Command): void {
       `
 This is what \`pnpm start\` runs in the repository. Faces keep the photo's fine detail: the model's change
 (its output minus its input, at the model's resolution) is added to each full-resolution face, as
-\`ragan age --keep-detail\` does. The bundled model was trained on UTKFace, whose
+\`ragan age\` does by default. The bundled model was trained on UTKFace, whose
 licence allows non-commercial research use only: the weights carry that restriction (MODEL_CARD.md
 beside them says what the model can and cannot do).
 
