@@ -215,7 +215,10 @@ describe('runTraining', () => {
     const snapDir = join(tmp(), 'snap');
     const r = await writeSnapshot(run, snapDir, { metricsEvery: 2 });
     expect(r.step).toBe(3);
-    expect(r.files.filter((f) => !f.startsWith('checkpoints/'))).toEqual(['config.json', 'metrics.jsonl', 'samples/step-3.png']);
+    // no sample grid by default: it shows training faces
+    expect(r.files.filter((f) => !f.startsWith('checkpoints/'))).toEqual(['config.json', 'metrics.jsonl']);
+    const withGrid = await writeSnapshot(run, join(tmp(), 'snap-grid'), { metricsEvery: 2, samples: true });
+    expect(withGrid.files.filter((f) => !f.startsWith('checkpoints/'))).toEqual(['config.json', 'metrics.jsonl', 'samples/step-3.png']);
     expect(readMetricsSync(join(snapDir, 'metrics.jsonl')).map((x) => (x as { step: number }).step)).toEqual([2]);
     const manifest = JSON.parse(readFileSync(join(snapDir, 'checkpoints/step-3/manifest.json'), 'utf8')) as { dtype?: string; files?: Array<{ dtype?: string }>; extra: { snapshot: { optimizerV: string; optimizerM: string } } };
     expect(manifest.extra.snapshot).toMatchObject({ optimizerV: 'sqrt', optimizerM: 'zeros' });

@@ -54,14 +54,15 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
 
 /**
  * Writes a compact, resumable snapshot of a training run: itself a run folder (config.json,
- * checkpoints/step-N/, evals.jsonl, metrics.jsonl with every `metricsEvery`-th step, the newest sample
- * grid) whose one checkpoint stores every network and moment as float16 (`v` as √v, `m` as zeros where
+ * checkpoints/step-N/, evals.jsonl, metrics.jsonl with every `metricsEvery`-th step; the newest sample
+ * grid only with `samples: true`, because a grid shows faces of the training data, which a snapshot meant
+ * for a repository must not carry) whose one checkpoint stores every network and moment as float16 (`v` as √v, `m` as zeros where
  * beta1 is 0). About 40 % of a float32 checkpoint of the same run. Resuming from it is not bit-exact
  * (float16 rounding), but continues the run: `ragan train --resume SNAPSHOT --out NEW`.
  *
  * `outDir` is replaced whole (written beside it under a temporary name, then renamed).
  */
-export async function writeSnapshot(runDir: string, outDir: string, opts: { metricsEvery?: number } = {}): Promise<SnapshotResult> {
+export async function writeSnapshot(runDir: string, outDir: string, opts: { metricsEvery?: number; samples?: boolean } = {}): Promise<SnapshotResult> {
   const ck = await loadLatestCheckpoint(runDir);
   if (!ck) throw new CheckpointError(`${runDir} has no checkpoint to snapshot`, { path: runDir });
   const tmp = `${outDir}.tmp-${process.pid}`;
@@ -113,7 +114,7 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
     const every = opts.metricsEvery ?? 10;
     const metrics = (await readMetrics(join(runDir, 'metrics.jsonl'))).filter((r) => r.step <= ck.step && ('event' in r || r.step % every === 0));
     if (metrics.length) await fsStore(tmp).write('metrics.jsonl', enc.encode(metrics.map((r) => JSON.stringify(r)).join('\n') + '\n'));
-    const grids = (await readdir(join(runDir, 'samples')).catch(() => [] as string[]))
+    const grids = (opts.samples ? await readdir(join(runDir, 'samples')).catch(() => [] as string[]) : [])
       .map((f) => /^step-(\d+)\.png$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) <= ck.step)
       .sort((a, b) => Number(b[1]) - Number(a[1]));
