@@ -1,10 +1,11 @@
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
 import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, type Detector } from '../photo-options.js';
+import { writeAtomic } from '../write-atomic.js';
 
 export interface AlignCommandOptions {
   out: string;
@@ -14,12 +15,6 @@ export interface AlignCommandOptions {
   backend?: BackendName | 'auto';
   threads?: string;
   json?: boolean;
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 export async function runAlign(photoPath: string, opts: AlignCommandOptions): Promise<FacesJson> {

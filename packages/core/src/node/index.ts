@@ -4,6 +4,7 @@ import { enableWasmThreads } from './wasm-threads.js';
 import { enableWasmRelaxedSimd } from './wasm-relaxed-simd.js';
 
 export { fsStore, type FsStore } from './io-fs.js';
+export { writeFileAtomic, syncDir } from './atomic-write.js';
 export { enableWasmThreads, type EnableWasmThreadsOptions } from './wasm-threads.js';
 export { enableWasmRelaxedSimd } from './wasm-relaxed-simd.js';
 

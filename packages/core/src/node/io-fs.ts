@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import { CheckpointError, ModelLoadError, RaganError } from '../errors/index.js';
+import { writeFileAtomic } from './atomic-write.js';
 import {
   DEFAULT_MAX_READ_BYTES,
   assertReadablePath,
@@ -110,7 +110,6 @@ export function fsStore(dir: string): FsStore {
     assertWritablePath(root, path);
     const location = nodePath.join(root, ...path.split('/'));
     const refuse = (msg: string) => new CheckpointError(msg, { path: location });
-    let tmp: string | undefined;
     try {
       await rootReal(true);
       const full = await resolveInside(path, true, refuse);
@@ -118,23 +117,8 @@ export function fsStore(dir: string): FsStore {
       await fs.mkdir(parent, { recursive: true });
       // mkdir may have created folders; check again that the parent really is inside.
       await resolveInside(path, true, refuse);
-      tmp = nodePath.join(parent, `.${nodePath.basename(full)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-      const handle = await fs.open(tmp, 'wx', 0o644);
-      try {
-        let off = 0;
-        while (off < data.byteLength) {
-          const { bytesWritten } = await handle.write(data, off, data.byteLength - off);
-          off += bytesWritten;
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(tmp, full);
-      tmp = undefined;
-      await syncDir(parent);
+      await writeFileAtomic(full, data);
     } catch (e) {
-      if (tmp) await fs.rm(tmp, { force: true }).catch(() => undefined);
       if (RaganError.isInstance(e)) throw e;
       throw new CheckpointError(`could not write: ${e instanceof Error ? e.message : String(e)}`, { path: location, cause: e });
     }
@@ -143,13 +127,3 @@ export function fsStore(dir: string): FsStore {
   return { dir: root, describe: () => root, read, write };
 }
 
-/** fsync a directory so a rename in it survives power loss. Windows cannot open directories; skip there. */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.open(dir, fsConstants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DatasetError, sha256Hex } from '@ragan/core';
 import { z } from 'zod';
 import { evalResultsSchema, type EvalResults } from '../results/schema.js';
 import { SubmissionError, checkSubmission, type BoardContext } from './validate.js';
+import { writeFileAtomic } from '@ragan/core/node';
 
 /**
  * A leaderboard is a folder: `index.json` (the entries, in the order added, and the test set the board
@@ -44,32 +44,8 @@ export type BoardEntry = z.infer<typeof entrySchema>;
 
 const emptyIndex = (): BoardIndex => ({ format: BOARD_FORMAT, formatVersion: BOARD_FORMAT_VERSION, dataset: null, entries: [] });
 
-/** Writes `data` to `path` atomically: temp file in the same folder, fsync, rename, fsync the folder. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = join(path, '..');
-  const tmp = join(dir, `.${path.split(/[\\/]/).pop()}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (e) {
-    await handle.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await handle.close();
-  try {
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  const d = await fs.open(dir, 'r').catch(() => undefined);
-  if (d) {
-    await d.sync().catch(() => undefined); // not every platform can fsync a folder
-    await d.close();
-  }
-}
+/** The project's one atomic write (`@ragan/core/node`): temp file in the same folder, fsync, rename, fsync the folder. */
+export { writeFileAtomic };
 
 /** Reads a board's index (an absent folder or index is an empty board). DatasetError naming the file when damaged. */
 export async function readBoardIndex(dir: string): Promise<BoardIndex> {
