@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressBar, fmtTime } from './progress.js';
+import { createProgressBar, fmtTime } from '../src/progress.js';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];

@@ -75,7 +75,6 @@ export { openCache, verifyCache, type CacheCheck, type CacheReader, type CacheRe
 export { writeFileAtomic } from './cache/atomic.js';
 // sampler
 export { createSampler, type Sampler, type SamplerOptions, type SamplerBatch, type SamplerCursor } from './sampler/sampler.js';
-export { createProgressBar, type ProgressBar, type ProgressBarOptions } from './progress.js';
 export * from './faces/index.js';
 export * from './align/index.js';
 export * from './reage/index.js';

@@ -5,11 +5,10 @@ import { ConfigError, getAgeGroupSet, targetWeights, type BackendInfo, type Back
 import { fsStore } from '@ragan/core/node';
 import {
   DATA_VERSION,
-  createProgressBar,
   loadFaceModels,
   openCache,
-  type ProgressBar,
 } from '@ragan/data';
+import { createProgressBar, type ProgressBar } from '../progress.js';
 import {
   cachedEmbedder,
   defaultMetrics,

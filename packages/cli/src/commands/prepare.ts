@@ -2,7 +2,6 @@ import { isAbsolute, relative } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { initBackend, RaganError } from '@ragan/core';
 import {
-  createProgressBar,
   DATASET_FORMATS,
   DEFAULT_MAX_PIXELS,
   loadLandmarkMaskProvider,
@@ -12,8 +11,8 @@ import {
   type MaskMode,
   type MaskPlugins,
   type PrepareResult,
-  type ProgressBar,
 } from '@ragan/data';
+import { createProgressBar, type ProgressBar } from '../progress.js';
 import { importFromCli } from '../import-module.js';
 
 interface PrepareFlags {
