@@ -38,17 +38,52 @@ export interface PairedItem {
   flop?: number;
 }
 
-
 /** What is paired: the figures the issue's goals name. Training first, while the wasm heap is fresh. */
 export const PAIRED_ITEMS: PairedItem[] = [
   // One warm-up step is enough: the first grows the heap, packs weights and (onnx) checks every layer.
-  { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', shape: '[4,128,128,3]', tfjs: 'train small 4', torch: 'gan small 4', pairs: 2, warmups: 1 },
-  { what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm+onnx-convs', shape: '[4,128,128,3]', tfjs: 'train small 4 onnx', torch: 'gan small 4', pairs: 3, warmups: 1 },
+  {
+    what: 'training iteration (D+R1, G, Adam, EMA)',
+    preset: 'small',
+    backend: 'wasm',
+    shape: '[4,128,128,3]',
+    tfjs: 'train small 4',
+    torch: 'gan small 4',
+    pairs: 2,
+    warmups: 1,
+  },
+  {
+    what: 'training iteration (D+R1, G, Adam, EMA)',
+    preset: 'small',
+    backend: 'wasm+onnx-convs',
+    shape: '[4,128,128,3]',
+    tfjs: 'train small 4 onnx',
+    torch: 'gan small 4',
+    pairs: 3,
+    warmups: 1,
+  },
   { what: 'generator forward', preset: 'paper', backend: 'wasm', shape: '[1,256,256,3]', tfjs: 'gen paper 1 wasm', torch: 'gen paper 1', pairs: 3, warmups: 1 },
-  { what: 'generator forward', preset: 'paper', backend: 'onnxruntime-node', shape: '[1,256,256,3]', tfjs: 'gen paper 1 onnx', torch: 'gen paper 1', pairs: 7, warmups: 1 },
+  {
+    what: 'generator forward',
+    preset: 'paper',
+    backend: 'onnxruntime-node',
+    shape: '[1,256,256,3]',
+    tfjs: 'gen paper 1 onnx',
+    torch: 'gen paper 1',
+    pairs: 7,
+    warmups: 1,
+  },
   ...(['forward', 'inputGrad', 'filterGrad'] as const).flatMap((op): PairedItem[] => [
     { what: `conv3x3 ${op}`, backend: 'wasm', shape: CONV_SHAPE, tfjs: `conv ${op}`, torch: `conv ${op}`, pairs: 9, warmups: 2, flop: CONV_FLOP },
-    { what: `conv3x3 ${op}`, backend: 'wasm+onnx-convs', shape: CONV_SHAPE, tfjs: `conv ${op} onnx`, torch: `conv ${op}`, pairs: 9, warmups: 2, flop: CONV_FLOP },
+    {
+      what: `conv3x3 ${op}`,
+      backend: 'wasm+onnx-convs',
+      shape: CONV_SHAPE,
+      tfjs: `conv ${op} onnx`,
+      torch: `conv ${op}`,
+      pairs: 9,
+      warmups: 2,
+      flop: CONV_FLOP,
+    },
   ]),
 ];
 
@@ -141,7 +176,9 @@ async function main() {
   const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
   const tfjs = new Server(
     'tfjs',
-    spawn(process.execPath, [tsxCli, '--conditions=@ragan/source', join(root, 'packages', 'core', 'bench', 'serve.ts'), '--threads', String(PAIRED_THREADS)], { cwd: root }),
+    spawn(process.execPath, [tsxCli, '--conditions=@ragan/source', join(root, 'packages', 'core', 'bench', 'serve.ts'), '--threads', String(PAIRED_THREADS)], {
+      cwd: root,
+    }),
   );
   const torch = new Server('pytorch', spawn(py.python, [join(root, 'bench', 'pytorch_twin.py'), String(PAIRED_THREADS), 'serve'], { cwd: root, env: py.env }));
   const hello = await tfjs.hello();
@@ -150,7 +187,15 @@ async function main() {
   try {
     for (const item of items) {
       const pairs = quick ? 1 : item.pairs;
-      const row: Record<string, unknown> = { bench: 'paired', what: item.what, ...(item.preset ? { preset: item.preset } : {}), backend: item.backend, threads: PAIRED_THREADS, shape: item.shape, pairs };
+      const row: Record<string, unknown> = {
+        bench: 'paired',
+        what: item.what,
+        ...(item.preset ? { preset: item.preset } : {}),
+        backend: item.backend,
+        threads: PAIRED_THREADS,
+        shape: item.shape,
+        pairs,
+      };
       try {
         for (let i = 0; i < item.warmups; i++) {
           await tfjs.ask(item.tfjs);
@@ -169,7 +214,16 @@ async function main() {
           }
         }
         const s = pairedSummary(a, b);
-        Object.assign(row, s, item.flop ? { tfjsGflops: Math.round((item.flop / s.tfjsMedianMs / 1e6) * 10) / 10, pytorchGflops: Math.round((item.flop / s.pytorchMedianMs / 1e6) * 10) / 10 } : {});
+        Object.assign(
+          row,
+          s,
+          item.flop
+            ? {
+                tfjsGflops: Math.round((item.flop / s.tfjsMedianMs / 1e6) * 10) / 10,
+                pytorchGflops: Math.round((item.flop / s.pytorchMedianMs / 1e6) * 10) / 10,
+              }
+            : {},
+        );
       } catch (e) {
         Object.assign(row, { error: (e as Error).message.split('\n')[0]!.slice(0, 200) });
       }

@@ -2,16 +2,43 @@ import { describe, expect, it } from 'vitest';
 import { pairedSummary } from './paired.js';
 import { compareFigures, figureKey, markdownTable, ratioFigures, toFigures, type Figure } from './run.js';
 
-const conv = (threads: number, gflops: number) => ({ bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128]', backend: 'wasm', threads, kernels: 'ragan', medianMs: 1, gflops });
-const iter = (ms: number) => ({ bench: 'trainIteration', preset: 'tiny', backend: 'wasm', threads: 2, shape: '[4,64,64,3]', batch: 4, medianMs: ms, imagesPerSecond: 1 });
+const conv = (threads: number, gflops: number) => ({
+  bench: 'conv3x3',
+  op: 'filterGrad',
+  shape: 'x[1,64,64,128]',
+  backend: 'wasm',
+  threads,
+  kernels: 'ragan',
+  medianMs: 1,
+  gflops,
+});
+const iter = (ms: number) => ({
+  bench: 'trainIteration',
+  preset: 'tiny',
+  backend: 'wasm',
+  threads: 2,
+  shape: '[4,64,64,3]',
+  batch: 4,
+  medianMs: ms,
+  imagesPerSecond: 1,
+});
 
 describe('bench/run.ts', () => {
   it('normalises package rows with their conditions and direction', () => {
     const f = toFigures('core', [conv(2, 18.7), iter(2000)]);
-    expect(f[0]).toEqual({ section: 'core', name: 'conv3x3 filterGrad', params: { backend: 'wasm', threads: 2, shape: 'x[1,64,64,128]', kernels: 'ragan' }, value: 18.7, unit: 'GFLOP/s', better: 'higher' });
+    expect(f[0]).toEqual({
+      section: 'core',
+      name: 'conv3x3 filterGrad',
+      params: { backend: 'wasm', threads: 2, shape: 'x[1,64,64,128]', kernels: 'ragan' },
+      value: 18.7,
+      unit: 'GFLOP/s',
+      better: 'higher',
+    });
     expect(f[1]).toMatchObject({ name: 'training iteration (D+R1, G, Adam, EMA)', value: 2000, unit: 'ms', better: 'lower' });
     expect(figureKey(f[0]!)).not.toBe(figureKey(toFigures('core', [conv(1, 18.7)])[0]!)); // threads are part of the key
-    expect(markdownTable(f)).toContain('| core | conv3x3 filterGrad | backend wasm, threads 2, shape x[1,64,64,128], kernels ragan | 18.7 GFLOP/s (higher is better) |');
+    expect(markdownTable(f)).toContain(
+      '| core | conv3x3 filterGrad | backend wasm, threads 2, shape x[1,64,64,128], kernels ragan | 18.7 GFLOP/s (higher is better) |',
+    );
   });
 
   it('--compare flags only figures more than the tolerance worse, in the right direction', () => {
@@ -29,15 +56,37 @@ describe('bench/run.ts', () => {
     const torch = toFigures('pytorch', [
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,128,64,64] w[128,128,3,3] pad 1', threads: 2, gflops: 100, medianMs: 12 },
       { bench: 'generatorForward', preset: 'paper', shape: '[1,3,256,256]', batch: 1, threads: 2, medianMs: 800 },
-      { bench: 'trainIteration', preset: 'small', shape: '[2,3,128,128]', batch: 2, threads: 2, medianMs: 1500, phasesMedianMs: { dStep: 500, gStepFwdBwd: 990, gAdamEma: 10 } },
+      {
+        bench: 'trainIteration',
+        preset: 'small',
+        shape: '[2,3,128,128]',
+        batch: 2,
+        threads: 2,
+        medianMs: 1500,
+        phasesMedianMs: { dStep: 500, gStepFwdBwd: 990, gAdamEma: 10 },
+      },
     ]);
-    expect(torch.map((f) => f.params.shape)).toEqual(['x[1,64,64,128] w[3,3,128,128] same', '[1,256,256,3]', '[2,128,128,3]', '[2,128,128,3]', '[2,128,128,3]']);
+    expect(torch.map((f) => f.params.shape)).toEqual([
+      'x[1,64,64,128] w[3,3,128,128] same',
+      '[1,256,256,3]',
+      '[2,128,128,3]',
+      '[2,128,128,3]',
+      '[2,128,128,3]',
+    ]);
     const tfjs = toFigures('core', [
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 2, kernels: 'ragan', gflops: 20 },
       { bench: 'conv3x3', op: 'filterGrad', shape: 'x[1,64,64,128] w[3,3,128,128] same', backend: 'wasm', threads: 1, kernels: 'ragan', gflops: 12 },
       { bench: 'generatorForward', preset: 'paper', backend: 'onnxruntime-node', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 700 },
       { bench: 'generatorForward', preset: 'paper', backend: 'wasm', threads: 2, shape: '[1,256,256,3]', medianMsPerImage: 4000 },
-      { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[2,128,128,3]', medianMs: 15000, phasesMedianMs: { dStep: 4000, gStepFwdBwd: 10890 } },
+      {
+        bench: 'trainIteration',
+        preset: 'small',
+        backend: 'wasm',
+        threads: 2,
+        shape: '[2,128,128,3]',
+        medianMs: 15000,
+        phasesMedianMs: { dStep: 4000, gStepFwdBwd: 10890 },
+      },
       { bench: 'trainIteration', preset: 'small', backend: 'wasm', threads: 2, shape: '[4,128,128,3]', error: 'memory access out of bounds' },
     ]);
     const r = ratioFigures([...torch, ...tfjs]);
@@ -54,22 +103,67 @@ describe('bench/run.ts', () => {
   });
 
   it('reads the eval and web-demo rows', () => {
-    const e = toFigures('eval', [{ bench: 'eval', runtime: 'onnx', backend: 'onnxruntime-node 1.30.0 (wasm)', resolution: 64, faces: 24, pairs: 200, pairsPerSecond: 9.2, generatorMsPerImage: 3.9 }]);
+    const e = toFigures('eval', [
+      {
+        bench: 'eval',
+        runtime: 'onnx',
+        backend: 'onnxruntime-node 1.30.0 (wasm)',
+        resolution: 64,
+        faces: 24,
+        pairs: 200,
+        pairsPerSecond: 9.2,
+        generatorMsPerImage: 3.9,
+      },
+    ]);
     expect(e.map((f) => [f.name, f.value, f.unit, f.better])).toEqual([
       ['ragan eval', 9.2, 'images/s', 'higher'],
       ['ragan eval generator', 3.9, 'ms/image', 'lower'],
     ]);
     const w = toFigures('web', [{ bench: 'webDemo', what: 'generator per face (slider re-render)', backend: 'wasm', faces: 1, medianMs: 40 }]);
-    expect(w[0]).toMatchObject({ name: 'web demo generator per face (slider re-render)', params: { backend: 'wasm', faces: 1 }, value: 40, unit: 'ms', better: 'lower' });
+    expect(w[0]).toMatchObject({
+      name: 'web demo generator per face (slider re-render)',
+      params: { backend: 'wasm', faces: 1 },
+      value: 40,
+      unit: 'ms',
+      better: 'lower',
+    });
   });
 
   it('reads paired rows (tfjs and PyTorch taking turns) as the median per-pair ratio; failed items are left out', () => {
     const f = toFigures('paired', [
-      { bench: 'paired', what: 'generator forward', preset: 'paper', backend: 'onnxruntime-node', threads: 2, shape: '[1,256,256,3]', pairs: 7, tfjsMedianMs: 900, pytorchMedianMs: 1000, ratioMedian: 0.93, ratios: [0.93] },
-      { bench: 'paired', what: 'training iteration (D+R1, G, Adam, EMA)', preset: 'small', backend: 'wasm', threads: 2, shape: '[4,128,128,3]', pairs: 3, error: 'memory access out of bounds' },
+      {
+        bench: 'paired',
+        what: 'generator forward',
+        preset: 'paper',
+        backend: 'onnxruntime-node',
+        threads: 2,
+        shape: '[1,256,256,3]',
+        pairs: 7,
+        tfjsMedianMs: 900,
+        pytorchMedianMs: 1000,
+        ratioMedian: 0.93,
+        ratios: [0.93],
+      },
+      {
+        bench: 'paired',
+        what: 'training iteration (D+R1, G, Adam, EMA)',
+        preset: 'small',
+        backend: 'wasm',
+        threads: 2,
+        shape: '[4,128,128,3]',
+        pairs: 3,
+        error: 'memory access out of bounds',
+      },
     ]);
     expect(f).toEqual([
-      { section: 'paired', name: 'generator forward ÷ PyTorch, turn by turn', params: { backend: 'onnxruntime-node', threads: 2, preset: 'paper', shape: '[1,256,256,3]', pairs: 7 }, value: 0.93, unit: '× PyTorch time', better: 'lower' },
+      {
+        section: 'paired',
+        name: 'generator forward ÷ PyTorch, turn by turn',
+        params: { backend: 'onnxruntime-node', threads: 2, preset: 'paper', shape: '[1,256,256,3]', pairs: 7 },
+        value: 0.93,
+        unit: '× PyTorch time',
+        better: 'lower',
+      },
     ]);
   });
 

@@ -67,7 +67,11 @@ export const PYTORCH_THREADS = 2;
 function pytorchCommand(): { program: string; args: string[]; env?: NodeJS.ProcessEnv } | { skip: string } {
   const py = pythonSetup();
   if ('skip' in py) return py;
-  return { program: py.python, args: [join(root, 'bench', 'pytorch_twin.py'), String(PYTORCH_THREADS), ...PYTORCH_MEASUREMENTS, '--out', join(resultsDir, 'pytorch.json')], env: py.env };
+  return {
+    program: py.python,
+    args: [join(root, 'bench', 'pytorch_twin.py'), String(PYTORCH_THREADS), ...PYTORCH_MEASUREMENTS, '--out', join(resultsDir, 'pytorch.json')],
+    env: py.env,
+  };
 }
 
 /** tfjs and the PyTorch twin taking turns on the goals' figures (bench/paired.ts). */
@@ -89,8 +93,22 @@ export function toFigures(section: string, rows: Row[]): Figure[] {
     const bench = String(r.bench);
     if (r.error !== undefined) continue; // a measurement that could not run: see failures()
     if (bench === 'eval') {
-      out.push({ section, name: 'ragan eval', params: pick(r, ['runtime', 'backend', 'faces', 'pairs', 'resolution']), value: Number(r.pairsPerSecond), unit: 'images/s', better: 'higher' });
-      out.push({ section, name: 'ragan eval generator', params: pick(r, ['runtime', 'backend', 'resolution']), value: Number(r.generatorMsPerImage), unit: 'ms/image', better: 'lower' });
+      out.push({
+        section,
+        name: 'ragan eval',
+        params: pick(r, ['runtime', 'backend', 'faces', 'pairs', 'resolution']),
+        value: Number(r.pairsPerSecond),
+        unit: 'images/s',
+        better: 'higher',
+      });
+      out.push({
+        section,
+        name: 'ragan eval generator',
+        params: pick(r, ['runtime', 'backend', 'resolution']),
+        value: Number(r.generatorMsPerImage),
+        unit: 'ms/image',
+        better: 'lower',
+      });
       continue;
     }
     if (bench === 'webDemo') {
@@ -98,19 +116,55 @@ export function toFigures(section: string, rows: Row[]): Figure[] {
       continue;
     }
     if (bench === 'conv3x3') {
-      out.push({ section, name: `conv3x3 ${String(r.op)}`, params: pick(r, ['backend', 'threads', 'shape', 'kernels']), value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
+      out.push({
+        section,
+        name: `conv3x3 ${String(r.op)}`,
+        params: pick(r, ['backend', 'threads', 'shape', 'kernels']),
+        value: Number(r.gflops),
+        unit: 'GFLOP/s',
+        better: 'higher',
+      });
     } else if (bench === 'generatorForward') {
-      out.push({ section, name: 'generator forward', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMsPerImage), unit: 'ms/image', better: 'lower' });
+      out.push({
+        section,
+        name: 'generator forward',
+        params: pick(r, ['preset', 'backend', 'threads', 'shape']),
+        value: Number(r.medianMsPerImage),
+        unit: 'ms/image',
+        better: 'lower',
+      });
     } else if (bench === 'trainIteration') {
-      out.push({ section, name: 'training iteration (D+R1, G, Adam, EMA)', params: pick(r, ['preset', 'backend', 'threads', 'shape']), value: Number(r.medianMs), unit: 'ms', better: 'lower' });
+      out.push({
+        section,
+        name: 'training iteration (D+R1, G, Adam, EMA)',
+        params: pick(r, ['preset', 'backend', 'threads', 'shape']),
+        value: Number(r.medianMs),
+        unit: 'ms',
+        better: 'lower',
+      });
       out.push(...phaseFigures(section, r, pick(r, ['preset', 'backend', 'threads', 'shape'])));
     } else if (bench === 'prepare') {
-      out.push({ section, name: 'ragan prepare', params: pick(r, ['size', 'masks', 'images']), value: Number(r.imagesPerSecond), unit: 'images/s', better: 'higher' });
+      out.push({
+        section,
+        name: 'ragan prepare',
+        params: pick(r, ['size', 'masks', 'images']),
+        value: Number(r.imagesPerSecond),
+        unit: 'images/s',
+        better: 'higher',
+      });
     } else if (bench === 'sampler') {
-      out.push({ section, name: 'sampler', params: pick(r, ['backend', 'size', 'batch', 'prefetch']), value: Number(r.batchesPerSecond), unit: 'batches/s', better: 'higher' });
+      out.push({
+        section,
+        name: 'sampler',
+        params: pick(r, ['backend', 'size', 'batch', 'prefetch']),
+        value: Number(r.batchesPerSecond),
+        unit: 'batches/s',
+        better: 'higher',
+      });
     } else {
       for (const [k, v] of Object.entries(r)) {
-        if (typeof v === 'number' && k !== 'runs') out.push({ section, name: `${bench} ${k}`, params: {}, value: v, unit: k, better: /ms|seconds/i.test(k) ? 'lower' : 'higher' });
+        if (typeof v === 'number' && k !== 'runs')
+          out.push({ section, name: `${bench} ${k}`, params: {}, value: v, unit: k, better: /ms|seconds/i.test(k) ? 'lower' : 'higher' });
       }
     }
   }
@@ -126,9 +180,15 @@ const PHASES: Array<[string, string]> = [
 function phaseFigures(section: string, r: Row, params: Figure['params']): Figure[] {
   const phases = r.phasesMedianMs as Record<string, unknown> | undefined;
   if (!phases || typeof phases !== 'object') return [];
-  return PHASES.filter(([k]) => typeof phases[k] === 'number').map(([k, name]) => ({ section, name, params, value: Number(phases[k]), unit: 'ms', better: 'lower' as const }));
+  return PHASES.filter(([k]) => typeof phases[k] === 'number').map(([k, name]) => ({
+    section,
+    name,
+    params,
+    value: Number(phases[k]),
+    unit: 'ms',
+    better: 'lower' as const,
+  }));
 }
-
 
 /** `[B,3,H,W]` (PyTorch) → `[B,H,W,3]` (the tfjs benchmarks' notation). */
 const nhwc = (shape: unknown) => String(shape).replace(/^\[(\d+),(\d+),(\d+),(\d+)\]$/, '[$1,$3,$4,$2]');
@@ -138,8 +198,24 @@ function pytorchFigures(rows: Row[]): Figure[] {
   const out: Figure[] = [];
   for (const r of rows) {
     const common = { backend: 'pytorch', threads: Number(r.threads) };
-    if (r.bench === 'conv3x3') out.push({ section: 'pytorch', name: `conv3x3 ${String(r.op)}`, params: { ...common, shape: CONV_SHAPE }, value: Number(r.gflops), unit: 'GFLOP/s', better: 'higher' });
-    else if (r.bench === 'generatorForward') out.push({ section: 'pytorch', name: 'generator forward', params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) }, value: Number(r.medianMs) / Number(r.batch ?? 1), unit: 'ms/image', better: 'lower' });
+    if (r.bench === 'conv3x3')
+      out.push({
+        section: 'pytorch',
+        name: `conv3x3 ${String(r.op)}`,
+        params: { ...common, shape: CONV_SHAPE },
+        value: Number(r.gflops),
+        unit: 'GFLOP/s',
+        better: 'higher',
+      });
+    else if (r.bench === 'generatorForward')
+      out.push({
+        section: 'pytorch',
+        name: 'generator forward',
+        params: { preset: String(r.preset), ...common, shape: nhwc(r.shape) },
+        value: Number(r.medianMs) / Number(r.batch ?? 1),
+        unit: 'ms/image',
+        better: 'lower',
+      });
     else if (r.bench === 'trainIteration') {
       const params = { preset: String(r.preset), ...common, shape: nhwc(r.shape) };
       out.push({ section: 'pytorch', name: 'training iteration (D+R1, G, Adam, EMA)', params, value: Number(r.medianMs), unit: 'ms', better: 'lower' });
@@ -190,10 +266,20 @@ export function ratioFigures(figures: Figure[]): Figure[] {
 export function failures(section: string, rows: Row[]): string[] {
   return rows
     .filter((r) => r.error !== undefined)
-    .map((r) => `${section}: ${String(r.bench)} ${['preset', 'backend', 'threads', 'shape'].filter((k) => r[k] !== undefined).map((k) => `${k} ${String(r[k])}`).join(', ')}: ${String(r.error)}`);
+    .map(
+      (r) =>
+        `${section}: ${String(r.bench)} ${['preset', 'backend', 'threads', 'shape']
+          .filter((k) => r[k] !== undefined)
+          .map((k) => `${k} ${String(r[k])}`)
+          .join(', ')}: ${String(r.error)}`,
+    );
 }
 
-export const figureKey = (f: Figure) => `${f.section} | ${f.name} | ${Object.entries(f.params).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+export const figureKey = (f: Figure) =>
+  `${f.section} | ${f.name} | ${Object.entries(f.params)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
 
 export interface Comparison {
   key: string;
@@ -221,7 +307,9 @@ export function compareFigures(before: Figure[], after: Figure[], tolerance = 0.
 export function markdownTable(figures: Figure[]): string {
   const lines = ['| section | what | conditions | value |', '| --- | --- | --- | --- |'];
   for (const f of figures) {
-    const cond = Object.entries(f.params).map(([k, v]) => `${k} ${v}`).join(', ');
+    const cond = Object.entries(f.params)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     lines.push(`| ${f.section} | ${f.name} | ${cond} | ${f.value} ${f.unit} (${f.better} is better) |`);
   }
   return `${lines.join('\n')}\n`;
@@ -319,7 +407,10 @@ function main(): number {
   }
   writeAtomic(join(resultsDir, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
   const notes = notMeasured.length ? `\nNot measured:\n${notMeasured.map((n) => `- ${n}`).join('\n')}\n` : '';
-  writeAtomic(join(resultsDir, 'latest.md'), `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}${notes}`);
+  writeAtomic(
+    join(resultsDir, 'latest.md'),
+    `# Benchmarks (${latest.date}, ${latest.machine.cores} × ${latest.machine.cpu}, Node ${latest.machine.node})\n\n${markdownTable(figures)}${notes}`,
+  );
   for (const n of notMeasured) console.error(`bench: not measured: ${n}`);
   console.log(markdownTable(figures));
   console.error(`bench: wrote ${join('bench', 'results', 'latest.json')} and latest.md (${figures.length} figures)`);
@@ -331,7 +422,9 @@ function main(): number {
     const gone = previous.figures.filter((f) => merged.some((s) => s.name === f.section) && !now.has(figureKey(f)));
     for (const c of cmp) console.log(`${c.worse ? 'WORSE' : 'ok   '} ${c.key}: ${c.before} → ${c.after} ${c.unit} (×${c.ratio.toFixed(2)})`);
     for (const f of gone) console.log(`MISSING ${figureKey(f)} (in ${previous.from}, not measured now)`);
-    console.error(`bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse, ${gone.length} missing`);
+    console.error(
+      `bench: compared ${cmp.length} figures with ${previous.from}: ${worse.length} more than ${Math.round(tolerance * 100)} % worse, ${gone.length} missing`,
+    );
     if (worse.length > 0) code = 1;
   }
   return code;

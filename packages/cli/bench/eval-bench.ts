@@ -21,7 +21,12 @@ const bin = join(pkgDir, 'src', 'bin.ts');
 const FACES = 24;
 
 const ragan = (args: string[]) =>
-  execFileSync(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, env: { ...process.env, RAGAN_BACKEND: 'wasm' } });
+  execFileSync(process.execPath, [tsxCli, '--conditions=@ragan/source', bin, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+    env: { ...process.env, RAGAN_BACKEND: 'wasm' },
+  });
 
 interface EvalResults {
   backend: string;
@@ -64,7 +69,11 @@ async function main(): Promise<void> {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  writeSectionResults('eval.json', { package: '@ragan/cli', what: `ragan eval --model bundled on ${FACES} UTKFace test faces (64×64), all metrics, wasm` }, results);
+  writeSectionResults(
+    'eval.json',
+    { package: '@ragan/cli', what: `ragan eval --model bundled on ${FACES} UTKFace test faces (64×64), all metrics, wasm` },
+    results,
+  );
 }
 
 await main();

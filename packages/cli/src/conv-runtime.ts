@@ -28,10 +28,12 @@ export async function applyConvRuntime(
   opts: { threads: number; log?: (line: string) => void; importModule?: (specifier: string) => Promise<unknown> },
 ): Promise<string | undefined> {
   const want = flag ?? 'auto';
-  if (!(CONV_RUNTIMES as readonly string[]).includes(want)) throw new ConfigError('--conv-runtime', `must be one of ${CONV_RUNTIMES.join(', ')}, got "${flag}"`);
+  if (!(CONV_RUNTIMES as readonly string[]).includes(want))
+    throw new ConfigError('--conv-runtime', `must be one of ${CONV_RUNTIMES.join(', ')}, got "${flag}"`);
   if (want === 'wasm') return undefined;
   if (info.name !== 'wasm') {
-    if (want === 'onnx') throw new ConfigError('--conv-runtime', `onnx needs the wasm backend; this run uses ${info.name} (give --backend wasm, or drop --conv-runtime)`);
+    if (want === 'onnx')
+      throw new ConfigError('--conv-runtime', `onnx needs the wasm backend; this run uses ${info.name} (give --backend wasm, or drop --conv-runtime)`);
     return undefined;
   }
   const found = await loadOnnxRuntimeBinding(opts.importModule ?? importFromCli);

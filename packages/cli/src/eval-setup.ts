@@ -69,7 +69,6 @@ export function faceApiNetworks(region: 'aligned' | 'full'): { age: AgeEstimator
   };
 }
 
-
 const UTK_RACES = ['White', 'Black', 'Asian', 'Indian', 'Others'] as const;
 
 /**
@@ -97,7 +96,10 @@ export const faceRegionOf = (reader: CacheReader): 'aligned' | 'full' => (reader
  * RUN/evals.jsonl: overall hit rate and within-one rate, mean estimated age and hit rate per target
  * group, identity share under 0.6 and mean distance, and face-api's hit rate on the inputs themselves.
  */
-export async function trainingEvaluator(cacheDir: string, faces: number): Promise<{
+export async function trainingEvaluator(
+  cacheDir: string,
+  faces: number,
+): Promise<{
   evaluate: (generator: Generator, step: number) => Promise<Record<string, number | null>>;
   close: () => Promise<void>;
 }> {

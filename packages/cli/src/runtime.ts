@@ -15,7 +15,8 @@ import { importFromCli } from './import-module.js';
 export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
 export type RuntimeFlag = (typeof RUNTIMES)[number];
 
-export const RUNTIME_HELP = 'where the generator runs: onnx (ONNX Runtime, CPU), tfjs (the --backend), auto (onnx when the backend is wasm/cpu and ONNX Runtime is installed and matches tfjs within 1e-4)';
+export const RUNTIME_HELP =
+  'where the generator runs: onnx (ONNX Runtime, CPU), tfjs (the --backend), auto (onnx when the backend is wasm/cpu and ONNX Runtime is installed and matches tfjs within 1e-4)';
 
 export interface GeneratorRuntime {
   /** `onnxruntime-node 1.30.0` or `tfjs wasm`. */

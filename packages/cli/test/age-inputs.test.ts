@@ -66,7 +66,9 @@ describe('ragan age: --out must not be the photo', () => {
     for (const out of [faces, join(tmp, 'sub', '..', 'family.jpg'), join(tmp, 'alias.jpg')]) {
       const r = await ragan(['age', faces, '--model', 'bundled', '--to', '70+', '--out', out]);
       expect(r.code, out).toBe(1);
-      expect(oneLine(r.stderr)).toMatch(/^ragan: --out: .* is the photo itself \(.*family\.jpg\): it would be overwritten; choose another --out, or add --force to replace it$/);
+      expect(oneLine(r.stderr)).toMatch(
+        /^ragan: --out: .* is the photo itself \(.*family\.jpg\): it would be overwritten; choose another --out, or add --force to replace it$/,
+      );
       expect(readFileSync(faces).equals(before), out).toBe(true);
     }
     // a flat photo, through a hard link

@@ -36,7 +36,12 @@ beforeAll(async () => {
   m.dispose();
   // face-api's demo/sample6.jpg (MIT): four women side by side, 960 px wide, stored rotated 90° with
   // EXIF orientation 6 so that only a reader honouring the tag sees upright faces (and a 960×769 photo).
-  await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg')).resize(960).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toFile(photo);
+  await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg'))
+    .resize(960)
+    .rotate(-90)
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 90 })
+    .toFile(photo);
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -45,7 +50,7 @@ const outside = (rects: Array<{ x0: number; y0: number; x1: number; y1: number }
   rects.every((r) => x < r.x0 - margin || x > r.x1 + margin || y < r.y0 - margin || y > r.y1 + margin);
 
 describe('ragan age', () => {
-  it('re-ages every face to 70-120 (= 70+), pastes back at the photo\'s own upright size, leaves the rest untouched, --json', async () => {
+  it("re-ages every face to 70-120 (= 70+), pastes back at the photo's own upright size, leaves the rest untouched, --json", async () => {
     const out = join(tmp, 'aged.png');
     const r = await ragan(['age', photo, '--model', model, '--to', '70-120', '--out', out, '--json']);
     expect(r.stderr).not.toMatch(/ragan: .*(error|cannot)/i);
@@ -56,7 +61,8 @@ describe('ragan age', () => {
     expect(s.target).toEqual({ input: '70-120', kind: 'group', group: '70+', index: 9 });
     expect(s.faces.length).toBe(4);
     expect(s.output).toMatchObject({ path: out, width: 960, height: 769, format: 'png' });
-    for (const k of ['load', 'read', 'detect', 'align', 'reage', 'paste', 'encode', 'total', 'reagePerFace'] as const) expect(s.timings[k]).toBeGreaterThanOrEqual(0);
+    for (const k of ['load', 'read', 'detect', 'align', 'reage', 'paste', 'encode', 'total', 'reagePerFace'] as const)
+      expect(s.timings[k]).toBeGreaterThanOrEqual(0);
     for (const f of s.faces) expect(f.cropSize % 64).toBe(0);
     console.log(`ragan age (960×769, 4 faces, tiny, wasm): ${JSON.stringify(s.timings)}`);
 
@@ -99,7 +105,7 @@ describe('ragan age', () => {
     }
   }, 180_000);
 
-  it('keeps the photo\'s detail by default, as `demo` does; --no-keep-detail pastes the upsampled output', async () => {
+  it("keeps the photo's detail by default, as `demo` does; --no-keep-detail pastes the upsampled output", async () => {
     const kept = join(tmp, 'kept.png');
     const plain = join(tmp, 'plain.png');
     const a = await ragan(['age', photo, '--model', model, '--to', '5', '--out', kept, '--json']);

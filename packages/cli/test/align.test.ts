@@ -37,7 +37,12 @@ describe('ragan align', () => {
     // face-api's demo/sample6.jpg (MIT): four women side by side. Stored rotated 90° counter-clockwise
     // with EXIF orientation 6, so only a reader that honours the tag sees upright faces.
     const photo = join(tmp, 'rotated.jpg');
-    await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg')).resize(960).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toFile(photo);
+    await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg'))
+      .resize(960)
+      .rotate(-90)
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 90 })
+      .toFile(photo);
     const out = join(tmp, 'aligned');
     const r = await ragan(['align', photo, '--out', out, '--size', '128']);
     expect(r.stderr).not.toMatch(/ragan: .*error/i);

@@ -17,8 +17,10 @@ const fellBack: BackendInfo = {
   threads: 2,
   fellBackFrom: ['tensorflow-gpu', 'tensorflow'],
   reasons: {
-    'tensorflow-gpu': '@tensorflow/tfjs-node-gpu is installed but its native binding failed to load (The Node.js native addon module (tfjs_binding.node) can not be found)',
-    tensorflow: '@tensorflow/tfjs-node is installed but its native binding failed to load (The Node.js native addon module (tfjs_binding.node) can not be found)',
+    'tensorflow-gpu':
+      '@tensorflow/tfjs-node-gpu is installed but its native binding failed to load (The Node.js native addon module (tfjs_binding.node) can not be found)',
+    tensorflow:
+      '@tensorflow/tfjs-node is installed but its native binding failed to load (The Node.js native addon module (tfjs_binding.node) can not be found)',
   },
   hint: 'for native speed install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA): see docs/backends.md',
 };
@@ -28,13 +30,19 @@ describe('the backend line', () => {
     const line = backendLine(fellBack);
     expect(line).toBe("ragan: using wasm (2 threads); tfjs-node's native binding did not load; `ragan info` says why and how to get native speed");
     expect(line.length).toBeLessThan(140);
-    const missing: BackendInfo = { ...fellBack, threads: 1, reasons: { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu is not installed', tensorflow: '@tensorflow/tfjs-node is not installed' } };
+    const missing: BackendInfo = {
+      ...fellBack,
+      threads: 1,
+      reasons: { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu is not installed', tensorflow: '@tensorflow/tfjs-node is not installed' },
+    };
     expect(backendLine(missing)).toBe('ragan: using wasm (1 thread); for native speed see `ragan info`');
-    expect(backendLine({ name: 'tensorflow', requested: 'auto', fellBackFrom: ['tensorflow-gpu'], reasons: fellBack.reasons })).toBe('ragan: using tensorflow (libtensorflow, CPU)');
+    expect(backendLine({ name: 'tensorflow', requested: 'auto', fellBackFrom: ['tensorflow-gpu'], reasons: fellBack.reasons })).toBe(
+      'ragan: using tensorflow (libtensorflow, CPU)',
+    );
     expect(backendLine({ name: 'cpu', requested: 'cpu', threads: 1 })).toBe('ragan: using cpu (plain JavaScript, slow)');
   });
 
-  it('--threads: the machine\'s cores (at most 4) by default; a whole number from 1 to 64', () => {
+  it("--threads: the machine's cores (at most 4) by default; a whole number from 1 to 64", () => {
     expect(parseThreads(undefined)).toBe(defaultWasmThreads());
     expect(defaultWasmThreads()).toBeGreaterThanOrEqual(1);
     expect(defaultWasmThreads()).toBeLessThanOrEqual(4);
@@ -45,7 +53,12 @@ describe('the backend line', () => {
   it('a command prints the backend once, in one line, and nothing about tfjs_binding; inference uses the cores', async () => {
     // a face-less photo: align loads the backend and the detector, finds nothing and stops
     const grey = join(tmp, 'grey.png');
-    writeFileSync(grey, await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer());
+    writeFileSync(
+      grey,
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+        .png()
+        .toBuffer(),
+    );
     const r = await runCli(['align', grey, '--out', join(tmp, 'out')]);
     expect(r.code).toBe(1);
     // all of stderr: the backend line, then the error

@@ -38,7 +38,9 @@ describe('--conv-runtime', () => {
   it('onnx that cannot be honoured is a ConfigError saying what to do; unknown names are refused', async () => {
     const missing = await applyConvRuntime('onnx', wasm, { threads: 1, importModule: notInstalled }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ConfigError);
-    expect((missing as Error).message).toBe('--conv-runtime: onnxruntime-node is not installed; install it (npm install onnxruntime-node) or use --conv-runtime wasm');
+    expect((missing as Error).message).toBe(
+      '--conv-runtime: onnxruntime-node is not installed; install it (npm install onnxruntime-node) or use --conv-runtime wasm',
+    );
     const cpu = await applyConvRuntime('onnx', { ...wasm, name: 'cpu' } as BackendInfo, { threads: 1 }).catch((e: unknown) => e);
     expect((cpu as Error).message).toBe('--conv-runtime: onnx needs the wasm backend; this run uses cpu (give --backend wasm, or drop --conv-runtime)');
     await expect(applyConvRuntime('native', wasm, { threads: 1 })).rejects.toThrow('--conv-runtime: must be one of auto, onnx, wasm, got "native"');

@@ -68,7 +68,9 @@ describe('ragan demo (what `pnpm start` runs)', () => {
 
   it('a photo without a face: says what was tried and what to try, as ragan age does; --to 80+ is said to be 70+', async () => {
     const grey = join(tmp, 'grey.jpg');
-    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toFile(grey);
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .jpeg()
+      .toFile(grey);
     const r = await ragan(['demo', '--model', model, '--out', join(tmp, 'none'), '--photo', grey, '--to', '80+']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ragan: --to 80\+ is the age group 70\+ \(this model's groups: 0-2, .*, 70\+\)$/m);

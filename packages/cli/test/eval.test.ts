@@ -22,11 +22,40 @@ describe('ragan eval', () => {
 
   it('evaluates the identity baseline on a small cache: results JSON passes the schema; summary on stdout', async () => {
     const cache = join(dir, 'cache');
-    const prep = await ragan(['prepare', '--data', utk, '--format', 'utkface', '--size', '64', '--limit', '40', '--masks', 'prior', '--no-preview', '--out', cache]);
+    const prep = await ragan([
+      'prepare',
+      '--data',
+      utk,
+      '--format',
+      'utkface',
+      '--size',
+      '64',
+      '--limit',
+      '40',
+      '--masks',
+      'prior',
+      '--no-preview',
+      '--out',
+      cache,
+    ]);
     expect(prep.code, prep.stderr).toBe(0);
     const out = join(dir, 'res', 'id.json');
     // age and identity only (realism runs the same embedder again; background and speed are cheap)
-    const r = await ragan(['eval', '--model', 'identity', '--data', cache, '--limit', '2', '--backend', 'wasm', '--metrics', 'age,identity,background,speed', '--out', out]);
+    const r = await ragan([
+      'eval',
+      '--model',
+      'identity',
+      '--data',
+      cache,
+      '--limit',
+      '2',
+      '--backend',
+      'wasm',
+      '--metrics',
+      'age,identity,background,speed',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     const results = evalResultsSchema.parse(json);
@@ -57,8 +86,13 @@ describe('ragan eval', () => {
       ragan(['eval', '--model', 'identity', '--data', cache, '--metrics', 'age,beauty', '--out', join(dir, 'v.json')]),
     ]);
     for (const r of [missing, bad, noModel, split, metric]) expect(r.code).not.toBe(0);
-    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ragan: .*nope.*index\.json: no cache index here; make one with `ragan prepare/)]);
-    const lines = bad.stderr.trim().split('\n').filter((l) => l.startsWith('ragan: ') && !/using |install /.test(l));
+    expect(missing.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^ragan: .*nope.*index\.json: no cache index here; make one with `ragan prepare/),
+    ]);
+    const lines = bad.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('ragan: ') && !/using |install /.test(l));
     expect(lines).toEqual([expect.stringMatching(/^ragan: .*badmodel.*manifest\.json/)]);
     expect(noModel.stderr).toMatch(/ragan: .*absent.*manifest\.json: file not found/);
     expect(split.stderr).toMatch(/ragan: .*no "validation" samples \(its splits: /);

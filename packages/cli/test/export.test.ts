@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('ragan export', () => {
-  it('writes the inference folder from a run folder: the newest checkpoint\'s EMA generator, float32', async () => {
+  it("writes the inference folder from a run folder: the newest checkpoint's EMA generator, float32", async () => {
     const out = join(tmp, 'web32');
     const r = await ragan(['export', '--model', run, '--out', out, '--json']);
     expect(r.stderr).not.toMatch(/ragan: .*(error|cannot)/i);
@@ -161,7 +161,10 @@ describe('ragan export', () => {
     expect(Number(m![1])).toBeLessThanOrEqual(1e-3);
     expect(Number(m![1])).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/float16 check: max abs difference/);
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { weightFiles: Array<{ dtype: string; bytes: number }>; extra: { float16MaxAbsDiff: number } };
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      weightFiles: Array<{ dtype: string; bytes: number }>;
+      extra: { float16MaxAbsDiff: number };
+    };
     expect(manifest.weightFiles[0]!.dtype).toBe('float16');
     expect(manifest.extra.float16MaxAbsDiff).toBeCloseTo(Number(m![1]), 4);
     // half the bytes of the float32 folder, and outputs within the reported figure

@@ -72,7 +72,7 @@ describe('help texts', () => {
     expect(help).toMatch(/--threads <n>/);
   });
 
-  it('ragan eval and demo --help: examples whose models are made first; demo has age\'s detector options', async () => {
+  it("ragan eval and demo --help: examples whose models are made first; demo has age's detector options", async () => {
     modelsMadeFirst(await output(['eval', '--help']), ['bundled', 'identity', 'random']);
     const demo = await output(['demo', '--help']);
     modelsMadeFirst(demo, ['bundled']);
@@ -87,7 +87,7 @@ describe('--to', () => {
     expect(parseTargetFlag('80+', FFHQ_AGING_GROUPS, log)).toEqual({ group: '70+' });
     expect(parseTargetFlag('20-25', FFHQ_AGING_GROUPS, log)).toEqual({ group: '20-29' });
     expect(lines).toEqual([
-      'ragan: --to 80+ is the age group 70+ (this model\'s groups: 0-2, 3-6, 7-9, 10-14, 15-19, 20-29, 30-39, 40-49, 50-69, 70+)',
+      "ragan: --to 80+ is the age group 70+ (this model's groups: 0-2, 3-6, 7-9, 10-14, 15-19, 20-29, 30-39, 40-49, 50-69, 70+)",
       expect.stringMatching(/^ragan: --to 20-25 is the age group 20-29 \(/),
     ]);
     // what the model has, and ages in years, are taken as written: nothing to say

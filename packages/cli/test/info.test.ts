@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
 
@@ -9,7 +7,11 @@ describe('ragan info', () => {
   it('lists versions and backends, says which would be used and how to get the GPU one', async () => {
     const r = await ragan(['info', '--json']);
     expect(r.code).toBe(0);
-    const info = JSON.parse(r.stdout) as { versions: Record<string, string>; backends: Array<{ name: string; available: boolean; reason?: string }>; wouldUse: string };
+    const info = JSON.parse(r.stdout) as {
+      versions: Record<string, string>;
+      backends: Array<{ name: string; available: boolean; reason?: string }>;
+      wouldUse: string;
+    };
     expect(info.versions['@tensorflow/tfjs']).toBe('4.22.0');
     expect(info.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu']);
     const byName = Object.fromEntries(info.backends.map((b) => [b.name, b]));
@@ -19,7 +21,11 @@ describe('ragan info', () => {
     expect(byName.wasm!.available).toBe(true);
     expect(info.wouldUse).toBe('wasm');
     // onnxruntime-node is an optional dependency of the cli, installed here
-    expect((info as unknown as { onnxRuntime: unknown }).onnxRuntime).toEqual({ available: true, version: expect.stringMatching(/^\d+\.\d+\.\d+$/), trainingConvolutions: true });
+    expect((info as unknown as { onnxRuntime: unknown }).onnxRuntime).toEqual({
+      available: true,
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      trainingConvolutions: true,
+    });
 
     const text = await ragan(['info']);
     expect(text.code).toBe(0);

@@ -17,7 +17,10 @@ describe('photos over the pixel limit', () => {
   it('age and align refuse a 20000×20000 photo in one line naming the limit, before loading anything', async () => {
     const big = join(tmp, 'panorama.png');
     writeFileSync(big, pngHeader(20000, 20000));
-    for (const args of [['age', big, '--model', '/nonexistent/model', '--to', '70+', '--out', join(tmp, 'out.png')], ['align', big, '--out', join(tmp, 'aligned')]]) {
+    for (const args of [
+      ['age', big, '--model', '/nonexistent/model', '--to', '70+', '--out', join(tmp, 'out.png')],
+      ['align', big, '--out', join(tmp, 'aligned')],
+    ]) {
       const r = await ragan(args);
       expect(r.code, args[0]).toBe(1);
       expect(r.stderr.trim()).toBe(`ragan: ${big}: is 20000×20000 = 400 megapixels, over the 268 megapixels limit for photos; scale it down first`);

@@ -19,11 +19,23 @@ describe('ragan leaderboard', () => {
     await tf.setBackend('cpu');
     // A real results file from the library, with fake networks (the CLI test is about the commands).
     const ages = [25, 27, 45, 47];
-    const images = tf.tidy(() => tf.mul(tf.ones([4, 8, 8, 3]), tf.tensor(ages.map((a) => a / 50 - 1), [4, 1, 1, 1])) as tf.Tensor4D);
+    const images = tf.tidy(
+      () =>
+        tf.mul(
+          tf.ones([4, 8, 8, 3]),
+          tf.tensor(
+            ages.map((a) => a / 50 - 1),
+            [4, 1, 1, 1],
+          ),
+        ) as tf.Tensor4D,
+    );
     const masks = tf.ones([4, 8, 8, 1]) as tf.Tensor4D;
     const dataset = await memoryDataset({ images, masks, groups: [5, 5, 7, 7], ages });
     const embedder: FaceEmbedder = { name: 'fake', sameIdentityThreshold: 0.6, dims: 3, embed: async (x) => tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D) };
-    const ageEstimator = { name: 'fake-age', estimate: async (x: tf.Tensor4D) => Array.from(await tf.tidy(() => tf.mul(tf.add(tf.mean(x, [1, 2, 3]), 1), 50)).data()) };
+    const ageEstimator = {
+      name: 'fake-age',
+      estimate: async (x: tf.Tensor4D) => Array.from(await tf.tidy(() => tf.mul(tf.add(tf.mean(x, [1, 2, 3]), 1), 50)).data()),
+    };
     const r = await evaluate({ model: identityBaseline(), dataset, ageEstimator, embedders: [embedder], extractor: embedderFeatureExtractor(embedder) });
     r.model.name = '<script>alert("x")</script>';
     writeFileSync(resultsFile(), JSON.stringify(r));
@@ -46,7 +58,8 @@ describe('ragan leaderboard', () => {
     const bad = await ragan(['leaderboard', 'add', junk, '--board', board]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/^ragan: .*junk\.json was refused \(\d+ reasons\):\n {2}- schemaVersion: 999 is not supported/);
-    for (const f of ['kind', 'model', 'dataset', 'metrics.age', 'metrics.identity']) expect(bad.stderr).toMatch(new RegExp(`\\n  - ${f.replace('.', '\\.')}: `));
+    for (const f of ['kind', 'model', 'dataset', 'metrics.age', 'metrics.identity'])
+      expect(bad.stderr).toMatch(new RegExp(`\\n  - ${f.replace('.', '\\.')}: `));
 
     const site = join(dir, 'site');
     const build = await ragan(['leaderboard', 'build', '--board', board, '--out', site]);

@@ -22,7 +22,11 @@ beforeAll(async () => {
   const data = join(tmp, 'faces');
   mkdirSync(data);
   const src = await sampleFaceChips(); // real faces named like UTKFace files
-  for (const f of readdirSync(src).filter((n) => n.endsWith('.jpg')).sort().slice(0, 30)) cpSync(join(src, f), join(data, f));
+  for (const f of readdirSync(src)
+    .filter((n) => n.endsWith('.jpg'))
+    .sort()
+    .slice(0, 30))
+    cpSync(join(src, f), join(data, f));
   await prepareCache({ data, format: 'utkface', size: 16, out: cache, masks: 'prior', preview: false });
   // no periodic checkpoint: the only ones are step 0 and the one Ctrl-C writes
   writeFileSync(cfg, JSON.stringify({ preset: 'tiny', model: { resolution: 16 }, batch: 2, checkpointEvery: 100000, sampleEvery: 100000 }));

@@ -47,10 +47,17 @@ describe('ragan prepare', () => {
     expect(r.stdout).toMatch(/preview: .*preview\.png/);
     expect(r.stderr).toMatch(/prepare 55\/55 100%/); // the progress bar over the 55 well-named files (plain lines off a terminal)
     expect(r.stderr).not.toMatch(/\bat .*\(.*:\d+:\d+\)/); // no stack trace
-    const skipped = JSON.parse(readFileSync(join(out, 'skipped.json'), 'utf8')) as { count: number; skipped: Array<{ file: string; kind: string; reason: string }> };
+    const skipped = JSON.parse(readFileSync(join(out, 'skipped.json'), 'utf8')) as {
+      count: number;
+      skipped: Array<{ file: string; kind: string; reason: string }>;
+    };
     expect(skipped.count).toBe(6);
     expect(Object.fromEntries(skipped.skipped.map((s) => [s.file, s.kind]))).toEqual(BROKEN);
-    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { complete: boolean; samples: unknown[]; counts: { byMask: Record<string, number> } };
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as {
+      complete: boolean;
+      samples: unknown[];
+      counts: { byMask: Record<string, number> };
+    };
     expect(index.complete).toBe(true);
     // masks come from face-api's 68 landmarks; a face it cannot find falls back to the prior (counted)
     expect(index.counts.byMask.landmarks).toBeGreaterThanOrEqual(45);
@@ -64,7 +71,9 @@ describe('ragan prepare', () => {
     expect(again.stdout).toMatch(/already holds this cache \(same arguments\); nothing to do\.\nkept 50, skipped 6/);
     const other = await ragan(['prepare', '--data', data, '--format', 'utkface', '--size', '64', '--out', out]);
     expect(other.code).toBe(1);
-    expect(other.stderr.trim()).toMatch(/^ragan: .*cache: holds a finished cache made with different arguments \(--size was 32, now 64; --limit was 300, now none\); .*--overwrite to start again$/);
+    expect(other.stderr.trim()).toMatch(
+      /^ragan: .*cache: holds a finished cache made with different arguments \(--size was 32, now 64; --limit was 300, now none\); .*--overwrite to start again$/,
+    );
     expect(other.stderr.trim().split('\n')).toHaveLength(1);
   }, 180_000);
 

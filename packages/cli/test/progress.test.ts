@@ -34,6 +34,7 @@ describe('progress bar', () => {
     const bar = createProgressBar({ total: 4, stream: s.stream });
     bar.update(4);
     bar.finish();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the bar redraws with an ANSI escape
     expect(s.text()).toMatch(/\r\x1b\[2K\[#+\] 4\/4 100%/);
     expect(s.text().endsWith('\n')).toBe(true);
   });

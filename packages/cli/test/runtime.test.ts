@@ -32,7 +32,10 @@ describe('--runtime', () => {
     expect(await openGeneratorRuntime(g, 'tfjs', wasm)).toMatchObject({ name: 'tfjs cpu', detail: '--runtime tfjs' });
     const native = { ...wasm, name: 'tensorflow' } as BackendInfo;
     expect(await openGeneratorRuntime(g, 'auto', native)).toMatchObject({ name: 'tfjs tensorflow', detail: 'auto: the tensorflow backend is used as is' });
-    expect(await openGeneratorRuntime(g, undefined, wasm, { importModule: notInstalled })).toMatchObject({ name: 'tfjs cpu', detail: 'auto: onnxruntime-node is not installed' });
+    expect(await openGeneratorRuntime(g, undefined, wasm, { importModule: notInstalled })).toMatchObject({
+      name: 'tfjs cpu',
+      detail: 'auto: onnxruntime-node is not installed',
+    });
   });
 
   it('--runtime onnx without ONNX Runtime is a ConfigError saying how to get it; unknown names are refused', async () => {

@@ -23,7 +23,11 @@ beforeAll(async () => {
   const data = join(tmp, 'faces');
   mkdirSync(data);
   const src = await sampleFaceChips();
-  for (const f of readdirSync(src).filter((n) => n.endsWith('.jpg')).sort().slice(0, 30)) cpSync(join(src, f), join(data, f));
+  for (const f of readdirSync(src)
+    .filter((n) => n.endsWith('.jpg'))
+    .sort()
+    .slice(0, 30))
+    cpSync(join(src, f), join(data, f));
   await prepareCache({ data, format: 'utkface', size: 16, out: cache, masks: 'prior', preview: false, shardRecords: 8 });
   writeFileSync(cfg, JSON.stringify({ preset: 'tiny', model: { resolution: 16 }, batch: 2 }));
 }, 120_000);
@@ -49,7 +53,9 @@ describe('ragan train verifies the cache first', () => {
     const run = join(tmp, 'run-bad-shard');
     const r = await train(data, run);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^ragan: .*cache-copy-\d+\/shard-00002\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/m);
+    expect(r.stderr).toMatch(
+      /^ragan: .*cache-copy-\d+\/shard-00002\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/m,
+    );
     expect(r.stderr).not.toMatch(/classifier/);
     expect(existsSync(run)).toBe(false);
   }, 600_000);
@@ -63,7 +69,12 @@ describe('ragan train verifies the cache first', () => {
     const run = join(tmp, 'run-bad-record');
     const r = await train(data, run);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^ragan: .*index\\.json: sample ${i} \\(${idx.samples[i]!.file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds \\d+ records`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^ragan: .*index\\.json: sample ${i} \\(${idx.samples[i]!.file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds \\d+ records`,
+        'm',
+      ),
+    );
     expect(existsSync(run)).toBe(false);
   }, 600_000);
 });
@@ -73,7 +84,9 @@ describe('ragan train checks every input before it trains the classifier, and le
     const run = join(tmp, 'run-size');
     const r = await ragan(['train', '--preset', 'tiny', '--data', cache, '--out', run, '--steps', '1', '--classifier-steps', '2']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^ragan: model\.resolution: the data has 16px images but the tiny model is built for 64px: prepare the data with --size 64 or choose another preset$/m);
+    expect(r.stderr).toMatch(
+      /^ragan: model\.resolution: the data has 16px images but the tiny model is built for 64px: prepare the data with --size 64 or choose another preset$/m,
+    );
     expect(r.stderr).not.toMatch(/training the age classifier/);
     expect(existsSync(run)).toBe(false);
     const ok = await ragan(['train', '--config', cfg, '--data', cache, '--out', run, '--steps', '1', '--classifier-steps', '2']);
@@ -89,7 +102,9 @@ describe('ragan train checks every input before it trains the classifier, and le
     const run = join(tmp, 'run-no-test');
     const r = await train(data, run);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^ragan: data: .*cache-copy-\d+ has no test faces \(all 30 are in the train split\): the age classifier is measured on them; prepare more faces so that some land in the test split, or give --classifier$/m);
+    expect(r.stderr).toMatch(
+      /^ragan: data: .*cache-copy-\d+ has no test faces \(all 30 are in the train split\): the age classifier is measured on them; prepare more faces so that some land in the test split, or give --classifier$/m,
+    );
     expect(r.stderr).not.toMatch(/training the age classifier/);
     expect(existsSync(run)).toBe(false);
   }, 600_000);
@@ -107,7 +122,9 @@ describe('ragan train checks every input before it trains the classifier, and le
     const run = join(tmp, 'run-bad-classifier');
     const r = await ragan(['train', '--config', cfg16, '--data', cache, '--out', run, '--steps', '1', '--classifier', classifier]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^ragan: classifier: .*cls8 holds a classifier for another model config \(age_classifier\/stem\/kernel is \[3, 3, 3, 8\] there, \[3, 3, 3, 16\] in this run's model\)$/m);
+    expect(r.stderr).toMatch(
+      /^ragan: classifier: .*cls8 holds a classifier for another model config \(age_classifier\/stem\/kernel is \[3, 3, 3, 8\] there, \[3, 3, 3, 16\] in this run's model\)$/m,
+    );
     expect(existsSync(run)).toBe(false);
     // an existing folder: only what the run wrote goes
     const mine = join(tmp, 'my-folder');

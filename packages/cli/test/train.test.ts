@@ -46,7 +46,18 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     await prepareCache({ data: await sampleFaceChips(), format: 'utkface', size: 16, limit: 60, out: cache, masks: 'prior', preview: false });
     cfg = join(root, 'config.json');
     // tiny at 16 px keeps each step well under a second; checkpoints every 3 steps
-    writeFileSync(cfg, JSON.stringify({ preset: 'tiny', model: { resolution: 16 }, batch: 2, checkpointEvery: 3, sampleEvery: 5, keepCheckpoints: 2, r1: { gamma: 10, every: 4 } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        preset: 'tiny',
+        model: { resolution: 16 },
+        batch: 2,
+        checkpointEvery: 3,
+        sampleEvery: 5,
+        keepCheckpoints: 2,
+        r1: { gamma: 10, every: 4 },
+      }),
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -76,7 +87,9 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     // of 2.5–5.2 s left the run finished after one kill on a fast one).
     const extraMs = [0, 130, 270, 50, 400, 220];
     for (const extra of extraMs) {
-      const a = first ? ['train', '--config', cfg, '--data', cache, '--out', run, '--steps', String(total), '--backend', 'wasm', '--classifier-steps', '5'] : ['train', '--resume', run, '--steps', String(total)];
+      const a = first
+        ? ['train', '--config', cfg, '--data', cache, '--out', run, '--steps', String(total), '--backend', 'wasm', '--classifier-steps', '5']
+        : ['train', '--resume', run, '--steps', String(total)];
       const target = loggedStep(run) + 2;
       const child = spawn(process.execPath, cliArgs(a), { stdio: 'ignore', env: { ...process.env, RAGAN_BACKEND: '' } });
       let running = true;

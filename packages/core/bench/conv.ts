@@ -59,7 +59,6 @@ const S2 = { H: 128, W: 128, CI: 64, CO: 128 };
 const S2_FLOPS = 2 * (S2.H / 2) * (S2.W / 2) * S2.CI * S2.CO * K * K;
 const S2_SHAPE = `x[${B},${S2.H},${S2.W},${S2.CI}] w[${K},${K},${S2.CI},${S2.CO}] stride 2 pad 1`;
 
-
 /**
  * The stride-1 layer's three ops (forward, input gradient, filter gradient) on the active backend, with
  * their inputs; `dispose` frees the inputs. The PyTorch twin's `conv` times the same layer.
@@ -101,9 +100,19 @@ export async function benchConv(opts: ConvBenchOptions): Promise<ConvBenchRow[]>
   if (kernels !== 'stock') ops.push(['filterGrad', s1.ops.filterGrad, SHAPE, FLOPS]);
   if (opts.backend === 'wasm') {
     ops.push(['forward', () => tf.conv2d(x2, w2, 2, 1), S2_SHAPE, S2_FLOPS]);
-    ops.push(['inputGrad', () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { ...s2Attrs, inputShape: [B, S2.H, S2.W, S2.CI] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
+    ops.push([
+      'inputGrad',
+      () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { ...s2Attrs, inputShape: [B, S2.H, S2.W, S2.CI] }) as tf.Tensor,
+      S2_SHAPE,
+      S2_FLOPS,
+    ]);
     if (kernels !== 'stock') {
-      ops.push(['filterGrad', () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x2, dy: dy2 }, { ...s2Attrs, filterShape: [K, K, S2.CI, S2.CO] }) as tf.Tensor, S2_SHAPE, S2_FLOPS]);
+      ops.push([
+        'filterGrad',
+        () => tf.engine().runKernel('Conv2DBackpropFilter', { x: x2, dy: dy2 }, { ...s2Attrs, filterShape: [K, K, S2.CI, S2.CO] }) as tf.Tensor,
+        S2_SHAPE,
+        S2_FLOPS,
+      ]);
     }
   }
 

@@ -15,7 +15,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/node/index.js';
@@ -69,7 +68,8 @@ async function child(spec: ChildSpec) {
   const rows: Record<string, unknown>[] = [];
   if (spec.conv && spec.backend !== 'onnx') {
     const kernels = spec.onnxConvs ? ('onnx' as const) : ('ragan' as const);
-    for (const r of await benchConv({ backend: spec.backend, threads: spec.threads, kernels, ...(spec.backend === 'cpu' ? { reps: 1 } : {}) })) rows.push({ bench: 'conv3x3', ...r });
+    for (const r of await benchConv({ backend: spec.backend, threads: spec.threads, kernels, ...(spec.backend === 'cpu' ? { reps: 1 } : {}) }))
+      rows.push({ bench: 'conv3x3', ...r });
   }
   for (const preset of spec.forward) {
     const f = generatorFixture(preset);
@@ -87,7 +87,16 @@ async function child(spec: ChildSpec) {
         out.dispose();
       }, reps);
     }
-    rows.push({ bench: 'generatorForward', preset, backend, threads, shape: `[1,${res},${res},3]`, batch: 1, medianMsPerImage: round(median(times)), runs: reps });
+    rows.push({
+      bench: 'generatorForward',
+      preset,
+      backend,
+      threads,
+      shape: `[1,${res},${res},3]`,
+      batch: 1,
+      medianMsPerImage: round(median(times)),
+      runs: reps,
+    });
     process.stderr.write(`    ${JSON.stringify(rows.at(-1))}\n`);
     f.dispose();
   }
@@ -141,16 +150,29 @@ async function main() {
     { backend: 'onnx', threads: 2, conv: false, forward: ['tiny', 'small', 'paper'], train: [] },
     { backend: 'wasm', threads: 1, conv: true, forward: ['tiny', 'small'], train: [['tiny', 4]] },
     // (small ×2 was dropped to keep `pnpm bench` near 10 minutes: small ×4 is the figure the goals name)
-    { backend: 'wasm', threads: 2, conv: true, forward: ['tiny', 'small', 'paper'], train: [['tiny', 4], ['small', 4]] },
+    {
+      backend: 'wasm',
+      threads: 2,
+      conv: true,
+      forward: ['tiny', 'small', 'paper'],
+      train: [
+        ['tiny', 4],
+        ['small', 4],
+      ],
+    },
     { backend: 'wasm', threads: 2, conv: true, onnxConvs: true, forward: [], train: [['small', 4]] },
     { backend: 'cpu', threads: 1, conv: true, forward: ['tiny'], train: [] },
   ];
   const results: Record<string, unknown>[] = [];
   for (const spec of specs) {
-    process.stderr.write(`bench: ${spec.backend}${spec.onnxConvs ? ' (convolutions in ONNX Runtime)' : ''} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`);
+    process.stderr.write(
+      `bench: ${spec.backend}${spec.onnxConvs ? ' (convolutions in ONNX Runtime)' : ''} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`,
+    );
     const t0 = performance.now();
     const stdout = await new Promise<string>((resolveChild, reject) => {
-      const c = spawn(process.execPath, [tsxCli, '--conditions=@ragan/source', self, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(process.execPath, [tsxCli, '--conditions=@ragan/source', self, '--child', JSON.stringify(spec)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
       c.on('error', reject);

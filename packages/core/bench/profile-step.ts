@@ -40,7 +40,11 @@ console.log(`warm-up step ${(performance.now() - t).toFixed(0)} ms`);
 t = performance.now();
 const { phaseMs } = train.step();
 const plain = performance.now() - t;
-console.log(`phases (ms): ${Object.entries(phaseMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+console.log(
+  `phases (ms): ${Object.entries(phaseMs)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ')}`,
+);
 t = performance.now();
 const info = await tf.profile(() => {
   train.step();
@@ -68,7 +72,8 @@ console.log(
     `peak of live tensors ${(info.peakBytes / 2 ** 30).toFixed(2)} GiB${heap ? `; wasm heap ${(heap / 2 ** 30).toFixed(2)} GiB of 4` : ''}`,
 );
 const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(values.top));
-for (const [name, e] of rows) console.log(`${name.padEnd(28)} ${e.ms.toFixed(0).padStart(7)} ms ${((100 * e.ms) / sum).toFixed(1).padStart(5)} %  ${String(e.n).padStart(5)} calls`);
+for (const [name, e] of rows)
+  console.log(`${name.padEnd(28)} ${e.ms.toFixed(0).padStart(7)} ms ${((100 * e.ms) / sum).toFixed(1).padStart(5)} %  ${String(e.n).padStart(5)} calls`);
 if (byShape.size > 0) {
   console.log('\nby shapes (inputs → output):');
   for (const [key, e] of [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms)) {

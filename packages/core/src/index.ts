@@ -45,7 +45,15 @@ export {
   type OrtSessionLike,
   type OrtTensorLike,
 } from './onnx/runtime.js';
-export { initBackend, probeBackends, BACKEND_PREFERENCE, type BackendName, type BackendInfo, type BackendProbe, type InitBackendOptions } from './backend/init-backend.js';
+export {
+  initBackend,
+  probeBackends,
+  BACKEND_PREFERENCE,
+  type BackendName,
+  type BackendInfo,
+  type BackendProbe,
+  type InitBackendOptions,
+} from './backend/init-backend.js';
 export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
 export { setWasmWinograd, wasmWinogradCalls, prepareWasmWinograd, type WasmWinogradOptions } from './backend/index.js';
 export { relaxedSimdSupported, setWasmGemm, wasmGemm, type WasmGemm } from './backend/index.js';

@@ -83,7 +83,14 @@ describe('parseAgeTarget / describeAgeTarget', () => {
     expect(describeAgeTarget({ group: '70+' })).toEqual({ kind: 'group', group: '70+', index: 9 });
     expect(describeAgeTarget({ group: 2 })).toEqual({ kind: 'group', group: '7-9', index: 2 });
     const d = describeAgeTarget({ age: 39.5 });
-    expect(d).toEqual({ kind: 'age', age: 39.5, blend: [{ group: '30-39', weight: 0.5 }, { group: '40-49', weight: 0.5 }] });
+    expect(d).toEqual({
+      kind: 'age',
+      age: 39.5,
+      blend: [
+        { group: '30-39', weight: 0.5 },
+        { group: '40-49', weight: 0.5 },
+      ],
+    });
   });
 });
 
@@ -110,7 +117,12 @@ describe('reageFaces', () => {
     const out = reageFaces(model.emaGenerator, big, mBig, { age: 45 });
     expect(out.shape).toEqual([2, 64, 64, 3]);
     tf.tidy(() => {
-      const ref = tf.image.resizeBilinear(reage(model.emaGenerator, tf.avgPool(big, 4, 4, 'valid') as tf.Tensor4D, ones(2, 16), { age: 45 }), [64, 64], false, true);
+      const ref = tf.image.resizeBilinear(
+        reage(model.emaGenerator, tf.avgPool(big, 4, 4, 'valid') as tf.Tensor4D, ones(2, 16), { age: 45 }),
+        [64, 64],
+        false,
+        true,
+      );
       expectTensorsClose(out, ref, 1e-6);
     });
     tf.dispose([x, m, a, b, big, mBig, out]);

@@ -149,7 +149,8 @@ function checkFace(crop: tf.Tensor, mask: tf.Tensor, i: number): void {
   const [h, w, c] = crop.shape.slice(-3);
   const [mh, mw, mc] = mask.shape.slice(-3);
   if (c !== 3 || h !== w) throw new ShapeError(`reageFaces: face ${i}: crops must be square RGB, got [${crop.shape.join(', ')}]`);
-  if (mh !== h || mw !== w || mc !== 1) throw new ShapeError(`reageFaces: face ${i}: the mask must be [${h}, ${w}, 1] like its crop, got [${mask.shape.join(', ')}]`);
+  if (mh !== h || mw !== w || mc !== 1)
+    throw new ShapeError(`reageFaces: face ${i}: the mask must be [${h}, ${w}, 1] like its crop, got [${mask.shape.join(', ')}]`);
 }
 
 /**

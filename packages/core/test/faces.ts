@@ -9,7 +9,11 @@ import { sampleFaceChips } from './sample-faces.js';
  * sorted order whose made-up age matches `filter`) resized to `size`², as `[N,size,size,3]` in [-1, 1],
  * with those ages. Caller disposes `images`.
  */
-export async function loadFaces(count: number, size: number, filter: (age: number) => boolean = () => true): Promise<{ images: tf.Tensor4D; ages: number[]; files: string[] }> {
+export async function loadFaces(
+  count: number,
+  size: number,
+  filter: (age: number) => boolean = () => true,
+): Promise<{ images: tf.Tensor4D; ages: number[]; files: string[] }> {
   const dir = await sampleFaceChips();
   const files = readdirSync(dir)
     .filter((f) => /^\d+_[01]_[0-4]_\d+\.jpg\.chip\.jpg$/.test(f) && filter(Number(f.split('_')[0])))

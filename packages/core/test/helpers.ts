@@ -61,7 +61,6 @@ export function maxGradientDifference(expected: tf.NamedTensorMap, actual: tf.Na
   return worst;
 }
 
-
 /** Deterministic values in [-scale, scale) (mulberry32), identical on every backend. */
 export function seededValues(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;

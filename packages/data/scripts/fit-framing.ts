@@ -37,11 +37,16 @@ for (const name of names) {
   if (faces.length === 0) continue;
   const lm = faces[0]!.landmarks68;
   const mean = (a: number, b: number) => {
-    let x = 0, y = 0;
-    for (let i = a; i < b; i++) { x += lm[i]![0]; y += lm[i]![1]; }
+    let x = 0,
+      y = 0;
+    for (let i = a; i < b; i++) {
+      x += lm[i]![0];
+      y += lm[i]![1];
+    }
     return [x / (b - a), y / (b - a)] as const;
   };
-  const el = mean(36, 42), er = mean(42, 48);
+  const el = mean(36, 42),
+    er = mean(42, 48);
   const eye = [(el[0] + er[0]) / 2, (el[1] + er[1]) / 2];
   const mouth = [(lm[48]![0] + lm[54]![0]) / 2, (lm[48]![1] + lm[54]![1]) / 2];
   const e2e = Math.hypot(er[0] - el[0], er[1] - el[1]);

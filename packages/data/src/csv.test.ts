@@ -5,7 +5,13 @@ describe('parseCsv', () => {
   it('reads quoted fields with commas, "" escapes and newlines; CRLF; a BOM; skips blank lines; keeps line numbers', () => {
     const text = '\ufeffpath,age\r\n"a, b.jpg",30\r\n\r\n"say ""hi"".jpg",4\n"two\nlines.jpg",5\nlast.jpg,';
     const rows = parseCsv(text);
-    expect(rows.map((r) => r.fields)).toEqual([['path', 'age'], ['a, b.jpg', '30'], ['say "hi".jpg', '4'], ['two\nlines.jpg', '5'], ['last.jpg', '']]);
+    expect(rows.map((r) => r.fields)).toEqual([
+      ['path', 'age'],
+      ['a, b.jpg', '30'],
+      ['say "hi".jpg', '4'],
+      ['two\nlines.jpg', '5'],
+      ['last.jpg', ''],
+    ]);
     expect(rows.map((r) => r.line)).toEqual([1, 2, 4, 5, 7]);
     const { header, records } = csvRecords(rows);
     expect(header).toEqual(['path', 'age']);

@@ -35,7 +35,7 @@ export function parseCsv(text: string): CsvRow[] {
   const endRow = () => {
     endField();
     // blank lines (a single empty unquoted field) are not rows
-    if (!(fields.length === 1 && fields[0] === '' )) rows.push({ line: rowLine, fields });
+    if (!(fields.length === 1 && fields[0] === '')) rows.push({ line: rowLine, fields });
     fields = [];
   };
   while (i < text.length) {

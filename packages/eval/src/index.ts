@@ -8,7 +8,16 @@ export { cachedEmbedder } from './extractors/cached.js';
 export { loadTfjsFeatureExtractor, featureExtractorConfigSchema, FEATURE_EXTRACTOR_CONFIG, type FeatureExtractorConfig } from './extractors/tfjs-model.js';
 export { evaluate, type EvaluateOptions } from './run/evaluate.js';
 export { memoryDataset, type MemoryDatasetArgs } from './run/dataset.js';
-export { identityBaseline, randomBaseline, loadEvalModel, modelFolderSha256, checkModelFitsData, isBaselineName, BASELINES, type BaselineName } from './run/models.js';
+export {
+  identityBaseline,
+  randomBaseline,
+  loadEvalModel,
+  modelFolderSha256,
+  checkModelFitsData,
+  isBaselineName,
+  BASELINES,
+  type BaselineName,
+} from './run/models.js';
 export { evalResultsSchema, resultsJsonSchema, RESULTS_SCHEMA_VERSION, RESULTS_KIND, type EvalResults } from './results/schema.js';
 export { checkResultsConsistency } from './results/consistency.js';
 export { formatSummary, formatComparison } from './results/summary.js';

@@ -59,8 +59,23 @@ export async function ageFaces(ages: number[], size = 8): Promise<{ dataset: Eva
   const n = ages.length;
   const images = tf.tidy(() => tf.mul(tf.ones([n, size, size, 3]), tf.tensor(ages.map(ageToPixel), [n, 1, 1, 1])) as tf.Tensor4D);
   const q = Math.floor(size / 4);
-  const masks = tf.tidy(() => tf.pad(tf.ones([n, size - 2 * q, size - 2 * q, 1]), [[0, 0], [q, q], [q, q], [0, 0]]) as tf.Tensor4D);
-  const dataset = await memoryDataset({ images, masks, groups: ages.map((a) => ageToGroup(a)), ages, ids: ages.map((a, i) => `${a}_${i}.jpg`), name: 'fixture' });
+  const masks = tf.tidy(
+    () =>
+      tf.pad(tf.ones([n, size - 2 * q, size - 2 * q, 1]), [
+        [0, 0],
+        [q, q],
+        [q, q],
+        [0, 0],
+      ]) as tf.Tensor4D,
+  );
+  const dataset = await memoryDataset({
+    images,
+    masks,
+    groups: ages.map((a) => ageToGroup(a)),
+    ages,
+    ids: ages.map((a, i) => `${a}_${i}.jpg`),
+    name: 'fixture',
+  });
   return { dataset, dispose: () => tf.dispose([images, masks]) };
 }
 
@@ -71,7 +86,13 @@ export async function validResults(): Promise<import('../src/results/schema.js')
   const { embedderFeatureExtractor } = await import('../src/extractors/embedder.js');
   const { dataset, dispose } = await ageFaces([25, 27, 45, 47, 5, 6]);
   try {
-    return await evaluate({ model: identityBaseline(), dataset, ageEstimator: fakeAgeEstimator, embedders: [fakeEmbedder], extractor: embedderFeatureExtractor(fakeEmbedder) });
+    return await evaluate({
+      model: identityBaseline(),
+      dataset,
+      ageEstimator: fakeAgeEstimator,
+      embedders: [fakeEmbedder],
+      extractor: embedderFeatureExtractor(fakeEmbedder),
+    });
   } finally {
     dispose();
   }

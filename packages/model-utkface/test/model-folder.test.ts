@@ -84,7 +84,10 @@ describe('the model folder over HTTP (httpStore)', () => {
       expect(wa.length).toBe(wb.length);
       for (let i = 0; i < wa.length; i++) {
         expect(wa[i]!.name).toBe(wb[i]!.name);
-        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(wa[i]!.variable, wb[i]!.variable))).dataSync()[0]), wa[i]!.name).toBe(0);
+        expect(
+          tf.tidy(() => tf.max(tf.abs(tf.sub(wa[i]!.variable, wb[i]!.variable))).dataSync()[0]),
+          wa[i]!.name,
+        ).toBe(0);
       }
     } finally {
       a.generator.dispose();

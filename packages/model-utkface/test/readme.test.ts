@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-it('the README\'s Node example runs as written (wasm, the package\'s generator, re-aged to 75)', async () => {
+it("the README's Node example runs as written (wasm, the package's generator, re-aged to 75)", async () => {
   const readme = readFileSync(join(pkgDir, 'README.md'), 'utf8');
   const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(block, 'a ```ts block in packages/model-utkface/README.md').toBeDefined();

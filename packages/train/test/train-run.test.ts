@@ -24,7 +24,13 @@ describe('runTraining', () => {
     dirs.push(d);
     return d;
   };
-  const source = (seed = 5) => memoryBatchSource(faces.images, masks, faces.ages.map((a) => ageToGroup(a)), { batch: 2, seed });
+  const source = (seed = 5) =>
+    memoryBatchSource(
+      faces.images,
+      masks,
+      faces.ages.map((a) => ageToGroup(a)),
+      { batch: 2, seed },
+    );
   const config = { preset: 'tiny', model: { resolution: 16 }, seed: 3, r1: { gamma: 10, every: 2 }, sampleEvery: 2, checkpointEvery: 2, keepCheckpoints: 2 };
 
   beforeAll(async () => {
@@ -120,7 +126,7 @@ describe('runTraining', () => {
     s.close?.();
   }, 300_000);
 
-  it('records the data\'s framing (a UTKFace cache) as model.alignment, kept on resume and in checkpoints', async () => {
+  it("records the data's framing (a UTKFace cache) as model.alignment, kept on resume and in checkpoints", async () => {
     const dir = tmp();
     const s: BatchSource = { ...source(), alignment: UTKFACE_ALIGN };
     await runTraining({ runDir: dir, config: { ...config, steps: 1, checkpointEvery: 1 }, source: s });
@@ -186,7 +192,10 @@ describe('runTraining', () => {
     s1.close?.();
     expect(seen).toEqual([0, 2]);
     const rows = await readMetrics(join(dir, 'evals.jsonl'));
-    expect(rows.map((r) => [r.step, r.hitRate, r.resolution])).toEqual([[0, 0, 16], [2, 0.2, 16]]);
+    expect(rows.map((r) => [r.step, r.hitRate, r.resolution])).toEqual([
+      [0, 0, 16],
+      [2, 0.2, 16],
+    ]);
     // step 0, time-based ones, and the final one; not every step
     const cks = await listCheckpoints(dir);
     expect(cks[0]).toBe(3);
@@ -220,7 +229,11 @@ describe('runTraining', () => {
     const withGrid = await writeSnapshot(run, join(tmp(), 'snap-grid'), { metricsEvery: 2, samples: true });
     expect(withGrid.files.filter((f) => !f.startsWith('checkpoints/'))).toEqual(['config.json', 'metrics.jsonl', 'samples/step-3.png']);
     expect(readMetricsSync(join(snapDir, 'metrics.jsonl')).map((x) => (x as { step: number }).step)).toEqual([2]);
-    const manifest = JSON.parse(readFileSync(join(snapDir, 'checkpoints/step-3/manifest.json'), 'utf8')) as { dtype?: string; files?: Array<{ dtype?: string }>; extra: { snapshot: { optimizerV: string; optimizerM: string } } };
+    const manifest = JSON.parse(readFileSync(join(snapDir, 'checkpoints/step-3/manifest.json'), 'utf8')) as {
+      dtype?: string;
+      files?: Array<{ dtype?: string }>;
+      extra: { snapshot: { optimizerV: string; optimizerM: string } };
+    };
     expect(manifest.extra.snapshot).toMatchObject({ optimizerV: 'sqrt', optimizerM: 'zeros' });
     const bytesOf = (dir: string) => readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
     const full = bytesOf(join(run, 'checkpoints/step-3'));
@@ -252,7 +265,7 @@ describe('runTraining', () => {
     const s3 = source();
     await runTraining({ runDir: run, resume: true, steps: 5, source: s3 });
     s3.close?.();
-    const last = (dir: string) => (readMetricsSync(join(dir, 'metrics.jsonl')).at(-1) as Record<string, number>);
+    const last = (dir: string) => readMetricsSync(join(dir, 'metrics.jsonl')).at(-1) as Record<string, number>;
     expect(last(cont).step).toBe(5);
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
   }, 600_000);
@@ -268,7 +281,11 @@ describe('runTraining', () => {
     const s2 = source();
     await runTraining({ runDir: dir, resume: true, steps: 3, source: s2 });
     s2.close?.();
-    const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as unknown as { losses: Record<string, number>; ageShift: number; step: number };
+    const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as unknown as {
+      losses: Record<string, number>;
+      ageShift: number;
+      step: number;
+    };
     expect(event).toMatchObject({ step: 2, ageShift: 2, losses: { age: 3, rec: 10 } });
     writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));
     const s3 = source();
@@ -278,5 +295,8 @@ describe('runTraining', () => {
 });
 
 function readMetricsSync(file: string): unknown[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
 }

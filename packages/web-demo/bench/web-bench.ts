@@ -18,7 +18,15 @@ const distDir = join(pkgDir, 'dist');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const require = createRequire(join(pkgDir, 'package.json'));
 const samplePhoto = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const AGES = [20, 40, 60, 30, 50, 70, 25];
 
 interface Timings {
@@ -50,9 +58,26 @@ async function main(): Promise<void> {
       await wait(`[data-age="${age}"]`);
       runs.push((await page.evaluate('window.raganDemo.timings')) as Timings);
     }
-    const common = { backend: 'wasm', browser: `chromium ${browser.version()}`, photo: 'face-api demo/sample1.jpg 1920x1280', faces, crossOriginIsolatedThreads: threads, runs: runs.length };
-    results.push({ bench: 'webDemo', what: 'generator per face (slider re-render)', ...common, medianMs: round(median(runs.map((r) => r.generatorMs / faces))) });
-    results.push({ bench: 'webDemo', what: 'whole re-render (generator + paste-back, all faces)', ...common, medianMs: round(median(runs.map((r) => r.totalMs))) });
+    const common = {
+      backend: 'wasm',
+      browser: `chromium ${browser.version()}`,
+      photo: 'face-api demo/sample1.jpg 1920x1280',
+      faces,
+      crossOriginIsolatedThreads: threads,
+      runs: runs.length,
+    };
+    results.push({
+      bench: 'webDemo',
+      what: 'generator per face (slider re-render)',
+      ...common,
+      medianMs: round(median(runs.map((r) => r.generatorMs / faces))),
+    });
+    results.push({
+      bench: 'webDemo',
+      what: 'whole re-render (generator + paste-back, all faces)',
+      ...common,
+      medianMs: round(median(runs.map((r) => r.totalMs))),
+    });
     for (const r of results) process.stderr.write(`  ${JSON.stringify(r)}\n`);
   } finally {
     await browser.close();

@@ -135,7 +135,9 @@ describe('web demo in Chromium', () => {
     const note = page.locator('#model-note');
     expect(await note.isVisible()).toBe(true);
     // the bundled trained model (from @ragan/model-utkface) states its data and licence; the untrained fallback says so
-    const manifest = JSON.parse(readFileSync(join(distDir, 'models', 'ragan', 'manifest.json'), 'utf8')) as { extra?: { untrained?: boolean; meta?: { licence?: string } } };
+    const manifest = JSON.parse(readFileSync(join(distDir, 'models', 'ragan', 'manifest.json'), 'utf8')) as {
+      extra?: { untrained?: boolean; meta?: { licence?: string } };
+    };
     const text = (await note.textContent()) ?? '';
     log(`model note: ${text}`);
     if (manifest.extra?.untrained) expect(text).toMatch(/untrained demo model — results are noise until a trained model is bundled/i);
@@ -183,7 +185,9 @@ describe('web demo in Chromium', () => {
   });
 
   it('switches backend and shows the time per image on each', async () => {
-    const options = await page.$$eval('#backend-select option', (os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled, label: o.textContent })));
+    const options = await page.$$eval('#backend-select option', (os) =>
+      os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled, label: o.textContent })),
+    );
     log('backend options:', options);
     const times: Record<string, Timings> = {};
     times.wasm = (await page.evaluate('window.raganDemo.timings')) as Timings;
@@ -199,8 +203,16 @@ describe('web demo in Chromium', () => {
       expect(await page.getAttribute('body', 'data-backend')).toBe(name);
       times[name] = (await page.evaluate('window.raganDemo.timings')) as Timings;
       const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
-      log(`${name}: switch + warm-up + render ${Date.now() - t} ms; time per image "${await page.locator('#timing').textContent()}"; inside change vs previous backend ${s.vsPreviousInside?.toFixed(3)}`);
-      if (name === 'webgl') log('webgl flags:', await page.evaluate('(({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }) => ({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }))(window.raganDemo.tfFlags())'));
+      log(
+        `${name}: switch + warm-up + render ${Date.now() - t} ms; time per image "${await page.locator('#timing').textContent()}"; inside change vs previous backend ${s.vsPreviousInside?.toFixed(3)}`,
+      );
+      if (name === 'webgl')
+        log(
+          'webgl flags:',
+          await page.evaluate(
+            '(({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }) => ({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }))(window.raganDemo.tfFlags())',
+          ),
+        );
       expect(s.outsideMax).toBeLessThanOrEqual(2);
       // Same model, same age: cpu and wasm (float32 both) give the same face up to rounding.
       if (name !== 'webgl' && previous !== 'webgl') expect(s.vsPreviousInside).toBeLessThan(1);

@@ -23,7 +23,7 @@ describe('photo pipeline (align → re-age → paste back)', () => {
 
   afterAll(() => gen.dispose());
 
-  it('crops with the model\'s framing: UTKFace\'s square is far tighter and centred lower', () => {
+  it("crops with the model's framing: UTKFace's square is far tighter and centred lower", () => {
     const lm = syntheticLandmarks68(90, 70, 24);
     const tight = prepareFace(photo, lm, 32, UTKFACE_ALIGN);
     // synthetic eyes 24 px apart, mouth 1.05 × 24 px below: half side = max(a·24, b·1.05·24)

@@ -81,9 +81,11 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   const modelDir = resolveModelFlag(flags.model);
   if (!modelDir) throw new ConfigError('--model', NO_MODEL);
   if (flags.grid && flags.to) throw new ConfigError('--to', '--grid shows every age group; drop --to (or drop --grid for one target)');
-  if (!flags.grid && !flags.to) throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
+  if (!flags.grid && !flags.to)
+    throw new ConfigError('--to', 'give the target: an age group ("70+", "50-69", "70-120") or an age in years ("45"); or --grid for every group');
   const ext = extname(flags.out).toLowerCase();
-  if (!(OUTPUT_IMAGE_FORMATS as readonly string[]).includes(ext)) throw new ConfigError('--out', `${flags.out}: unknown image type "${ext}"; use ${OUTPUT_IMAGE_FORMATS.join(', ')}`);
+  if (!(OUTPUT_IMAGE_FORMATS as readonly string[]).includes(ext))
+    throw new ConfigError('--out', `${flags.out}: unknown image type "${ext}"; use ${OUTPUT_IMAGE_FORMATS.join(', ')}`);
   const minConfidence = parseMinConfidence(flags.minConfidence);
   const feather = Number(flags.feather);
   if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('--feather', `must be in [0, 0.5] (a fraction of the face crop's side), got ${flags.feather}`);
@@ -92,7 +94,10 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
   // The photo and --out are checked before the backend and the model load (seconds): a typo is said at once.
   await checkPhotoFile(photoPath);
   if (!flags.force && (await sameFile(photoPath, out))) {
-    throw new ConfigError('--out', `${flags.out} is the photo itself (${photoPath}): it would be overwritten; choose another --out, or add --force to replace it`);
+    throw new ConfigError(
+      '--out',
+      `${flags.out} is the photo itself (${photoPath}): it would be overwritten; choose another --out, or add --force to replace it`,
+    );
   }
 
   if (flags.model === undefined) log(BUNDLED_NOTICE);
@@ -119,7 +124,9 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
     if (faces.length === 0) {
       throw new NoFaceError(photoPath, noFaceMessage(flags.detector, minConfidence));
     }
-    log(`${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`);
+    log(
+      `${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`,
+    );
 
     // the same default as `ragan demo`: at the model's own resolution it makes no difference (crop + (output −
     // crop) = output); on larger faces it keeps the photo's detail instead of an upsampled low-resolution face
@@ -203,8 +210,14 @@ export function registerAge(program: Command): void {
     .command('age')
     .description('re-age every face in a photo to a target age group or age, pasted back into the photo (or --grid: every age group)')
     .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
-    .option('--model <dir>', `a model folder (from \`ragan export\`) or a training run folder (its newest checkpoint's EMA generator); default: the bundled ${BUNDLED_MODEL_NAME} model`)
-    .option('--to <target>', 'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two nearest groups)')
+    .option(
+      '--model <dir>',
+      `a model folder (from \`ragan export\`) or a training run folder (its newest checkpoint's EMA generator); default: the bundled ${BUNDLED_MODEL_NAME} model`,
+    )
+    .option(
+      '--to <target>',
+      'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two nearest groups)',
+    )
     .requiredOption('-o, --out <file>', `output image (${OUTPUT_IMAGE_FORMATS.join(', ')}): the photo at its own size, faces re-aged`)
     .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
     .option('--json', 'print a JSON summary (faces, boxes, target, timings, output) to stdout')
@@ -212,9 +225,20 @@ export function registerAge(program: Command): void {
     .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .option('--feather <f>', 'soft edge of the pasted face, as a fraction of its crop side', '0.02')
-    .option('--keep-detail', "keep the photo's fine detail: add the model's change (its output minus its input) to the full-resolution face (the default, as in `ragan demo`)")
+    .option(
+      '--keep-detail',
+      "keep the photo's fine detail: add the model's change (its output minus its input) to the full-resolution face (the default, as in `ragan demo`)",
+    )
     .option('--no-keep-detail', "paste the model's own output, upsampled from its resolution (64×64 or 128×128: blurrier on large faces)")
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
+        'auto',
+        'tensorflow-gpu',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
     .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .addHelpText(
@@ -227,7 +251,9 @@ front of the hair), re-aged, and pasted back through the inverse transform with 
 Pixels away from the faces keep their exact values; the output has the photo's size, upright (EXIF
 orientation applied, no orientation tag written).
 
-Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10').groups.map((g) => g.label).join(', ')}
+Age groups (ffhq-aging-10): ${getAgeGroupSet('ffhq-aging-10')
+        .groups.map((g) => g.label)
+        .join(', ')}
 
 The generator runs in ONNX Runtime when onnxruntime-node is installed (it is an optional dependency
 of @ragan/cli) and the backend is wasm or cpu: 1.8-5x faster than tfjs wasm on a 2-core machine (the
@@ -255,7 +281,11 @@ Exits with 1 and a message when no face is found.`,
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;
       }
-      const target = s.target ? (s.target.kind === 'group' ? `group ${s.target.group}` : `age ${s.target.age} (${s.target.blend.map((b) => `${(b.weight * 100).toFixed(0)}% ${b.group}`).join(' + ')})`) : `all ${s.grid!.columns.length - 1} age groups`;
+      const target = s.target
+        ? s.target.kind === 'group'
+          ? `group ${s.target.group}`
+          : `age ${s.target.age} (${s.target.blend.map((b) => `${(b.weight * 100).toFixed(0)}% ${b.group}`).join(' + ')})`
+        : `all ${s.grid!.columns.length - 1} age groups`;
       process.stdout.write(
         `${s.output.path}: ${s.output.width}x${s.output.height}, ${s.faces.length} face${s.faces.length === 1 ? '' : 's'} re-aged to ${target} in ${(s.timings.total / 1000).toFixed(1)} s (generator ${s.timings.reagePerFace} ms per face${s.grid ? ' and group' : ''})\n`,
       );

@@ -51,7 +51,15 @@ export function registerAlign(program: Command): void {
     .option('-s, --size <px>', 'side of each aligned crop in pixels', '256')
     .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
+        'auto',
+        'tensorflow-gpu',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
     .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print faces.json to stdout instead of a summary')
     .addHelpText(
@@ -75,9 +83,13 @@ Exits with 1 and a message when no face is found.`,
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
-      const lines = [`${photo}: ${json.photo.width}x${json.photo.height}${json.photo.orientation !== 1 ? ` (EXIF orientation ${json.photo.orientation} applied)` : ''}, ${json.faces.length} face${json.faces.length === 1 ? '' : 's'} in ${((Date.now() - t) / 1000).toFixed(1)} s`];
+      const lines = [
+        `${photo}: ${json.photo.width}x${json.photo.height}${json.photo.orientation !== 1 ? ` (EXIF orientation ${json.photo.orientation} applied)` : ''}, ${json.faces.length} face${json.faces.length === 1 ? '' : 's'} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      ];
       for (const f of json.faces) {
-        lines.push(`  ${join(opts.out, f.file)}  score ${f.score.toFixed(2)}, box ${Math.round(f.box.width)}x${Math.round(f.box.height)} at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}), roll ${f.angleDegrees.toFixed(1)}°`);
+        lines.push(
+          `  ${join(opts.out, f.file)}  score ${f.score.toFixed(2)}, box ${Math.round(f.box.width)}x${Math.round(f.box.height)} at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}), roll ${f.angleDegrees.toFixed(1)}°`,
+        );
       }
       lines.push(`  ${join(opts.out, 'faces.json')}`);
       process.stdout.write(`${lines.join('\n')}\n`);

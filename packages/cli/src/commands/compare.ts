@@ -16,7 +16,11 @@ export async function runCompare(files: string[], labels?: string): Promise<stri
   const entries: Array<{ label: string; results: EvalResults }> = [];
   for (const [i, file] of files.entries()) {
     const parsed = evalResultsSchema.safeParse(await readSubmissionFile(file));
-    if (!parsed.success) throw new SubmissionError(file, parsed.error.issues.map((x) => `${x.path.join('.') || '(root)'}: ${x.message}`));
+    if (!parsed.success)
+      throw new SubmissionError(
+        file,
+        parsed.error.issues.map((x) => `${x.path.join('.') || '(root)'}: ${x.message}`),
+      );
     const reasons = checkResultsConsistency(parsed.data);
     if (reasons.length > 0) throw new SubmissionError(file, reasons);
     entries.push({ label: names[i]!, results: parsed.data });

@@ -135,8 +135,19 @@ export function registerDemo(program: Command): void {
     .option('--model <dir>', `model folder or training run (default: the bundled ${BUNDLED_MODEL_NAME} model)`)
     .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
-    .option('--no-keep-detail', "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face")
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option(
+      '--no-keep-detail',
+      "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face",
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
+        'auto',
+        'tensorflow-gpu',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
     .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .option('--json', 'print a JSON summary to stdout')

@@ -3,11 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, getAgeGroupSet, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
-import {
-  DATA_VERSION,
-  loadFaceModels,
-  openCache,
-} from '@ragan/data';
+import { DATA_VERSION, loadFaceModels, openCache } from '@ragan/data';
 import { createProgressBar, type ProgressBar } from '../progress.js';
 import {
   cachedEmbedder,
@@ -47,15 +43,19 @@ interface EvalFlags {
   metrics?: string;
 }
 
-const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
-  return n;
-};
+const int =
+  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
 
 async function openModel(spec: string, data: EvalDataset, seed: number): Promise<EvalModel> {
   if (isBaselineName(spec)) {
-    return spec === 'identity' ? identityBaseline({ ageGroups: data.ageGroups }) : randomBaseline({ seed, resolution: data.resolution, ageGroups: data.ageGroups });
+    return spec === 'identity'
+      ? identityBaseline({ ageGroups: data.ageGroups })
+      : randomBaseline({ seed, resolution: data.resolution, ageGroups: data.ageGroups });
   }
   if (spec === 'bundled') {
     const dir = bundledModelDir();
@@ -112,7 +112,10 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, speed')
-    .requiredOption('--model <dir|bundled|identity|random>', `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder with such a name: ./identity)`)
+    .requiredOption(
+      '--model <dir|bundled|identity|random>',
+      `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder with such a name: ./identity)`,
+    )
     .requiredOption('--data <cache>', 'data cache written by `ragan prepare`')
     .requiredOption('--out <file>', 'results JSON to write')
     .option('--split <name>', 'cache split to evaluate', 'test')
@@ -120,10 +123,21 @@ export function registerEval(program: Command): void {
     .option('--inception <dir>', 'tfjs conversion of the FID Inception network: realism becomes "standard"')
     .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', int('--seed', 0, 2 ** 32 - 1), 0)
     .option('--batch <n>', 'faces per batch', int('--batch', 1, 1024), 16)
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: RAGAN_BACKEND, else the fastest available)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend (default: RAGAN_BACKEND, else the fastest available)').choices([
+        'auto',
+        'tensorflow-gpu',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
     .option('--threads <n>', THREADS_HELP, int('--threads', 1, 64))
     .addOption(
-      new Option('--face-region <r>', 'where the face is in each image, for face-api: aligned (FFHQ-Aging crops), full (tight crops such as UTKFace); auto picks by the cache format')
+      new Option(
+        '--face-region <r>',
+        'where the face is in each image, for face-api: aligned (FFHQ-Aging crops), full (tight crops such as UTKFace); auto picks by the cache format',
+      )
         .choices(['auto', 'aligned', 'full'])
         .default('auto'),
     )
@@ -131,7 +145,14 @@ export function registerEval(program: Command): void {
     .option('--metrics <list>', 'comma-separated subset of the metrics (default: all): age,identity,realism,background,speed')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: EvalFlags) => {
-      const metrics = flags.metrics ? defaultMetrics().pick(flags.metrics.split(',').map((s) => s.trim()).filter(Boolean)) : defaultMetrics();
+      const metrics = flags.metrics
+        ? defaultMetrics().pick(
+            flags.metrics
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          )
+        : defaultMetrics();
       // Open the data and the model before the backend and face models, so bad paths fail fast.
       const reader = await openCache(resolve(flags.data));
       let model: EvalModel | undefined;

@@ -83,7 +83,16 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
     const { generator, manifest } = await loadGenerator(fsStore(abs));
     const step = typeof manifest.extra?.step === 'number' ? manifest.extra.step : undefined;
     const alignment = generator.config.alignment;
-    return { generator, manifest, kind: 'model', dir: abs, weightsDir: abs, ...(step !== undefined ? { step } : {}), skipped: [], ...(alignment ? { alignment, alignmentSource: 'model' as const } : {}) };
+    return {
+      generator,
+      manifest,
+      kind: 'model',
+      dir: abs,
+      weightsDir: abs,
+      ...(step !== undefined ? { step } : {}),
+      skipped: [],
+      ...(alignment ? { alignment, alignmentSource: 'model' as const } : {}),
+    };
   }
   const steps = await listCheckpoints(abs);
   if (steps.length === 0) {
@@ -103,13 +112,24 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
       const recorded = generator.config.alignment;
       const inferred = recorded ? undefined : await runDataFraming(abs);
       const alignment = recorded ?? inferred;
-      return { generator, manifest, kind: 'run', dir: abs, weightsDir, step, skipped, ...(alignment ? { alignment, alignmentSource: recorded ? 'model' : 'run data' } : {}) };
+      return {
+        generator,
+        manifest,
+        kind: 'run',
+        dir: abs,
+        weightsDir,
+        step,
+        skipped,
+        ...(alignment ? { alignment, alignmentSource: recorded ? 'model' : 'run data' } : {}),
+      };
     } catch (e) {
       if (!RaganError.isInstance(e)) throw e;
       skipped.push({ step, reason: e.message });
     }
   }
-  throw new CheckpointError(`no checkpoint's EMA generator validates: ${skipped.map((s) => `step ${s.step}: ${s.reason}`).join('; ')}`, { path: checkpointsDir(abs) });
+  throw new CheckpointError(`no checkpoint's EMA generator validates: ${skipped.map((s) => `step ${s.step}: ${s.reason}`).join('; ')}`, {
+    path: checkpointsDir(abs),
+  });
 }
 
 /** One line about where the weights came from, for stderr. */
@@ -211,7 +231,8 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
   const src = await loadModelSource(flags.model);
   const dtype = flags.float16 ? 'float16' : 'float32';
   const alignment = flags.alignment ? ALIGNMENT_PRESETS[flags.alignment] : src.alignment;
-  if (!flags.alignment && src.alignmentSource === 'run data') log('the run records no framing, but its cache is UTKFace: the model gets the UTKFace framing (--alignment ffhq-aging to override)');
+  if (!flags.alignment && src.alignmentSource === 'run data')
+    log('the run records no framing, but its cache is UTKFace: the model gets the UTKFace framing (--alignment ffhq-aging to override)');
   // descriptive fields of the source (e.g. the bundled model's licence) carry over; --meta adds or replaces
   const sourceMeta = src.manifest.extra?.meta;
   const allMeta = { ...(typeof sourceMeta === 'object' && sourceMeta !== null ? (sourceMeta as Record<string, string>) : {}), ...meta };
@@ -282,7 +303,12 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
  */
 async function writeOnnx(path: string, generator: Generator, manifest: ModelManifest, log: (line: string) => void): Promise<NonNullable<ExportResult['onnx']>> {
   if (extname(path).toLowerCase() !== '.onnx') throw new ConfigError('--onnx', `${path}: give a file name ending in .onnx`);
-  const bytes = generatorToOnnx(generator, { metadata: { raganPackageVersion: manifest.packageVersion, ...Object.fromEntries(Object.entries((manifest.extra?.meta as Record<string, string> | undefined) ?? {}).map(([k, v]) => [`meta.${k}`, String(v)])) } });
+  const bytes = generatorToOnnx(generator, {
+    metadata: {
+      raganPackageVersion: manifest.packageVersion,
+      ...Object.fromEntries(Object.entries((manifest.extra?.meta as Record<string, string> | undefined) ?? {}).map(([k, v]) => [`meta.${k}`, String(v)])),
+    },
+  });
   let maxAbsDiff: number | undefined;
   const found = await loadOnnxRuntime(importFromCli);
   if (found.ok) {
@@ -325,18 +351,33 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write the inference model folder (generator only) that `ragan age` and the browser demo load')
-    .requiredOption('--model <dir>', 'a training run folder (uses its newest valid checkpoint\'s EMA generator) or a model folder')
+    .requiredOption('--model <dir>', "a training run folder (uses its newest valid checkpoint's EMA generator) or a model folder")
     .requiredOption('--out <dir>', 'model folder to write: manifest.json + generator.bin (replaced if it is an earlier export)')
     .option('--float16', 'store weights as float16 (half the download); refused if outputs move by more than the tolerance')
     .option('--float16-tolerance <x>', `max abs output difference allowed for --float16 (outputs in [-1, 1])`, String(FLOAT16_TOLERANCE))
     .addOption(
-      new Option('--alignment <framing>', 'how photos must be cropped for this model: the framing of its training faces (default: what the run or model records, else ffhq-aging)').choices(
-        Object.keys(ALIGNMENT_PRESETS),
-      ),
+      new Option(
+        '--alignment <framing>',
+        'how photos must be cropped for this model: the framing of its training faces (default: what the run or model records, else ffhq-aging)',
+      ).choices(Object.keys(ALIGNMENT_PRESETS)),
     )
-    .option('--meta <key=value...>', 'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn and licence')
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .option('--onnx <file>', 'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when onnxruntime-node is installed')
+    .option(
+      '--meta <key=value...>',
+      'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn and licence',
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
+        'auto',
+        'tensorflow-gpu',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
+    .option(
+      '--onnx <file>',
+      'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when onnxruntime-node is installed',
+    )
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
       'after',
@@ -367,6 +408,9 @@ FFHQ-Aging's); \`ragan age\` and the web demo crop photos the way the model reco
       const from = r.source.kind === 'run' ? `${r.source.dir} (checkpoint step ${r.source.step})` : r.source.dir;
       const check = r.float16 ? `; float16 max abs difference ${r.float16.maxAbsDiff.toExponential(2)} (allowed ${r.float16.tolerance.toExponential(0)})` : '';
       process.stdout.write(`wrote ${r.out} (${r.dtype}, ${r.resolution}×${r.resolution}, ${mb(r.bytes)}: ${r.files.join(' + ')}) from ${from}${check}\n`);
-      if (r.onnx) process.stdout.write(`wrote ${r.onnx.path} (ONNX, float32, ${mb(r.onnx.bytes)}; ${r.onnx.maxAbsDiff !== undefined ? `max abs difference from tfjs ${r.onnx.maxAbsDiff.toExponential(2)}` : 'not checked: onnxruntime-node is not installed'})\n`);
+      if (r.onnx)
+        process.stdout.write(
+          `wrote ${r.onnx.path} (ONNX, float32, ${mb(r.onnx.bytes)}; ${r.onnx.maxAbsDiff !== undefined ? `max abs difference from tfjs ${r.onnx.maxAbsDiff.toExponential(2)}` : 'not checked: onnxruntime-node is not installed'})\n`,
+        );
     });
 }

@@ -34,9 +34,7 @@ export async function collectInfo(): Promise<InfoReport> {
   const { cpus } = await import('node:os');
   const backends = await probeBackends({ importModule: importFromCli });
   const requested = process.env.RAGAN_BACKEND || undefined;
-  const wouldUse = requested
-    ? (backends.find((b) => b.name === requested && b.available)?.name ?? undefined)
-    : backends.find((b) => b.available)?.name;
+  const wouldUse = requested ? (backends.find((b) => b.name === requested && b.available)?.name ?? undefined) : backends.find((b) => b.available)?.name;
   const ort = await loadOnnxRuntime(importFromCli);
   const binding = await loadOnnxRuntimeBinding(importFromCli);
   const onnxRuntime: InfoReport['onnxRuntime'] = ort.ok
@@ -55,7 +53,11 @@ export async function collectInfo(): Promise<InfoReport> {
 
 export function formatInfo(r: InfoReport): string {
   const lines = [`RAGAN.ts ${r.versions['@ragan/cli']}`];
-  lines.push(`  ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `  ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   lines.push(`  ${r.platform}, ${r.cpus} CPU cores`);
   lines.push('', 'Backends, fastest first:');
   for (const b of r.backends) {
@@ -75,7 +77,11 @@ export function formatInfo(r: InfoReport): string {
   }
   lines.push('');
   if (r.requested) {
-    lines.push(r.wouldUse ? `Would use: ${r.wouldUse} (RAGAN_BACKEND=${r.requested})` : `RAGAN_BACKEND=${r.requested} is not available here: commands will fail until it is installed.`);
+    lines.push(
+      r.wouldUse
+        ? `Would use: ${r.wouldUse} (RAGAN_BACKEND=${r.requested})`
+        : `RAGAN_BACKEND=${r.requested} is not available here: commands will fail until it is installed.`,
+    );
   } else {
     lines.push(`Would use: ${r.wouldUse ?? 'none'} (auto; set --backend or RAGAN_BACKEND to choose)`);
   }

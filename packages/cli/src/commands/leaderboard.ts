@@ -20,7 +20,9 @@ Examples:
     .action(async (file: string, flags: { board: string }) => {
       const json = await readSubmissionFile(file);
       const { entry, index } = await addSubmission(resolve(flags.board), json, file);
-      process.stdout.write(`added ${entry.id}: ${entry.model.name} (seed ${entry.seed}); the board has ${index.entries.length} ${index.entries.length === 1 ? 'entry' : 'entries'}\n`);
+      process.stdout.write(
+        `added ${entry.id}: ${entry.model.name} (seed ${entry.seed}); the board has ${index.entries.length} ${index.entries.length === 1 ? 'entry' : 'entries'}\n`,
+      );
     });
 
   lb.command('build')

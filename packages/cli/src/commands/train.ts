@@ -99,7 +99,10 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', `model size: tiny (64²) | small (128²) | paper (256²) (default: ${DEFAULTS.preset})`)
     .option('--data <cache>', 'training cache written by `ragan prepare` (its --size must match the preset)')
     .option('--out <run>', 'new run folder (config.json, metrics.jsonl, samples/, checkpoints/)')
-    .option('--resume <run>', 'continue a run (or a `ragan snapshot`) from its newest valid checkpoint (needs --data too, unless the run records it); with --out, in a copy there')
+    .option(
+      '--resume <run>',
+      'continue a run (or a `ragan snapshot`) from its newest valid checkpoint (needs --data too, unless the run records it); with --out, in a copy there',
+    )
     .option('--steps <n>', `train up to this total step count (default: ${DEFAULTS.steps})`)
     .option('--batch <n>', `images per step (default: ${DEFAULTS.batch})`)
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu (default: RAGAN_BACKEND, else the fastest installed)')
@@ -164,7 +167,10 @@ ${trainDefaultsHelp()}`,
       }
       if (!config.data) throw new ConfigError('data', 'give --data CACHE (a folder written by `ragan prepare`)');
       if (!flags.data && !(await isDir(config.data))) {
-        throw new ConfigError('data', `this run was trained on ${config.data}, which is not on this machine: prepare the same data (see the run's config.json) and pass --data CACHE`);
+        throw new ConfigError(
+          'data',
+          `this run was trained on ${config.data}, which is not on this machine: prepare the same data (see the run's config.json) and pass --data CACHE`,
+        );
       }
       const threads = int('threads', flags.threads) ?? defaultThreads();
       const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads });
@@ -192,7 +198,8 @@ ${trainDefaultsHelp()}`,
       const sigterm = () => onSignal('SIGTERM');
       try {
         if (!flags.resume) {
-          if (await isFile(join(runDir, 'config.json'))) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
+          if (await isFile(join(runDir, 'config.json')))
+            throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
           owned = true;
         }
         // Every input is checked before the classifier trains (minutes) or anything is written.
@@ -200,8 +207,14 @@ ${trainDefaultsHelp()}`,
         let classifierDir = flags.classifier ? resolve(flags.classifier) : undefined;
         const trainsClassifier = !flags.resume && !classifierDir && !(await isDir(join(runDir, 'classifier')));
         if ((trainsClassifier || config.evalEvery) && source.splits?.test === 0) {
-          const uses = [...(trainsClassifier ? ['the age classifier is measured on them'] : []), ...(config.evalEvery ? ['"evalEvery" evaluates on them'] : [])].join(' and ');
-          throw new ConfigError('data', `${config.data} has no test faces (all ${source.splits.train} are in the train split): ${uses}; prepare more faces so that some land in the test split${trainsClassifier ? ', or give --classifier' : ''}`);
+          const uses = [
+            ...(trainsClassifier ? ['the age classifier is measured on them'] : []),
+            ...(config.evalEvery ? ['"evalEvery" evaluates on them'] : []),
+          ].join(' and ');
+          throw new ConfigError(
+            'data',
+            `${config.data} has no test faces (all ${source.splits.train} are in the train split): ${uses}; prepare more faces so that some land in the test split${trainsClassifier ? ', or give --classifier' : ''}`,
+          );
         }
 
         let identityEmbedding: ((x: import('@tensorflow/tfjs').Tensor4D) => import('@tensorflow/tfjs').Tensor2D) | undefined;
@@ -217,19 +230,32 @@ ${trainDefaultsHelp()}`,
 
         // The fixed test faces of `evalEvery` (face-api's age regressor and embedding, as `ragan eval`)
         evaluator = config.evalEvery ? await trainingEvaluator(config.data, config.evalFaces ?? 48) : undefined;
-        if (evaluator) process.stderr.write(`evaluating ${config.evalFaces ?? 48} test faces every ${config.evalEvery} steps → ${join(runDir, 'evals.jsonl')}\n`);
+        if (evaluator)
+          process.stderr.write(`evaluating ${config.evalFaces ?? 48} test faces every ${config.evalEvery} steps → ${join(runDir, 'evals.jsonl')}\n`);
 
         if (trainsClassifier) {
           classifierDir = join(runDir, 'classifier');
           const steps = int('classifier-steps', flags.classifierSteps) ?? 300;
           process.stderr.write(`no --classifier given: training the age classifier first (${steps} steps) → ${classifierDir}\n`);
           const bar = createProgressBar({ total: steps, label: 'classifier', unit: 'step' });
-          const r = await trainClassifier({ cacheDir: config.data, config: config.resolvedModel, steps, seed: config.seed, onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`) });
+          const r = await trainClassifier({
+            cacheDir: config.data,
+            config: config.resolvedModel,
+            steps,
+            seed: config.seed,
+            onStep: (s, _t, loss) => bar.update(s, `loss ${loss.toFixed(3)}`),
+          });
           bar.finish();
           trainedClassifier = true;
-          await saveModelFolder(fsStore(classifierDir), { config: config.resolvedModel, modules: { classifier: r.classifier }, extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples } });
+          await saveModelFolder(fsStore(classifierDir), {
+            config: config.resolvedModel,
+            modules: { classifier: r.classifier },
+            extra: { testAccuracy: r.testAccuracy, testAccuracyWithinOne: r.testAccuracyWithinOne, testSamples: r.testSamples },
+          });
           r.classifier.dispose();
-          process.stderr.write(`classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`);
+          process.stderr.write(
+            `classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`,
+          );
         } else if (!flags.resume && !classifierDir) {
           classifierDir = join(runDir, 'classifier');
         }
@@ -251,7 +277,10 @@ ${trainDefaultsHelp()}`,
           log: (line) => process.stderr.write(`\n${line}\n`),
           onStep: (s) => {
             stepped = true;
-            bar.update(s.step, `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`);
+            bar.update(
+              s.step,
+              `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`,
+            );
           },
         });
         stepped = true; // returned: the run has its checkpoint, even if interrupted at step 0

@@ -6,7 +6,15 @@ import { registerSecondOrderGradients } from './gradients.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 
-const tensor = (shape: number[], seed: number, scale = 1): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
+const tensor = (shape: number[], seed: number, scale = 1): tf.Tensor =>
+  tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      scale,
+    ),
+    shape,
+  );
 
 type Data = { shape: number[]; data: Float32Array };
 const toData = (t: tf.Tensor): Data => ({ shape: t.shape, data: t.dataSync() as Float32Array });
@@ -78,7 +86,10 @@ describe('R1 penalty (second-order gradients) on cpu and wasm', () => {
     expect(Number.isFinite(cpuR1!.data[0]) && cpuR1!.data[0]! > 0).toBe(true);
     expectClose(wasmR1!, cpuR1!, 1e-4);
     cpuGrads.forEach((g, i) => {
-      expect(g.data.some((v) => v !== 0), `weight ${i} gets a gradient`).toBe(true);
+      expect(
+        g.data.some((v) => v !== 0),
+        `weight ${i} gets a gradient`,
+      ).toBe(true);
       expectClose(wasmGrads[i]!, g, 1e-4);
     });
   });
@@ -91,7 +102,15 @@ describe('R1 penalty (second-order gradients) on cpu and wasm', () => {
     elu: (h) => tf.elu(h),
     selu: (h) => tf.selu(h),
     'fused conv2d + bias + leakyrelu': (h) =>
-      tf.fused.conv2d({ x: h, filter: tf.fill([1, 1, 4, 4], 0.3) as tf.Tensor4D, strides: 1, pad: 'same', bias: tf.fill([4], 0.1), activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
+      tf.fused.conv2d({
+        x: h,
+        filter: tf.fill([1, 1, 4, 4], 0.3) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: tf.fill([4], 0.1),
+        activation: 'leakyrelu',
+        leakyreluAlpha: 0.2,
+      }),
     'avgPool 3x3 stride 2 same (odd size)': (h) => tf.avgPool(h, 3, 2, 'same'),
     'avgPool 2x2 valid': (h) => tf.avgPool(h, 2, 2, 'valid'),
     'resizeNearestNeighbor x2': (h) => tf.image.resizeNearestNeighbor(h, [14, 18]),
@@ -108,13 +127,39 @@ describe('R1 penalty (second-order gradients) on cpu and wasm', () => {
       return tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5)));
     },
     'sigmoid/tanh': (h) => tf.mul(tf.sigmoid(h), tf.tanh(h)),
-    'pad/mirrorPad/slice': (h) => tf.slice(tf.mirrorPad(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]), [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'), [0, 1, 1, 0], [-1, 7, 9, 4]),
+    'pad/mirrorPad/slice': (h) =>
+      tf.slice(
+        tf.mirrorPad(
+          tf.pad(h, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          'reflect',
+        ),
+        [0, 1, 1, 0],
+        [-1, 7, 9, 4],
+      ),
     // Quartic in x after R1: scaled so values stay O(1), where the max(1,|b|) error metric is meaningful.
     'matMul transposed': (h) => {
       const g = tf.mul(tf.reshape(h, [28, 18]), 0.3);
       return tf.matMul(g, g, true, false);
     },
-    'fused matMul + bias': (h) => tf.fused.matMul({ a: tf.reshape(h, [28, 18]), b: tf.reshape(tf.slice(h, [0, 0, 0, 0], [1, 3, 9, 4]), [6, 18]), transposeB: true, bias: tf.fill([6], 0.2), activation: 'relu' }),
+    'fused matMul + bias': (h) =>
+      tf.fused.matMul({
+        a: tf.reshape(h, [28, 18]),
+        b: tf.reshape(tf.slice(h, [0, 0, 0, 0], [1, 3, 9, 4]), [6, 18]),
+        transposeB: true,
+        bias: tf.fill([6], 0.2),
+        activation: 'relu',
+      }),
     gather: (h) => tf.gather(h, [1, 0, 1], 0),
   };
 

@@ -12,17 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const BINARY_PIECEWISE_CONSTANT = [
-  'Greater',
-  'GreaterEqual',
-  'Less',
-  'LessEqual',
-  'Equal',
-  'NotEqual',
-  'LogicalAnd',
-  'LogicalOr',
-  'LogicalXor',
-] as const;
+const BINARY_PIECEWISE_CONSTANT = ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'] as const;
 const UNARY_PIECEWISE_CONSTANT = ['LogicalNot', 'IsNan', 'IsInf', 'IsFinite'] as const;
 
 // tfjs requires float32 gradients even for bool inputs, so zeros(shape), not zerosLike(x).
@@ -90,7 +80,15 @@ export function registerSecondOrderGradients(): void {
             a.dimRoundingMode,
           );
           const { top, bottom, left, right } = info.padInfo;
-          const padded = top || bottom || left || right ? tf.pad(g, [[0, 0], [top, bottom], [left, right], [0, 0]]) : g;
+          const padded =
+            top || bottom || left || right
+              ? tf.pad(g, [
+                  [0, 0],
+                  [top, bottom],
+                  [left, right],
+                  [0, 0],
+                ])
+              : g;
           let y = tf.avgPool(padded, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], 'valid');
           const [, oh, ow] = dy!.shape as number[];
           if (y.shape[1] !== oh || y.shape[2] !== ow) y = tf.slice(y, [0, 0, 0, 0], [-1, oh!, ow!, -1]);
@@ -107,8 +105,7 @@ export function registerSecondOrderGradients(): void {
     gradFunc: (ddx, [images, dy], attrs) => {
       const a = attrs as unknown as tf.ResizeNearestNeighborGradAttrs;
       return {
-        dy: () =>
-          tf.image.resizeNearestNeighbor(ddx as tf.Tensor4D, [dy!.shape[1]!, dy!.shape[2]!], a.alignCorners, a.halfPixelCenters),
+        dy: () => tf.image.resizeNearestNeighbor(ddx as tf.Tensor4D, [dy!.shape[1]!, dy!.shape[2]!], a.alignCorners, a.halfPixelCenters),
         images: zeros(images!),
       };
     },

@@ -149,11 +149,9 @@ const state: {
   byRequest: Map<string, BackendInfo>;
 } = { byRequest: new Map() };
 
-const defaultImportModule = (specifier: string): Promise<unknown> =>
-  import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+const defaultImportModule = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
 
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && process.versions?.node != null;
+const isNode = (): boolean => typeof process !== 'undefined' && typeof process.versions === 'object' && process.versions?.node != null;
 
 function envBackend(): string | undefined {
   if (typeof process === 'undefined' || typeof process.env !== 'object') return undefined;
@@ -186,7 +184,10 @@ const BINDING_PATTERNS = [
 /** Classifies a failed import: absent package, present package whose native part failed, or other. */
 export function classifyLoadError(specifier: string, e: unknown): { kind: FailureKind; reason: string } {
   // first line, without the long absolute path tfjs-node appends
-  const msg = messageOf(e).split('\n')[0]!.replace(/\s*at path:.*$/i, '').trim();
+  const msg = messageOf(e)
+    .split('\n')[0]!
+    .replace(/\s*at path:.*$/i, '')
+    .trim();
   const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
   if (BINDING_PATTERNS.some((p) => p.test(messageOf(e)))) {
     return { kind: 'binding', reason: `${specifier} is installed but its native binding failed to load (${msg})` };
@@ -433,11 +434,11 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     if (state.printed !== line) {
       state.printed = line;
       // Failures other than "not installed" are surprising: say what happened.
-      const notes = fellBackFrom
-        .filter((n) => reasons[n] !== undefined && !reasons[n]!.endsWith('is not installed'))
-        .map((n) => `${n}: ${reasons[n]}`);
+      const notes = fellBackFrom.filter((n) => reasons[n] !== undefined && !reasons[n]!.endsWith('is not installed')).map((n) => `${n}: ${reasons[n]}`);
       if (name === 'wasm' && opts.threads !== undefined && (info.threads ?? 1) < opts.threads) {
-        notes.push(`${opts.threads} threads requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/core/node' : '; browsers need cross-origin isolation'}`);
+        notes.push(
+          `${opts.threads} threads requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/core/node' : '; browsers need cross-origin isolation'}`,
+        );
       }
       log(`ragan: using ${line}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
       if (info.hint) log(`ragan: ${info.hint}`);
@@ -459,9 +460,7 @@ function copyInfo(info: BackendInfo): BackendInfo {
  * Which backends could be used here, fastest first (for `ragan info`). May import optional modules (which
  * registers their backends) but never changes the active backend.
  */
-export async function probeBackends(
-  opts: Pick<InitBackendOptions, 'importModule'> = {},
-): Promise<BackendProbe[]> {
+export async function probeBackends(opts: Pick<InitBackendOptions, 'importModule'> = {}): Promise<BackendProbe[]> {
   const importModule = opts.importModule ?? defaultImportModule;
   const out: BackendProbe[] = [];
   for (const name of BACKEND_PREFERENCE) {

@@ -126,12 +126,24 @@ describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', (
 
   // Per channel, per image and channel, one middle axis, rank 2, batches of one; keepDims both ways.
   const cases: [number[], number[]][] = [
-    [[2, 5, 6, 8], [0, 1, 2]],
-    [[3, 4, 5, 12], [1, 2]],
+    [
+      [2, 5, 6, 8],
+      [0, 1, 2],
+    ],
+    [
+      [3, 4, 5, 12],
+      [1, 2],
+    ],
     [[4, 3, 2, 16], [2]],
     [[7, 4], [0]],
-    [[1, 9, 9, 4], [1, 2]],
-    [[5, 1, 3, 8], [0, 1]],
+    [
+      [1, 9, 9, 4],
+      [1, 2],
+    ],
+    [
+      [5, 1, 3, 8],
+      [0, 1],
+    ],
   ];
   it.each(cases)('shape %j, axes %j: bit-identical to the stock kernels, and to the cpu backend within rounding', async (shape, axes) => {
     const n = shape.reduce((p, q) => p * q, 1);
@@ -147,12 +159,18 @@ describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', (
         expect(wasmElementwiseCalls().simd, 'our loop ran').toBeGreaterThanOrEqual(1);
         expect(tf.memory().numTensors).toBe(before + 1);
         expect(be.numDataIds()).toBe(ids + 1);
-        const info = stockReduce[name]({ inputs: { x }, backend: be, attrs: { axis: axes, keepDims } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+        const info = stockReduce[name]({
+          inputs: { x },
+          backend: be,
+          attrs: { axis: axes, keepDims },
+        } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
         const stock = tf.engine().makeTensorFromTensorInfo(info);
         expect(ours.shape, `${name} keepDims ${keepDims}`).toEqual(stock.shape);
         expect(bitDiffs(ours.dataSync() as Float32Array, stock.dataSync() as Float32Array), `${name} keepDims ${keepDims}`).toBe(0);
         await tf.setBackend('cpu');
-        const cpu = tf.tidy(() => (name === 'Sum' ? tf.sum(tf.tensor(data, shape), axes, keepDims) : tf.mean(tf.tensor(data, shape), axes, keepDims)).dataSync() as Float32Array);
+        const cpu = tf.tidy(
+          () => (name === 'Sum' ? tf.sum(tf.tensor(data, shape), axes, keepDims) : tf.mean(tf.tensor(data, shape), axes, keepDims)).dataSync() as Float32Array,
+        );
         await tf.setBackend('wasm');
         const got = ours.dataSync();
         let worst = 0;
@@ -176,12 +194,23 @@ describe('Sum and Mean on wasm over a block of axes before the last, in SIMD', (
     const be = tf.backend() as BackendWasm;
     for (const [shape, axis, dtype] of other) {
       const n = shape.reduce((p, q) => p * q, 1);
-      const x = dtype === 'int32' ? tf.tensor(Array.from({ length: n }, (_, k) => k % 7), shape, 'int32') : tf.tensor(values(n, 3), shape);
+      const x =
+        dtype === 'int32'
+          ? tf.tensor(
+              Array.from({ length: n }, (_, k) => k % 7),
+              shape,
+              'int32',
+            )
+          : tf.tensor(values(n, 3), shape);
       wasmElementwiseCalls(true);
       const ours = tf.sum(x, axis);
       const ran = wasmElementwiseCalls().simd;
       expect(ran, JSON.stringify([shape, axis, dtype])).toBe(axis === -2 ? 1 : 0);
-      const info = stockReduce.Sum({ inputs: { x }, backend: be, attrs: { axis, keepDims: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+      const info = stockReduce.Sum({
+        inputs: { x },
+        backend: be,
+        attrs: { axis, keepDims: false },
+      } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
       const stock = tf.engine().makeTensorFromTensorInfo(info);
       expect(Array.from(ours.dataSync()), JSON.stringify([shape, axis, dtype])).toEqual(Array.from(stock.dataSync()));
       tf.dispose([x, ours, stock]);

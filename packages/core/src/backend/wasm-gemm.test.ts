@@ -148,7 +148,7 @@ describe('our wasm matrix product', () => {
     (be.typedArrayFromHeap(y) as Float32Array).fill(-7);
     const xAt = be.typedArrayFromHeap(x).byteOffset;
     const yAt = be.typedArrayFromHeap(y).byteOffset;
-    gemm.transpose(xAt + ((C + 8) + 4) * 4, yAt + 4 * 4, R, C, 2 * (C + 8) * 4, R + 8);
+    gemm.transpose(xAt + (C + 8 + 4) * 4, yAt + 4 * 4, R, C, 2 * (C + 8) * 4, R + 8);
     const Y = be.typedArrayFromHeap(y) as Float32Array;
     for (let c = 0; c < C; c++) {
       for (let j = 0; j < R + 8; j++) {

@@ -225,7 +225,14 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
   for (const f of fns) types.push(0x60, ...uleb(f.params.length), ...f.params.map(() => I32), 0);
   const limits = shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [...uleb(fns.length), ...types]),
     ...section(2, [...uleb(1), ...utf8('env'), ...utf8('memory'), 0x02, ...limits]),
     ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
@@ -239,8 +246,7 @@ function assemble(fns: readonly Fn[], shared: boolean): Uint8Array<ArrayBuffer> 
 // Instances: one per heap and module, made on first use.
 // ---------------------------------------------------------------------------------------------------
 
-const isShared = (memory: WebAssembly.Memory) =>
-  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+const isShared = (memory: WebAssembly.Memory) => typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 
 /** Per heap: the instances made so far, by module key (null: it would not compile here). */
 const instances = new WeakMap<WebAssembly.Memory, Map<string, unknown>>();
@@ -269,7 +275,12 @@ function instanceOn<T>(memory: WebAssembly.Memory, key: string, bytes: (shared: 
 }
 
 /** `instanceOn`, compiled asynchronously (browsers allow that at any size); an earlier failure is tried again. */
-async function instanceOnAsync<T>(memory: WebAssembly.Memory, key: string, bytes: (shared: boolean) => Uint8Array<ArrayBuffer>, make = (e: object) => e as T): Promise<T | null> {
+async function instanceOnAsync<T>(
+  memory: WebAssembly.Memory,
+  key: string,
+  bytes: (shared: boolean) => Uint8Array<ArrayBuffer>,
+  make = (e: object) => e as T,
+): Promise<T | null> {
   const byKey = instancesOf(memory);
   if (byKey.get(key)) return byKey.get(key) as T;
   let result: T | null = null;
@@ -496,7 +507,9 @@ export function relaxedSimdSupported(): boolean {
  */
 export function gemmSimd(memory: WebAssembly.Memory): GemmSimd | null {
   const fma = relaxedSimdSupported();
-  const make = (f: boolean) => (exports: object): GemmSimd => ({ ...(exports as Omit<GemmSimd, 'fma'>), fma: f });
+  const make =
+    (f: boolean) =>
+    (exports: object): GemmSimd => ({ ...(exports as Omit<GemmSimd, 'fma'>), fma: f });
   if (fma) {
     const fused = instanceOn(memory, 'gemmFma', (shared) => gemmModuleBytes(shared, true), make(true));
     if (fused) return fused;
@@ -713,7 +726,14 @@ function colsFn(T: readonly (readonly number[])[], m: number): Fn {
   const n = T[0]!.length;
   const v = names('v', a * a);
   const f = new Fn('cols', ['t', 'rowBytes', 'ciBytes', 'tiles', 'vtab', 'vOffset'], ['tx', 'c', 'o', 'b', 'step', ...v], names('p', n));
-  v.forEach((name, k) => f.get('vtab').loadI32(4 * k).get('vOffset').add().set(name));
+  v.forEach((name, k) =>
+    f
+      .get('vtab')
+      .loadI32(4 * k)
+      .get('vOffset')
+      .add()
+      .set(name),
+  );
   f.get('ciBytes').const(m).mul().set('step');
   f.const(0).set('b');
   f.loop('tx', 'tiles', 1, () => {
@@ -728,7 +748,11 @@ function colsFn(T: readonly (readonly number[])[], m: number): Fn {
           f.vload().set(`p${j}`);
         }
         for (let l = 0; l < a; l++) {
-          f.get(v[i * a + l]!).get('o').add().get('c').add();
+          f.get(v[i * a + l]!)
+            .get('o')
+            .add()
+            .get('c')
+            .add();
           linear(f, T[l]!, names('p', n));
           f.vstore();
         }
@@ -757,7 +781,14 @@ function outFn(w: WinogradMatrices): Fn {
     ['tx', 'c', 'o', 'y', 'cols', 'last', 'q', ...mp],
     [...names('x', a), ...r],
   );
-  mp.forEach((name, k) => f.get('mtab').loadI32(4 * k).get('mOffset').add().set(name));
+  mp.forEach((name, k) =>
+    f
+      .get('mtab')
+      .loadI32(4 * k)
+      .get('mOffset')
+      .add()
+      .set(name),
+  );
   f.get('tiles').const(1).sub().set('last');
   f.loop('tx', 'tiles', 1, () => {
     f.get('tx').get('coBytes').mul().set('o');
@@ -768,7 +799,14 @@ function outFn(w: WinogradMatrices): Fn {
     f.loop('c', 'coBytes', 16, () => {
       for (let j = 0; j < a; j++) {
         // column j of M: x_i = M_{iα+j}; r_{p,j} = Σ_i Aᵀ[p][i]·x_i
-        for (let i = 0; i < a; i++) f.get(mp[i * a + j]!).get('o').add().get('c').add().vload().set(`x${i}`);
+        for (let i = 0; i < a; i++)
+          f.get(mp[i * a + j]!)
+            .get('o')
+            .add()
+            .get('c')
+            .add()
+            .vload()
+            .set(`x${i}`);
         for (let p = 0; p < m; p++) {
           linear(f, w.AT[p]!, names('x', a));
           f.set(`r${p}_${j}`);
@@ -780,7 +818,11 @@ function outFn(w: WinogradMatrices): Fn {
             const store = () => {
               f.get(dst[p]!).get('y').add().get('c').add();
               if (q > 0) f.get('coBytes').const(q).mul().add();
-              linear(f, w.AT[q]!, Array.from({ length: a }, (_, j) => `r${p}_${j}`));
+              linear(
+                f,
+                w.AT[q]!,
+                Array.from({ length: a }, (_, j) => `r${p}_${j}`),
+              );
               f.vstore();
             };
             if (q === 0) store();
@@ -806,7 +848,12 @@ function filterFn(w: WinogradMatrices): Fn {
   const u = names('u', a * a);
   const g = names('g', 9);
   const f = new Fn('filter', ['g', 'nBytes', 'utab'], ['e', ...u], [...g, 'w0', 'w1', 'w2']);
-  u.forEach((name, k) => f.get('utab').loadI32(4 * k).set(name));
+  u.forEach((name, k) =>
+    f
+      .get('utab')
+      .loadI32(4 * k)
+      .set(name),
+  );
   f.loop('e', 'nBytes', 16, () => {
     for (let k = 0; k < 9; k++) {
       f.get('g').get('e').add();
@@ -820,7 +867,9 @@ function filterFn(w: WinogradMatrices): Fn {
         f.set(`w${b}`);
       }
       for (let j = 0; j < a; j++) {
-        f.get(u[i * a + j]!).get('e').add();
+        f.get(u[i * a + j]!)
+          .get('e')
+          .add();
         linear(f, w.G[j]!, ['w0', 'w1', 'w2']);
         f.vstore();
       }
@@ -889,20 +938,38 @@ function gradOutFn(w: WinogradMatrices): Fn {
   const mp = names('m', a * a);
   const wv = Array.from({ length: 3 * a }, (_, k) => `w${Math.floor(k / 3)}_${k % 3}`);
   const f = new Fn('gradOut', ['mtab', 'nBytes', 'dw'], ['e', ...mp], [...names('x', a), ...wv]);
-  mp.forEach((name, k) => f.get('mtab').loadI32(4 * k).set(name));
+  mp.forEach((name, k) =>
+    f
+      .get('mtab')
+      .loadI32(4 * k)
+      .set(name),
+  );
   f.loop('e', 'nBytes', 16, () => {
     for (let p = 0; p < a; p++) {
       // w_{p,j} = Σ_q G[q][j]·M_{pα+q}
-      for (let q = 0; q < a; q++) f.get(mp[p * a + q]!).get('e').add().vload().set(`x${q}`);
+      for (let q = 0; q < a; q++)
+        f.get(mp[p * a + q]!)
+          .get('e')
+          .add()
+          .vload()
+          .set(`x${q}`);
       for (let j = 0; j < 3; j++) {
-        linear(f, w.G.map((row) => row[j]!), names('x', a));
+        linear(
+          f,
+          w.G.map((row) => row[j]!),
+          names('x', a),
+        );
         f.set(`w${p}_${j}`);
       }
     }
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
         f.get('dw').get('e').add();
-        if (i * 3 + j > 0) f.get('nBytes').const(i * 3 + j).mul().add();
+        if (i * 3 + j > 0)
+          f.get('nBytes')
+            .const(i * 3 + j)
+            .mul()
+            .add();
         linear(
           f,
           w.G.map((row) => row[i]!),

@@ -87,7 +87,22 @@ function convCases(): ConvCase[] {
   // different strides per axis: the filter gradient's phase images differ in height and width
   cases.push({ name: 'strides [2, 1], odd sizes', B: 2, H: 9, W: 7, Ci: 3, Co: 4, k: 3, stride: [2, 1], pad: 'same' });
   cases.push({ name: 'strides [1, 3], k5 valid', B: 1, H: 8, W: 13, Ci: 2, Co: 3, k: 5, stride: [1, 3], pad: 'valid' });
-  cases.push({ name: 'explicit asymmetric pad', B: 1, H: 8, W: 6, Ci: 2, Co: 3, k: 4, stride: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] });
+  cases.push({
+    name: 'explicit asymmetric pad',
+    B: 1,
+    H: 8,
+    W: 6,
+    Ci: 2,
+    Co: 3,
+    k: 4,
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  });
   return cases;
 }
 
@@ -109,16 +124,16 @@ beforeAll(async () => {
 afterAll(() => setWasmWinograd({ enabled: true }));
 
 async function filterGradMatchesCpu(c: ConvCase): Promise<void> {
-    const [Ho, Wo] = outSize(c);
-    await expectSameAsCpu(
-      'Conv2DBackpropFilter',
-      {
-        x: { shape: [c.B, c.H, c.W, c.Ci], data: values(c.B * c.H * c.W * c.Ci, 1) },
-        dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 2) },
-      },
-      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.Ci, c.Co] },
-      c.tol,
-    );
+  const [Ho, Wo] = outSize(c);
+  await expectSameAsCpu(
+    'Conv2DBackpropFilter',
+    {
+      x: { shape: [c.B, c.H, c.W, c.Ci], data: values(c.B * c.H * c.W * c.Ci, 1) },
+      dy: { shape: [c.B, Ho, Wo, c.Co], data: values(c.B * Ho * Wo * c.Co, 2) },
+    },
+    { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.Ci, c.Co] },
+    c.tol,
+  );
 }
 
 describe('wasm Conv2DBackpropFilter (composite of XNNPACK matmuls) matches the cpu kernel', () => {
@@ -134,7 +149,11 @@ describe('wasm Conv2DBackpropFilter in chunks of output rows (big layers) matche
   afterAll(() => {
     setFilterGradBlockForTests(previous);
   });
-  it.each(convCases().filter((c) => c.B * c.H > 8).map((c) => [c.name, c] as const))('%s', (_name, c) => filterGradMatchesCpu(c));
+  it.each(
+    convCases()
+      .filter((c) => c.B * c.H > 8)
+      .map((c) => [c.name, c] as const),
+  )('%s', (_name, c) => filterGradMatchesCpu(c));
 });
 
 describe('wasm Conv2DBackpropFilter by our matrix product (Ci a multiple of 4, Co of 8) matches the cpu kernel', () => {
@@ -160,7 +179,22 @@ describe('wasm Conv2DBackpropFilter by our matrix product (Ci a multiple of 4, C
     { name: 'B1 8x8 4->8 k1 s2 valid (one phase)', B: 1, H: 8, W: 8, Ci: 4, Co: 8, k: 1, stride: 2, pad: 'valid' },
     { name: 'B2 10x11 8->8 k4 s2 valid', B: 2, H: 10, W: 11, Ci: 8, Co: 8, k: 4, stride: 2, pad: 'valid' },
     { name: 'B1 9x13 4->16 k5 strides [1, 3] explicit pad 2', B: 1, H: 9, W: 13, Ci: 4, Co: 16, k: 5, stride: [1, 3], pad: 2 },
-    { name: 'B1 7x9 8->8 k3 strides [2, 1] asymmetric pads', B: 1, H: 7, W: 9, Ci: 8, Co: 8, k: 3, stride: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+    {
+      name: 'B1 7x9 8->8 k3 strides [2, 1] asymmetric pads',
+      B: 1,
+      H: 7,
+      W: 9,
+      Ci: 8,
+      Co: 8,
+      k: 3,
+      stride: [2, 1],
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     { name: 'B3 5x6 4->8 k2 s3 same (stride over the kernel size)', B: 3, H: 5, W: 6, Ci: 4, Co: 8, k: 2, stride: 3, pad: 'same' },
     { name: 'larger: B2 16x16 32->64 k3 s2 pad 1 (as the encoder)', B: 2, H: 16, W: 16, Ci: 32, Co: 64, k: 3, stride: 2, pad: 1, tol: 3e-5 },
   ];
@@ -209,7 +243,9 @@ describe('wasm conv gradients through tf.grads match cpu (conv2d and conv2dTrans
           const z = tf.conv2dTranspose(y, c as tf.Tensor4D, [2, 10, 8, 2], 2, 'same');
           return tf.sum(tf.square(z));
         };
-        return tf.grads(f)([x, w, wt]).map((g) => ({ shape: g.shape, data: g.dataSync() as Float32Array }));
+        return tf
+          .grads(f)([x, w, wt])
+          .map((g) => ({ shape: g.shape, data: g.dataSync() as Float32Array }));
       });
     };
     const cpu = await run('cpu');
@@ -236,8 +272,20 @@ describe('wasm BatchMatMul (explicit transposes, split batches) matches the cpu 
     await expectSameAsCpu(
       'BatchMatMul',
       {
-        a: { shape: aShape, data: values(aShape.reduce((p, q) => p * q, 1), 8) },
-        b: { shape: bShape, data: values(bShape.reduce((p, q) => p * q, 1), 9) },
+        a: {
+          shape: aShape,
+          data: values(
+            aShape.reduce((p, q) => p * q, 1),
+            8,
+          ),
+        },
+        b: {
+          shape: bShape,
+          data: values(
+            bShape.reduce((p, q) => p * q, 1),
+            9,
+          ),
+        },
       },
       { transposeA, transposeB },
     );
@@ -405,7 +453,10 @@ describe('wasm SplitV (contiguous copies) matches the cpu kernel', () => {
     [[2, 64, 64, 8], 2, 3],
     [[3, 4], [4, 0], 1], // an empty piece
   ] as Array<[number[], number | number[], number]>)('SplitV of %j into %j along axis %i', async (shp, split, axis) => {
-    const data = values(shp.reduce((a, b) => a * b, 1), 31);
+    const data = values(
+      shp.reduce((a, b) => a * b, 1),
+      31,
+    );
     const pieces = async (backend: string) => {
       await tf.setBackend(backend);
       const before = tf.memory().numTensors;
@@ -419,4 +470,3 @@ describe('wasm SplitV (contiguous copies) matches the cpu kernel', () => {
     expect(await pieces('wasm')).toEqual(await pieces('cpu'));
   });
 });
-

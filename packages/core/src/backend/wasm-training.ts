@@ -53,12 +53,7 @@ function isOurs(kernelName: string, backendName: string): boolean {
 }
 
 /** Registers `kernelFunc` for (kernelName, backendName) unless ours is already there; keeps the stock one. */
-function install(
-  kernelName: string,
-  backendName: string,
-  kernelFunc: KernelFunc,
-  setupFunc?: tf.KernelConfig['setupFunc'],
-): void {
+function install(kernelName: string, backendName: string, kernelFunc: KernelFunc, setupFunc?: tf.KernelConfig['setupFunc']): void {
   if (isOurs(kernelName, backendName)) return;
   const stock = tf.getKernel(kernelName, backendName);
   const key = `${backendName}/${kernelName}`;
@@ -450,14 +445,7 @@ function filterGradByGemmTakes(x: TensorInfo, dy: TensorInfo, info: tf.backend_u
  * is transposed out of xp row by row (a strided read: no phase image is made), and dy is padded to
  * Hq × Wq.
  */
-function filterGradByGemm(
-  backend: BackendWasm,
-  gemm: WasmGemm,
-  pad: KernelFunc,
-  x: TensorInfo,
-  dy: TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): TensorInfo {
+function filterGradByGemm(backend: BackendWasm, gemm: WasmGemm, pad: KernelFunc, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
   const [B, H, W, Ci] = x.shape as [number, number, number, number];
   const [, Ho, Wo, Co] = dy.shape as [number, number, number, number];
   const { top, left } = info.padInfo;
@@ -474,7 +462,12 @@ function filterGradByGemm(
   const at = (t: TensorInfo) => heapOffset(backend, t, 'Conv2DBackpropFilter');
   const out = backend.makeOutput([kh, kw, Ci, Co], 'float32');
   try {
-    const paddings = [[0, spare], [top, sh * Hq - H - top], [left, sw * Wq - W - left], [0, 0]];
+    const paddings = [
+      [0, spare],
+      [top, sh * Hq - H - top],
+      [left, sw * Wq - W - left],
+      [0, 0],
+    ];
     const xp = s.keep(run(pad, { x }, backend, { paddings, constantValue: 0 }));
     // xt[p·sw + q]: phase (p, q) transposed to [Ci, K1], for the phases some tap reads
     const xt: TensorInfo[] = [];
@@ -497,7 +490,17 @@ function filterGradByGemm(
         }
       }
     }
-    const dyp = s.keep(run(pad, { x: dy }, backend, { paddings: [[0, 0], [0, Hq - Ho], [0, Wq - Wo], [0, 0]], constantValue: 0 }));
+    const dyp = s.keep(
+      run(pad, { x: dy }, backend, {
+        paddings: [
+          [0, 0],
+          [0, Hq - Ho],
+          [0, Wq - Wo],
+          [0, 0],
+        ],
+        constantValue: 0,
+      }),
+    );
     const bp = s.keep(backend.makeOutput([K, Co], 'float32'));
     gemm.pack(at(dyp), at(bp), K, Co);
     const bAt = at(bp);
@@ -555,7 +558,12 @@ function convPadded(
   if (wino) return wino;
   return run(k.conv, { x: z, filter: f }, backend, {
     strides: 1,
-    pad: [[0, 0], [t, b], [l, r], [0, 0]],
+    pad: [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ],
     dataFormat: 'NHWC',
     dilations: 1,
     dimRoundingMode: undefined,
@@ -791,9 +799,7 @@ export function registerCpuFallback(names: readonly string[], backendName = 'was
         return { dataId, shape: t.shape, dtype: t.dtype };
       };
       try {
-        const cpuInputs = Array.isArray(inputs)
-          ? (inputs as TensorInfo[]).map(copy)
-          : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, copy(t)]));
+        const cpuInputs = Array.isArray(inputs) ? (inputs as TensorInfo[]).map(copy) : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, copy(t)]));
         const out = cpuKernel.kernelFunc({ inputs: cpuInputs as tf.NamedTensorInfoMap, backend: cpu, attrs: attrs ?? {} });
         const outs = Array.isArray(out) ? out : [out];
         const results = outs.map((o) => {
@@ -948,7 +954,12 @@ function makeWasmSplitV(stock: tf.KernelConfig): KernelFunc {
     const inner = prod(x.shape.slice(ax + 1));
     const D = x.shape[ax]!;
     const backend = args.backend;
-    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), 'float32'));
+    const outs = sizes.map((s) =>
+      backend.makeOutput(
+        x.shape.map((d, i) => (i === ax ? s : d)),
+        'float32',
+      ),
+    );
     // views after every allocation (allocating may move the heap)
     const srcView = view(backend, x);
     const heap = new Float32Array(srcView.buffer);

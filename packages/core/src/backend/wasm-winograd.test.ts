@@ -27,7 +27,20 @@ const cases: Case[] = [
   { name: '8×8 same', B: 1, H: 8, W: 8, Ci: 16, Co: 16, pad: 'same' },
   { name: 'odd 7×5 same (partial last tiles)', B: 1, H: 7, W: 5, Ci: 16, Co: 20, pad: 'same' },
   { name: 'batch 2, 9×10 valid', B: 2, H: 9, W: 10, Ci: 20, Co: 16, pad: 'valid' },
-  { name: 'explicit asymmetric pads', B: 1, H: 11, W: 6, Ci: 16, Co: 24, pad: [[0, 0], [0, 2], [2, 1], [0, 0]] },
+  {
+    name: 'explicit asymmetric pads',
+    B: 1,
+    H: 11,
+    W: 6,
+    Ci: 16,
+    Co: 24,
+    pad: [
+      [0, 0],
+      [0, 2],
+      [2, 1],
+      [0, 0],
+    ],
+  },
   { name: 'pad 1, 13×17, 32→8', B: 2, H: 13, W: 17, Ci: 32, Co: 8, pad: 1 },
   { name: 'the 4-channel minimum, 6×6 same', B: 1, H: 6, W: 6, Ci: 4, Co: 4, pad: 'same' },
   { name: '24×20 same, 64→32', B: 1, H: 24, W: 20, Ci: 64, Co: 32, pad: 'same' },
@@ -123,8 +136,8 @@ describe('WebAssembly SIMD transforms', () => {
   ] as const)('%s assembles into a valid module, shared memory or not', (_name, w) => {
     expect(WebAssembly.validate(winogradSimdBytesForTests(w, false))).toBe(true);
     expect(WebAssembly.validate(winogradSimdBytesForTests(w, true))).toBe(true);
-    expect(WebAssembly.validate(winogradGradSimdBytesForTests(w, false)), 'the filter gradient\'s').toBe(true);
-    expect(WebAssembly.validate(winogradGradSimdBytesForTests(w, true)), 'the filter gradient\'s').toBe(true);
+    expect(WebAssembly.validate(winogradGradSimdBytesForTests(w, false)), "the filter gradient's").toBe(true);
+    expect(WebAssembly.validate(winogradGradSimdBytesForTests(w, true)), "the filter gradient's").toBe(true);
   });
 
   it('compile asynchronously for the wasm heap (as initBackend does)', async () => {
@@ -183,7 +196,15 @@ describe('the wasm Conv2D kernel', () => {
   });
 
   it.each([
-    ['explicit pads, 2 on top', [[0, 0], [2, 0], [1, 2], [0, 0]] as ConvPad],
+    [
+      'explicit pads, 2 on top',
+      [
+        [0, 0],
+        [2, 0],
+        [1, 2],
+        [0, 0],
+      ] as ConvPad,
+    ],
     ['pad 1 (numeric)', 1 as ConvPad],
     ['valid', 'valid' as ConvPad],
   ])('matches cpu with %s', async (_n, pad) => {
@@ -276,7 +297,20 @@ describe('the wasm Conv2DBackpropInput kernel', () => {
   const layers: Case[] = [
     { name: 'same, odd 13×17, 36→32 (partial tiles)', B: 2, H: 13, W: 17, Ci: 32, Co: 36, pad: 'same' },
     { name: 'valid, 12×10, 36 input channels', B: 1, H: 12, W: 10, Ci: 36, Co: 32, pad: 'valid' },
-    { name: 'explicit asymmetric pads', B: 1, H: 11, W: 9, Ci: 32, Co: 32, pad: [[0, 0], [0, 2], [2, 1], [0, 0]] },
+    {
+      name: 'explicit asymmetric pads',
+      B: 1,
+      H: 11,
+      W: 9,
+      Ci: 32,
+      Co: 32,
+      pad: [
+        [0, 0],
+        [0, 2],
+        [2, 1],
+        [0, 0],
+      ],
+    },
   ];
 
   // Measured: within 3.3e-7 of the largest gradient (F(4×4): from 2e-6 up, see
@@ -370,12 +404,14 @@ function dyShape(c: Case): [number, number, number, number] {
 /** The filter gradient on the cpu backend (stock kernel), as plain data. */
 async function cpuFilterGrad(c: Case, x: Float32Array, dy: Float32Array): Promise<Float32Array> {
   await tf.setBackend('cpu');
-  const dw = tf.tidy(() =>
-    tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), dy: tf.tensor4d(dy, dyShape(c)) },
-      { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: [3, 3, c.Ci, c.Co] } as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor,
+  const dw = tf.tidy(
+    () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [c.B, c.H, c.W, c.Ci]), dy: tf.tensor4d(dy, dyShape(c)) }, {
+        strides: 1,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, c.Ci, c.Co],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
   );
   const out = dw.dataSync() as Float32Array;
   dw.dispose();
@@ -411,17 +447,23 @@ describe.each([
 ] as const)('the Winograd filter gradient %s matches the cpu kernel', (_name, w, tol) => {
   it.each(gradCases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const x = values(c.B * c.H * c.W * c.Ci, 11);
-    const dy = values(dyShape(c).reduce((a, b) => a * b), 12);
+    const dy = values(
+      dyShape(c).reduce((a, b) => a * b),
+      12,
+    );
     const expected = await cpuFilterGrad(c, x, dy);
     const actual = runFilterGrad(c, w, x, dy);
     expect(actual.shape).toEqual([3, 3, c.Ci, c.Co]);
     expect(relError(actual.data, expected)).toBeLessThan(tol);
   });
 
-  it('in chunks of tile rows (big layers), the chunks\' gradients summed, gives the same result', async () => {
+  it("in chunks of tile rows (big layers), the chunks' gradients summed, gives the same result", async () => {
     const c = gradCases.find((g) => g.pad === 2)!;
     const x = values(c.B * c.H * c.W * c.Ci, 13);
-    const dy = values(dyShape(c).reduce((a, b) => a * b), 14);
+    const dy = values(
+      dyShape(c).reduce((a, b) => a * b),
+      14,
+    );
     const whole = runFilterGrad(c, w, x, dy);
     const previous = setWinogradChunkForTests(1);
     try {

@@ -532,16 +532,20 @@ export function wasmWinogradFilterGrad(
  * Conv2DBackpropInput kernel of wasm-training.ts asks first; `flipped` is the [3, 3, Co, Ci] kernel it
  * made), else null. The same thresholds as the forward apply, to this convolution's shapes.
  */
-export function wasmWinogradInputGrad(
-  backend: BackendWasm,
-  matMul: KernelFunc,
-  dy: TensorInfo,
-  flipped: TensorInfo,
-  pads: WinogradPads,
-): TensorInfo | null {
+export function wasmWinogradInputGrad(backend: BackendWasm, matMul: KernelFunc, dy: TensorInfo, flipped: TensorInfo, pads: WinogradPads): TensorInfo | null {
   if (!settings.enabled || !settings.inputGrad) return null;
   const { top, bottom, left, right } = pads;
-  const attrs = { strides: 1, dilations: 1, dataFormat: 'NHWC', pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } as unknown as tf.Conv2DAttrs;
+  const attrs = {
+    strides: 1,
+    dilations: 1,
+    dataFormat: 'NHWC',
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+  } as unknown as tf.Conv2DAttrs;
   if (!eligible(dy, flipped, attrs)) return null;
   const simd = winogradTransforms(backend, F2);
   if (!simd) return null;

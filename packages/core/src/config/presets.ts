@@ -105,30 +105,38 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   positiveInt('stemKernel', c.stemKernel, 1, 11);
   positiveInt('dC0', c.dC0, 1, 1024);
   positiveInt('clsC0', c.clsC0, 1, 1024);
-  if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1)) throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
-  if (c.clsArch !== undefined && c.clsArch !== 'plain' && c.clsArch !== 'robust') throw new ConfigError('clsArch', `must be "plain" or "robust", got ${JSON.stringify(c.clsArch)}`);
+  if (typeof c.leakySlope !== 'number' || !(c.leakySlope >= 0 && c.leakySlope < 1))
+    throw new ConfigError('leakySlope', `must be in [0, 1), got ${c.leakySlope}`);
+  if (c.clsArch !== undefined && c.clsArch !== 'plain' && c.clsArch !== 'robust')
+    throw new ConfigError('clsArch', `must be "plain" or "robust", got ${JSON.stringify(c.clsArch)}`);
   if (c.clsArch === undefined) delete c.clsArch;
-  if (c.encoderMask !== undefined && c.encoderMask !== 'stem' && c.encoderMask !== 'every-block') throw new ConfigError('encoderMask', `must be "stem" or "every-block", got ${JSON.stringify(c.encoderMask)}`);
+  if (c.encoderMask !== undefined && c.encoderMask !== 'stem' && c.encoderMask !== 'every-block')
+    throw new ConfigError('encoderMask', `must be "stem" or "every-block", got ${JSON.stringify(c.encoderMask)}`);
   if (c.encoderMask === undefined) delete c.encoderMask;
   if (c.alignment !== undefined) c.alignment = checkAlignment(c.alignment);
   else delete c.alignment;
-  if (!(c.ageGroups in AGE_GROUP_SETS)) throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);
+  if (!(c.ageGroups in AGE_GROUP_SETS))
+    throw new ConfigError('ageGroups', `unknown age-group set "${c.ageGroups}"; use ${Object.keys(AGE_GROUP_SETS).join(' or ')}`);
   if (c.resolution % 2 ** c.nDown !== 0) throw new ConfigError('resolution', `${c.resolution} is not divisible by 2^nDown = ${2 ** c.nDown}`);
   if (c.resolution / 2 ** (c.nDown + c.nAmDown) < 1) throw new ConfigError('nAmDown', `the age modulator would downsample ${c.resolution}px below 1px`);
-  if (!Number.isInteger(Math.log2(c.resolution))) throw new ConfigError('resolution', `must be a power of two (the discriminator halves it down to 4×4), got ${c.resolution}`);
+  if (!Number.isInteger(Math.log2(c.resolution)))
+    throw new ConfigError('resolution', `must be a power of two (the discriminator halves it down to 4×4), got ${c.resolution}`);
   return c;
 }
 
 const ALIGNMENT_RANGES = { eyeToEyeScale: [0.5, 5], eyeToMouthScale: [0.5, 5], centreShift: [-1, 2] } as const;
 
 function checkAlignment(a: unknown): Required<FfhqAlignParams> {
-  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new ConfigError('alignment', 'must be an object { eyeToEyeScale, eyeToMouthScale, centreShift }');
+  if (typeof a !== 'object' || a === null || Array.isArray(a))
+    throw new ConfigError('alignment', 'must be an object { eyeToEyeScale, eyeToMouthScale, centreShift }');
   const o = a as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!Object.hasOwn(ALIGNMENT_RANGES, k)) throw new ConfigError(`alignment.${k}`, `unknown field; known: ${Object.keys(ALIGNMENT_RANGES).join(', ')}`);
+  for (const k of Object.keys(o))
+    if (!Object.hasOwn(ALIGNMENT_RANGES, k)) throw new ConfigError(`alignment.${k}`, `unknown field; known: ${Object.keys(ALIGNMENT_RANGES).join(', ')}`);
   const out: Record<string, number> = {};
   for (const [k, [lo, hi]] of Object.entries(ALIGNMENT_RANGES)) {
     const v = o[k];
-    if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw new ConfigError(`alignment.${k}`, `must be a number from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= lo && v <= hi))
+      throw new ConfigError(`alignment.${k}`, `must be a number from ${lo} to ${hi}, got ${JSON.stringify(v)}`);
     out[k] = v;
   }
   return out as Required<FfhqAlignParams>;

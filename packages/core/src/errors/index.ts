@@ -5,14 +5,7 @@
 
 const MARKER = Symbol.for('ragan.error');
 
-export type RaganErrorCode =
-  | 'RAGAN_ERROR'
-  | 'CONFIG_ERROR'
-  | 'DATASET_ERROR'
-  | 'CHECKPOINT_ERROR'
-  | 'MODEL_LOAD_ERROR'
-  | 'BACKEND_UNAVAILABLE'
-  | 'SHAPE_ERROR';
+export type RaganErrorCode = 'RAGAN_ERROR' | 'CONFIG_ERROR' | 'DATASET_ERROR' | 'CHECKPOINT_ERROR' | 'MODEL_LOAD_ERROR' | 'BACKEND_UNAVAILABLE' | 'SHAPE_ERROR';
 
 export interface RaganErrorOptions {
   cause?: unknown;

@@ -35,8 +35,8 @@ export function fillPolygon(points: Point2[], width: number, height: number): Ui
 export function featherMask(mask: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   const r = Math.round(radius);
   if (r <= 0) return mask.slice();
-  let a = Float32Array.from(mask);
-  let b = new Float32Array(a.length);
+  const a = Float32Array.from(mask);
+  const b = new Float32Array(a.length);
   for (let pass = 0; pass < 3; pass++) {
     boxH(a, b, width, height, r);
     boxV(b, a, width, height, r);

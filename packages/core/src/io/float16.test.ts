@@ -58,7 +58,7 @@ describe('float16', () => {
 
   it('array round trip stays within 2^-11 relative for normal values and 2^-25 absolute below', () => {
     let s = 12345;
-    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const src = new Float32Array(20000);
     for (let i = 0; i < src.length; i++) src[i] = (rand() - 0.5) * 10 ** (rand() * 12 - 8); // 1e-8 .. 1e4
     const back = float16ToFloat32(float32ToFloat16(src));

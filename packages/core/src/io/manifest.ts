@@ -215,7 +215,11 @@ export function parseModelManifest(json: unknown, location: string): ModelManife
  */
 export function formatModelManifest(manifest: ModelManifest): string {
   const json = JSON.stringify(manifest, null, 2);
-  const oneLine = (block: string) => block.replace(/\[\n\s*/g, '[').replace(/\n\s*\]/g, ']').replace(/\n\s*/g, ' ');
+  const oneLine = (block: string) =>
+    block
+      .replace(/\[\n\s*/g, '[')
+      .replace(/\n\s*\]/g, ']')
+      .replace(/\n\s*/g, ' ');
   return `${json.replace(/\{\n\s*"name": [^{}]*?\n\s*\}/g, oneLine)}\n`;
 }
 

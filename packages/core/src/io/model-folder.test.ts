@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelLoadError, CheckpointError, RaganError } from '../errors/index.js';
+import { ModelLoadError, CheckpointError, type RaganError } from '../errors/index.js';
 import { resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import type { Module } from '../layers/module.js';
 import { loadModelFolder, loadWeightsInto, readManifest, saveModelFolder } from './model-folder.js';
@@ -13,14 +13,18 @@ import { VERSION } from '../version.js';
 const config: ModelConfig = resolveModelConfig('tiny');
 
 /** Builds the fake model set; `channels` changes every shape (for shape-mismatch tests). */
-const create = (channels = 2) => (_c: ModelConfig, names: readonly string[]): Record<string, Module> =>
-  Object.fromEntries(names.map((n, i) => [n, new TinyNet(n, channels, 100 + i)]));
+const create =
+  (channels = 2) =>
+  (_c: ModelConfig, names: readonly string[]): Record<string, Module> =>
+    Object.fromEntries(names.map((n, i) => [n, new TinyNet(n, channels, 100 + i)]));
 
 function disposeAll(mods: Record<string, Module>): void {
   for (const m of Object.values(mods)) m.dispose();
 }
 
-async function savedFolder(opts: { dtype?: 'float32' | 'float16' } = {}): Promise<{ store: MemoryStore; saved: { generator: TinyNet; discriminator: TinyNet } }> {
+async function savedFolder(
+  opts: { dtype?: 'float32' | 'float16' } = {},
+): Promise<{ store: MemoryStore; saved: { generator: TinyNet; discriminator: TinyNet } }> {
   const store = memoryStore();
   const saved = { generator: new TinyNet('generator', 2, 1), discriminator: new TinyNet('discriminator', 2, 2) };
   await saveModelFolder(store, { config, modules: saved, packageVersion: '0.1.0', extra: { step: 42 }, ...opts });
@@ -38,7 +42,11 @@ function editManifest(store: MemoryStore, edit: (m: ModelManifest) => void): voi
 }
 
 /** Loads and expects a ModelLoadError whose message matches every pattern; checks nothing leaked. */
-async function expectRefused(store: MemoryStore, patterns: RegExp[], opts: { create?: ReturnType<typeof create>; modules?: string[]; limits?: object } = {}): Promise<ModelLoadError> {
+async function expectRefused(
+  store: MemoryStore,
+  patterns: RegExp[],
+  opts: { create?: ReturnType<typeof create>; modules?: string[]; limits?: object } = {},
+): Promise<ModelLoadError> {
   const before = tf.memory().numTensors;
   let err: unknown;
   try {
@@ -92,7 +100,10 @@ describe('model folder save/load', () => {
     for (const w of loaded.modules.generator!.weights()) {
       expect(w.variable.dtype).toBe('float32');
       const a = w.variable.dataSync();
-      const b = saved.generator.weights().find((x) => x.name === w.name)!.variable.dataSync();
+      const b = saved.generator
+        .weights()
+        .find((x) => x.name === w.name)!
+        .variable.dataSync();
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-3 * Math.abs(b[i]!) + 1e-7);
     }
     disposeAll(loaded.modules);
@@ -146,9 +157,9 @@ describe('model folder save/load', () => {
     const ro = { describe: () => 'ro:', read: memoryStore().read };
     await expect(saveModelFolder(ro, { config, modules: { generator: m }, packageVersion: '0.1.0' })).rejects.toThrow(/read-only/);
     await expect(saveModelFolder(memoryStore(), { config, modules: { '../g': m }, packageVersion: '0.1.0' })).rejects.toThrow(CheckpointError);
-    await expect(
-      saveModelFolder(memoryStore(), { config: { ...config, c0: -1 }, modules: { generator: m }, packageVersion: '0.1.0' }),
-    ).rejects.toThrow(/invalid config: c0/);
+    await expect(saveModelFolder(memoryStore(), { config: { ...config, c0: -1 }, modules: { generator: m }, packageVersion: '0.1.0' })).rejects.toThrow(
+      /invalid config: c0/,
+    );
     m.weights()[0]!.variable.assign(tf.fill([2, 5], 1e5));
     const store = memoryStore();
     await expect(saveModelFolder(store, { config, modules: { generator: m }, packageVersion: '0.1.0', dtype: 'float16' })).rejects.toThrow(
@@ -254,7 +265,7 @@ describe('model folder refusals', () => {
     }
   });
 
-  it('allowPositiveInf lets the named tensors hold +Inf (Adam\'s overflowed v), never NaN or -Inf, and no other tensor', async () => {
+  it("allowPositiveInf lets the named tensors hold +Inf (Adam's overflowed v), never NaN or -Inf, and no other tensor", async () => {
     const store = memoryStore();
     const saved = { generator: new TinyNet('generator', 2, 1), discriminator: new TinyNet('discriminator', 2, 2) };
     const bias = saved.discriminator.weights().find((w) => w.name === 'discriminator/bias')!.variable;

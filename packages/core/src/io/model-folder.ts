@@ -168,8 +168,14 @@ function matchWeights(module: Module, entries: readonly { name: string; shape: r
   }
   const missing = [...byName.keys()].filter((n) => !given.has(n));
   if (missing.length > 0) {
-    const list = missing.slice(0, 5).map((n) => `"${n}"`).join(', ');
-    throw new ModelLoadError(location, `tensor ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} of the model "${module.name}" missing from the saved weights`);
+    const list = missing
+      .slice(0, 5)
+      .map((n) => `"${n}"`)
+      .join(', ');
+    throw new ModelLoadError(
+      location,
+      `tensor ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} of the model "${module.name}" missing from the saved weights`,
+    );
   }
   return byName;
 }
@@ -290,7 +296,10 @@ export async function loadModelFolder(store: ModelStore, options: LoadModelFolde
   }
   const total = files.reduce((n, f) => n + f.bytes, 0);
   if (total > limits.maxTotalBytes) {
-    throw new ModelLoadError(manifestAt, `weight files total ${total} bytes, over the ${limits.maxTotalBytes}-byte limit (raise limits.maxTotalBytes if you trust this folder)`);
+    throw new ModelLoadError(
+      manifestAt,
+      `weight files total ${total} bytes, over the ${limits.maxTotalBytes}-byte limit (raise limits.maxTotalBytes if you trust this folder)`,
+    );
   }
 
   // Read and verify every file before building anything.
@@ -299,16 +308,25 @@ export async function loadModelFolder(store: ModelStore, options: LoadModelFolde
     const at = joinLocation(base, file.path);
     const bytes = await readFrom(store, file.path, file.bytes);
     if (bytes.byteLength !== file.bytes) {
-      throw new ModelLoadError(at, `size mismatch: manifest.json declares ${file.bytes} bytes, the file has ${bytes.byteLength}; the file is truncated or was replaced`);
+      throw new ModelLoadError(
+        at,
+        `size mismatch: manifest.json declares ${file.bytes} bytes, the file has ${bytes.byteLength}; the file is truncated or was replaced`,
+      );
     }
     const digest = await sha256Hex(bytes);
     if (digest !== file.sha256) {
-      throw new ModelLoadError(at, `sha256 mismatch: manifest.json declares ${file.sha256}, the file hashes to ${digest}; the file is corrupt or was changed after saving`);
+      throw new ModelLoadError(
+        at,
+        `sha256 mismatch: manifest.json declares ${file.sha256}, the file hashes to ${digest}; the file is corrupt or was changed after saving`,
+      );
     }
     data.set(file, bytes);
   }
 
-  const built = options.create(manifest.config, files.map((f) => f.module));
+  const built = options.create(
+    manifest.config,
+    files.map((f) => f.module),
+  );
   const modules: Record<string, Module> = {};
   try {
     for (const file of files) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { conditionalBatchNormWithStats } from '../ops/normalization.js';
 import { assertRank } from '../ops/shape-checks.js';
-import { Module, ones, Rng, zeros } from './module.js';
+import { Module, ones, type Rng, zeros } from './module.js';
 
 export interface ConditionalBatchNormArgs {
   /** Feature channels C. Required. */

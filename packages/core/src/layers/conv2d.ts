@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import type { Padding } from '../ops/modulated-conv2d.js';
 import { assertRank } from '../ops/shape-checks.js';
-import { heNormal, Module, Rng, zeros } from './module.js';
+import { heNormal, Module, type Rng, zeros } from './module.js';
 
 export interface Conv2DArgs {
   /** Input channels. Required. */
@@ -56,7 +56,8 @@ export class Conv2D extends Module {
   /** x: [N, H, W, inChannels] -> [N, H', W', filters]; the caller disposes the result, x is not disposed. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     assertRank(x, 4, `Conv2D "${this.name}": x`);
-    if (x.shape[3] !== this.args.inChannels) throw new ShapeError(`Conv2D "${this.name}": expected ${this.args.inChannels} input channels, got shape [${x.shape.join(', ')}]`);
+    if (x.shape[3] !== this.args.inChannels)
+      throw new ShapeError(`Conv2D "${this.name}": expected ${this.args.inChannels} input channels, got shape [${x.shape.join(', ')}]`);
     return tf.tidy(() => {
       const y = tf.conv2d(x, this.kernel, this.args.strides, this.args.padding);
       return this.bias ? tf.add(y, this.bias) : y;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { assertShape } from '../ops/shape-checks.js';
-import { constant, heNormal, Module, Rng } from './module.js';
+import { constant, heNormal, Module, type Rng } from './module.js';
 
 export interface DenseArgs {
   /** Input features. Required. */

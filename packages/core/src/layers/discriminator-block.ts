@@ -3,7 +3,7 @@ import { leakyRelu } from '../ops/activations.js';
 import { downsampleAvg2x } from '../ops/resample.js';
 import { assertShape } from '../ops/shape-checks.js';
 import { Conv2D } from './conv2d.js';
-import { Module, Rng } from './module.js';
+import { Module, type Rng } from './module.js';
 
 export interface DiscriminatorBlockArgs {
   /** Input channels. Required. */

@@ -8,7 +8,7 @@ import { Dense } from './dense.js';
 import { DiscriminatorBlock } from './discriminator-block.js';
 import { ModulatedConv2D } from './modulated-conv2d.js';
 import { ModulatedResBlock, ModulatedUpBlock } from './modulated-res-block.js';
-import { Module, Rng } from './module.js';
+import { type Module, Rng } from './module.js';
 import { layerFromConfig, registerLayers } from './registry.js';
 import { ResBlock } from './res-block.js';
 
@@ -23,7 +23,14 @@ function expectSameValues(a: Module, b: Module): void {
 }
 
 /** Builds each layer kind once; `apply` runs it on suitable inputs. */
-const cases: Array<{ kind: string; make: (rng: Rng) => Module; remake: (cfg: Record<string, unknown>, rng: Rng) => Module; inputs: () => tf.Tensor[]; apply: (m: Module, ins: tf.Tensor[]) => tf.Tensor; shape: number[] }> = [
+const cases: Array<{
+  kind: string;
+  make: (rng: Rng) => Module;
+  remake: (cfg: Record<string, unknown>, rng: Rng) => Module;
+  inputs: () => tf.Tensor[];
+  apply: (m: Module, ins: tf.Tensor[]) => tf.Tensor;
+  shape: number[];
+}> = [
   {
     kind: 'Conv2D',
     make: (r) => new Conv2D('c', { inChannels: 3, filters: 5, kernelSize: 3, strides: 2, padding: 1 }, r),
@@ -118,7 +125,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expectSameValues(viaRegistry, layer);
         viaRegistry.dispose();
         const other = c.make(new Rng(4));
-        if (!(layer instanceof ConditionalBatchNorm)) expect(Array.from(other.weights()[0]!.variable.dataSync())).not.toEqual(Array.from(layer.weights()[0]!.variable.dataSync()));
+        if (!(layer instanceof ConditionalBatchNorm))
+          expect(Array.from(other.weights()[0]!.variable.dataSync())).not.toEqual(Array.from(layer.weights()[0]!.variable.dataSync()));
         tf.dispose(layer.weights().map((w) => w.variable));
         again.dispose();
         other.dispose();
@@ -127,7 +135,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('Dense records lrMultiplier and bias init; ModulatedConv2D affine has bias 1 and lr ×0.01', () => {
       const d = new Dense('d', { inputDim: 2, units: 3, biasInit: 1, lrMultiplier: 0.01 }, new Rng(1));
-      expect(d.weights().map((w) => [w.name, w.lrMultiplier])).toEqual([['d/kernel', 0.01], ['d/bias', 0.01]]);
+      expect(d.weights().map((w) => [w.name, w.lrMultiplier])).toEqual([
+        ['d/kernel', 0.01],
+        ['d/bias', 0.01],
+      ]);
       expect(Array.from(d.bias!.dataSync())).toEqual([1, 1, 1]);
       const m = new ModulatedConv2D('m', { inChannels: 2, filters: 3, styleDim: 4 }, new Rng(1));
       expect(m.weights().map((w) => [w.name, w.variable.shape, w.lrMultiplier])).toEqual([
@@ -149,8 +160,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
         ['cbn/moving_mean', false],
         ['cbn/moving_variance', false],
       ]);
-      cbn.gamma.assign(tf.tensor2d([[1, 1], [2, 3], [4, 5]]));
-      cbn.beta.assign(tf.tensor2d([[0, 0], [10, 20], [30, 40]]));
+      cbn.gamma.assign(
+        tf.tensor2d([
+          [1, 1],
+          [2, 3],
+          [4, 5],
+        ]),
+      );
+      cbn.beta.assign(
+        tf.tensor2d([
+          [0, 0],
+          [10, 20],
+          [30, 40],
+        ]),
+      );
       const x = tf.tensor4d([1, 2, 3, 6], [2, 1, 1, 2]); // channel 0: {1, 3}, channel 1: {2, 6}
       const [t12, t00] = [oneHot([1, 2], 3), oneHot([0, 0], 3)];
       const before = tf.memory().numTensors;

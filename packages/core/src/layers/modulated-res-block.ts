@@ -4,7 +4,7 @@ import { upsampleNearest2x } from '../ops/resample.js';
 import { assertShape } from '../ops/shape-checks.js';
 import { Conv2D } from './conv2d.js';
 import { ModulatedConv2D } from './modulated-conv2d.js';
-import { Module, Rng } from './module.js';
+import { Module, type Rng } from './module.js';
 
 export interface ModulatedResBlockArgs {
   /** Input channels. Required. */
@@ -54,7 +54,10 @@ export class ModulatedResBlock extends Module {
     const common = { styleDim: a.styleDim, kernelSize: 3, demodulate: a.demodulate, affineLrMultiplier: a.affineLrMultiplier };
     this.conv1 = this.addChild(new ModulatedConv2D('conv1', { ...common, inChannels: a.inChannels, filters: a.filters }, rng));
     this.conv2 = this.addChild(new ModulatedConv2D('conv2', { ...common, inChannels: a.filters, filters: a.filters }, rng));
-    this.skip = a.inChannels !== a.filters ? this.addChild(new Conv2D('skip', { inChannels: a.inChannels, filters: a.filters, kernelSize: 1, useBias: false, gain: 1 }, rng)) : null;
+    this.skip =
+      a.inChannels !== a.filters
+        ? this.addChild(new Conv2D('skip', { inChannels: a.inChannels, filters: a.filters, kernelSize: 1, useBias: false, gain: 1 }, rng))
+        : null;
   }
 
   /**
@@ -94,7 +97,18 @@ export class ModulatedUpBlock extends Module {
     this.args = resolveModulatedArgs(args);
     const a = this.args;
     this.conv = this.addChild(
-      new ModulatedConv2D('conv', { inChannels: a.inChannels, filters: a.filters, styleDim: a.styleDim, kernelSize: 3, demodulate: a.demodulate, affineLrMultiplier: a.affineLrMultiplier }, rng),
+      new ModulatedConv2D(
+        'conv',
+        {
+          inChannels: a.inChannels,
+          filters: a.filters,
+          styleDim: a.styleDim,
+          kernelSize: 3,
+          demodulate: a.demodulate,
+          affineLrMultiplier: a.affineLrMultiplier,
+        },
+        rng,
+      ),
     );
   }
 

@@ -76,13 +76,7 @@ export abstract class Module {
   }
 
   /** Creates a weight named `<module path>/<name>`. Call from build()/constructor only. */
-  protected addWeight(
-    name: string,
-    shape: number[],
-    init: Initializer,
-    rng: Rng,
-    opts: { trainable?: boolean; lrMultiplier?: number } = {},
-  ): tf.Variable {
+  protected addWeight(name: string, shape: number[], init: Initializer, rng: Rng, opts: { trainable?: boolean; lrMultiplier?: number } = {}): tf.Variable {
     const trainable = opts.trainable ?? true;
     const value = tf.tidy(() => init(shape, rng));
     const variable = tf.variable(value, trainable, undefined, 'float32');
@@ -107,7 +101,9 @@ export abstract class Module {
   }
 
   trainableVariables(): tf.Variable[] {
-    return this.weights().filter((w) => w.trainable).map((w) => w.variable);
+    return this.weights()
+      .filter((w) => w.trainable)
+      .map((w) => w.variable);
   }
 
   countParams(): number {

@@ -30,6 +30,7 @@ export function registerLayer(layer: LayerClass): void {
  */
 export function layerFromConfig(className: string, config: { name: string } & Record<string, unknown>, rng: Rng): Module {
   const L = registry.get(className);
-  if (!L) throw new ConfigError('className', `unknown layer class "${className}"; call registerLayers() first, known: ${[...registry.keys()].join(', ') || 'none'}`);
+  if (!L)
+    throw new ConfigError('className', `unknown layer class "${className}"; call registerLayers() first, known: ${[...registry.keys()].join(', ') || 'none'}`);
   return new L(config.name, config as never, rng);
 }

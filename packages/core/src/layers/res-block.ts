@@ -4,7 +4,7 @@ import { pixelNorm } from '../ops/normalization.js';
 import { downsampleAvg2x } from '../ops/resample.js';
 import { assertShape } from '../ops/shape-checks.js';
 import { Conv2D } from './conv2d.js';
-import { Module, Rng } from './module.js';
+import { Module, type Rng } from './module.js';
 
 export interface ResBlockArgs {
   /** Input channels. Required. */
@@ -42,7 +42,10 @@ export class ResBlock extends Module {
     const a = this.args;
     this.conv1 = this.addChild(new Conv2D('conv1', { inChannels: a.inChannels, filters: a.filters, kernelSize: 3, strides: a.down ? 2 : 1, padding: 1 }, rng));
     this.conv2 = this.addChild(new Conv2D('conv2', { inChannels: a.filters, filters: a.filters, kernelSize: 3, padding: 1 }, rng));
-    this.skip = a.down || a.inChannels !== a.filters ? this.addChild(new Conv2D('skip', { inChannels: a.inChannels, filters: a.filters, kernelSize: 1, useBias: false, gain: 1 }, rng)) : null;
+    this.skip =
+      a.down || a.inChannels !== a.filters
+        ? this.addChild(new Conv2D('skip', { inChannels: a.inChannels, filters: a.filters, kernelSize: 1, useBias: false, gain: 1 }, rng))
+        : null;
   }
 
   /** x: [N, H, W, inChannels] -> [N, H or H/2, W or W/2, filters]; the caller disposes the result, x is not disposed. */

@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maxGradientDifference } from '../../test/helpers.js';
 import { createRagan } from '../ragan.js';
-import { ageClassificationLoss, cosineIdentityLoss, discriminatorAdversarialLoss, generatorAdversarialLoss, l1Loss, pickGroupLogit, r1Penalty, r1PenaltyWithLogits } from './index.js';
+import {
+  ageClassificationLoss,
+  cosineIdentityLoss,
+  discriminatorAdversarialLoss,
+  generatorAdversarialLoss,
+  l1Loss,
+  pickGroupLogit,
+  r1Penalty,
+  r1PenaltyWithLogits,
+} from './index.js';
 
 const sp = (v: number) => Math.log1p(Math.exp(v));
 
@@ -12,11 +21,23 @@ describe('losses', () => {
   });
 
   it('use only the logit of the group in question', () => {
-    const logits = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
-    const groups = tf.tensor2d([[0, 0, 1], [1, 0, 0]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const groups = tf.tensor2d([
+      [0, 0, 1],
+      [1, 0, 0],
+    ]);
     expect(Array.from(pickGroupLogit(logits, groups).dataSync())).toEqual([3, 4]);
-    const fake = tf.tensor2d([[-1, 0.5, 2], [0, -2, 1]]);
-    const fakeGroups = tf.tensor2d([[0, 1, 0], [0, 0, 1]]);
+    const fake = tf.tensor2d([
+      [-1, 0.5, 2],
+      [0, -2, 1],
+    ]);
+    const fakeGroups = tf.tensor2d([
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     const d = discriminatorAdversarialLoss(logits, groups, fake, fakeGroups).dataSync()[0]!;
     expect(d).toBeCloseTo((sp(-3) + sp(-4)) / 2 + (sp(0.5) + sp(1)) / 2, 5);
     const g = generatorAdversarialLoss(fake, fakeGroups).dataSync()[0]!;
@@ -30,9 +51,20 @@ describe('losses', () => {
 
   it('l1 and cosine identity', () => {
     expect(l1Loss(tf.tensor([1, 2, 3]), tf.tensor([1, 0, 4])).dataSync()[0]).toBeCloseTo(1, 6);
-    const a = tf.tensor2d([[1, 0], [0, 2]]);
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 2],
+    ]);
     expect(cosineIdentityLoss(a, a).dataSync()[0]).toBeCloseTo(0, 5);
-    expect(cosineIdentityLoss(a, tf.tensor2d([[0, 1], [0, -3]])).dataSync()[0]).toBeCloseTo(1.5, 5);
+    expect(
+      cosineIdentityLoss(
+        a,
+        tf.tensor2d([
+          [0, 1],
+          [0, -3],
+        ]),
+      ).dataSync()[0],
+    ).toBeCloseTo(1.5, 5);
     expect(() => l1Loss(tf.zeros([2]), tf.zeros([3]))).toThrow(/differ/);
   });
 
@@ -50,7 +82,9 @@ describe('losses', () => {
   it('r1PenaltyWithLogits: one D pass on the reals gives the same D loss and gradients as two', () => {
     const model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 3 });
     const D = model.discriminator;
-    const vars = D.weights().filter((w) => w.trainable).map((w) => w.variable);
+    const vars = D.weights()
+      .filter((w) => w.trainable)
+      .map((w) => w.variable);
     const real = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
     const fake = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
     const y = tf.oneHot([2, 7], 10).toFloat() as tf.Tensor2D;
@@ -58,7 +92,10 @@ describe('losses', () => {
     const before = tf.memory().numTensors;
     const twice = tf.variableGrads(() => {
       const adv = discriminatorAdversarialLoss(D.apply(real, { training: true }), y, D.apply(fake, { training: true }), yt);
-      return tf.add(adv, r1Penalty((x) => pickGroupLogit(D.apply(x, { training: true }), y), real, 10)) as tf.Scalar;
+      return tf.add(
+        adv,
+        r1Penalty((x) => pickGroupLogit(D.apply(x, { training: true }), y), real, 10),
+      ) as tf.Scalar;
     }, vars);
     let logits: tf.Tensor2D | undefined;
     const once = tf.variableGrads(() => {
@@ -75,4 +112,3 @@ describe('losses', () => {
     model.dispose();
   });
 });
-

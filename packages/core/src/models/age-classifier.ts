@@ -56,7 +56,8 @@ export class AgeClassifier extends Module {
   apply(x: tf.Tensor4D, _opts: { training?: boolean } = {}): tf.Tensor2D {
     assertShape(x, [null, null, null, 3], 'AgeClassifier.apply: x');
     const f = 2 ** this.convs.length;
-    if (x.shape[1] % f !== 0 || x.shape[2] % f !== 0) throw new ShapeError(`AgeClassifier.apply: height and width must be divisible by ${f}, got x ${describeShape(x)}`);
+    if (x.shape[1] % f !== 0 || x.shape[2] % f !== 0)
+      throw new ShapeError(`AgeClassifier.apply: height and width must be divisible by ${f}, got x ${describeShape(x)}`);
     const slope = this.config.leakySlope;
     return tf.tidy(() => {
       let h = leakyRelu(this.stem.apply(x), slope);

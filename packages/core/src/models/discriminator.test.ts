@@ -6,7 +6,20 @@ import type { Module } from '../layers/module.js';
 import { createAgeClassifier } from './age-classifier.js';
 import { createDiscriminator } from './discriminator.js';
 
-const MICRO: ModelConfig = resolveModelConfig({ preset: 'tiny', resolution: 16, c0: 4, cMax: 8, nIdBlocks: 1, nAmDown: 2, nDecBlocks: 1, styleDim: 8, dC0: 4, clsC0: 4, stemKernel: 3, ageGroups: 'lats-6' });
+const MICRO: ModelConfig = resolveModelConfig({
+  preset: 'tiny',
+  resolution: 16,
+  c0: 4,
+  cMax: 8,
+  nIdBlocks: 1,
+  nAmDown: 2,
+  nDecBlocks: 1,
+  styleDim: 8,
+  dC0: 4,
+  clsC0: 4,
+  stemKernel: 3,
+  ageGroups: 'lats-6',
+});
 const summary = (m: Module) => m.weights().map((w) => `${w.name} ${w.variable.shape.join('x')} ${w.trainable}`);
 
 function checkGrads(m: Module, grads: tf.NamedTensorMap, requireAll: boolean): void {
@@ -42,7 +55,12 @@ describe('discriminator and age classifier [cpu]', () => {
     expect(Number.isFinite(r1.value.dataSync()[0])).toBe(true);
     // Only the final bias does not influence grad_x D.
     const named = new Map(d.weights().map((w) => [w.variable.name, w.name]));
-    expect(d.trainableVariables().filter((v) => !r1.grads[v.name]).map((v) => named.get(v.name))).toEqual(['discriminator/out/bias']);
+    expect(
+      d
+        .trainableVariables()
+        .filter((v) => !r1.grads[v.name])
+        .map((v) => named.get(v.name)),
+    ).toEqual(['discriminator/out/bias']);
     checkGrads(d, r1.grads, false);
     tf.dispose([r1.value, ...Object.values(r1.grads)]);
     expect(tf.memory().numTensors).toBe(before);
@@ -75,7 +93,16 @@ describe('discriminator and age classifier [cpu]', () => {
     const plain = createAgeClassifier(MICRO, { seed: 2 });
     const robust = createAgeClassifier({ ...MICRO, clsArch: 'robust' }, { seed: 2 });
     // plain keeps its weight names (old classifier folders still load)
-    expect(summary(plain)).toEqual(['age_classifier/stem/kernel 3x3x3x4 true', 'age_classifier/stem/bias 4 true', 'age_classifier/down0/kernel 3x3x4x8 true', 'age_classifier/down0/bias 8 true', 'age_classifier/down1/kernel 3x3x8x8 true', 'age_classifier/down1/bias 8 true', 'age_classifier/out/kernel 8x6 true', 'age_classifier/out/bias 6 true']);
+    expect(summary(plain)).toEqual([
+      'age_classifier/stem/kernel 3x3x3x4 true',
+      'age_classifier/stem/bias 4 true',
+      'age_classifier/down0/kernel 3x3x4x8 true',
+      'age_classifier/down0/bias 8 true',
+      'age_classifier/down1/kernel 3x3x8x8 true',
+      'age_classifier/down1/bias 8 true',
+      'age_classifier/out/kernel 8x6 true',
+      'age_classifier/out/bias 6 true',
+    ]);
     expect(robust.convs.every((c) => c.getConfig().strides === 1)).toBe(true);
     expect(robust.pre.length).toBe(robust.convs.length);
     const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
@@ -84,7 +111,10 @@ describe('discriminator and age classifier [cpu]', () => {
     expect(logits.shape).toEqual([2, 6]);
     logits.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot([1, 4], 6), robust.apply(x)) as tf.Scalar, robust.trainableVariables());
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(tf.oneHot([1, 4], 6), robust.apply(x)) as tf.Scalar,
+      robust.trainableVariables(),
+    );
     checkGrads(robust, grads, true);
     tf.dispose([value, ...Object.values(grads), x]);
     expect(() => createAgeClassifier({ ...MICRO, clsArch: 'deep' as never })).toThrow(/clsArch.*"plain" or "robust"/);

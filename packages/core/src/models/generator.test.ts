@@ -9,7 +9,19 @@ import { createGenerator, disposeEncoded, type Generator } from './generator.js'
 import { ageTarget, groupTarget } from './targets.js';
 
 /** A generator small enough for gradient tests on the cpu backend (16×16, 4–8 channels). */
-const MICRO: ModelConfig = resolveModelConfig({ preset: 'tiny', resolution: 16, c0: 4, cMax: 8, nIdBlocks: 1, nAmDown: 2, nDecBlocks: 1, styleDim: 8, dC0: 4, clsC0: 4, stemKernel: 3 });
+const MICRO: ModelConfig = resolveModelConfig({
+  preset: 'tiny',
+  resolution: 16,
+  c0: 4,
+  cMax: 8,
+  nIdBlocks: 1,
+  nAmDown: 2,
+  nDecBlocks: 1,
+  styleDim: 8,
+  dC0: 4,
+  clsC0: 4,
+  stemKernel: 3,
+});
 
 const summary = (m: Module) => m.weights().map((w) => `${w.name} ${w.variable.shape.join('x')} ${w.trainable} ${w.lrMultiplier}`);
 
@@ -103,7 +115,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(names).toContain('generator/dec/up0/conv/affine/bias');
       expect(names).toContain('generator/to_rgb/kernel');
       expect(new Set(names).size).toBe(names.length);
-      const style = g.weights().filter((w) => w.lrMultiplier !== 1).map((w) => w.name);
+      const style = g
+        .weights()
+        .filter((w) => w.lrMultiplier !== 1)
+        .map((w) => w.name);
       expect(style.length).toBeGreaterThan(0);
       expect(style.every((n) => n.includes('/affine/') || n.startsWith('generator/am/style/'))).toBe(true);
       for (const m of [again, fromConfig, other]) m.dispose();
@@ -159,10 +174,13 @@ describe('encoderMask (where the encoder applies the face mask) [cpu]', () => {
     const y = groupTarget([1, 7], 10);
     const before = tf.memory().numTensors;
     const encBiases = g.weights().filter((w) => /^generator\/enc\/.*bias$/.test(w.name));
-    const { value, grads } = tf.variableGrads(() => {
-      const out = g.apply(x, mask, y);
-      return tf.mean(tf.abs(tf.sub(out, x))) as tf.Scalar;
-    }, encBiases.map((w) => w.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const out = g.apply(x, mask, y);
+        return tf.mean(tf.abs(tf.sub(out, x))) as tf.Scalar;
+      },
+      encBiases.map((w) => w.variable),
+    );
     const max = Math.max(...encBiases.map((w) => tf.tidy(() => tf.max(tf.abs(grads[w.variable.name]!)).dataSync()[0]!)));
     const fId = g.encode(x, mask);
     const bgFeatures = tf.tidy(() => tf.max(tf.abs(fId.slice([0, 0, 0, 0], [2, fId.shape[1], fId.shape[2] / 2, fId.shape[3]]))).dataSync()[0]!);
@@ -205,7 +223,10 @@ describe('encodeImage + applyEncoded (the G step shares the encoder between its 
       const mask = tf.randomUniform([2, maskSize, maskSize, 1], 0, 1, 'float32', 7) as tf.Tensor4D; // half size: resized inside
       const before = tf.memory().numTensors;
       const e = g.encodeImage(x, mask);
-      for (const group of [[1, 8], [4, 4]]) {
+      for (const group of [
+        [1, 8],
+        [4, 4],
+      ]) {
         const y = groupTarget(group, 10);
         const a = g.apply(x, mask, y);
         const b = g.applyEncoded(e, y);
@@ -234,14 +255,24 @@ describe('encodeImage + applyEncoded (the G step shares the encoder between its 
     // aging (stand-in for the D/C terms), reconstruction ×10, cycle ×10, identity feature: GanTrainer's G terms
     const separate = tf.variableGrads(() => {
       const xt = g.apply(x, mask, yt, { training: true });
-      return tf.addN([tf.mean(tf.square(xt)), tf.mul(l1(g.apply(x, mask, y, { training: true }), x), 10), tf.mul(l1(g.apply(xt, mask, y, { training: true }), x), 10), l1(g.encode(xt, mask), g.encode(x, mask))]) as tf.Scalar;
+      return tf.addN([
+        tf.mean(tf.square(xt)),
+        tf.mul(l1(g.apply(x, mask, y, { training: true }), x), 10),
+        tf.mul(l1(g.apply(xt, mask, y, { training: true }), x), 10),
+        l1(g.encode(xt, mask), g.encode(x, mask)),
+      ]) as tf.Scalar;
     }, vars);
     g.clearBatchStats();
     const shared = tf.variableGrads(() => {
       const onX = g.encodeImage(x, mask);
       const xt = g.applyEncoded(onX, yt, { training: true });
       const onXt = g.encodeImage(xt, mask);
-      return tf.addN([tf.mean(tf.square(xt)), tf.mul(l1(g.applyEncoded(onX, y, { training: true }), x), 10), tf.mul(l1(g.applyEncoded(onXt, y, { training: true }), x), 10), l1(onXt.fId, onX.fId)]) as tf.Scalar;
+      return tf.addN([
+        tf.mean(tf.square(xt)),
+        tf.mul(l1(g.applyEncoded(onX, y, { training: true }), x), 10),
+        tf.mul(l1(g.applyEncoded(onXt, y, { training: true }), x), 10),
+        l1(onXt.fId, onX.fId),
+      ]) as tf.Scalar;
     }, vars);
     g.clearBatchStats();
     expect(shared.value.dataSync()[0]).toBeCloseTo(separate.value.dataSync()[0]!, 6);
@@ -250,4 +281,3 @@ describe('encodeImage + applyEncoded (the G step shares the encoder between its 
     g.dispose();
   });
 });
-

@@ -87,7 +87,9 @@ export class AgeModulatorBlock extends Module {
   constructor(name: string, args: { inChannels: number; filters: number; numClasses: number; slope: number }, rng: Rng) {
     super(name);
     this.slope = args.slope;
-    this.conv = this.addChild(new Conv2D('conv', { inChannels: args.inChannels, filters: args.filters, kernelSize: 3, strides: 2, padding: 1, useBias: false }, rng));
+    this.conv = this.addChild(
+      new Conv2D('conv', { inChannels: args.inChannels, filters: args.filters, kernelSize: 3, strides: 2, padding: 1, useBias: false }, rng),
+    );
     this.cbn = this.addChild(new ConditionalBatchNorm('cbn', { channels: args.filters, numClasses: args.numClasses }, rng));
   }
 

@@ -19,7 +19,14 @@ function checkPreset(preset: PresetName, n: number, gResolution: number): void {
     // G is fully convolutional: the paper preset's shape test runs it at 64px to stay fast.
     const x = tf.randomUniform([n, gResolution, gResolution, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
     const m = tf.ones([n, gResolution, gResolution, 1]) as tf.Tensor4D;
-    const y = g.apply(x, m, groupTarget(Array.from({ length: n }, (_, i) => i), 10));
+    const y = g.apply(
+      x,
+      m,
+      groupTarget(
+        Array.from({ length: n }, (_, i) => i),
+        10,
+      ),
+    );
     const xr = tf.randomUniform([n, r, r, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
     return { y, dl: d.apply(xr), cl: c.apply(xr) };
   });
@@ -62,7 +69,10 @@ describe('targets', () => {
 
   it('groupTarget is one-hot; ageTarget blends the two neighbouring groups', () => {
     const a = groupTarget([1, 0], 3);
-    expect(a.arraySync()).toEqual([[0, 1, 0], [1, 0, 0]]);
+    expect(a.arraySync()).toEqual([
+      [0, 1, 0],
+      [1, 0, 0],
+    ]);
     const b = ageTarget([4.5, 40, 0], 'ffhq-aging-10');
     const rows = b.arraySync();
     expect(b.shape).toEqual([3, 10]);

@@ -21,5 +21,9 @@ export function groupTarget(indices: number[] | tf.Tensor1D, numGroups: number):
 export function ageTarget(ages: number[], set: AgeGroupSet | AgeGroupSetName): tf.Tensor2D {
   const groups = typeof set === 'string' ? getAgeGroupSet(set) : set;
   if (ages.length === 0) throw new ShapeError('ageTarget: ages must not be empty');
-  return tf.tensor2d(ages.map((a) => ageToGroupWeights(a, groups)), [ages.length, groups.groups.length], 'float32');
+  return tf.tensor2d(
+    ages.map((a) => ageToGroupWeights(a, groups)),
+    [ages.length, groups.groups.length],
+    'float32',
+  );
 }

@@ -2,14 +2,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import { CheckpointError, ModelLoadError, RaganError } from '../errors/index.js';
 import { writeFileAtomic } from './atomic-write.js';
-import {
-  DEFAULT_MAX_READ_BYTES,
-  assertReadablePath,
-  assertWritablePath,
-  tooLargeError,
-  type ModelStore,
-  type StoreReadOptions,
-} from '../io/store.js';
+import { DEFAULT_MAX_READ_BYTES, assertReadablePath, assertWritablePath, tooLargeError, type ModelStore, type StoreReadOptions } from '../io/store.js';
 
 export interface FsStore extends ModelStore {
   write(path: string, data: Uint8Array): Promise<void>;
@@ -126,4 +119,3 @@ export function fsStore(dir: string): FsStore {
 
   return { dir: root, describe: () => root, read, write };
 }
-

@@ -50,8 +50,32 @@ interface Case {
 const CASES: Case[] = [
   { name: '3×3 same, Ci ≥ 32 (one product per tap)', x: [2, 9, 7, 32], k: [3, 3], co: 16, stride: 1, pad: 'same' },
   { name: '5×5 valid, three images of odd size, Ci ≥ 32', x: [3, 9, 11, 32], k: [5, 5], co: 9, stride: 1, pad: 'valid' },
-  { name: 'explicit asymmetric pads, Ci ≥ 32', x: [2, 7, 8, 36], k: [3, 3], co: 10, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
-  { name: 'explicit asymmetric pads, whole NCHWc blocks in and out', x: [2, 7, 8, 16], k: [3, 3], co: 16, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  {
+    name: 'explicit asymmetric pads, Ci ≥ 32',
+    x: [2, 7, 8, 36],
+    k: [3, 3],
+    co: 10,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'explicit asymmetric pads, whole NCHWc blocks in and out',
+    x: [2, 7, 8, 16],
+    k: [3, 3],
+    co: 16,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { name: '3×3 stride 2 same, even size', x: [2, 12, 10, 8], k: [3, 3], co: 12, stride: 2, pad: 'same' },
   { name: '3×3 stride 2 same, odd size', x: [1, 11, 9, 40], k: [3, 3], co: 8, stride: 2, pad: 'same' },
   // whole NCHWc blocks in, a part block out (24 = 16 + 8 output channels)
@@ -61,10 +85,46 @@ const CASES: Case[] = [
   { name: '1×1', x: [3, 5, 6, 33], k: [1, 1], co: 7, stride: 1, pad: 'valid' },
   // (Not 1×3 with strides [2, 1] 'same': stock tfjs-backend-wasm 4.22 returns zeros for that forward conv.)
   { name: '3×1 kernel, strides [1, 2]', x: [1, 8, 9, 4], k: [3, 1], co: 6, stride: [1, 2], pad: 'same' },
-  { name: 'explicit asymmetric pads', x: [2, 7, 8, 5], k: [3, 3], co: 4, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  {
+    name: 'explicit asymmetric pads',
+    x: [2, 7, 8, 5],
+    k: [3, 3],
+    co: 4,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   // pads wider than the kernel: the stride-1 input gradient cannot be a flipped Conv, ConvTranspose runs
-  { name: 'explicit pads wider than the kernel', x: [1, 6, 7, 4], k: [3, 3], co: 5, stride: 1, pad: [[0, 0], [3, 1], [1, 3], [0, 0]] },
-  { name: '4×4 stride 2 explicit pad 1 (PatchGAN-style)', x: [1, 16, 16, 8], k: [4, 4], co: 8, stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  {
+    name: 'explicit pads wider than the kernel',
+    x: [1, 6, 7, 4],
+    k: [3, 3],
+    co: 5,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [3, 1],
+      [1, 3],
+      [0, 0],
+    ],
+  },
+  {
+    name: '4×4 stride 2 explicit pad 1 (PatchGAN-style)',
+    x: [1, 16, 16, 8],
+    k: [4, 4],
+    co: 8,
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 /** Deterministic inputs; the conv, and its gradients with respect to x and the filter. */
@@ -118,7 +178,19 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
     // The filter gradient writes its padded input into buffers kept across calls; the second layer's
     // pads fall where the first layer's values were.
     const big: Case = { name: 'big', x: [2, 12, 12, 40], k: [3, 3], co: 8, stride: 1, pad: 'valid' };
-    const small: Case = { name: 'small', x: [1, 6, 5, 40], k: [3, 3], co: 8, stride: 1, pad: [[0, 0], [2, 1], [1, 2], [0, 0]] };
+    const small: Case = {
+      name: 'small',
+      x: [1, 6, 5, 40],
+      k: [3, 3],
+      co: 8,
+      stride: 1,
+      pad: [
+        [0, 0],
+        [2, 1],
+        [1, 2],
+        [0, 0],
+      ],
+    };
     const wasm = [convAndGrads(big), convAndGrads(small)];
     enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, log: (l) => expect.fail(l) });
     const onnx = [convAndGrads(big), convAndGrads(small), convAndGrads(big), convAndGrads(small)];
@@ -193,7 +265,10 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
   it('does not judge a layer on a first call whose wasm result holds NaN, and checks it on the next', () => {
     enableOnnxConvKernels(binding, { threads: 1, minMacs: 0, log: () => expect.fail('nothing to report') });
     const w = tf.randomUniform([3, 3, 4, 4], -1, 1, 'float32', 1) as tf.Tensor4D;
-    const bad = tf.tensor4d(Float32Array.from({ length: 64 * 4 }, (_, i) => (i === 37 ? NaN : (i % 7) / 7)), [1, 8, 8, 4]);
+    const bad = tf.tensor4d(
+      Float32Array.from({ length: 64 * 4 }, (_, i) => (i === 37 ? NaN : (i % 7) / 7)),
+      [1, 8, 8, 4],
+    );
     const good = tf.randomUniform([1, 8, 8, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
     const y1 = tf.conv2d(bad, w, 1, 'same');
     expect(onnxConvStats()).toMatchObject({ onnx: 0, wasm: 1, rejected: 0, sessions: 1 });
@@ -280,7 +355,10 @@ describe('ONNX Runtime convolutions on the wasm backend', () => {
         const x = tf.randomUniform([2, res, res, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
         const mask = tf.ones([2, res, res, 1]) as tf.Tensor4D;
         const target = tf.oneHot([1, 7], 10).toFloat() as tf.Tensor2D;
-        const { grads: g } = tf.variableGrads(() => tf.sum(model.discriminator.apply(model.generator.apply(x, mask, target, { training: true }), { training: true })) as tf.Scalar, vars);
+        const { grads: g } = tf.variableGrads(
+          () => tf.sum(model.discriminator.apply(model.generator.apply(x, mask, target, { training: true }), { training: true })) as tf.Scalar,
+          vars,
+        );
         return vars.map((v) => g[v.name]!.dataSync().slice() as Float32Array);
       });
       model.dispose();

@@ -229,7 +229,13 @@ export function onnxConvStats(): OnnxConvStats {
 
 // ---------------------------------------------------------------------------------------------------
 
-type ConvAttrs = { strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat?: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+type ConvAttrs = {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: string;
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
 
 interface Geometry {
   B: number;
@@ -364,7 +370,18 @@ function arrangeFilter(s: State, w: Float32Array, g: Geometry, flipped: boolean)
  * and `left` zero rows and columns before the values and zeros after, up to `dst`'s end. Writes every
  * float of `dst`.
  */
-function padInto(dst: Float32Array, src: Float32Array, B: number, rows: number, cols: number, C: number, rowsP: number, colsP: number, top: number, left: number): void {
+function padInto(
+  dst: Float32Array,
+  src: Float32Array,
+  B: number,
+  rows: number,
+  cols: number,
+  C: number,
+  rowsP: number,
+  colsP: number,
+  top: number,
+  left: number,
+): void {
   const rowLen = cols * C;
   let d = 0;
   for (let b = 0; b < B; b++) {
@@ -419,7 +436,14 @@ function convLayout(g: Geometry, form: ConvForm): { inShape: number[]; outShape:
   if (form === 'transposed') return { inShape: yShape, outShape: xShape, O: g.Co, I: g.Ci, pads, strides: [g.sh, g.sw] };
   const ekh = (g.kh - 1) * g.dh + 1;
   const ekw = (g.kw - 1) * g.dw + 1;
-  return { inShape: yShape, outShape: xShape, O: g.Ci, I: g.Co, pads: [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right], strides: [1, 1] };
+  return {
+    inShape: yShape,
+    outShape: xShape,
+    O: g.Ci,
+    I: g.Co,
+    pads: [ekh - 1 - g.top, ekw - 1 - g.left, ekh - 1 - g.bottom, ekw - 1 - g.right],
+    strides: [1, 1],
+  };
 }
 
 /** The standard graph: ONNX's NCHW `Conv` or `ConvTranspose` (convLayout) between NHWC⇄NCHW transposes. */
@@ -497,11 +521,18 @@ function filterGradShifted(g: Geometry): Graph {
   const rows = g.B * Hp * Wp;
   const offsets: number[] = [];
   for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) offsets.push(i * g.dh * Wp + j * g.dw);
-  if (offsets[offsets.length - 1]! + L > rows) throw new Error(`the last tap's window (${offsets[offsets.length - 1]! + L} rows) passes the padded input (${rows})`);
+  if (offsets[offsets.length - 1]! + L > rows)
+    throw new Error(`the last tap's window (${offsets[offsets.length - 1]! + L} rows) passes the padded input (${rows})`);
   const nodes: OnnxNode[] = [];
   const inits: OnnxInitializer[] = [];
   const inputs: [string, number[]][] = [['dy', [L, g.Co]], ...offsets.map((_, t): [string, number[]] => [`x${t}`, [L, g.Ci]])];
-  tapProducts(g, offsets.map((_, t) => `x${t}`), 'dy', nodes, inits);
+  tapProducts(
+    g,
+    offsets.map((_, t) => `x${t}`),
+    'dy',
+    nodes,
+    inits,
+  );
   return {
     nodes,
     inits,
@@ -754,7 +785,14 @@ function makeKernel(kind: ConvKernel, fallback: tf.KernelFunc): tf.KernelFunc {
       tensors = [ins.x!, ins.dy!];
     }
     const macs = g.B * g.Ho * g.Wo * g.Co * g.kh * g.kw * g.Ci;
-    if (macs < s.options.minMacs || unsupported(g, a, tensors.map((t) => t.dtype)) !== null) {
+    if (
+      macs < s.options.minMacs ||
+      unsupported(
+        g,
+        a,
+        tensors.map((t) => t.dtype),
+      ) !== null
+    ) {
       s.stats.wasm++;
       return fallback(args as never);
     }

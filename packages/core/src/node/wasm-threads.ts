@@ -30,7 +30,10 @@ export interface EnableWasmThreadsOptions {
   timeoutMs?: number;
 }
 
-type WorkerCtor = new (filename: string | URL, options?: Record<string, unknown>) => {
+type WorkerCtor = new (
+  filename: string | URL,
+  options?: Record<string, unknown>,
+) => {
   ref(): void;
   unref(): void;
   postMessage(value: unknown, transferList?: readonly unknown[]): void;
@@ -45,8 +48,7 @@ interface EngineInternals {
 
 // A wasm module using shared memory and an atomic op (tfjs's own feature test).
 const THREADS_TEST = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26,
-  11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11,
 ]);
 
 let failedBefore: string | undefined;

@@ -274,7 +274,7 @@ export function generatorToOnnx(generator: Generator, options: GeneratorOnnxOpti
     producerVersion: VERSION,
     opsetVersion: ONNX_OPSET,
     graphName: 'ragan_generator',
-    docString: 'RAGAN generator G(x, m, y\'): image and mask NHWC in [-1, 1] / [0, 1], target = age-group weights; inference mode.',
+    docString: "RAGAN generator G(x, m, y'): image and mask NHWC in [-1, 1] / [0, 1], target = age-group weights; inference mode.",
     nodes: e.g.nodes,
     initializers: e.g.initializers,
     inputs: [

@@ -39,7 +39,10 @@ describe('ONNX export of the generator', () => {
       producerVersion: '0',
       opsetVersion: 17,
       graphName: 'g',
-      nodes: [{ opType: 'Add', inputs: ['x', 'c'], outputs: ['y'], name: 'add' }, { opType: 'LeakyRelu', inputs: ['y'], outputs: ['z'], name: 'lrelu', attrs: { alpha: { float: 0.5 } } }],
+      nodes: [
+        { opType: 'Add', inputs: ['x', 'c'], outputs: ['y'], name: 'add' },
+        { opType: 'LeakyRelu', inputs: ['y'], outputs: ['z'], name: 'lrelu', attrs: { alpha: { float: 0.5 } } },
+      ],
       initializers: [{ name: 'c', dims: [3], data: new Float32Array([1, -2, 3.5]) }],
       inputs: [{ name: 'x', dims: ['N', 3] }],
       outputs: [{ name: 'z', dims: ['N', 3] }],
@@ -84,7 +87,9 @@ describe('ONNX export of the generator', () => {
     const onnx = await createOnnxGenerator(ortModule, g, { threads: 1 });
     const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 21) as tf.Tensor4D;
     // left half background, right half a soft face
-    const m = tf.tidy(() => tf.mul(tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 22), tf.concat([tf.zeros([2, 32, 16, 1]), tf.ones([2, 32, 16, 1])], 2))) as tf.Tensor4D;
+    const m = tf.tidy(() =>
+      tf.mul(tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 22), tf.concat([tf.zeros([2, 32, 16, 1]), tf.ones([2, 32, 16, 1])], 2)),
+    ) as tf.Tensor4D;
     const w = groupTarget([2, 8], 10);
     const a = await onnx.apply(x, m, w);
     const b = g.apply(x, m, w);
@@ -120,7 +125,10 @@ describe('ONNX export of the generator', () => {
     for (const opts of [{}, { keepDetail: true, batchSize: 1 }]) {
       const a = await reageFacesAsync(g, crops, masks, { age: 45 }, { ...opts, forward: onnx.apply });
       const b = reageFaces(g, crops, masks, { age: 45 }, opts);
-      expect(a.map((t) => t.shape)).toEqual([[64, 64, 3], [32, 32, 3]]);
+      expect(a.map((t) => t.shape)).toEqual([
+        [64, 64, 3],
+        [32, 32, 3],
+      ]);
       a.forEach((t, i) => expectTensorsClose(t, b[i]!, 1e-4));
       tf.dispose([...a, ...b]);
     }
@@ -136,7 +144,9 @@ describe('ONNX export of the generator', () => {
       Tensor: ortModule.Tensor,
       InferenceSession: {
         create: async () => ({
-          run: async (feeds) => ({ output: new ortModule.Tensor('float32', new Float32Array(32 * 32 * 3 * feeds.image!.dims[0]!), [feeds.image!.dims[0]!, 32, 32, 3]) }),
+          run: async (feeds) => ({
+            output: new ortModule.Tensor('float32', new Float32Array(32 * 32 * 3 * feeds.image!.dims[0]!), [feeds.image!.dims[0]!, 32, 32, 3]),
+          }),
           release: async () => {
             released = true;
           },

@@ -102,8 +102,10 @@ export async function createOnnxGenerator(ort: OrtModuleLike, generator: Generat
 
   const apply = async (x: tf.Tensor4D, mask: tf.Tensor4D, target: tf.Tensor2D): Promise<tf.Tensor4D> => {
     const n = x.shape[0];
-    if (x.shape[1] !== res || x.shape[2] !== res || x.shape[3] !== 3) throw new ModelLoadError('generator.onnx', `takes [N, ${res}, ${res}, 3] images, got [${x.shape.join(', ')}]`);
-    if (target.shape[0] !== n || target.shape[1] !== k) throw new ModelLoadError('generator.onnx', `takes [${n}, ${k}] targets, got [${target.shape.join(', ')}]`);
+    if (x.shape[1] !== res || x.shape[2] !== res || x.shape[3] !== 3)
+      throw new ModelLoadError('generator.onnx', `takes [N, ${res}, ${res}, 3] images, got [${x.shape.join(', ')}]`);
+    if (target.shape[0] !== n || target.shape[1] !== k)
+      throw new ModelLoadError('generator.onnx', `takes [${n}, ${k}] targets, got [${target.shape.join(', ')}]`);
     const m = mask.shape[1] === res && mask.shape[2] === res ? mask : tf.image.resizeBilinear(mask, [res, res]);
     try {
       // Any dtype in (targets may be int32 one-hots), float32 out.

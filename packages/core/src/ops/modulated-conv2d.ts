@@ -46,7 +46,8 @@ export function modulatedConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, style: tf.T
   assertRank(x, 4, 'modulatedConv2d: x');
   assertRank(kernel, 4, 'modulatedConv2d: kernel');
   const [n, , , cin] = x.shape;
-  if (kernel.shape[2] !== cin) throw new ShapeError(`modulatedConv2d: kernel [${kernel.shape.join(', ')}] expects ${kernel.shape[2]} input channels, x has ${cin}`);
+  if (kernel.shape[2] !== cin)
+    throw new ShapeError(`modulatedConv2d: kernel [${kernel.shape.join(', ')}] expects ${kernel.shape[2]} input channels, x has ${cin}`);
   assertShape(style, [n, cin], 'modulatedConv2d: style');
   const demodulate = opts.demodulate ?? true;
   return tf.tidy((): tf.Tensor4D => {

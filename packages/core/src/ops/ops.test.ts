@@ -64,7 +64,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(a[1]![2]!.map((p) => p[0])).toEqual([-22, -23, -24, -24, -24]);
         expectClose(shiftImages(x, [0, 0], [0, 0]), x, 0);
         // the gradient of a sum: every input pixel counts as often as it is seen
-        const g = tf.grad((t: tf.Tensor) => tf.sum(shiftImages(t as tf.Tensor4D, [1, 0], [0, -2])))(x).arraySync() as number[][][][];
+        const g = tf
+          .grad((t: tf.Tensor) => tf.sum(shiftImages(t as tf.Tensor4D, [1, 0], [0, -2])))(x)
+          .arraySync() as number[][][][];
         expect(g[0]!.map((r) => r[0]![0])).toEqual([2, 1, 1, 0]);
         expect(g[1]![0]!.map((p) => p[0])).toEqual([0, 0, 1, 1, 3]);
         expect(() => shiftImages(x, [0], [0, 0])).toThrow(/2 images but 1 and 2 shifts/);
@@ -117,9 +119,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
         // Group size 2, N = 4: sample n is in column n mod 2, i.e. {0, 2} and {1, 3}.
         const xs = x.arraySync() as number[][][][];
         const ys = y.arraySync() as number[][][][];
-        for (const [a, b] of [[0, 2], [1, 3]] as const) {
+        for (const [a, b] of [
+          [0, 2],
+          [1, 3],
+        ] as const) {
           let sum = 0;
-          for (let h = 0; h < 2; h++) for (let w = 0; w < 2; w++) for (let c = 0; c < 3; c++) sum += Math.sqrt(((xs[a]![h]![w]![c]! - xs[b]![h]![w]![c]!) / 2) ** 2 + 1e-8);
+          for (let h = 0; h < 2; h++)
+            for (let w = 0; w < 2; w++) for (let c = 0; c < 3; c++) sum += Math.sqrt(((xs[a]![h]![w]![c]! - xs[b]![h]![w]![c]!) / 2) ** 2 + 1e-8);
           expect(ys[a]![1]![0]![3]).toBeCloseTo(sum / 12, 5);
           expect(ys[b]![0]![1]![3]).toBeCloseTo(sum / 12, 5);
         }
@@ -142,7 +148,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expectClose(res.mean, mean, 1e-6);
         expectClose(res.variance, variance, 1e-6);
         groups.forEach((g, i) => {
-          const expected = tf.add(tf.mul(normalised.slice([i, 0, 0, 0], [1, 3, 3, c]), gamma.slice([g, 0], [1, c]).reshape([1, 1, 1, c])), beta.slice([g, 0], [1, c]).reshape([1, 1, 1, c]));
+          const expected = tf.add(
+            tf.mul(normalised.slice([i, 0, 0, 0], [1, 3, 3, c]), gamma.slice([g, 0], [1, c]).reshape([1, 1, 1, c])),
+            beta.slice([g, 0], [1, c]).reshape([1, 1, 1, c]),
+          );
           expectClose(res.output.slice([i, 0, 0, 0], [1, 3, 3, c]), expected, 1e-5);
         });
         // A half/half blend of groups 1 and 2 equals the average of the two one-hot outputs.
@@ -155,7 +164,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const mm = tf.tensor1d([0.1, -0.2, 0.3]);
         const mv = tf.tensor1d([2, 0.5, 1]);
         const inf = conditionalBatchNorm(x, gamma, beta, oneHot([0, 0, 0, 0], k), { movingMean: mm, movingVar: mv });
-        const expected = tf.add(tf.mul(tf.div(tf.sub(x, mm), tf.sqrt(tf.add(mv, 1e-5))), gamma.slice([0, 0], [1, c])), beta.slice([0, 0], [1, c])) as tf.Tensor4D;
+        const expected = tf.add(
+          tf.mul(tf.div(tf.sub(x, mm), tf.sqrt(tf.add(mv, 1e-5))), gamma.slice([0, 0], [1, c])),
+          beta.slice([0, 0], [1, c]),
+        ) as tf.Tensor4D;
         expectClose(inf, expected, 1e-5);
         expect(() => conditionalBatchNorm(x, gamma, beta, oneHot([0, 0, 0, 0], k))).toThrow(/movingMean/);
         expect(() => conditionalBatchNorm(x, gamma, beta, oneHot([0, 0, 0], k), { training: true })).toThrow(/groupWeights/);
@@ -166,7 +178,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       tf.tidy(() => {
         const t = oneHot([2, 0], 3);
         expect(t.dtype).toBe('float32');
-        expect(t.arraySync()).toEqual([[0, 0, 1], [1, 0, 0]]);
+        expect(t.arraySync()).toEqual([
+          [0, 0, 1],
+          [1, 0, 0],
+        ]);
         expect(oneHot(tf.tensor1d([1], 'int32'), 2).arraySync()).toEqual([[0, 1]]);
         expect(() => oneHot([3], 3)).toThrow(/index 3/);
       });
@@ -178,7 +193,16 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const s = tf.ones([4, 3]) as tf.Tensor2D;
       const [gt, bt, gw] = [tf.ones([2, 3]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D, oneHot([0, 1, 1, 0], 2)];
       const before = tf.memory().numTensors;
-      const outs: tf.Tensor[] = [leakyRelu(x), upsampleNearest2x(x), downsampleAvg2x(x), pixelNorm(x), modulatedConv2d(x, w, s), minibatchStddev(x), demodulationCoefficients(w, s), oneHot([0, 1], 2)];
+      const outs: tf.Tensor[] = [
+        leakyRelu(x),
+        upsampleNearest2x(x),
+        downsampleAvg2x(x),
+        pixelNorm(x),
+        modulatedConv2d(x, w, s),
+        minibatchStddev(x),
+        demodulationCoefficients(w, s),
+        oneHot([0, 1], 2),
+      ];
       const r = conditionalBatchNormWithStats(x, gt, bt, gw, { training: true });
       outs.push(r.output, r.mean, r.variance);
       expect(tf.memory().numTensors - before).toBe(outs.length);

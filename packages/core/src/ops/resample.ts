@@ -63,13 +63,21 @@ export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
 export function shiftImages(x: tf.Tensor4D, dy: readonly number[], dx: readonly number[]): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   if (dy.length !== n || dx.length !== n) throw new ShapeError(`shiftImages: ${n} images but ${dy.length} and ${dx.length} shifts`);
-  if (![...dy, ...dx].every((d) => Number.isInteger(d) && Math.abs(d) < Math.min(h, w))) throw new ShapeError(`shiftImages: shifts must be integers below the side ${Math.min(h, w)}`);
+  if (![...dy, ...dx].every((d) => Number.isInteger(d) && Math.abs(d) < Math.min(h, w)))
+    throw new ShapeError(`shiftImages: shifts must be integers below the side ${Math.min(h, w)}`);
   const m = Math.max(1, ...dy.map(Math.abs), ...dx.map(Math.abs));
   return tf.tidy(() => {
     // edge padding: a pad of m then a per-image crop
-    const rowsPad = tf.concat([tf.tile(x.slice([0, 0, 0, 0], [n, 1, w, c]), [1, m, 1, 1]), x, tf.tile(x.slice([0, h - 1, 0, 0], [n, 1, w, c]), [1, m, 1, 1])], 1);
+    const rowsPad = tf.concat(
+      [tf.tile(x.slice([0, 0, 0, 0], [n, 1, w, c]), [1, m, 1, 1]), x, tf.tile(x.slice([0, h - 1, 0, 0], [n, 1, w, c]), [1, m, 1, 1])],
+      1,
+    );
     const padded = tf.concat(
-      [tf.tile(rowsPad.slice([0, 0, 0, 0], [n, h + 2 * m, 1, c]), [1, 1, m, 1]), rowsPad, tf.tile(rowsPad.slice([0, 0, w - 1, 0], [n, h + 2 * m, 1, c]), [1, 1, m, 1])],
+      [
+        tf.tile(rowsPad.slice([0, 0, 0, 0], [n, h + 2 * m, 1, c]), [1, 1, m, 1]),
+        rowsPad,
+        tf.tile(rowsPad.slice([0, 0, w - 1, 0], [n, h + 2 * m, 1, c]), [1, 1, m, 1]),
+      ],
       2,
     );
     const parts = Array.from({ length: n }, (_, i) => padded.slice([i, m - dy[i]!, m - dx[i]!, 0], [1, h, w, c]));

@@ -39,8 +39,22 @@ describe('GanTrainer', () => {
       },
       weights: () => [],
     };
-    const t = new GanTrainer({ generator: stubG, discriminator: model.discriminator, classifier, numGroups: 10, seed: 5, ageShift: 2, lossWeights: { adv: 0, rec: 0, cyc: 0, idFeature: 0 } });
-    const b = { images: tf.tidy(() => tf.add(tf.mul(tf.range(0, 16).reshape([1, 16, 1, 1]), 0.05), tf.mul(tf.range(0, 16).reshape([1, 1, 16, 1]), 0.003)).tile([2, 1, 1, 3])) as tf.Tensor4D, masks: tf.ones([2, 16, 16, 1]) as tf.Tensor4D, groups: [1, 8] };
+    const t = new GanTrainer({
+      generator: stubG,
+      discriminator: model.discriminator,
+      classifier,
+      numGroups: 10,
+      seed: 5,
+      ageShift: 2,
+      lossWeights: { adv: 0, rec: 0, cyc: 0, idFeature: 0 },
+    });
+    const b = {
+      images: tf.tidy(() =>
+        tf.add(tf.mul(tf.range(0, 16).reshape([1, 16, 1, 1]), 0.05), tf.mul(tf.range(0, 16).reshape([1, 1, 16, 1]), 0.003)).tile([2, 1, 1, 3]),
+      ) as tf.Tensor4D,
+      masks: tf.ones([2, 16, 16, 1]) as tf.Tensor4D,
+      groups: [1, 8],
+    };
     const shifts: string[] = [];
     for (let step = 0; step < 4; step++) {
       const xt = tf.tidy(() => tf.add(b.images, bias)) as tf.Tensor4D; // x' as the step will compute it
@@ -156,7 +170,11 @@ describe('GanTrainer', () => {
       };
       const a = new GanTrainer({ ...model, numGroups: 10, r1Every: 1 });
       const b = new GanTrainer({ ...twin, generator: plain, numGroups: 10, r1Every: 1 });
-      const data = { images: tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 11) as tf.Tensor4D, masks: tf.ones([2, 32, 32, 1]) as tf.Tensor4D, groups: [1, 8] };
+      const data = {
+        images: tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 11) as tf.Tensor4D,
+        masks: tf.ones([2, 32, 32, 1]) as tf.Tensor4D,
+        groups: [1, 8],
+      };
       for (let step = 0; step < 2; step++) {
         const ra = a.trainStep(data);
         const rb = b.trainStep(data);
@@ -221,7 +239,13 @@ describe('Adam', () => {
     const copy = new Map(state.tensors.map((t) => [t.name, t.tensor.clone()]));
     const a2 = tf.variable(a.clone());
     const b2 = tf.variable(b.clone());
-    const opt2 = new Adam([{ ...params[0]!, variable: a2 }, { ...params[1]!, variable: b2 }], { lr: 0.1, beta1: 0, beta2: 0.99 });
+    const opt2 = new Adam(
+      [
+        { ...params[0]!, variable: a2 },
+        { ...params[1]!, variable: b2 },
+      ],
+      { lr: 0.1, beta1: 0, beta2: 0.99 },
+    );
     opt2.setState({ iterations: state.iterations, tensors: copy });
     opt.applyGradients(g);
     opt2.applyGradients({ [a2.name]: g[a.name]!, [b2.name]: g[b.name]! });

@@ -186,7 +186,8 @@ export class GanTrainer {
     const { images, masks, groups } = batch;
     const n = images.shape[0];
     if (groups.length !== n || masks.shape[0] !== n) throw new ShapeError(`batch has ${n} images, ${masks.shape[0]} masks and ${groups.length} group labels`);
-    if (groups.some((y) => !Number.isInteger(y) || y < 0 || y >= this.numGroups)) throw new ShapeError(`group labels must be integers in [0, ${this.numGroups}), got ${groups.join(',')}`);
+    if (groups.some((y) => !Number.isInteger(y) || y < 0 || y >= this.numGroups))
+      throw new ShapeError(`group labels must be integers in [0, ${this.numGroups}), got ${groups.join(',')}`);
     const { generator: G, discriminator: D, classifier: C, identityEmbedding: E } = this.args;
     const w = this.weights;
     const targets = this.drawTargets(groups);
@@ -206,7 +207,9 @@ export class GanTrainer {
     try {
       // ---- D step: fake images are constants here (no gradient into G)
       const fake = tf.tidy(() => G.apply(images, masks, yt, { training: true }));
-      const dVars = D.weights().filter((p) => p.trainable).map((p) => p.variable);
+      const dVars = D.weights()
+        .filter((p) => p.trainable)
+        .map((p) => p.variable);
       const dParts: Record<string, tf.Scalar> = {};
       let realLogits: tf.Tensor2D | undefined;
       let d: { value: tf.Scalar; grads: tf.NamedTensorMap };
@@ -242,7 +245,9 @@ export class GanTrainer {
       t1 = performance.now();
 
       // ---- G step
-      const gVars = G.weights().filter((p) => p.trainable).map((p) => p.variable);
+      const gVars = G.weights()
+        .filter((p) => p.trainable)
+        .map((p) => p.variable);
       const gParts: Record<string, tf.Scalar> = {};
       const part = (name: string, weight: number, value: tf.Scalar): tf.Scalar => {
         gParts[name] = tf.keep(value.clone());

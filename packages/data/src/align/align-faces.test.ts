@@ -60,7 +60,9 @@ describe('alignPhoto on a group photo', () => {
       return Math.hypot(back[0] - f.landmarks[i]![0], back[1] - f.landmarks[i]![1]);
     });
     const mean = errs.reduce((s, e) => s + e, 0) / errs.length;
-    console.log(`re-detected landmarks mapped back: mean error ${mean.toFixed(2)} px (${((100 * mean) / eyeDist).toFixed(1)}% of the eye distance ${eyeDist.toFixed(0)} px)`);
+    console.log(
+      `re-detected landmarks mapped back: mean error ${mean.toFixed(2)} px (${((100 * mean) / eyeDist).toFixed(1)}% of the eye distance ${eyeDist.toFixed(0)} px)`,
+    );
     expect(mean / eyeDist).toBeLessThan(0.08);
   });
 
@@ -86,7 +88,11 @@ describe('alignPhoto on a group photo', () => {
     expect(inside).toBeGreaterThan(30);
     let changed = 0;
     for (let p = 0; p < W * H; p++) {
-      if (!footprint[p] && (out.data[p * 3] !== photo.data[p * 3] || out.data[p * 3 + 1] !== photo.data[p * 3 + 1] || out.data[p * 3 + 2] !== photo.data[p * 3 + 2])) changed++;
+      if (
+        !footprint[p] &&
+        (out.data[p * 3] !== photo.data[p * 3] || out.data[p * 3 + 1] !== photo.data[p * 3 + 1] || out.data[p * 3 + 2] !== photo.data[p * 3 + 2])
+      )
+        changed++;
     }
     expect(changed).toBe(0);
   });
@@ -99,7 +105,9 @@ describe.skipIf(NO_UTKFACE)('alignFace on UTKFace chips (already aligned)', () =
     // centre (96-99, 63-73), side 1.64-1.94×). The spec's crop is looser than UTKFace's, so the rest of
     // the crop is reflect padding.
     const dir = join(utkFaceRoot(), 'crop_part1');
-    const names = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
+    const names = readdirSync(dir)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort();
     for (const name of [names[100]!, names[5000]!]) {
       const { data, info } = await sharp(join(dir, name)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
       const img: RgbImage = { data, width: info.width, height: info.height };
@@ -110,7 +118,9 @@ describe.skipIf(NO_UTKFACE)('alignFace on UTKFace chips (already aligned)', () =
       const ms = Date.now() - t;
       const deg = (a.quad.angle * 180) / Math.PI;
       const scale = (2 * a.quad.halfSide) / 200;
-      console.log(`UTKFace ${name}: rotation ${deg.toFixed(1)}°, centre (${a.quad.centre.map((v) => v.toFixed(0)).join(', ')}), crop side ${scale.toFixed(2)}× the chip; alignFace ${ms} ms`);
+      console.log(
+        `UTKFace ${name}: rotation ${deg.toFixed(1)}°, centre (${a.quad.centre.map((v) => v.toFixed(0)).join(', ')}), crop side ${scale.toFixed(2)}× the chip; alignFace ${ms} ms`,
+      );
       expect(Math.abs(deg)).toBeLessThan(6);
       expect(Math.abs(a.quad.centre[0] - 100)).toBeLessThan(8);
       expect(a.quad.centre[1]).toBeGreaterThan(55);

@@ -91,7 +91,11 @@ describe('alignFace / warpAffine / pasteBack', () => {
     const footprint = landmarkMask(lm, { width: 400, height: 300 }, { feather: 0, grow: 0.4, foreheadRaise: 1.2 });
     let changedOutside = 0;
     for (let p = 0; p < 400 * 300; p++) {
-      if (footprint[p] === 0 && (out.data[p * 3] !== photo.data[p * 3] || out.data[p * 3 + 1] !== photo.data[p * 3 + 1] || out.data[p * 3 + 2] !== photo.data[p * 3 + 2])) changedOutside++;
+      if (
+        footprint[p] === 0 &&
+        (out.data[p * 3] !== photo.data[p * 3] || out.data[p * 3 + 1] !== photo.data[p * 3 + 1] || out.data[p * 3 + 2] !== photo.data[p * 3 + 2])
+      )
+        changedOutside++;
     }
     expect(changedOutside).toBe(0);
     console.log(`pasteBack (synthetic photo): PSNR inside the face ${inside.toFixed(1)} dB`);
@@ -114,7 +118,11 @@ describe('readPhoto', () => {
   it('honours EXIF orientation', async () => {
     const upright = testPhoto(60, 40);
     // Store the pixels rotated 90° counter-clockwise, tagged orientation 6 ("rotate 90° clockwise to view").
-    const stored = await sharp(upright.data, { raw: { width: 60, height: 40, channels: 3 } }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    const stored = await sharp(upright.data, { raw: { width: 60, height: 40, channels: 3 } })
+      .rotate(-90)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const p = await readPhoto(stored);
     expect(p.orientation).toBe(6);
     expect([p.storedWidth, p.storedHeight]).toEqual([40, 60]);

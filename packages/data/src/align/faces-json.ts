@@ -51,16 +51,19 @@ const pt = (p: Point2): [number, number] => [r3(p[0]), r3(p[1])];
 const aff = (m: Affine): Affine => m.map((v) => Number(v.toPrecision(12))) as Affine;
 
 /** The `faces.json` record of an aligned photo (face i is stored as `face-<i>.png`). */
-export function toFacesJson(
-  photoPath: string,
-  result: AlignedPhoto,
-  options: { size: number; detector: 'ssd' | 'tiny' } & FfhqAlignParams,
-): FacesJson {
+export function toFacesJson(photoPath: string, result: AlignedPhoto, options: { size: number; detector: 'ssd' | 'tiny' } & FfhqAlignParams): FacesJson {
   const { photo, faces } = result;
   return {
     format: 'ragan-faces',
     version: 1,
-    photo: { path: photoPath, width: photo.image.width, height: photo.image.height, orientation: photo.orientation, storedWidth: photo.storedWidth, storedHeight: photo.storedHeight },
+    photo: {
+      path: photoPath,
+      width: photo.image.width,
+      height: photo.image.height,
+      orientation: photo.orientation,
+      storedWidth: photo.storedWidth,
+      storedHeight: photo.storedHeight,
+    },
     size: options.size,
     detector: options.detector,
     alignment: {

@@ -39,13 +39,18 @@ async function photoHeader(input: string | Uint8Array, name: string, maxPixels: 
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (e) {
     const msg = String((e as Error)?.message ?? e).split('\n')[0]!;
-    if (/unsupported image format/i.test(msg)) throw new ImageFileError(name, 'not-an-image', 'is not an image (not a format sharp decodes: JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)', { cause: e });
+    if (/unsupported image format/i.test(msg))
+      throw new ImageFileError(name, 'not-an-image', 'is not an image (not a format sharp decodes: JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)', { cause: e });
     throw new ImageFileError(name, 'corrupt', `cannot be decoded (${msg})`, { cause: e });
   }
   const { width, height, format } = meta;
   if (!width || !height || !format) throw new ImageFileError(name, 'corrupt', 'has no image size in its header');
   if (width * height > maxPixels) {
-    throw new ImageFileError(name, 'too-large', `is ${width}×${height} = ${megapixels(width * height)}, over the ${megapixels(maxPixels)} limit for photos; scale it down first`);
+    throw new ImageFileError(
+      name,
+      'too-large',
+      `is ${width}×${height} = ${megapixels(width * height)}, over the ${megapixels(maxPixels)} limit for photos; scale it down first`,
+    );
   }
   return { format, width, height };
 }
@@ -98,5 +103,7 @@ export async function readPhoto(input: string | Uint8Array, options: { maxPixels
 
 /** Encodes an RgbImage as PNG. */
 export async function encodeRgbPng(image: RgbImage): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

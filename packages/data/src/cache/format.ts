@@ -19,7 +19,20 @@ export const SHARD_FILE_RE = /^shard-\d{5}\.bin$/;
 /** Bytes of one record at side `size`. */
 export const recordBytes = (size: number): number => size * size * 4;
 
-const skipKind = z.enum(['bad-name', 'bad-label', 'pruned', 'missing', 'unreadable', 'outside', 'empty', 'too-large', 'too-small', 'not-an-image', 'corrupt', 'bad-mask']);
+const skipKind = z.enum([
+  'bad-name',
+  'bad-label',
+  'pruned',
+  'missing',
+  'unreadable',
+  'outside',
+  'empty',
+  'too-large',
+  'too-small',
+  'not-an-image',
+  'corrupt',
+  'bad-mask',
+]);
 const maskSource = z.enum(MASK_SOURCES as [string, ...string[]]);
 
 export const cacheIndexSchema = z.object({
@@ -50,7 +63,9 @@ export const cacheIndexSchema = z.object({
     layout: z.literal(RECORD_LAYOUT),
   }),
   processed: z.number().int().nonnegative(),
-  shards: z.array(z.object({ file: z.string().regex(SHARD_FILE_RE), records: z.number().int().positive(), bytes: z.number().int().positive(), sha256: z.string() })),
+  shards: z.array(
+    z.object({ file: z.string().regex(SHARD_FILE_RE), records: z.number().int().positive(), bytes: z.number().int().positive(), sha256: z.string() }),
+  ),
   samples: z.array(
     z.object({
       file: z.string(),
@@ -90,7 +105,11 @@ export async function readCacheIndex(dir: string): Promise<CacheIndex> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DatasetError(path, code === 'ENOENT' ? 'no cache index here; make one with `ragan prepare --out DIR`' : `cannot be read (${code ?? (e as Error).message})`, { cause: e });
+    throw new DatasetError(
+      path,
+      code === 'ENOENT' ? 'no cache index here; make one with `ragan prepare --out DIR`' : `cannot be read (${code ?? (e as Error).message})`,
+      { cause: e },
+    );
   }
   let json: unknown;
   try {
@@ -100,7 +119,10 @@ export async function readCacheIndex(dir: string): Promise<CacheIndex> {
   }
   const version = (json as { formatVersion?: unknown })?.formatVersion;
   if ((json as { format?: unknown })?.format === CACHE_FORMAT && version !== CACHE_FORMAT_VERSION) {
-    throw new DatasetError(path, `cache format version ${String(version)} is not supported (this is @ragan/data for version ${CACHE_FORMAT_VERSION}); rerun ragan prepare with --overwrite`);
+    throw new DatasetError(
+      path,
+      `cache format version ${String(version)} is not supported (this is @ragan/data for version ${CACHE_FORMAT_VERSION}); rerun ragan prepare with --overwrite`,
+    );
   }
   const parsed = cacheIndexSchema.safeParse(json);
   if (!parsed.success) {

@@ -8,15 +8,7 @@ import { decodeRgb } from '../images/decode.js';
 import { ellipticalPrior } from '../masks/prior.js';
 import { parseUtkFaceName } from '../readers/utkface.js';
 import { splitOf } from '../split.js';
-import {
-  BROKEN_FILES,
-  copyFaceChips,
-  pickFaceChips,
-  tempDir,
-  UNREADABLE_FILES,
-  writeBrokenFiles,
-  writeUnreadableFiles,
-} from '../testing/fixtures.js';
+import { BROKEN_FILES, copyFaceChips, pickFaceChips, tempDir, UNREADABLE_FILES, writeBrokenFiles, writeUnreadableFiles } from '../testing/fixtures.js';
 import { readCacheIndex } from './format.js';
 import { prepareCache, type PrepareOptions } from './prepare.js';
 import { openCache } from './reader.js';
@@ -103,7 +95,12 @@ describe('prepareCache on UTKFace with broken files', () => {
     } finally {
       await reader.close();
     }
-    for (const sh of idx.shards) expect(createHash('sha256').update(readFileSync(join(dir, sh.file))).digest('hex')).toBe(sh.sha256);
+    for (const sh of idx.shards)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(dir, sh.file)))
+          .digest('hex'),
+      ).toBe(sh.sha256);
     expect(idx.counts.train + idx.counts.test).toBe(50);
     expect(idx.counts.byGroup.reduce((a, b) => a + b, 0)).toBe(50);
 
@@ -211,7 +208,10 @@ describe('prepareCache: images too small to train on', () => {
     const dir = join(tmp.dir, 'small-utk');
     mkdirSync(dir);
     await copyFaceChips(dir, good.slice(0, 2));
-    const flat = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 90 } } }).png().toBuffer();
+    const flat = (width: number, height: number) =>
+      sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 90 } } })
+        .png()
+        .toBuffer();
     writeFileSync(join(dir, '40_1_0_20990101000000101.jpg.chip.jpg'), await flat(1, 1));
     writeFileSync(join(dir, '40_1_0_20990101000000102.jpg.chip.jpg'), await flat(200, 20));
     writeFileSync(join(dir, '40_1_0_20990101000000103.jpg.chip.jpg'), await flat(32, 40));
@@ -220,7 +220,9 @@ describe('prepareCache: images too small to train on', () => {
     expect(r.bySkipKind).toEqual({ 'too-small': 2 });
     const report = JSON.parse(readFileSync(r.skippedPath, 'utf8')) as { skipped: Array<{ file: string; kind: string; reason: string }> };
     const reason = Object.fromEntries(report.skipped.map((s) => [s.file, s.reason]));
-    expect(reason['40_1_0_20990101000000101.jpg.chip.jpg']).toMatch(/^40_1_0_20990101000000101\.jpg\.chip\.jpg: is 1×1 pixels, under the 32-pixel minimum on the shorter side/);
+    expect(reason['40_1_0_20990101000000101.jpg.chip.jpg']).toMatch(
+      /^40_1_0_20990101000000101\.jpg\.chip\.jpg: is 1×1 pixels, under the 32-pixel minimum on the shorter side/,
+    );
     expect(reason['40_1_0_20990101000000102.jpg.chip.jpg']).toMatch(/is 200×20 pixels, under the 32-pixel minimum/);
     // the index validates with the new kind; a lower minimum keeps the strip
     expect((await readCacheIndex(join(tmp.dir, 'small-out'))).counts.bySkipKind).toEqual({ 'too-small': 2 });
@@ -243,7 +245,9 @@ describe('prepareCache: an index.json that is not ours', () => {
     for (const overwrite of [false, true]) {
       const err = await prepareCache({ ...opts, overwrite }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DatasetError);
-      expect((err as Error).message).toMatch(/users-folder\/index\.json: is not a cache index \(no "format": "ragan-data-cache"\); it is not ours to replace: move it away or choose another --out/);
+      expect((err as Error).message).toMatch(
+        /users-folder\/index\.json: is not a cache index \(no "format": "ragan-data-cache"\); it is not ours to replace: move it away or choose another --out/,
+      );
       expect(readFileSync(join(out, 'index.json'), 'utf8')).toBe(mine);
     }
     // a cache whose index was damaged: --overwrite is the way out, and works

@@ -120,9 +120,7 @@ export interface PrepareResult {
 /** Default smallest accepted shorter side of a source image, in pixels (`PrepareOptions.minSide`). */
 export const MIN_IMAGE_SIDE = 32;
 
-type ItemOutcome =
-  | { ok: true; sample: Omit<CacheSample, 'shard' | 'record'>; image: Uint8Array; mask: Uint8Array }
-  | { ok: false; skip: SkippedFile };
+type ItemOutcome = { ok: true; sample: Omit<CacheSample, 'shard' | 'record'>; image: Uint8Array; mask: Uint8Array } | { ok: false; skip: SkippedFile };
 
 /**
  * Builds a training cache from a data set: lists and labels the files, decodes each image to
@@ -165,7 +163,7 @@ export async function prepareCache(options: PrepareOptions): Promise<PrepareResu
   let index = o.overwrite ? undefined : await existingIndex(outDir);
   if (index) {
     const diff = diffArgs(index.args, args);
-    if (index.listing.sha256 !== listingHash && diff.length === 0) diff.push('the data folder\'s files or labels changed');
+    if (index.listing.sha256 !== listingHash && diff.length === 0) diff.push("the data folder's files or labels changed");
     if (diff.length) {
       throw new DatasetError(
         outDir,
@@ -174,12 +172,26 @@ export async function prepareCache(options: PrepareOptions): Promise<PrepareResu
     }
     if (index.complete) {
       if (o.preview && !(await exists(paths.previewPath))) await writePreview(outDir, index, o.previewPerGroup);
-      return summarise(index, { ...paths, previewPath: (await exists(paths.previewPath)) ? paths.previewPath : undefined }, 'already-complete', 0, performance.now() - t0, 0, maskChain, o);
+      return summarise(
+        index,
+        { ...paths, previewPath: (await exists(paths.previewPath)) ? paths.previewPath : undefined },
+        'already-complete',
+        0,
+        performance.now() - t0,
+        0,
+        maskChain,
+        o,
+      );
     }
     await removeStrays(outDir, index);
   } else {
     await removeOwnFiles(outDir);
-    index = freshIndex(args, listing, listingHash, set.groups.map((g) => g.label));
+    index = freshIndex(
+      args,
+      listing,
+      listingHash,
+      set.groups.map((g) => g.label),
+    );
     await writeIndex(indexPath, index);
   }
 
@@ -266,7 +278,16 @@ export async function prepareCache(options: PrepareOptions): Promise<PrepareResu
   const loopMs = performance.now() - tLoop;
   if (interrupted) {
     await flush(false);
-    return summarise(idx, { ...paths, previewPath: undefined }, 'interrupted', resumedFrom, performance.now() - t0, processedThisRun / (loopMs / 1000), maskChain, o);
+    return summarise(
+      idx,
+      { ...paths, previewPath: undefined },
+      'interrupted',
+      resumedFrom,
+      performance.now() - t0,
+      processedThisRun / (loopMs / 1000),
+      maskChain,
+      o,
+    );
   }
 
   // finished: the skip report and the preview first, the index's `complete` flag last
@@ -288,7 +309,11 @@ async function processItem(item: SourceItem, listing: DatasetListing, o: Resolve
     const sha256 = createHash('sha256').update(buf).digest('hex');
     const header = await probeImage(buf, { name: item.file, maxPixels: o.maxPixels });
     if (Math.min(header.width, header.height) < o.minSide) {
-      throw new ImageFileError(item.file, 'too-small', `is ${header.width}×${header.height} pixels, under the ${o.minSide}-pixel minimum on the shorter side: too small to hold a face to train on`);
+      throw new ImageFileError(
+        item.file,
+        'too-small',
+        `is ${header.width}×${header.height} pixels, under the ${o.minSide}-pixel minimum on the shorter side: too small to hold a face to train on`,
+      );
     }
     const image = await decodeRgb(buf, o.size, { name: item.file, maxPixels: o.maxPixels });
     let work: Promise<RgbImage> | undefined;
@@ -359,7 +384,8 @@ function resolveOptions(p: PrepareOptions): ResolvedOptions {
   if (!isPosInt(minSide)) throw new ConfigError('minSide', `must be a positive integer, got ${String(minSide)}`);
   const concurrency = p.concurrency ?? Math.min(4, Math.max(2, availableParallelism() + 1));
   if (!isPosInt(concurrency)) throw new ConfigError('concurrency', `must be a positive integer, got ${String(concurrency)}`);
-  if (p.shardRecords !== undefined && !isPosInt(p.shardRecords)) throw new ConfigError('shardRecords', `must be a positive integer, got ${String(p.shardRecords)}`);
+  if (p.shardRecords !== undefined && !isPosInt(p.shardRecords))
+    throw new ConfigError('shardRecords', `must be a positive integer, got ${String(p.shardRecords)}`);
   const previewPerGroup = p.previewPerGroup ?? 8;
   if (!isPosInt(previewPerGroup)) throw new ConfigError('previewPerGroup', `must be a positive integer, got ${String(previewPerGroup)}`);
   return {
@@ -488,7 +514,11 @@ async function exists(p: string): Promise<boolean> {
 }
 
 const isOwnFile = (name: string) =>
-  SHARD_FILE_RE.test(name) || name === INDEX_FILE || name === SKIPPED_FILE || name === PREVIEW_FILE || /^(shard-\d{5}\.bin|index\.json|skipped\.json|preview\.png)\.tmp-\d+$/.test(name);
+  SHARD_FILE_RE.test(name) ||
+  name === INDEX_FILE ||
+  name === SKIPPED_FILE ||
+  name === PREVIEW_FILE ||
+  /^(shard-\d{5}\.bin|index\.json|skipped\.json|preview\.png)\.tmp-\d+$/.test(name);
 
 /** Creates `out`, refusing a folder that holds something other than a cache (we never delete foreign files). */
 async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> {
@@ -501,7 +531,10 @@ async function prepareOutDir(outDir: string, overwrite: boolean): Promise<void> 
   if (!st.isDirectory()) throw new DatasetError(outDir, 'is not a folder; --out must name a folder for the cache');
   const foreign = (await readdir(outDir)).filter((n) => !isOwnFile(n));
   if (foreign.length && !overwrite) {
-    throw new DatasetError(outDir, `is not empty and is not a cache (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); choose an empty or new --out folder`);
+    throw new DatasetError(
+      outDir,
+      `is not empty and is not a cache (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); choose an empty or new --out folder`,
+    );
   }
   // An index.json is ours (and may be replaced, damaged or not) only if it says it is a cache index
   const indexPath = join(outDir, INDEX_FILE);
@@ -548,7 +581,10 @@ async function removeStrays(outDir: string, idx: CacheIndex): Promise<void> {
   for (const s of idx.shards) {
     const st = await stat(join(outDir, s.file)).catch(() => undefined);
     if (!st || st.size !== s.bytes) {
-      throw new DatasetError(join(outDir, s.file), `is ${st ? `${st.size} bytes, the index says ${s.bytes}` : 'missing'}; the partial cache is damaged, add --overwrite to start again`);
+      throw new DatasetError(
+        join(outDir, s.file),
+        `is ${st ? `${st.size} bytes, the index says ${s.bytes}` : 'missing'}; the partial cache is damaged, add --overwrite to start again`,
+      );
     }
   }
 }
@@ -566,7 +602,11 @@ async function writePreview(outDir: string, idx: CacheIndex, perGroup: number): 
       for (const i of members.slice(0, perGroup)) {
         const r = await reader.read(i);
         const s = idx.samples[i]!;
-        tiles.push({ image: r.image, mask: r.mask, caption: `${s.age ?? groupCenterLabel(idx, s.group)} · ${s.split}${s.mask === 'prior' ? '' : ` · ${s.mask}`}` });
+        tiles.push({
+          image: r.image,
+          mask: r.mask,
+          caption: `${s.age ?? groupCenterLabel(idx, s.group)} · ${s.split}${s.mask === 'prior' ? '' : ` · ${s.mask}`}`,
+        });
       }
       rows.push({ label: idx.groups.labels[g]!, sublabel: `${members.length} sample${members.length === 1 ? '' : 's'}`, tiles });
     }
@@ -611,7 +651,10 @@ function summarise(
   } else if (byMask.prior > 0 && idx.args.masks === 'prior') {
     notes.push(`masks: all ${byMask.prior} are the elliptical prior (--masks prior)`);
   }
-  if (c.maskFallbacks > 0) notes.push(`masks: ${c.maskFallbacks} fell back to the elliptical prior because ${maskChain.filter((s) => s !== 'prior' && s !== 'parsing' && s !== 'mask-file').join('/')} failed (maskFallback in index.json says why)`);
+  if (c.maskFallbacks > 0)
+    notes.push(
+      `masks: ${c.maskFallbacks} fell back to the elliptical prior because ${maskChain.filter((s) => s !== 'prior' && s !== 'parsing' && s !== 'mask-file').join('/')} failed (maskFallback in index.json says why)`,
+    );
   const cacheBytes = idx.shards.reduce((a, s) => a + s.bytes, 0);
   return {
     status,

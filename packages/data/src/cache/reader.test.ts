@@ -46,14 +46,20 @@ describe('verifyCache', () => {
     writeFileSync(shard, bytes);
     const err = await verifyCache(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
-    expect((err as Error).message).toMatch(/^.*copy-\d\/shard-00001\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/);
+    expect((err as Error).message).toMatch(
+      /^.*copy-\d\/shard-00001\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/,
+    );
   });
 
   it('a sample pointing past its shard, or at a shard that is not there: refused when the cache is opened, naming the sample', async () => {
     const dir = copy();
     editIndex(dir, (idx) => (idx.samples[7]!.record = 999999));
     const file = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).samples[7].file as string;
-    await expect(openCache(dir)).rejects.toThrow(new RegExp(`index\\.json: sample 7 \\(${file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds 5 records; the cache is damaged, rerun ragan prepare with --overwrite`));
+    await expect(openCache(dir)).rejects.toThrow(
+      new RegExp(
+        `index\\.json: sample 7 \\(${file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds 5 records; the cache is damaged, rerun ragan prepare with --overwrite`,
+      ),
+    );
     await expect(verifyCache(dir)).rejects.toThrow(/sample 7 .* is record 999999/);
     const other = copy();
     editIndex(other, (idx) => (idx.samples[0]!.shard = 3));

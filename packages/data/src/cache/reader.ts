@@ -33,8 +33,13 @@ function checkRecords(dir: string, index: CacheIndex): void {
   index.samples.forEach((s, i) => {
     const shard = index.shards[s.shard];
     const where = `sample ${i} (${s.file})`;
-    if (!shard) throw new DatasetError(join(dir, INDEX_FILE), `${where} is in shard ${s.shard}, but the cache has ${n} shard${n === 1 ? '' : 's'}${n ? ` (0-${n - 1})` : ''}; ${DAMAGED}`);
-    if (s.record >= shard.records) throw new DatasetError(join(dir, INDEX_FILE), `${where} is record ${s.record} of ${shard.file}, which holds ${shard.records} records; ${DAMAGED}`);
+    if (!shard)
+      throw new DatasetError(
+        join(dir, INDEX_FILE),
+        `${where} is in shard ${s.shard}, but the cache has ${n} shard${n === 1 ? '' : 's'}${n ? ` (0-${n - 1})` : ''}; ${DAMAGED}`,
+      );
+    if (s.record >= shard.records)
+      throw new DatasetError(join(dir, INDEX_FILE), `${where} is record ${s.record} of ${shard.file}, which holds ${shard.records} records; ${DAMAGED}`);
   });
 }
 

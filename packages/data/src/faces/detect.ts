@@ -58,7 +58,8 @@ async function resizeRgb(image: RgbImage, width: number, height: number): Promis
     .resize(width, height, { fit: 'fill' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (out.info.channels !== 3 || out.info.width !== width || out.info.height !== height) throw new ShapeError(`detectFaces: scaling to ${width}×${height} gave ${out.info.width}×${out.info.height}×${out.info.channels}`);
+  if (out.info.channels !== 3 || out.info.width !== width || out.info.height !== height)
+    throw new ShapeError(`detectFaces: scaling to ${width}×${height} gave ${out.info.width}×${out.info.height}×${out.info.channels}`);
   return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width, height };
 }
 
@@ -99,7 +100,20 @@ export async function detectFaces(image: RgbImage | tf.Tensor3D, options: Detect
   const [h, w] = input.shape;
   const pad = Math.round(padFrac * Math.max(h, w));
   // Constant grey, not mirrored: a mirrored border holds mirrored faces, which the detector finds.
-  const padded = pad > 0 ? tf.tidy(() => tf.pad(input, [[pad, pad], [pad, pad], [0, 0]], 128)) : input;
+  const padded =
+    pad > 0
+      ? tf.tidy(() =>
+          tf.pad(
+            input,
+            [
+              [pad, pad],
+              [pad, pad],
+              [0, 0],
+            ],
+            128,
+          ),
+        )
+      : input;
   try {
     const opts =
       models.detector === 'ssd'
@@ -144,7 +158,11 @@ export async function landmarksInBox(image: RgbImage | tf.Tensor3D, box: FaceBox
   try {
     const [ih, iw] = input.shape;
     const crop = tf.tidy(() => {
-      const padded = tf.pad(input, [[Math.max(0, -y0), Math.max(0, y0 + h - ih)], [Math.max(0, -x0), Math.max(0, x0 + w - iw)], [0, 0]]);
+      const padded = tf.pad(input, [
+        [Math.max(0, -y0), Math.max(0, y0 + h - ih)],
+        [Math.max(0, -x0), Math.max(0, x0 + w - iw)],
+        [0, 0],
+      ]);
       return tf.slice(padded, [Math.max(0, y0), Math.max(0, x0), 0], [h, w, 3]) as tf.Tensor3D;
     });
     try {

@@ -108,10 +108,20 @@ function residualDown(x: tf.Tensor4D, p: ResidualParams): tf.Tensor4D {
   let out = convNoRelu(convDown(x, p.conv1), p.conv2);
   let pooled = tf.avgPool(x, 2, 2, 'valid') as tf.Tensor4D;
   if (pooled.shape[1] !== out.shape[1] || pooled.shape[2] !== out.shape[2]) {
-    out = tf.pad(out, [[0, 0], [0, 1], [0, 1], [0, 0]]);
+    out = tf.pad(out, [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+      [0, 0],
+    ]);
   }
   if (pooled.shape[3] !== out.shape[3]) {
-    pooled = tf.pad(pooled, [[0, 0], [0, 0], [0, 0], [0, out.shape[3] - pooled.shape[3]]]);
+    pooled = tf.pad(pooled, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, out.shape[3] - pooled.shape[3]],
+    ]);
   }
   return tf.relu(tf.add(pooled, out)) as tf.Tensor4D;
 }

@@ -31,7 +31,9 @@ const chip = async (i: number): Promise<string> => join(await faceChipsDir(), sa
 
 /** UTKFace chips spread over the (sorted) folder: different people, ages 1-100. */
 function utkSample(n: number, offset: number): Array<{ path: string; age: number }> {
-  const names = readdirSync(utkDir).filter((f) => f.endsWith('.jpg')).sort();
+  const names = readdirSync(utkDir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort();
   const step = Math.floor(names.length / n);
   return Array.from({ length: n }, (_, i) => names[i * step + offset]!).map((f) => ({ path: join(utkDir, f), age: Number(f.split('_')[0]) }));
 }
@@ -113,7 +115,7 @@ describe('detectFaces', () => {
     expect(Math.abs((eyeL[0] + eyeR[0]) / 2 - 100)).toBeLessThan(20);
   });
 
-  it('a photo over maxPixels is detected on a copy scaled down, with boxes and landmarks in the photo\'s coordinates', async () => {
+  it("a photo over maxPixels is detected on a copy scaled down, with boxes and landmarks in the photo's coordinates", async () => {
     expect(group.length).toBe(4); // the full-resolution faces of the first test
     const img = await readRgb(join(faceApiPackageDir(), 'demo', 'sample6.jpg'));
     const maxPixels = Math.floor((img.width * img.height) / 4);
@@ -159,7 +161,9 @@ describe.skipIf(NO_UTKFACE)('estimateAge', () => {
     console.log(`estimateAge: MAE ${mae.toFixed(2)} years over ${ages.length} UTKFace chips (true ${sample.map((s) => s.age).join(',')}); ${ms} ms`);
     expect(mae).toBeLessThan(15);
     // a tensor batch in [-1, 1] gives the same answers as the images
-    const batch = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.concat(images.slice(0, 3).map((i) => i.data))), [3, 200, 200, 3]), 127.5), 1) as tf.Tensor4D);
+    const batch = tf.tidy(
+      () => tf.sub(tf.div(tf.tensor4d(Float32Array.from(Buffer.concat(images.slice(0, 3).map((i) => i.data))), [3, 200, 200, 3]), 127.5), 1) as tf.Tensor4D,
+    );
     const fromTensor = await faceApiAgeEstimator({ region: 'full' }).estimate(batch);
     batch.dispose();
     fromTensor.forEach((a, i) => expect(a).toBeCloseTo(ages[i]!, 0));
@@ -242,7 +246,7 @@ describe('landmarkMaskProvider', () => {
     expect((err as Error).message).toMatch(/\/data\/grey\.png: no face found/);
   });
 
-  it.skipIf(NO_UTKFACE)('aligned chips (framing utkface-crop): landmarks from the fixed box, within 8 % of the eye distance of the detector\'s', async () => {
+  it.skipIf(NO_UTKFACE)("aligned chips (framing utkface-crop): landmarks from the fixed box, within 8 % of the eye distance of the detector's", async () => {
     const box = ALIGNED_FACE_BOXES['utkface-crop']!;
     let worst = 0;
     let compared = 0;

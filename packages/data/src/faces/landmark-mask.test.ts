@@ -7,7 +7,16 @@ const at = (m: Uint8Array, w: number, x: number, y: number) => m[Math.floor(y) *
 
 describe('fillPolygon / featherMask', () => {
   it('fills a square exactly at pixel centres and feathers into a ramp', () => {
-    const m = fillPolygon([[2, 2], [6, 2], [6, 6], [2, 6]], 8, 8);
+    const m = fillPolygon(
+      [
+        [2, 2],
+        [6, 2],
+        [6, 6],
+        [2, 6],
+      ],
+      8,
+      8,
+    );
     expect(Array.from(m).filter((v) => v === 255).length).toBe(16);
     expect(at(m, 8, 2, 2)).toBe(255);
     expect(at(m, 8, 6, 6)).toBe(0);
@@ -27,7 +36,13 @@ describe('landmarkMask', () => {
     expect(at(m, size, 128, 140)).toBe(255); // nose
     expect(at(m, size, 128, 110)).toBe(255); // between the eyes
     expect(at(m, size, 128, 110 - 0.35 * 60 - 0.5 * 150 * 0.7 * 0.9)).toBeGreaterThan(200); // forehead, above the brows
-    for (const [x, y] of [[2, 2], [253, 2], [2, 253], [253, 253]]) expect(at(m, size, x!, y!)).toBe(0);
+    for (const [x, y] of [
+      [2, 2],
+      [253, 2],
+      [2, 253],
+      [253, 253],
+    ])
+      expect(at(m, size, x!, y!)).toBe(0);
     expect(at(m, size, 128, 110 + 1.5 * 60 + 0.12 * 60 + 10)).toBe(0); // below the chin
     // soft edge
     expect(Array.from(m).some((v) => v > 0 && v < 255)).toBe(true);

@@ -64,7 +64,15 @@ export function plausibleAlignedLandmarks(pts: readonly Point2[], side: number):
   const eyes = Math.hypot(dx, dy);
   const mid: Point2 = [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2];
   const inMiddle = (v: number) => v > side * 0.25 && v < side * 0.75;
-  return eyes > 0.2 * side && eyes < 0.6 * side && dx > 0 && Math.abs(dy) < Math.tan(Math.PI / 9) * dx && inMiddle(mid[0]) && inMiddle(mid[1]) && m[1] > mid[1] + 0.3 * eyes;
+  return (
+    eyes > 0.2 * side &&
+    eyes < 0.6 * side &&
+    dx > 0 &&
+    Math.abs(dy) < Math.tan(Math.PI / 9) * dx &&
+    inMiddle(mid[0]) &&
+    inMiddle(mid[1]) &&
+    m[1] > mid[1] + 0.3 * eyes
+  );
 }
 
 /**
@@ -81,7 +89,12 @@ export function landmarkMaskProvider(options: LandmarkMaskProviderOptions = {}):
     const box = meta?.framing ? boxes[meta.framing] : undefined;
     if (box) {
       const side = Math.min(image.width, image.height);
-      const pts = await landmarksInBox(image, { x: box.x * image.width, y: box.y * image.height, width: box.width * image.width, height: box.height * image.height });
+      const pts = await landmarksInBox(image, {
+        x: box.x * image.width,
+        y: box.y * image.height,
+        width: box.width * image.width,
+        height: box.height * image.height,
+      });
       if (plausibleAlignedLandmarks(pts, side)) return { mask: landmarkMask(pts, { width: image.width, height: image.height }, options), source: 'landmarks' };
     }
     const faces = await detectFaces(image, detect);

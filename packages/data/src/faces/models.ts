@@ -63,7 +63,10 @@ export async function loadFaceModels(options: FaceModelsOptions = {}): Promise<F
   if (landmarks !== 'full' && landmarks !== 'tiny') throw new ConfigError('landmarks', `expected 'full' or 'tiny', got ${JSON.stringify(landmarks)}`);
   const modelDir = options.modelDir ?? faceApiModelDir();
   if (state && state.modelDir !== modelDir) {
-    throw new ConfigError('modelDir', `face models are already loaded from ${state.modelDir} in this process; call disposeFaceModels() before loading from ${modelDir}`);
+    throw new ConfigError(
+      'modelDir',
+      `face models are already loaded from ${state.modelDir} in this process; call disposeFaceModels() before loading from ${modelDir}`,
+    );
   }
   const faceapi = getFaceApi();
   await tf.ready();
@@ -81,13 +84,16 @@ export async function loadFaceModels(options: FaceModelsOptions = {}): Promise<F
       if (s.loaded.has(file)) return undefined;
       let p = s.pending.get(file);
       if (!p) {
-        p = loadNet(net, modelDir, file).then(() => {
-          s.loaded.add(file);
-          s.pending.delete(file);
-        }, (e: unknown) => {
-          s.pending.delete(file);
-          throw e;
-        });
+        p = loadNet(net, modelDir, file).then(
+          () => {
+            s.loaded.add(file);
+            s.pending.delete(file);
+          },
+          (e: unknown) => {
+            s.pending.delete(file);
+            throw e;
+          },
+        );
         s.pending.set(file, p);
       }
       return p;
@@ -112,9 +118,7 @@ export function requireFaceModels(what: keyof typeof FILES | 'detector' | 'landm
   const faceapi = getFaceApi();
   const has = (f: string) => s?.loaded.has(f) ?? false;
   const ok =
-    what === 'detector' ? has(FILES.ssd) || has(FILES.tiny)
-    : what === 'landmarks' ? has(FILES.landmarksFull) || has(FILES.landmarksTiny)
-    : has(FILES[what]);
+    what === 'detector' ? has(FILES.ssd) || has(FILES.tiny) : what === 'landmarks' ? has(FILES.landmarksFull) || has(FILES.landmarksTiny) : has(FILES[what]);
   if (!s || !ok) {
     throw new ModelLoadError(caller, `the ${what} face model is not loaded; call loadFaceModels() first`);
   }

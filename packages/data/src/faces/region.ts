@@ -31,7 +31,14 @@ export type RegionSpec = 'aligned' | 'full' | FaceRegion;
 
 export function resolveRegion(spec: RegionSpec, aligned: Readonly<FaceRegion>, field: string): Readonly<FaceRegion> {
   const r = spec === 'aligned' ? aligned : spec === 'full' ? FULL_REGION : spec;
-  const ok = [r.x, r.y, r.width, r.height].every(Number.isFinite) && r.x >= 0 && r.y >= 0 && r.width > 0 && r.height > 0 && r.x + r.width <= 1 + 1e-9 && r.y + r.height <= 1 + 1e-9;
+  const ok =
+    [r.x, r.y, r.width, r.height].every(Number.isFinite) &&
+    r.x >= 0 &&
+    r.y >= 0 &&
+    r.width > 0 &&
+    r.height > 0 &&
+    r.x + r.width <= 1 + 1e-9 &&
+    r.y + r.height <= 1 + 1e-9;
   if (!ok) throw new ConfigError(field, `region must lie inside [0, 1]², got ${JSON.stringify(r)}`);
   return r;
 }

@@ -15,7 +15,9 @@ afterAll(() => tmp.cleanup());
 async function halves(): Promise<Buffer> {
   const raw = Buffer.alloc(16 * 8 * 3);
   for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) raw.set(x < 8 ? [220, 20, 20] : [20, 20, 220], (y * 16 + x) * 3);
-  return sharp(raw, { raw: { width: 16, height: 8, channels: 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width: 16, height: 8, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 const px = (img: { data: Uint8Array; width: number }, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
 const near = (a: number[], b: number[], tol = 12) => a.every((v, i) => Math.abs(v - b[i]!) <= tol);
@@ -47,7 +49,9 @@ describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
   it('PNG, WebP, TIFF and JPEG give the same picture; the non-square input is centre-cropped', async () => {
     const png = await halves();
     for (const fmt of ['png', 'webp', 'tiff', 'jpeg'] as const) {
-      const buf = await sharp(png).toFormat(fmt, fmt === 'webp' || fmt === 'jpeg' ? { quality: 100 } : {}).toBuffer();
+      const buf = await sharp(png)
+        .toFormat(fmt, fmt === 'webp' || fmt === 'jpeg' ? { quality: 100 } : {})
+        .toBuffer();
       const img = await decodeRgb(buf, 8, { name: `x.${fmt}` });
       expect(near(px(img, 0, 4), [220, 20, 20], 30), fmt).toBe(true);
       expect(near(px(img, 7, 4), [20, 20, 220], 30), fmt).toBe(true);
@@ -70,7 +74,10 @@ describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
   });
 
   it('applies EXIF orientation (6 = rotate 90° clockwise): left half becomes the top', async () => {
-    const jpg = await sharp(await halves()).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const jpg = await sharp(await halves())
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     expect((await probeImage(jpg)).orientation).toBe(6);
     const img = await decodeRgb(jpg, 8, { name: 'rotated.jpg' });
     expect(near(px(img, 4, 0), [220, 20, 20], 30)).toBe(true);
@@ -78,17 +85,24 @@ describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
   });
 
   it('greyscale (1 channel), CMYK, alpha and 16-bit inputs become 3-channel 8-bit sRGB', async () => {
-    const grey = await sharp(Buffer.alloc(64, 90), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    const grey = await sharp(Buffer.alloc(64, 90), { raw: { width: 8, height: 8, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect((await sharp(grey).metadata()).channels).toBe(1);
     expect(px(await decodeRgb(grey, 4), 1, 1)).toEqual([90, 90, 90]);
 
-    const orange = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 230, g: 120, b: 20 } } }).png().toBuffer();
+    const orange = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 230, g: 120, b: 20 } } })
+      .png()
+      .toBuffer();
     const cmyk = await sharp(orange).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
     expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
     expect(near(px(await decodeRgb(cmyk, 4), 1, 1), [230, 120, 20], 25)).toBe(true);
 
     // half-transparent red over the mid-grey we flatten onto
-    const rgba = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const rgba = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     expect(near(px(await decodeRgb(rgba, 4), 1, 1), [191, 64, 64], 4)).toBe(true);
 
     const deep = await sharp(orange).toColourspace('rgb16').png().toBuffer();
@@ -101,7 +115,12 @@ describe('decodeRgb: every input becomes size×size 8-bit sRGB RGB', () => {
   it('decodeGrey makes a one-channel mask (colour → luminance, linear resampling keeps soft edges)', async () => {
     const raw = Buffer.alloc(16 * 16);
     for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) raw[y * 16 + x] = x < 8 ? 0 : 255;
-    const m = await decodeGrey(await sharp(raw, { raw: { width: 16, height: 16, channels: 1 } }).png().toBuffer(), 8);
+    const m = await decodeGrey(
+      await sharp(raw, { raw: { width: 16, height: 16, channels: 1 } })
+        .png()
+        .toBuffer(),
+      8,
+    );
     expect(m.data.length).toBe(64);
     expect(m.data[0]).toBe(0);
     expect(m.data[7]).toBe(255);
@@ -167,6 +186,11 @@ describe('bad files: each is refused with its kind and a one-line reason that na
     const inner = join(dir, 'inner');
     mkdirSync(inner);
     symlinkSync(chip, join(inner, 'escape.jpg'));
-    await expectSkip(readImageFile(join(inner, 'escape.jpg'), { name: 'escape.jpg', confineTo: inner }), 'outside', 'escape.jpg', /outside the manifest's folder/);
+    await expectSkip(
+      readImageFile(join(inner, 'escape.jpg'), { name: 'escape.jpg', confineTo: inner }),
+      'outside',
+      'escape.jpg',
+      /outside the manifest's folder/,
+    );
   });
 });

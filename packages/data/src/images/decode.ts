@@ -227,7 +227,12 @@ export async function decodeLabelMap(input: Buffer, options: DecodeOptions & { m
   if (options.maxLabel !== undefined) {
     let max = 0;
     for (let i = 0; i < n; i++) if (labels[i]! > max) max = labels[i]!;
-    if (max > options.maxLabel) throw new ImageFileError(name, 'bad-mask', `holds value ${max}, outside the class indices 0-${options.maxLabel}: not a label-index map (a visualisation?)`);
+    if (max > options.maxLabel)
+      throw new ImageFileError(
+        name,
+        'bad-mask',
+        `holds value ${max}, outside the class indices 0-${options.maxLabel}: not a label-index map (a visualisation?)`,
+      );
   }
   return { data: labels, width, height };
 }
@@ -287,15 +292,19 @@ async function withSharpErrors<T>(name: string, run: () => Promise<T>): Promise<
 /** One line in words from a sharp/libvips error, so that no stack trace from inside sharp reaches the user. */
 function sharpError(name: string, e: unknown): ImageFileError {
   if (e instanceof ImageFileError) return e;
-  const msg = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-  if (/unsupported image format/i.test(msg)) return new ImageFileError(name, 'not-an-image', 'is not an image (no JPEG, PNG, WebP, TIFF or GIF signature)', { cause: e });
+  const msg = String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .trim();
+  if (/unsupported image format/i.test(msg))
+    return new ImageFileError(name, 'not-an-image', 'is not an image (no JPEG, PNG, WebP, TIFF or GIF signature)', { cause: e });
   if (/buffer is empty/i.test(msg)) return new ImageFileError(name, 'empty', 'is empty (0 bytes)', { cause: e });
   if (/pixel limit/i.test(msg)) return new ImageFileError(name, 'too-large', 'is over the pixel limit (decompression-bomb guard)', { cause: e });
   if (/timeout/i.test(msg)) return new ImageFileError(name, 'corrupt', 'took over 60 s to decode', { cause: e });
   if (/premature end|truncat|unexpected end|end of (file|stream|data)|read error|not enough data/i.test(msg)) {
     return new ImageFileError(name, 'corrupt', `is truncated or damaged (${msg})`, { cause: e });
   }
-  if (!msg || /^unknown error$/i.test(msg)) return new ImageFileError(name, 'corrupt', 'is damaged: it cannot be decoded (libvips gave no reason)', { cause: e });
+  if (!msg || /^unknown error$/i.test(msg))
+    return new ImageFileError(name, 'corrupt', 'is damaged: it cannot be decoded (libvips gave no reason)', { cause: e });
   return new ImageFileError(name, 'corrupt', `cannot be decoded (${msg})`, { cause: e });
 }
 

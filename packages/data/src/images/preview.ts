@@ -52,7 +52,14 @@ export async function renderContactSheet(rows: ContactSheetRow[], options: Conta
   const heights = rows.map((r) => (r.tiles.length ? T + CAPTION_H + GAP : EMPTY_H));
   const tops = heights.map((_, r) => HEADER_H + PAD + heights.slice(0, r).reduce((a, b) => a + b, 0));
   const width = PAD * 2 + LABEL_W + cols * (T + GAP);
-  const height = HEADER_H + PAD + Math.max(EMPTY_H, heights.reduce((a, b) => a + b, 0)) + PAD;
+  const height =
+    HEADER_H +
+    PAD +
+    Math.max(
+      EMPTY_H,
+      heights.reduce((a, b) => a + b, 0),
+    ) +
+    PAD;
 
   const composites: sharp.OverlayOptions[] = [];
   const texts: string[] = [];

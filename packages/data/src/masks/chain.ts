@@ -48,7 +48,10 @@ export function maskChainSteps(mode: MaskMode, plugins: MaskPlugins, format?: Da
 export function checkMaskMode(mode: MaskMode, plugins: MaskPlugins): void {
   if (!['auto', 'landmarks', 'prior'].includes(mode)) throw new ConfigError('masks', `unknown mask mode "${mode}"; use auto, landmarks or prior`);
   if (mode === 'landmarks' && !plugins.landmarks) {
-    throw new ConfigError('masks', 'no landmark mask provider is available in this build; use --masks auto (parsing maps, then the elliptical prior) or --masks prior');
+    throw new ConfigError(
+      'masks',
+      'no landmark mask provider is available in this build; use --masks auto (parsing maps, then the elliptical prior) or --masks prior',
+    );
   }
 }
 

@@ -15,7 +15,10 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 const labelPng = (labels: Uint8Array, w: number, h: number) =>
-  sharp(Buffer.from(labels), { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  sharp(Buffer.from(labels), { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 
 describe('parsing maps (FFHQ-Aging, 19 CelebAMask-HQ classes)', () => {
   it('classes 1-13 and 17 are the face region; 0, 14 hat, 15 earring, 16 necklace, 18 cloth are background', () => {
@@ -39,7 +42,12 @@ describe('parsing maps (FFHQ-Aging, 19 CelebAMask-HQ classes)', () => {
 
   it('refuses a colour map and a map with values outside 0-18, naming the file', async () => {
     const colour = join(tmp.dir, 'colour.png');
-    writeFileSync(colour, await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer());
+    writeFileSync(
+      colour,
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+        .png()
+        .toBuffer(),
+    );
     await expect(loadParsingMask(colour, 8, { name: 'colour.png' })).rejects.toThrow(/colour.png: is a colour \(or palette\) image/);
     const vis = join(tmp.dir, 'vis.png');
     writeFileSync(vis, await labelPng(new Uint8Array(64).fill(200), 8, 8));
@@ -70,7 +78,10 @@ describe('the mask chain', () => {
   const image: RgbImage = { data: new Uint8Array(32 * 32 * 3), width: 32, height: 32 };
   const work = async () => image;
   const chain = (over: Partial<MaskChain> = {}): MaskChain => ({ mode: 'auto', size: S, prior: 'utkface-crop', plugins: {}, ...over });
-  const half: MaskProvider = async (img) => ({ mask: Uint8Array.from({ length: img.width * img.height }, (_, i) => (i % img.width < img.width / 2 ? 255 : 0)), source: 'landmarks' });
+  const half: MaskProvider = async (img) => ({
+    mask: Uint8Array.from({ length: img.width * img.height }, (_, i) => (i % img.width < img.width / 2 ? 255 : 0)),
+    source: 'landmarks',
+  });
 
   it('auto without parsing map or providers: the prior', async () => {
     const r = await resolveMask(item, chain(), work);
@@ -110,7 +121,10 @@ describe('the mask chain', () => {
   it('a broken parsing map fails the sample (kind bad-mask) instead of hiding behind the prior', async () => {
     const bad = join(tmp.dir, 'broken.png');
     writeFileSync(bad, 'not a png');
-    await expect(resolveMask({ ...item, parsingPath: bad }, chain(), work)).rejects.toMatchObject({ kind: 'bad-mask', message: /parsing map of a\.jpg: is not an image/ });
+    await expect(resolveMask({ ...item, parsingPath: bad }, chain(), work)).rejects.toMatchObject({
+      kind: 'bad-mask',
+      message: /parsing map of a\.jpg: is not an image/,
+    });
   });
 
   it('--masks landmarks needs a landmark provider; the chain steps are recorded', () => {

@@ -34,7 +34,12 @@ beforeAll(async () => {
   // a mask file: left half face region
   const m = Buffer.alloc(64 * 64);
   for (let i = 0; i < m.length; i++) m[i] = i % 64 < 32 ? 255 : 0;
-  writeFileSync(join(root, 'masks', 'b.png'), await sharp(m, { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer());
+  writeFileSync(
+    join(root, 'masks', 'b.png'),
+    await sharp(m, { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
   // a symlink inside the folder that points outside it
   symlinkSync(join(await faceChipsDir(), faces[0]!), join(root, 'images', 'link.jpg'));
   writeFileSync(join(root, 'manifest.csv'), MANIFEST);
@@ -51,7 +56,11 @@ describe('CSV manifest', () => {
     expect(items[`images/${faces[1]}`]).toMatchObject({ age: null, group: 8, maskPath: join(root, 'masks', 'b.png') });
     expect(items[`images/${faces[5]}`]!.split).toBe('test');
     const reasons = l.skipped.map((s) => `${s.kind}: ${s.reason}`);
-    const has = (re: RegExp) => expect(reasons.some((r) => re.test(r)), `${re} in\n${reasons.join('\n')}`).toBe(true);
+    const has = (re: RegExp) =>
+      expect(
+        reasons.some((r) => re.test(r)),
+        `${re} in\n${reasons.join('\n')}`,
+      ).toBe(true);
     has(/^bad-label: manifest\.csv:4: .*group: age 25 falls in group 20-29, not 30-39/);
     has(/^outside: manifest\.csv:5: path "\.\.\/escape\.jpg" leaves the manifest's folder/);
     has(/^outside: manifest\.csv:6: path "\/etc\/hostname" leaves the manifest's folder/);
@@ -78,7 +87,10 @@ describe('CSV manifest', () => {
     expect(r.kept).toBe(3);
     expect(r.byMask).toMatchObject({ segmentation: 1, prior: 2 });
     const idx = await readCacheIndex(out);
-    expect(idx.skipped.find((s) => s.file === 'images/link.jpg')).toMatchObject({ kind: 'outside', reason: expect.stringMatching(/resolves \(through a symlink\) to .* outside the manifest's folder/) });
+    expect(idx.skipped.find((s) => s.file === 'images/link.jpg')).toMatchObject({
+      kind: 'outside',
+      reason: expect.stringMatching(/resolves \(through a symlink\) to .* outside the manifest's folder/),
+    });
     const i = idx.samples.findIndex((s) => s.mask === 'segmentation');
     const reader = await openCache(out);
     try {

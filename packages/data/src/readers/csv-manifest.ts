@@ -70,7 +70,11 @@ export function listCsvManifest(dirOrFile: string, options: ListOptions = {}): D
   try {
     if (statSync(given).isDirectory()) manifest = join(given, MANIFEST_FILE);
   } catch (e) {
-    throw new DatasetError(given, `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --data must name a manifest .csv or a folder holding ${MANIFEST_FILE}`, { cause: e });
+    throw new DatasetError(
+      given,
+      `cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --data must name a manifest .csv or a folder holding ${MANIFEST_FILE}`,
+      { cause: e },
+    );
   }
   const root = dirname(manifest);
   let text: string;
@@ -86,7 +90,8 @@ export function listCsvManifest(dirOrFile: string, options: ListOptions = {}): D
     throw new DatasetError(manifest, e instanceof CsvSyntaxError ? e.message : String(e), { cause: e });
   }
   const { header, records } = csvRecords(rows);
-  if (!header.includes('path')) throw new DatasetError(manifest, `no "path" column; the first row must be a header such as path,age,mask (found: ${header.join(',') || 'nothing'})`);
+  if (!header.includes('path'))
+    throw new DatasetError(manifest, `no "path" column; the first row must be a header such as path,age,mask (found: ${header.join(',') || 'nothing'})`);
   if (!header.includes('age') && !header.includes('group')) throw new DatasetError(manifest, 'needs an "age" or a "group" column');
 
   const schema = manifestRowSchema(set);
@@ -98,20 +103,32 @@ export function listCsvManifest(dirOrFile: string, options: ListOptions = {}): D
     const parsed = schema.safeParse(rec.values);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      skipped.push({ file: rec.values.path || where, kind: 'bad-label', reason: `${where}: ${rec.values.path ? `${rec.values.path}: ` : ''}${issue.path.join('.') || 'row'}: ${issue.message}` });
+      skipped.push({
+        file: rec.values.path || where,
+        kind: 'bad-label',
+        reason: `${where}: ${rec.values.path ? `${rec.values.path}: ` : ''}${issue.path.join('.') || 'row'}: ${issue.message}`,
+      });
       continue;
     }
     const r = parsed.data;
     const path = resolve(root, r.path);
     if (!isInside(root, path)) {
-      skipped.push({ file: r.path, kind: 'outside', reason: `${where}: path "${r.path}" leaves the manifest's folder ${root}; paths must be relative and stay inside it` });
+      skipped.push({
+        file: r.path,
+        kind: 'outside',
+        reason: `${where}: path "${r.path}" leaves the manifest's folder ${root}; paths must be relative and stay inside it`,
+      });
       continue;
     }
     let maskPath: string | undefined;
     if (r.mask !== undefined) {
       maskPath = resolve(root, r.mask);
       if (!isInside(root, maskPath)) {
-        skipped.push({ file: r.path, kind: 'outside', reason: `${where}: mask "${r.mask}" leaves the manifest's folder ${root}; paths must be relative and stay inside it` });
+        skipped.push({
+          file: r.path,
+          kind: 'outside',
+          reason: `${where}: mask "${r.mask}" leaves the manifest's folder ${root}; paths must be relative and stay inside it`,
+        });
         continue;
       }
     }

@@ -74,12 +74,21 @@ beforeAll(async () => {
   writeFileSync(join(top, 'ffhq_aging_labels.csv'), `${header}\n${lines.join('\n')}\n`);
   const faces = await pickFaceChips(ROWS.length);
   const chips = await faceChipsDir();
-  const labels = await sharp(parsingMap(), { raw: { width: 200, height: 200, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  const labels = await sharp(parsingMap(), { raw: { width: 200, height: 200, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
   for (const [k, [r, hasImage, parsing]] of ROWS.entries()) {
     const n = Number(r.image_number);
     const img = ffhqAgingImagePath(root, n);
     mkdirSync(dirname(img), { recursive: true });
-    if (hasImage) writeFileSync(img, await sharp(readFileSync(join(chips, faces[k]!))).png().toBuffer());
+    if (hasImage)
+      writeFileSync(
+        img,
+        await sharp(readFileSync(join(chips, faces[k]!)))
+          .png()
+          .toBuffer(),
+      );
     const name = `${String(n).padStart(5, '0')}.png`;
     const thousand = String(n - (n % 1000)).padStart(5, '0');
     const p = parsing === 'beside' ? join(dirname(img), 'parsings', name) : parsing === 'top' ? join(root, 'parsings', thousand, name) : undefined;
@@ -94,11 +103,27 @@ afterAll(() => tmp.cleanup());
 describe('FFHQ-Aging reader', () => {
   it('finds the CSV beside or above the image folder, applies the pruning rules and the official split', () => {
     const l = listFfhqAging(root);
-    expect(l.items.map((i) => i.file)).toEqual(['00000/00000.png', '00000/00001.png', '00000/00007.png', '00000/00008.png', '00000/00009.png', '00000/00070.png', '01000/01500.png', '69000/69001.png']);
+    expect(l.items.map((i) => i.file)).toEqual([
+      '00000/00000.png',
+      '00000/00001.png',
+      '00000/00007.png',
+      '00000/00008.png',
+      '00000/00009.png',
+      '00000/00070.png',
+      '01000/01500.png',
+      '69000/69001.png',
+    ]);
     expect(l.items.map((i) => i.split)).toEqual(['train', 'train', 'train', 'train', 'train', 'train', 'train', 'test']);
     expect(l.items.every((i) => i.age === null)).toBe(true);
     expect(l.items.find((i) => i.file === '01000/01500.png')!.group).toBe(9); // 70-120 → 70+
-    expect(l.items.filter((i) => i.parsingPath).map((i) => i.file)).toEqual(['00000/00000.png', '00000/00001.png', '00000/00007.png', '00000/00070.png', '01000/01500.png', '69000/69001.png']);
+    expect(l.items.filter((i) => i.parsingPath).map((i) => i.file)).toEqual([
+      '00000/00000.png',
+      '00000/00001.png',
+      '00000/00007.png',
+      '00000/00070.png',
+      '01000/01500.png',
+      '69000/69001.png',
+    ]);
     const why = Object.fromEntries(l.skipped.map((s) => [s.file, `${s.kind}: ${s.reason}`]));
     expect(why['00000/00002.png']).toMatch(/^pruned: .*age confidence 0.5 ≤ 0.6/);
     expect(why['00000/00003.png']).toMatch(/gender confidence 0.6 ≤ 0.66/);

@@ -121,10 +121,13 @@ export function listFfhqAging(dir: string, options: ListOptions = {}): DatasetLi
   const root = resolve(dir);
   const set = options.groups ?? FFHQ_AGING_GROUPS;
   try {
-    if (!statSync(root).isDirectory()) throw new DatasetError(root, 'is not a folder; --data must name the FFHQ-Aging image folder (with the NN000/ thousand-folders)');
+    if (!statSync(root).isDirectory())
+      throw new DatasetError(root, 'is not a folder; --data must name the FFHQ-Aging image folder (with the NN000/ thousand-folders)');
   } catch (e) {
     if (e instanceof DatasetError) throw e;
-    throw new DatasetError(root, `cannot open the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the --data path`, { cause: e });
+    throw new DatasetError(root, `cannot open the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the --data path`, {
+      cause: e,
+    });
   }
   const csvPath = [join(root, FFHQ_AGING_LABELS_FILE), join(dirname(root), FFHQ_AGING_LABELS_FILE)].find((p) => existsSync(p));
   if (!csvPath) throw new DatasetError(root, `no ${FFHQ_AGING_LABELS_FILE} in this folder or its parent; it comes with the FFHQ-Aging download`);

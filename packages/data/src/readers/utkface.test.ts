@@ -18,7 +18,11 @@ describe('UTKFace names', () => {
     expect(typo.ok && typo.value.repaired).toContain('stray space');
     const noDot = parseUtkFaceName('55_0_0_20170116232725357jpg.chip.jpg');
     expect(noDot.ok && noDot.value).toMatchObject({ age: 55, gender: 0, race: 0 });
-    for (const [name, age] of [['61_1_20170109142408075.jpg.chip.jpg', 61], ['61_3_20170109150557335.jpg.chip.jpg', 61], ['39_1_20170116174525125.jpg.chip.jpg', 39]] as const) {
+    for (const [name, age] of [
+      ['61_1_20170109142408075.jpg.chip.jpg', 61],
+      ['61_3_20170109150557335.jpg.chip.jpg', 61],
+      ['39_1_20170116174525125.jpg.chip.jpg', 39],
+    ] as const) {
       const r = parseUtkFaceName(name);
       expect(r.ok && r.value, name).toMatchObject({ age, gender: null, race: null });
       expect(r.ok && r.value.repaired, name).toContain('only 3 fields');
@@ -26,7 +30,15 @@ describe('UTKFace names', () => {
   });
 
   it('refuses names with a missing age, out-of-range codes or another suffix, with a reason', () => {
-    for (const bad of ['1_20170109142408075.jpg.chip.jpg', '130_1_20170109142408075.jpg.chip.jpg', '26_2_2_20170116174525125.jpg.chip.jpg', '26_1_9_20170116174525125.jpg.chip.jpg', '26_1_2_20170116174525125.jpg', 'notes.txt', '200_1_2_20170116174525125.jpg.chip.jpg']) {
+    for (const bad of [
+      '1_20170109142408075.jpg.chip.jpg',
+      '130_1_20170109142408075.jpg.chip.jpg',
+      '26_2_2_20170116174525125.jpg.chip.jpg',
+      '26_1_9_20170116174525125.jpg.chip.jpg',
+      '26_1_2_20170116174525125.jpg',
+      'notes.txt',
+      '200_1_2_20170116174525125.jpg.chip.jpg',
+    ]) {
       const r = parseUtkFaceName(bad);
       expect(r.ok, bad).toBe(false);
       if (!r.ok) expect(r.reason).toContain(bad);

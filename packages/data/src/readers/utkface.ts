@@ -93,7 +93,9 @@ export function labelUtkFaceNames(
 export function listUtkFace(dir: string, options: ListOptions = {}): DatasetListing {
   const root = resolve(dir);
   const set = options.groups ?? FFHQ_AGING_GROUPS;
-  const names = readDirOrThrow(root).filter((n) => !n.startsWith('.')).sort(byCodePoint);
+  const names = readDirOrThrow(root)
+    .filter((n) => !n.startsWith('.'))
+    .sort(byCodePoint);
   const chosen = options.limit === undefined ? names : names.slice(0, options.limit);
   const items: SourceItem[] = [];
   const skipped: SkippedFile[] = [];
@@ -122,7 +124,9 @@ export function readDirOrThrow(root: string): string[] {
   try {
     st = statSync(root);
   } catch (e) {
-    throw new DatasetError(root, `cannot open the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the --data path`, { cause: e });
+    throw new DatasetError(root, `cannot open the data folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the --data path`, {
+      cause: e,
+    });
   }
   if (!st.isDirectory()) throw new DatasetError(root, 'is not a folder; --data must name the folder that holds the images');
   try {

@@ -112,7 +112,8 @@ describe('reageCrops / pasteFaces', () => {
     expect(tf.memory().numTensors).toBe(before);
     // where the mask is 0 (the crop's corner) the blended crop is the input crop
     const corner = 0;
-    for (const img of [young, old]) for (let c = 0; c < 3; c++) expect(Math.abs(img.data[corner + c]! - faces[0]!.crop.data[corner + c]!)).toBeLessThanOrEqual(1);
+    for (const img of [young, old])
+      for (let c = 0; c < 3; c++) expect(Math.abs(img.data[corner + c]! - faces[0]!.crop.data[corner + c]!)).toBeLessThanOrEqual(1);
     // the random generator changes the face centre
     const mid = (Math.floor(faces[0]!.size / 2) * faces[0]!.size + Math.floor(faces[0]!.size / 2)) * 3;
     expect(Math.abs(crops[0]!.data[mid]! - faces[0]!.crop.data[mid]!) + Math.abs(crops[0]!.data[mid + 1]! - faces[0]!.crop.data[mid + 1]!)).toBeGreaterThan(3);
@@ -132,7 +133,10 @@ describe('renderAgeGrid / encodeImageFor', () => {
   });
 
   it('frames every column alike: outside the face (the cell corners) each output cell is the input cell', async () => {
-    const faces = [photoFace(photo, { landmarks68: landmarks }, 16, UTKFACE_ALIGN), photoFace(photo, { landmarks68: syntheticLandmarks68(320, 200, 20, 0.3) }, 16)];
+    const faces = [
+      photoFace(photo, { landmarks68: landmarks }, 16, UTKFACE_ALIGN),
+      photoFace(photo, { landmarks68: syntheticLandmarks68(320, 200, 20, 0.3) }, 16),
+    ];
     const cell = 48;
     const g = await renderAgeGrid(model.emaGenerator, faces, { cell, labels: false });
     const { data, info } = await sharp(g.png).raw().toBuffer({ resolveWithObject: true });
@@ -140,7 +144,12 @@ describe('renderAgeGrid / encodeImageFor', () => {
     for (let r = 0; r < faces.length; r++) {
       let worst = 0;
       for (let col = 1; col < g.columns.length; col++) {
-        for (const [cx, cy] of [[1, 1], [cell - 2, 1], [1, cell - 2], [cell - 2, cell - 2]] as const) {
+        for (const [cx, cy] of [
+          [1, 1],
+          [cell - 2, 1],
+          [1, cell - 2],
+          [cell - 2, cell - 2],
+        ] as const) {
           for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(px(col * cell + cx, r * cell + cy, c) - px(cx, r * cell + cy, c)));
         }
       }

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFacesAsync, type AgeTargetSpec, type Generator, type GeneratorForward } from '@ragan/core';
+import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFacesAsync, type AgeTargetSpec, type Generator } from '@ragan/core';
 import { alignFace, type AlignedFace } from '../align/align-faces.js';
 import { applyAffine } from '@ragan/core';
 import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
@@ -134,7 +134,6 @@ export function photoFace(
   return { ...a, box, score: face.score ?? 1, landmarks: face.landmarks68, cropLandmarks, size, mask };
 }
 
-
 export interface ReageCropsOptions {
   /** Faces per generator call. Default 8. */
   batchSize?: number;
@@ -148,7 +147,12 @@ export interface ReageCropsOptions {
  * Re-ages every face's crop to `target` (@ragan/core `reageFaces`): returns one RgbImage per face at
  * the face's `size`. No tensor outlives the call.
  */
-export async function reageCrops(generator: Generator, faces: readonly PhotoFace[], target: AgeTargetSpec, options: ReageCropsOptions = {}): Promise<RgbImage[]> {
+export async function reageCrops(
+  generator: Generator,
+  faces: readonly PhotoFace[],
+  target: AgeTargetSpec,
+  options: ReageCropsOptions = {},
+): Promise<RgbImage[]> {
   return (await reageCropsToTargets(generator, faces, [target], options))[0]!;
 }
 
@@ -222,7 +226,12 @@ export interface ReagePhotoResult extends PhotoFaces {
  * The whole pipeline for one target: read, detect, align, re-age, paste back. With no face, `image` is
  * a copy of the photo and `faces` is `[]` (the caller decides whether that is an error).
  */
-export async function reagePhoto(generator: Generator, input: string | Uint8Array | Photo, target: AgeTargetSpec, options: ReagePhotoOptions = {}): Promise<ReagePhotoResult> {
+export async function reagePhoto(
+  generator: Generator,
+  input: string | Uint8Array | Photo,
+  target: AgeTargetSpec,
+  options: ReagePhotoOptions = {},
+): Promise<ReagePhotoResult> {
   const found = await findPhotoFaces(input, generator.config.resolution, { ...generator.config.alignment, ...options });
   let t = performance.now();
   const crops = await reageCrops(generator, found.faces, target, options);
@@ -295,7 +304,11 @@ export async function renderAgeGrid(generator: Generator, faces: readonly PhotoF
       (label, c) =>
         `<text x="${c * cell + cell / 2}" y="${header - 8}" text-anchor="middle" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="15" font-weight="${c === 0 ? 'normal' : 'bold'}" fill="${c === 0 ? '#b0b0b0' : '#ffffff'}">${escapeXml(label)}</text>`,
     );
-    composites.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${header}">${texts.join('')}</svg>`), left: 0, top: 0 });
+    composites.push({
+      input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${header}">${texts.join('')}</svg>`),
+      left: 0,
+      top: 0,
+    });
   }
   const png = await sharp({ create: { width, height, channels: 3, background: BG } })
     .composite(composites)
@@ -306,8 +319,15 @@ export async function renderAgeGrid(generator: Generator, faces: readonly PhotoF
 
 /** The face at a smaller `size` (crop and mask resampled with sharp; transforms not updated: display only). */
 async function shrinkFace(f: PhotoFace, size: number): Promise<PhotoFace> {
-  const crop = await sharp(f.crop.data, { raw: { width: f.size, height: f.size, channels: 3 } }).resize(size, size, { kernel: 'lanczos3' }).raw().toBuffer();
-  const mask = await sharp(f.mask, { raw: { width: f.size, height: f.size, channels: 1 } }).resize(size, size, { kernel: 'lanczos3' }).extractChannel(0).raw().toBuffer();
+  const crop = await sharp(f.crop.data, { raw: { width: f.size, height: f.size, channels: 3 } })
+    .resize(size, size, { kernel: 'lanczos3' })
+    .raw()
+    .toBuffer();
+  const mask = await sharp(f.mask, { raw: { width: f.size, height: f.size, channels: 1 } })
+    .resize(size, size, { kernel: 'lanczos3' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
   return { ...f, size, crop: { data: new Uint8Array(crop), width: size, height: size }, mask: new Uint8Array(mask) };
 }
 

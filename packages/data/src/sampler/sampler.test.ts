@@ -101,7 +101,11 @@ describe('createSampler', () => {
     const rec = await reader.read(b.samples[k]!);
     await reader.close();
     const off = k * S * S * 3;
-    for (const [y, x, c] of [[0, 0, 0], [3, 5, 1], [15, 2, 2]] as const) {
+    for (const [y, x, c] of [
+      [0, 0, 0],
+      [3, 5, 1],
+      [15, 2, 2],
+    ] as const) {
       expect(b.images[off + (y * S + x) * 3 + c]).toBeCloseTo(rec.image[(y * S + (S - 1 - x)) * 3 + c]! / 127.5 - 1, 6);
     }
   });
@@ -151,9 +155,19 @@ describe('createSampler', () => {
     const data = join(tmp.dir, 'utk');
     const partial = join(tmp.dir, 'partial');
     const ac = new AbortController();
-    await prepareCache({ data, format: 'utkface', size: S, out: partial, shardRecords: 4, signal: ac.signal, onProgress: (p) => p.processed === 10 && ac.abort() });
+    await prepareCache({
+      data,
+      format: 'utkface',
+      size: S,
+      out: partial,
+      shardRecords: 4,
+      signal: ac.signal,
+      onProgress: (p) => p.processed === 10 && ac.abort(),
+    });
     await expect(createSampler(partial, { batch: 2 })).rejects.toThrow(DatasetError);
-    await expect(createSampler(partial, { batch: 2 })).rejects.toThrow(/the cache is unfinished \(\d+ of 40 files processed\); rerun the same `ragan prepare` command/);
+    await expect(createSampler(partial, { batch: 2 })).rejects.toThrow(
+      /the cache is unfinished \(\d+ of 40 files processed\); rerun the same `ragan prepare` command/,
+    );
     await expect(createSampler(cache, { batch: 0 })).rejects.toThrow(/^batch: must be a positive integer/);
     await expect(createSampler(join(tmp.dir, 'none'), { batch: 2 })).rejects.toThrow(/no cache index here/);
   });

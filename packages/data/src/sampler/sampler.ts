@@ -140,7 +140,15 @@ export async function createSampler(cacheDir: string, options: SamplerOptions): 
   let cur: SamplerCursor;
   if (options.cursor) {
     const c = options.cursor;
-    if (c?.version !== 1 || !Number.isInteger(c.epoch) || c.epoch < 0 || !Number.isInteger(c.position) || c.position < 0 || c.position >= N || !isRngState(c.rng)) {
+    if (
+      c?.version !== 1 ||
+      !Number.isInteger(c.epoch) ||
+      c.epoch < 0 ||
+      !Number.isInteger(c.position) ||
+      c.position < 0 ||
+      c.position >= N ||
+      !isRngState(c.rng)
+    ) {
       throw new ConfigError('cursor', 'is not a sampler cursor (version 1 with epoch, position and a 4-number rng state)');
     }
     if (c.fingerprint !== fingerprint) {

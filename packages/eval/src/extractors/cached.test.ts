@@ -10,7 +10,12 @@ describe('cachedEmbedder', () => {
 
   it('runs the network once per tensor, returns equal clones, evicts and frees', async () => {
     let calls = 0;
-    const inner: FaceEmbedder = { name: 'n', sameIdentityThreshold: 0.6, dims: 3, embed: async (x) => (calls++, tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D)) };
+    const inner: FaceEmbedder = {
+      name: 'n',
+      sameIdentityThreshold: 0.6,
+      dims: 3,
+      embed: async (x) => (calls++, tf.tidy(() => tf.mean(x, [1, 2]) as tf.Tensor2D)),
+    };
     const before = tf.memory().numTensors;
     const c = cachedEmbedder(inner, { size: 2 });
     const a = tf.ones([2, 4, 4, 3]) as tf.Tensor4D;

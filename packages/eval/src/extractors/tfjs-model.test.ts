@@ -19,12 +19,19 @@ function writeFolder(name: string, modelJson: unknown, weights: Uint8Array, side
 
 /** A layers model as tensorflowjs_converter writes it (model.json + one shard). */
 async function layersFolder(name: string, units: number, sidecar?: unknown): Promise<{ dir: string; model: tf.LayersModel }> {
-  const model = tf.sequential({ layers: [tf.layers.globalAveragePooling2d({ inputShape: [16, 16, 3] }), tf.layers.dense({ units, kernelInitializer: 'glorotUniform' })] });
+  const model = tf.sequential({
+    layers: [tf.layers.globalAveragePooling2d({ inputShape: [16, 16, 3] }), tf.layers.dense({ units, kernelInitializer: 'glorotUniform' })],
+  });
   let out = '';
   await model.save(
     tf.io.withSaveHandler(async (a) => {
       const data = a.weightData as ArrayBuffer;
-      out = writeFolder(name, { format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }, new Uint8Array(data), sidecar);
+      out = writeFolder(
+        name,
+        { format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] },
+        new Uint8Array(data),
+        sidecar,
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -68,15 +75,35 @@ describe('loadTfjsFeatureExtractor', () => {
         format: 'graph-model',
         modelTopology: {
           node: [
-            { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '-1' }, { size: '-1' }, { size: '3' }] } } } },
-            { name: 'w', op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '3' }, { size: '2' }] } } } } },
-            { name: 'axes', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } } } },
+            {
+              name: 'x',
+              op: 'Placeholder',
+              attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '-1' }, { size: '-1' }, { size: '3' }] } } },
+            },
+            {
+              name: 'w',
+              op: 'Const',
+              attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '3' }, { size: '2' }] } } } },
+            },
+            {
+              name: 'axes',
+              op: 'Const',
+              attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: '2' }] } } } },
+            },
             { name: 'pool', op: 'Mean', input: ['x', 'axes'], attr: { keep_dims: { b: false }, T: { type: 'DT_FLOAT' } } },
             { name: 'features', op: 'MatMul', input: ['pool', 'w'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
           ],
           versions: { producer: 1 },
         },
-        weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'w', shape: [3, 2], dtype: 'float32' }, { name: 'axes', shape: [2], dtype: 'int32' }] }],
+        weightsManifest: [
+          {
+            paths: ['weights.bin'],
+            weights: [
+              { name: 'w', shape: [3, 2], dtype: 'float32' },
+              { name: 'axes', shape: [2], dtype: 'int32' },
+            ],
+          },
+        ],
       },
       weights,
       { inputSize: 8, outputNode: 'features' },

@@ -56,7 +56,10 @@ async function exists(store: ModelStore, path: string): Promise<boolean> {
  * docs/eval-protocol.md) and is refused unless the features are 2048-D. The weights' SHA-256 (of
  * model.json and every shard, in manifest order) is recorded so readers can check which network it was.
  */
-export async function loadTfjsFeatureExtractor(store: ModelStore, opts: { standard?: boolean; name?: string } = {}): Promise<FeatureExtractor & { dispose(): void }> {
+export async function loadTfjsFeatureExtractor(
+  store: ModelStore,
+  opts: { standard?: boolean; name?: string } = {},
+): Promise<FeatureExtractor & { dispose(): void }> {
   const where = store.describe();
   const modelJsonBytes = await store.read(MODEL_JSON, { maxBytes: 64 * 1024 * 1024 });
   let json: ModelJson;
@@ -66,7 +69,10 @@ export async function loadTfjsFeatureExtractor(store: ModelStore, opts: { standa
     throw new ModelLoadError(`${where}/${MODEL_JSON}`, `is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ModelLoadError(`${where}/${MODEL_JSON}`, 'is not a TensorFlow.js model (needs modelTopology and weightsManifest); convert the network with tensorflowjs_converter');
+    throw new ModelLoadError(
+      `${where}/${MODEL_JSON}`,
+      'is not a TensorFlow.js model (needs modelTopology and weightsManifest); convert the network with tensorflowjs_converter',
+    );
   }
   let config: FeatureExtractorConfig = {};
   if (await exists(store, FEATURE_EXTRACTOR_CONFIG)) {
@@ -96,7 +102,11 @@ export async function loadTfjsFeatureExtractor(store: ModelStore, opts: { standa
   hashInput.set(weightData, modelJsonBytes.byteLength);
   const weightsSha256 = await sha256Hex(hashInput);
 
-  const handler = tf.io.fromMemory({ modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData: weightData.buffer });
+  const handler = tf.io.fromMemory({
+    modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs: specs,
+    weightData: weightData.buffer,
+  });
   const isGraph = json.format === 'graph-model' || (!json.format && !(json.modelTopology as { class_name?: string }).class_name);
   let run: (x: tf.Tensor4D) => tf.Tensor;
   let dispose: () => void;
@@ -134,14 +144,21 @@ export async function loadTfjsFeatureExtractor(store: ModelStore, opts: { standa
     f.dispose();
   } catch (e) {
     dispose();
-    throw new ModelLoadError(`${where}/${MODEL_JSON}`, `the model does not run on a [1, ${size}, ${size}, 3] image: ${(e as Error).message} (set inputSize/outputNode in ${FEATURE_EXTRACTOR_CONFIG})`, { cause: e });
+    throw new ModelLoadError(
+      `${where}/${MODEL_JSON}`,
+      `the model does not run on a [1, ${size}, ${size}, 3] image: ${(e as Error).message} (set inputSize/outputNode in ${FEATURE_EXTRACTOR_CONFIG})`,
+      { cause: e },
+    );
   } finally {
     probe.dispose();
   }
   const standard = opts.standard ?? false;
   if (standard && dims !== 2048) {
     dispose();
-    throw new ModelLoadError(`${where}/${MODEL_JSON}`, `gives ${dims}-D features; the standard FID network (Inception-v3 pool_3) gives 2048 (set outputNode to pool_3 in ${FEATURE_EXTRACTOR_CONFIG})`);
+    throw new ModelLoadError(
+      `${where}/${MODEL_JSON}`,
+      `gives ${dims}-D features; the standard FID network (Inception-v3 pool_3) gives 2048 (set outputNode to pool_3 in ${FEATURE_EXTRACTOR_CONFIG})`,
+    );
   }
   return {
     name: opts.name ?? config.name ?? (standard ? 'inception-v3 pool_3 (user-supplied)' : 'tfjs model (user-supplied)'),

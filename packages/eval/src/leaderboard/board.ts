@@ -78,7 +78,8 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   try {
     handle = await fs.open(lock, 'wx');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DatasetError(lock, 'another leaderboard command is writing this board; if none is running, delete this lock file');
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new DatasetError(lock, 'another leaderboard command is writing this board; if none is running, delete this lock file');
     throw e;
   }
   try {
@@ -99,7 +100,8 @@ export async function readSubmissionFile(file: string): Promise<unknown> {
     throw new DatasetError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot be read: ${(e as Error).message}`, { cause: e });
   }
   if (!stat.isFile()) throw new DatasetError(file, 'is not a file');
-  if (stat.size > MAX_SUBMISSION_BYTES) throw new SubmissionError(file, [`(file): ${stat.size} bytes, over the ${MAX_SUBMISSION_BYTES}-byte limit for a results file`]);
+  if (stat.size > MAX_SUBMISSION_BYTES)
+    throw new SubmissionError(file, [`(file): ${stat.size} bytes, over the ${MAX_SUBMISSION_BYTES}-byte limit for a results file`]);
   const text = await fs.readFile(file, 'utf8');
   try {
     return JSON.parse(text);
@@ -122,7 +124,12 @@ export async function submissionId(results: EvalResults): Promise<string> {
  * Validates `json` (from `source`, for messages) and adds it to the board in `dir` (created when
  * missing). Throws SubmissionError listing every reason when refused. Returns the new entry.
  */
-export async function addSubmission(dir: string, json: unknown, source = 'submission', opts: { now?: () => Date } = {}): Promise<{ entry: BoardEntry; index: BoardIndex }> {
+export async function addSubmission(
+  dir: string,
+  json: unknown,
+  source = 'submission',
+  opts: { now?: () => Date } = {},
+): Promise<{ entry: BoardEntry; index: BoardIndex }> {
   return withLock(dir, async () => {
     const index = await readBoardIndex(dir);
     const check = checkSubmission(json, boardContext(index));
@@ -165,7 +172,10 @@ export async function loadBoard(dir: string): Promise<{ index: BoardIndex; entri
   try {
     await fs.access(join(dir, BOARD_INDEX));
   } catch {
-    throw new ConfigError('board', `${join(dir, BOARD_INDEX)} does not exist; add a submission first with \`ragan leaderboard add results.json --board ${dir}\``);
+    throw new ConfigError(
+      'board',
+      `${join(dir, BOARD_INDEX)} does not exist; add a submission first with \`ragan leaderboard add results.json --board ${dir}\``,
+    );
   }
   const index = await readBoardIndex(dir);
   const entries: LoadedEntry[] = [];
@@ -186,4 +196,3 @@ export async function loadBoard(dir: string): Promise<{ index: BoardIndex; entri
   }
   return { index, entries };
 }
-

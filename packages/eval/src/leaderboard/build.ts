@@ -4,7 +4,11 @@ import { loadBoard, writeFileAtomic } from './board.js';
 import { renderLeaderboardHtml } from './site.js';
 
 /** Writes `outDir/index.html` for the board in `boardDir` (atomic). Returns the file and the entry count. */
-export async function buildLeaderboardSite(boardDir: string, outDir: string, opts: { title?: string; now?: () => Date } = {}): Promise<{ file: string; entries: number }> {
+export async function buildLeaderboardSite(
+  boardDir: string,
+  outDir: string,
+  opts: { title?: string; now?: () => Date } = {},
+): Promise<{ file: string; entries: number }> {
   const { entries } = await loadBoard(boardDir);
   const html = renderLeaderboardHtml(
     entries.map((e) => ({ id: e.entry.id, addedAt: e.entry.addedAt, results: e.results })),

@@ -18,7 +18,12 @@ describe('leaderboard page', () => {
 
   it('escapes a malicious model name everywhere it appears (table, chart legend, tooltips)', () => {
     const evil = `</td><script>alert("pwned")</script><img src=x onerror=alert(1)>"'`;
-    const r: EvalResults = { ...good, model: { ...good.model, name: evil }, backend: '<b>cpu</b>', metrics: { ...good.metrics, speed: { ...good.metrics.speed!, backend: '<b>cpu</b>' } } };
+    const r: EvalResults = {
+      ...good,
+      model: { ...good.model, name: evil },
+      backend: '<b>cpu</b>',
+      metrics: { ...good.metrics, speed: { ...good.metrics.speed!, backend: '<b>cpu</b>' } },
+    };
     const html = renderLeaderboardHtml([{ id: 'abcdef0123456789', addedAt: '2026-01-01T00:00:00.000Z', results: r }]);
     expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<img');

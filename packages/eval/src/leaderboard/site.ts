@@ -34,16 +34,86 @@ const nonStdRealism = (r: EvalResults) => (r.metrics.realism && !r.metrics.reali
 
 const COLUMNS: Column[] = [
   { label: 'faces', title: 'test faces evaluated', value: (r) => r.dataset.evaluated, digits: 0, group: 'model' },
-  { label: 'hit rate', title: 'share of outputs whose estimated age is in the target group', value: (r) => r.metrics.age?.hitRate, digits: 3, better: 'higher', group: 'age' },
-  { label: 'years off', title: 'mean years between the estimated age and the target range (0 inside)', value: (r) => r.metrics.age?.meanRangeDistance, digits: 1, better: 'lower', group: 'age' },
-  { label: 'distance', title: 'mean embedding distance between input and output', value: (r) => r.metrics.identity?.meanDistance, digits: 3, better: 'lower', group: 'identity' },
-  { label: 'same person', title: 'share of pairs under the same-person threshold', value: (r) => r.metrics.identity?.shareBelowThreshold, digits: 3, better: 'higher', group: 'identity' },
-  { label: 'FID', title: 'mean FID over target groups, Inception pool_3 features', value: (r) => stdRealism(r)?.meanFid, digits: -3, better: 'lower', group: 'std' },
-  { label: 'KID', title: 'mean KID over target groups, Inception pool_3 features', value: (r) => stdRealism(r)?.meanKid, digits: -3, better: 'lower', group: 'std' },
-  { label: 'FID', title: 'mean FID over target groups with non-standard features (see the features column)', value: (r) => nonStdRealism(r)?.meanFid, digits: -3, better: 'lower', group: 'nonstd' },
-  { label: 'KID', title: 'mean KID over target groups with non-standard features', value: (r) => nonStdRealism(r)?.meanKid, digits: -3, better: 'lower', group: 'nonstd' },
-  { label: 'bg PSNR', title: 'PSNR outside the face mask (dB; ∞ = unchanged)', value: (r) => (r.metrics.background ? (r.metrics.background.psnr ?? Infinity) : undefined), digits: 1, better: 'higher', group: 'other' },
-  { label: 'ms/img', title: 'generation time per image (machine-dependent)', value: (r) => r.metrics.speed?.msPerImage, digits: 2, better: 'lower', group: 'other' },
+  {
+    label: 'hit rate',
+    title: 'share of outputs whose estimated age is in the target group',
+    value: (r) => r.metrics.age?.hitRate,
+    digits: 3,
+    better: 'higher',
+    group: 'age',
+  },
+  {
+    label: 'years off',
+    title: 'mean years between the estimated age and the target range (0 inside)',
+    value: (r) => r.metrics.age?.meanRangeDistance,
+    digits: 1,
+    better: 'lower',
+    group: 'age',
+  },
+  {
+    label: 'distance',
+    title: 'mean embedding distance between input and output',
+    value: (r) => r.metrics.identity?.meanDistance,
+    digits: 3,
+    better: 'lower',
+    group: 'identity',
+  },
+  {
+    label: 'same person',
+    title: 'share of pairs under the same-person threshold',
+    value: (r) => r.metrics.identity?.shareBelowThreshold,
+    digits: 3,
+    better: 'higher',
+    group: 'identity',
+  },
+  {
+    label: 'FID',
+    title: 'mean FID over target groups, Inception pool_3 features',
+    value: (r) => stdRealism(r)?.meanFid,
+    digits: -3,
+    better: 'lower',
+    group: 'std',
+  },
+  {
+    label: 'KID',
+    title: 'mean KID over target groups, Inception pool_3 features',
+    value: (r) => stdRealism(r)?.meanKid,
+    digits: -3,
+    better: 'lower',
+    group: 'std',
+  },
+  {
+    label: 'FID',
+    title: 'mean FID over target groups with non-standard features (see the features column)',
+    value: (r) => nonStdRealism(r)?.meanFid,
+    digits: -3,
+    better: 'lower',
+    group: 'nonstd',
+  },
+  {
+    label: 'KID',
+    title: 'mean KID over target groups with non-standard features',
+    value: (r) => nonStdRealism(r)?.meanKid,
+    digits: -3,
+    better: 'lower',
+    group: 'nonstd',
+  },
+  {
+    label: 'bg PSNR',
+    title: 'PSNR outside the face mask (dB; ∞ = unchanged)',
+    value: (r) => (r.metrics.background ? (r.metrics.background.psnr ?? Infinity) : undefined),
+    digits: 1,
+    better: 'higher',
+    group: 'other',
+  },
+  {
+    label: 'ms/img',
+    title: 'generation time per image (machine-dependent)',
+    value: (r) => r.metrics.speed?.msPerImage,
+    digits: 2,
+    better: 'lower',
+    group: 'other',
+  },
 ];
 
 const GROUPS: Array<[Column['group'], string]> = [
@@ -88,12 +158,13 @@ function chart(title: string, labels: readonly string[], series: Array<{ name: s
     });
     for (const seg of segments) if (seg.length > 1) parts.push(`<polyline points="${seg.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     s.values.forEach((v, i) => {
-      if (v !== null) parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(`${s.name} · ${labels[i]}: ${v.toFixed(3)}`)}</title></circle>`);
+      if (v !== null)
+        parts.push(
+          `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(`${s.name} · ${labels[i]}: ${v.toFixed(3)}`)}</title></circle>`,
+        );
     });
   });
-  const legend = series
-    .map((s, k) => `<li><span class="sw" style="background:${COLORS[k % COLORS.length]}"></span>${escapeHtml(s.name)}</li>`)
-    .join('');
+  const legend = series.map((s, k) => `<li><span class="sw" style="background:${COLORS[k % COLORS.length]}"></span>${escapeHtml(s.name)}</li>`).join('');
   return `<figure><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${escapeHtml(title)}">${parts.join('')}</svg><ul class="legend">${legend}</ul></figure>`;
 }
 
@@ -148,7 +219,8 @@ export function renderLeaderboardHtml(entries: readonly SiteEntry[], opts: { tit
   const th = (label: string, t: string, cls = '') => `<th data-col="${col++}" title="${escapeHtml(t)}" class="${cls}">${escapeHtml(label)}</th>`;
   const heads: string[] = [th('#', 'order added'), th('model', 'model name and kind'), th('sha256', 'model folder hash or baseline label')];
   for (const g of GROUPS.map(([x]) => x)) {
-    for (const c of COLUMNS.filter((c) => c.group === g)) heads.push(th(c.label + (c.better === 'higher' ? ' ↑' : c.better === 'lower' ? ' ↓' : ''), c.title, g));
+    for (const c of COLUMNS.filter((c) => c.group === g))
+      heads.push(th(c.label + (c.better === 'higher' ? ' ↑' : c.better === 'lower' ? ' ↓' : ''), c.title, g));
     if (g === 'nonstd') heads.push(th('features', 'the network used for non-standard FID/KID', 'nonstd'));
     if (g === 'other') heads.push(th('backend', 'TensorFlow.js backend'), th('added', 'date added'));
   }
@@ -164,15 +236,24 @@ export function renderLeaderboardHtml(entries: readonly SiteEntry[], opts: { tit
       if (g === 'nonstd') {
         const ns = nonStdRealism(r);
         const label = ns ? (ns.extractor.name.includes(`${ns.extractor.dims}-D`) ? ns.extractor.name : `${ns.extractor.name} (${ns.extractor.dims}-D)`) : '–';
-        cells.push(`<td class="nonstd" data-v="${escapeHtml(ns?.extractor.name ?? '')}" title="${escapeHtml(label)}">${escapeHtml(label.length > 40 ? `${label.slice(0, 39)}…` : label)}</td>`);
+        cells.push(
+          `<td class="nonstd" data-v="${escapeHtml(ns?.extractor.name ?? '')}" title="${escapeHtml(label)}">${escapeHtml(label.length > 40 ? `${label.slice(0, 39)}…` : label)}</td>`,
+        );
       }
-      if (g === 'other') cells.push(`<td data-v="${escapeHtml(r.backend)}">${escapeHtml(r.backend)}</td>`, `<td data-v="${escapeHtml(e.addedAt)}">${escapeHtml(e.addedAt.slice(0, 10))}</td>`);
+      if (g === 'other')
+        cells.push(
+          `<td data-v="${escapeHtml(r.backend)}">${escapeHtml(r.backend)}</td>`,
+          `<td data-v="${escapeHtml(e.addedAt)}">${escapeHtml(e.addedAt.slice(0, 10))}</td>`,
+        );
     }
     return `<tr id="e-${escapeHtml(e.id)}">${cells.join('')}</tr>`;
   });
   const name = (e: SiteEntry, i: number) => `${i + 1}. ${e.results.model.name}`;
   const ageSeries = entries.map((e, i) => ({ name: name(e, i), values: labels.map((_, g) => e.results.metrics.age?.perGroup[g]?.hitRate ?? null) }));
-  const idSeries = entries.map((e, i) => ({ name: name(e, i), values: labels.map((_, g) => e.results.metrics.identity?.perGroup[g]?.shareBelowThreshold ?? null) }));
+  const idSeries = entries.map((e, i) => ({
+    name: name(e, i),
+    values: labels.map((_, g) => e.results.metrics.identity?.perGroup[g]?.shareBelowThreshold ?? null),
+  }));
   const d = first?.dataset;
   const meta = d
     ? `Test set: ${d.name}/${d.split} (${d.size} faces, ${d.ageGroups}, ${d.resolution}×${d.resolution}), dataset ${d.datasetHash.slice(0, 12)}…, split ${d.splitHash.slice(0, 12)}…. Each face is re-aged to every other group. ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}.`

@@ -22,7 +22,10 @@ describe('checkSubmission', () => {
     const reasons = reasonsOf({ schemaVersion: 999, metrics: { age: 'lots' } });
     expect(reasons[0]).toMatch(/^schemaVersion: 999 is not supported; this leaderboard takes schemaVersion 1/);
     for (const field of ['kind', 'createdAt', 'model', 'dataset', 'seed', 'backend', 'versions', 'timings', 'metrics.age', 'metrics.identity']) {
-      expect(reasons.some((r) => r.startsWith(`${field}: `)), `a reason for ${field} in\n${reasons.join('\n')}`).toBe(true);
+      expect(
+        reasons.some((r) => r.startsWith(`${field}: `)),
+        `a reason for ${field} in\n${reasons.join('\n')}`,
+      ).toBe(true);
     }
   });
 
@@ -37,9 +40,17 @@ describe('checkSubmission', () => {
     ['an unknown field (strict schema)', (r) => ({ ...r, sneaky: '<script>' }), /^\(root\): Unrecognized key: "sneaky"/],
     ['a string where a number belongs', (r) => ({ ...r, seed: '7' }), /^seed: /],
     ['pairs that do not add up', (r) => ((r.metrics.age!.pairs = 3), r), /^metrics\.age\.pairs: 3, expected evaluated × \(groups - 1\) = 54/],
-    ['a confusion row that disagrees with its group', (r) => ((r.metrics.age!.confusion.counts[9]![0]! += 1), r), /^metrics\.age\.confusion\.counts\[9\]: sums to 7 but/],
+    [
+      'a confusion row that disagrees with its group',
+      (r) => ((r.metrics.age!.confusion.counts[9]![0]! += 1), r),
+      /^metrics\.age\.confusion\.counts\[9\]: sums to 7 but/,
+    ],
     ['per-group tables for other groups', (r) => ((r.metrics.identity!.perGroup[0]!.group = '0-3'), r), /^metrics\.identity\.perGroup: groups \[0-3,/],
-    ['"standard" realism with 3-D features', (r) => ((r.metrics.realism!.extractor.standard = true), r), /^metrics\.realism\.extractor: "standard" means Inception pool_3 features \(2048-D\)/],
+    [
+      '"standard" realism with 3-D features',
+      (r) => ((r.metrics.realism!.extractor.standard = true), r),
+      /^metrics\.realism\.extractor: "standard" means Inception pool_3 features \(2048-D\)/,
+    ],
     ['no age metric', (r) => ((r.metrics.age = null), r), /^metrics\.age: missing; the leaderboard ranks on age/],
     ['no identity metric', (r) => ((r.metrics.identity = null), r), /^metrics\.identity: missing/],
     ['a baseline with a model hash', (r) => ((r.model.sha256 = 'f'.repeat(64)), r), /^model\.sha256: a baseline must carry a "baseline:…" label/],
@@ -51,7 +62,10 @@ describe('checkSubmission', () => {
     it(`refuses ${what}`, () => {
       const check = checkSubmission(make(copy()));
       expect(check.ok).toBe(false);
-      expect(check.reasons.some((r) => reason.test(r)), `expected ${reason} in\n${check.reasons.join('\n')}`).toBe(true);
+      expect(
+        check.reasons.some((r) => reason.test(r)),
+        `expected ${reason} in\n${check.reasons.join('\n')}`,
+      ).toBe(true);
     });
   }
 
@@ -61,7 +75,9 @@ describe('checkSubmission', () => {
       dataset: { name: 'fixture', split: 'test', datasetHash: r.dataset.datasetHash, splitHash: r.dataset.splitHash },
       entries: [{ id: '0123456789abcdef', model: { name: 'earlier', sha256: r.model.sha256 }, seed: r.seed, subsetHash: r.dataset.subsetHash }],
     };
-    expect(reasonsOf(r, board)).toEqual([expect.stringMatching(/^model\.sha256: this model was already submitted with the same seed and test faces \(entry 0123456789abcdef/)]);
+    expect(reasonsOf(r, board)).toEqual([
+      expect.stringMatching(/^model\.sha256: this model was already submitted with the same seed and test faces \(entry 0123456789abcdef/),
+    ]);
     expect(reasonsOf({ ...r, seed: 1 }, board)).toEqual([]);
     const other: BoardContext = { dataset: { ...board.dataset!, datasetHash: 'e'.repeat(64) }, entries: [] };
     expect(reasonsOf(r, other)).toEqual([expect.stringMatching(/^dataset: evaluated on fixture\/test .* but this board ranks/)]);

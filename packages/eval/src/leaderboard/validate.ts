@@ -23,7 +23,13 @@ export interface BoardContext {
 
 export type SubmissionCheck = { ok: true; results: EvalResults; reasons: [] } | { ok: false; results: undefined; reasons: string[] };
 
-const path = (p: readonly PropertyKey[]): string => (p.length ? p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '') : '(root)');
+const path = (p: readonly PropertyKey[]): string =>
+  p.length
+    ? p
+        .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(root)';
 
 /**
  * Checks a parsed submission (a results file of `ragan eval`) for a leaderboard: the schema (every issue,
@@ -34,9 +40,12 @@ const path = (p: readonly PropertyKey[]): string => (p.length ? p.map((k) => (ty
 export function checkSubmission(json: unknown, board: BoardContext = { dataset: null, entries: [] }): SubmissionCheck {
   const reasons: string[] = [];
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, results: undefined, reasons: ['(root): a submission must be a JSON object (the results file of `ragan eval`)'] };
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return { ok: false, results: undefined, reasons: ['(root): a submission must be a JSON object (the results file of `ragan eval`)'] };
   if (version !== RESULTS_SCHEMA_VERSION) {
-    reasons.push(`schemaVersion: ${JSON.stringify(version) ?? 'missing'} is not supported; this leaderboard takes schemaVersion ${RESULTS_SCHEMA_VERSION} (re-run ragan eval with a matching @ragan/eval)`);
+    reasons.push(
+      `schemaVersion: ${JSON.stringify(version) ?? 'missing'} is not supported; this leaderboard takes schemaVersion ${RESULTS_SCHEMA_VERSION} (re-run ragan eval with a matching @ragan/eval)`,
+    );
   }
   const parsed = evalResultsSchema.safeParse(json);
   if (!parsed.success) {

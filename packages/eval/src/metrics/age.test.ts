@@ -69,7 +69,9 @@ describe('age metric', () => {
   it('an estimator that returns the wrong count is refused with its name', async () => {
     const { dataset, dispose } = await ageFaces([25, 45]);
     const bad = { name: 'broken-estimator', estimate: async () => [1] };
-    await expect(evaluate({ model: identityBaseline(), dataset, ageEstimator: bad, metrics: onlyAge() })).rejects.toThrow(/broken-estimator.*returned 1 values for 2/);
+    await expect(evaluate({ model: identityBaseline(), dataset, ageEstimator: bad, metrics: onlyAge() })).rejects.toThrow(
+      /broken-estimator.*returned 1 values for 2/,
+    );
     dispose();
   });
 

@@ -85,7 +85,8 @@ export const ageMetric: MetricDefinition<AgeMetricResult> = {
     const strata = new Map<string, { faces: number; pairs: number; hits: number; near: number; dist: number; sumAge: number[]; pairsBy: number[] }>();
     const stratum = (name: string) => {
       let st = strata.get(name);
-      if (!st) strata.set(name, (st = { faces: 0, pairs: 0, hits: 0, near: 0, dist: 0, sumAge: new Array<number>(k).fill(0), pairsBy: new Array<number>(k).fill(0) }));
+      if (!st)
+        strata.set(name, (st = { faces: 0, pairs: 0, hits: 0, near: 0, dist: 0, sumAge: new Array<number>(k).fill(0), pairsBy: new Array<number>(k).fill(0) }));
       return st;
     };
     let inputFaces = 0;

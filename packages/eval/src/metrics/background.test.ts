@@ -10,7 +10,10 @@ describe('backgroundScores', () => {
   it('ignores changes inside the face and measures those outside it', () => {
     const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
     // face = left half; output differs by 0.5 (0.25 on the [0,1] scale) on the left, 0.2 (0.1) on the right
-    const mask = tf.tensor4d(Array.from({ length: 16 }, (_, i) => (i % 4 < 2 ? 1 : 0)), [1, 4, 4, 1]);
+    const mask = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => (i % 4 < 2 ? 1 : 0)),
+      [1, 4, 4, 1],
+    );
     const y = tf.tidy(() => tf.add(x, tf.mul(mask, 0.5)).add(tf.mul(tf.sub(1, mask), 0.2))) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const s = backgroundScores(x, y, mask);

@@ -45,21 +45,35 @@ function randomSpd(d: number, rng: () => number): M {
   return mm(a, at).map((r, i) => r.map((v, j) => v + (i === j ? 0.5 : 0)));
 }
 function gaussianSet(n: number, d: number, rng: () => number, shift = 0, scale = 1): FeatureSet {
-  return featureSet(Array.from({ length: n }, () => Array.from({ length: d }, (_, j) => shift + scale * (j + 1) * normal(rng) / d)));
+  return featureSet(Array.from({ length: n }, () => Array.from({ length: d }, (_, j) => shift + (scale * (j + 1) * normal(rng)) / d)));
 }
 
 describe('frechetDistance (closed form for two Gaussians)', () => {
   it('diagonal covariances: |Δmu|² + Σ(√a - √b)²', () => {
-    const s1 = [[1, 0, 0], [0, 4, 0], [0, 0, 9]];
-    const s2 = [[4, 0, 0], [0, 1, 0], [0, 0, 9]];
+    const s1 = [
+      [1, 0, 0],
+      [0, 4, 0],
+      [0, 0, 9],
+    ];
+    const s2 = [
+      [4, 0, 0],
+      [0, 1, 0],
+      [0, 0, 9],
+    ];
     // 1 + 4 + (1-2)² + (2-1)² + 0 = 7
     expect(frechetDistance([0, 0, 0], flat(s1), [1, 2, 0], flat(s2))).toBeCloseTo(7, 10);
     expect(frechetDistance([0, 0, 0], flat(s1), [0, 0, 0], flat(s1))).toBeCloseTo(0, 10);
   });
 
   it('non-commuting 2×2: Tr√(S1S2) = sqrt(tr(S1S2) + 2 sqrt(det S1 det S2)) by hand', () => {
-    const s1 = [[2, 1], [1, 2]];
-    const s2 = [[1, 0], [0, 3]];
+    const s1 = [
+      [2, 1],
+      [1, 2],
+    ];
+    const s2 = [
+      [1, 0],
+      [0, 3],
+    ];
     expect(mm(s1, s2)).not.toEqual(mm(s2, s1)); // they do not commute
     const trS1S2 = trace(mm(s1, s2)); // 2 + 6 = 8
     const expected = 1 + 0 + (4 + 4) - 2 * Math.sqrt(trS1S2 + 2 * Math.sqrt(3 * 3));
@@ -96,7 +110,10 @@ describe('fidFromFeatures', () => {
 
   it('equals the closed form of the sample means and covariances; Gram and covariance forms agree', () => {
     const rng = createRng(2);
-    for (const [n1, n2, d] of [[10, 14, 20], [40, 30, 5]] as const) {
+    for (const [n1, n2, d] of [
+      [10, 14, 20],
+      [40, 30, 5],
+    ] as const) {
       const a = gaussianSet(n1, d, rng);
       const b = gaussianSet(n2, d, rng, 0.3, 2);
       const closed = frechetDistance(featureMean(a), featureCovariance(a), featureMean(b), featureCovariance(b));

@@ -14,7 +14,9 @@ import { centered, featureCovariance, featureMean, type FeatureSet } from './fea
 export function frechetDistance(mu1: ArrayLike<number>, sigma1: ArrayLike<number>, mu2: ArrayLike<number>, sigma2: ArrayLike<number>): number {
   const d = mu1.length;
   if (mu2.length !== d || sigma1.length !== d * d || sigma2.length !== d * d) {
-    throw new ShapeError(`frechetDistance: means of length ${mu1.length} and ${mu2.length}, covariances of ${sigma1.length} and ${sigma2.length} values do not describe two ${d}-D Gaussians`);
+    throw new ShapeError(
+      `frechetDistance: means of length ${mu1.length} and ${mu2.length}, covariances of ${sigma1.length} and ${sigma2.length} values do not describe two ${d}-D Gaussians`,
+    );
   }
   let diff = 0;
   for (let i = 0; i < d; i++) diff += (mu1[i]! - mu2[i]!) ** 2;

@@ -14,8 +14,14 @@ describe('identity metric', () => {
   });
 
   it('rowDistances: Euclidean per row', async () => {
-    const a = tf.tensor2d([[0, 0], [1, 1]]);
-    const b = tf.tensor2d([[3, 4], [1, 1]]);
+    const a = tf.tensor2d([
+      [0, 0],
+      [1, 1],
+    ]);
+    const b = tf.tensor2d([
+      [3, 4],
+      [1, 1],
+    ]);
     expect(await rowDistances(a, b)).toEqual([5, 0]);
     tf.dispose([a, b]);
   });
@@ -51,11 +57,14 @@ describe('identity metric', () => {
     dispose();
   });
 
-  it('per subgroup: the identity baseline keeps each stratum whole; the oracle\'s distances split by face', async () => {
+  it("per subgroup: the identity baseline keeps each stratum whole; the oracle's distances split by face", async () => {
     const { dataset, dispose } = await ageFaces([25, 5]);
     const strata = (id: string) => [id.startsWith('25_') ? 'who:adult' : 'who:child'];
     const base = await evaluate({ model: identityBaseline(), dataset, embedders: [fakeEmbedder], metrics: onlyIdentity(), strata });
-    expect(base.metrics.identity!.byStratum).toEqual({ 'who:adult': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 }, 'who:child': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 } });
+    expect(base.metrics.identity!.byStratum).toEqual({
+      'who:adult': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 },
+      'who:child': { pairs: 9, meanDistance: 0, shareBelowThreshold: 1 },
+    });
     const r = await evaluate({ model: oracleModel(), dataset, embedders: [fakeEmbedder], metrics: onlyIdentity(), strata });
     const id = r.metrics.identity!;
     const by = id.byStratum!;

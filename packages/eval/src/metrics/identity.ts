@@ -86,7 +86,12 @@ function accumulator(embedder: FaceEmbedder, labels: string[]) {
         pairs: total,
         meanDistance: total ? sum.reduce((a, b) => a + b, 0) / total : 0,
         shareBelowThreshold: total ? below.reduce((a, b) => a + b, 0) / total : 0,
-        perGroup: labels.map((group, i) => ({ group, pairs: pairs[i]!, meanDistance: meanOrNull(sum[i]!, pairs[i]!), shareBelowThreshold: meanOrNull(below[i]!, pairs[i]!) })),
+        perGroup: labels.map((group, i) => ({
+          group,
+          pairs: pairs[i]!,
+          meanDistance: meanOrNull(sum[i]!, pairs[i]!),
+          shareBelowThreshold: meanOrNull(below[i]!, pairs[i]!),
+        })),
         ...(strata.size
           ? {
               byStratum: Object.fromEntries(

@@ -40,6 +40,14 @@ describe('kernelInceptionDistance', () => {
 
   it('refuses sets of one vector or mismatched dimensions', () => {
     expect(() => kernelInceptionDistance(featureSet([[1]]), featureSet([[1], [2]]))).toThrow(/at least 2/);
-    expect(() => kernelInceptionDistance(featureSet([[1], [2]]), featureSet([[1, 1], [2, 2]]))).toThrow(/dimensions/);
+    expect(() =>
+      kernelInceptionDistance(
+        featureSet([[1], [2]]),
+        featureSet([
+          [1, 1],
+          [2, 2],
+        ]),
+      ),
+    ).toThrow(/dimensions/);
   });
 });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '@ragan/core';
 import type { FeatureExtractor } from '../interfaces.js';
 import { FeatureBuffer } from './features.js';
@@ -33,7 +33,9 @@ async function features(extractor: FeatureExtractor, images: tf.Tensor4D): Promi
   const f = await extractor.extract(images);
   try {
     if (f.rank !== 2 || f.shape[0] !== images.shape[0] || f.shape[1] !== extractor.dims) {
-      throw new ShapeError(`feature extractor "${extractor.name}" returned [${f.shape}] for ${images.shape[0]} images; expected [${images.shape[0]}, ${extractor.dims}]`);
+      throw new ShapeError(
+        `feature extractor "${extractor.name}" returned [${f.shape}] for ${images.shape[0]} images; expected [${images.shape[0]}, ${extractor.dims}]`,
+      );
     }
     return (await f.data()) as Float32Array;
   } finally {

@@ -4,7 +4,7 @@ import { ageFaces } from '../../test/fixtures.js';
 import { evaluate } from '../run/evaluate.js';
 import { identityBaseline } from '../run/models.js';
 import { defaultMetrics } from './index.js';
-import { MetricRegistry, type MetricDefinition } from './registry.js';
+import type { MetricDefinition } from './registry.js';
 
 /** A plug-in metric: mean absolute change over the whole image, counted per pair. */
 const meanChange: MetricDefinition<{ pairs: number; mean: number }> = {
@@ -41,7 +41,12 @@ describe('MetricRegistry', () => {
     expect(() => r.register(meanChange).register(meanChange)).toThrow(/metric\.name: a metric named "mean-change" is already registered/);
     expect(() => r.register({ ...meanChange, name: '1 bad' })).toThrow(/metric\.name: "1 bad" must start with a letter/);
     expect(() => r.pick(['age', 'fidelity'])).toThrow(/metrics: unknown metric "fidelity"; known: age, identity/);
-    expect(r.pick(['speed']).list().map((m) => m.name)).toEqual(['speed']);
+    expect(
+      r
+        .pick(['speed'])
+        .list()
+        .map((m) => m.name),
+    ).toEqual(['speed']);
   });
 
   it('a registered plug-in metric runs beside the built-ins and lands in extraMetrics; missing networks give null', async () => {

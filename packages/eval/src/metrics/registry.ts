@@ -68,8 +68,10 @@ export class MetricRegistry {
 
   /** Adds a metric; a name already taken throws ConfigError (replace with `override`). */
   register<R>(def: MetricDefinition<R>, opts: { override?: boolean } = {}): this {
-    if (!/^[a-zA-Z][a-zA-Z0-9_-]*$/.test(def.name)) throw new ConfigError('metric.name', `"${def.name}" must start with a letter and hold only letters, digits, _ and -`);
-    if (this.defs.has(def.name) && !opts.override) throw new ConfigError('metric.name', `a metric named "${def.name}" is already registered (pass { override: true } to replace it)`);
+    if (!/^[a-zA-Z][a-zA-Z0-9_-]*$/.test(def.name))
+      throw new ConfigError('metric.name', `"${def.name}" must start with a letter and hold only letters, digits, _ and -`);
+    if (this.defs.has(def.name) && !opts.override)
+      throw new ConfigError('metric.name', `a metric named "${def.name}" is already registered (pass { override: true } to replace it)`);
     this.defs.set(def.name, def as MetricDefinition);
     return this;
   }

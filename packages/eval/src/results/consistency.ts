@@ -13,11 +13,13 @@ export function checkResultsConsistency(r: EvalResults): string[] {
   const k = labels.length;
   const expectedPairs = r.dataset.evaluated * (k - 1);
   const sameLabels = (path: string, got: readonly string[]) => {
-    if (got.length !== k || got.some((g, i) => g !== labels[i])) out.push(`${path}: groups [${got.join(', ')}] differ from dataset.groupLabels [${labels.join(', ')}]`);
+    if (got.length !== k || got.some((g, i) => g !== labels[i]))
+      out.push(`${path}: groups [${got.join(', ')}] differ from dataset.groupLabels [${labels.join(', ')}]`);
   };
 
   if (r.dataset.evaluated > r.dataset.size) out.push(`dataset.evaluated: ${r.dataset.evaluated} faces evaluated but the split has only ${r.dataset.size}`);
-  if (r.dataset.limit !== null && r.dataset.evaluated > r.dataset.limit) out.push(`dataset.evaluated: ${r.dataset.evaluated} exceeds dataset.limit ${r.dataset.limit}`);
+  if (r.dataset.limit !== null && r.dataset.evaluated > r.dataset.limit)
+    out.push(`dataset.evaluated: ${r.dataset.evaluated} exceeds dataset.limit ${r.dataset.limit}`);
   if (r.dataset.evaluated === r.dataset.size && r.dataset.subsetHash !== r.dataset.splitHash) {
     out.push('dataset.subsetHash: the whole split was evaluated, so it must equal dataset.splitHash');
   }
@@ -29,7 +31,10 @@ export function checkResultsConsistency(r: EvalResults): string[] {
   const { age, identity, realism, background, speed } = r.metrics;
   if (age) {
     if (age.pairs !== expectedPairs) out.push(`metrics.age.pairs: ${age.pairs}, expected evaluated × (groups - 1) = ${expectedPairs}`);
-    sameLabels('metrics.age.perGroup', age.perGroup.map((g) => g.group));
+    sameLabels(
+      'metrics.age.perGroup',
+      age.perGroup.map((g) => g.group),
+    );
     sameLabels('metrics.age.confusion.labels', age.confusion.labels);
     if (age.confusion.counts.length !== k || age.confusion.counts.some((row) => row.length !== k)) {
       out.push(`metrics.age.confusion.counts: must be ${k} × ${k}`);
@@ -45,18 +50,25 @@ export function checkResultsConsistency(r: EvalResults): string[] {
     age.perGroup.forEach((g, i) => {
       if ((g.pairs === 0) !== (g.hitRate === null)) out.push(`metrics.age.perGroup[${i}].hitRate: must be null exactly when pairs is 0`);
     });
-    if (age.inputs.faces !== r.dataset.evaluated) out.push(`metrics.age.inputs.faces: ${age.inputs.faces}, expected dataset.evaluated = ${r.dataset.evaluated}`);
+    if (age.inputs.faces !== r.dataset.evaluated)
+      out.push(`metrics.age.inputs.faces: ${age.inputs.faces}, expected dataset.evaluated = ${r.dataset.evaluated}`);
   }
   if (identity) {
     for (const [path, s] of [['metrics.identity', identity], ...identity.others.map((o, i) => [`metrics.identity.others[${i}]`, o] as const)] as const) {
       if (s.pairs !== expectedPairs) out.push(`${path}.pairs: ${s.pairs}, expected evaluated × (groups - 1) = ${expectedPairs}`);
-      sameLabels(`${path}.perGroup`, s.perGroup.map((g) => g.group));
+      sameLabels(
+        `${path}.perGroup`,
+        s.perGroup.map((g) => g.group),
+      );
       const sum = s.perGroup.reduce((a, g) => a + g.pairs, 0);
       if (sum !== s.pairs) out.push(`${path}.perGroup: pairs sum to ${sum}, ${path}.pairs is ${s.pairs}`);
     }
   }
   if (realism) {
-    sameLabels('metrics.realism.perGroup', realism.perGroup.map((g) => g.group));
+    sameLabels(
+      'metrics.realism.perGroup',
+      realism.perGroup.map((g) => g.group),
+    );
     if (realism.extractor.standard && realism.extractor.dims !== 2048) {
       out.push(`metrics.realism.extractor: "standard" means Inception pool_3 features (2048-D), got ${realism.extractor.dims}-D`);
     }

@@ -31,7 +31,16 @@ const ageSchema = z
     withinOneRate: rate.optional(),
     meanRangeDistance: nonNeg,
     perGroup: z.array(
-      z.object({ group: text(40), pairs: count, hitRate: rateOrNull, withinOneRate: rateOrNull.optional(), meanEstimatedAge: nonNegOrNull, meanRangeDistance: nonNegOrNull }).strict(),
+      z
+        .object({
+          group: text(40),
+          pairs: count,
+          hitRate: rateOrNull,
+          withinOneRate: rateOrNull.optional(),
+          meanEstimatedAge: nonNegOrNull,
+          meanRangeDistance: nonNegOrNull,
+        })
+        .strict(),
     ),
     confusion: z.object({ labels: z.array(text(40)), counts: z.array(z.array(count)) }).strict(),
     inputs: z.object({ faces: count, meanAbsoluteError: nonNegOrNull, hitRate: rate }).strict(),
@@ -39,7 +48,14 @@ const ageSchema = z
       .record(
         stratumName,
         z
-          .object({ faces: count, pairs: count, hitRate: rateOrNull, withinOneRate: rateOrNull, meanRangeDistance: nonNegOrNull, meanEstimatedAge: z.array(nonNegOrNull) })
+          .object({
+            faces: count,
+            pairs: count,
+            hitRate: rateOrNull,
+            withinOneRate: rateOrNull,
+            meanRangeDistance: nonNegOrNull,
+            meanEstimatedAge: z.array(nonNegOrNull),
+          })
           .strict(),
       )
       .optional(),
@@ -115,7 +131,11 @@ export const evalResultsSchema = z
         subsetHash: hex64,
       })
       .strict(),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
     backend: text(40),
     versions: z.record(z.string().max(100), z.string().max(100)),
     timings: z.object({ totalMs: nonNeg, loadMs: nonNeg, generateMs: nonNeg, metricsMs: nonNeg }).strict(),

@@ -24,21 +24,42 @@ export function formatSummary(r: EvalResults): string {
     const a = age?.perGroup[i];
     const id = identity?.perGroup[i];
     const re = realism?.perGroup[i];
-    const row = [label, String(a?.pairs ?? id?.pairs ?? '–'), f(a?.hitRate), f(a?.withinOneRate), f(a?.meanEstimatedAge, 1), f(a?.meanRangeDistance, 1), f(id?.meanDistance, 3), f(id?.shareBelowThreshold)];
+    const row = [
+      label,
+      String(a?.pairs ?? id?.pairs ?? '–'),
+      f(a?.hitRate),
+      f(a?.withinOneRate),
+      f(a?.meanEstimatedAge, 1),
+      f(a?.meanRangeDistance, 1),
+      f(id?.meanDistance, 3),
+      f(id?.shareBelowThreshold),
+    ];
     if (realism) row.push(g3(re?.fid), g3(re?.kid));
     return row;
   });
-  const all = ['all', String(age?.pairs ?? identity?.pairs ?? '–'), f(age?.hitRate), f(age?.withinOneRate), '', f(age?.meanRangeDistance, 1), f(identity?.meanDistance, 3), f(identity?.shareBelowThreshold)];
+  const all = [
+    'all',
+    String(age?.pairs ?? identity?.pairs ?? '–'),
+    f(age?.hitRate),
+    f(age?.withinOneRate),
+    '',
+    f(age?.meanRangeDistance, 1),
+    f(identity?.meanDistance, 3),
+    f(identity?.shareBelowThreshold),
+  ];
   if (realism) all.push(g3(realism.meanFid), g3(realism.meanKid));
   rows.push(all);
   out.push(table(header, rows));
   out.push('');
   if (age) {
-    out.push(`age: estimator ${age.estimator}; on the real inputs it is off by ${f(age.inputs.meanAbsoluteError, 1)} years on average and puts ${f(age.inputs.hitRate)} in their labelled group`);
+    out.push(
+      `age: estimator ${age.estimator}; on the real inputs it is off by ${f(age.inputs.meanAbsoluteError, 1)} years on average and puts ${f(age.inputs.hitRate)} in their labelled group`,
+    );
   } else out.push('age: not measured (no age estimator)');
   if (identity) {
     out.push(`identity: ${identity.embedder}, same-person threshold ${identity.threshold}`);
-    for (const o of identity.others) out.push(`  also ${o.embedder}: mean distance ${f(o.meanDistance, 3)}, share < ${o.threshold}: ${f(o.shareBelowThreshold)}`);
+    for (const o of identity.others)
+      out.push(`  also ${o.embedder}: mean distance ${f(o.meanDistance, 3)}, share < ${o.threshold}: ${f(o.shareBelowThreshold)}`);
   } else out.push('identity: not measured (no embedder)');
   if (realism) {
     const e = realism.extractor;
@@ -46,9 +67,15 @@ export function formatSummary(r: EvalResults): string {
       `realism: ${e.name}, ${e.dims}-D, ${e.standard ? 'standard (Inception pool_3)' : 'NON-STANDARD features: not comparable with published FID/KID'}; FID/KID per group against that group's real test faces (– where a side has < 2 faces); all groups pooled: FID ${g3(realism.pooled.fid)}, KID ${g3(realism.pooled.kid)}`,
     );
   } else out.push('realism: not measured (no feature extractor)');
-  if (background) out.push(`background (outside the face mask): MAE ${f(background.mae, 4)}, PSNR ${background.psnr === null ? '∞ (unchanged)' : `${f(background.psnr, 1)} dB`}`);
-  if (speed) out.push(`speed: ${f(speed.msPerImage, 2)} ms per image on ${speed.backend} (${speed.images} images; warm-up ${f(speed.warmupMs, 0)} ms excluded)`);
-  out.push(`time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`);
+  if (background)
+    out.push(
+      `background (outside the face mask): MAE ${f(background.mae, 4)}, PSNR ${background.psnr === null ? '∞ (unchanged)' : `${f(background.psnr, 1)} dB`}`,
+    );
+  if (speed)
+    out.push(`speed: ${f(speed.msPerImage, 2)} ms per image on ${speed.backend} (${speed.images} images; warm-up ${f(speed.warmupMs, 0)} ms excluded)`);
+  out.push(
+    `time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`,
+  );
   return out.join('\n');
 }
 
@@ -69,10 +96,13 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
     const m = results.metrics;
     const differs = [
       m.age && m0.age && m.age.estimator !== m0.age.estimator ? `age estimator (${m.age.estimator} vs ${m0.age.estimator})` : '',
-      m.identity && m0.identity && (m.identity.embedder !== m0.identity.embedder || m.identity.threshold !== m0.identity.threshold) ? 'identity embedder or threshold' : '',
+      m.identity && m0.identity && (m.identity.embedder !== m0.identity.embedder || m.identity.threshold !== m0.identity.threshold)
+        ? 'identity embedder or threshold'
+        : '',
       m.realism && m0.realism && m.realism.extractor.name !== m0.realism.extractor.name ? 'realism feature extractor' : '',
     ].filter(Boolean);
-    if (differs.length > 0) throw new Error(`${label} was measured with another ${differs.join(', ')} than ${entries[0]!.label}: the columns would not be comparable`);
+    if (differs.length > 0)
+      throw new Error(`${label} was measured with another ${differs.join(', ')} than ${entries[0]!.label}: the columns would not be comparable`);
   }
   const col = (fn: (r: EvalResults) => string) => entries.map((e) => fn(e.results));
   const rows: Array<[string, string[]]> = [
@@ -81,9 +111,17 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
     ['age: mean years outside the target range', col((r) => f(r.metrics.age?.meanRangeDistance, 1))],
     ['identity: mean face-api distance', col((r) => f(r.metrics.identity?.meanDistance, 3))],
     [`identity: share < ${f(entries[0]!.results.metrics.identity?.threshold, 1)} (same person)`, col((r) => f(r.metrics.identity?.shareBelowThreshold, 3))],
-    ['realism: mean FID over groups', col((r) => `${g3(r.metrics.realism?.meanFid)}${r.metrics.realism && !r.metrics.realism.extractor.standard ? ' (non-std)' : ''}`)],
+    [
+      'realism: mean FID over groups',
+      col((r) => `${g3(r.metrics.realism?.meanFid)}${r.metrics.realism && !r.metrics.realism.extractor.standard ? ' (non-std)' : ''}`),
+    ],
     ['realism: mean KID over groups', col((r) => g3(r.metrics.realism?.meanKid))],
-    ['background: MAE / PSNR (dB)', col((r) => (r.metrics.background ? `${f(r.metrics.background.mae, 4)} / ${r.metrics.background.psnr === null ? '∞' : f(r.metrics.background.psnr, 1)}` : '–'))],
+    [
+      'background: MAE / PSNR (dB)',
+      col((r) =>
+        r.metrics.background ? `${f(r.metrics.background.mae, 4)} / ${r.metrics.background.psnr === null ? '∞' : f(r.metrics.background.psnr, 1)}` : '–',
+      ),
+    ],
     ['speed: ms per image', col((r) => (r.metrics.speed ? `${f(r.metrics.speed.msPerImage, 1)} (${r.metrics.speed.backend})` : '–'))],
   ];
   const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -116,14 +154,27 @@ function strataTable(entries: Array<{ label: string; results: EvalResults }>, la
   const k = labels.length;
   const ageAt = [0, 1, k - 1].filter((i, j, a) => i >= 0 && a.indexOf(i) === j);
   const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const out = ['', md(['subgroup', 'model', 'faces', 'age hit rate', 'within one group', ...ageAt.map((i) => `mean est. age at ${labels[i]}`), 'identity share < threshold'])];
+  const out = [
+    '',
+    md(['subgroup', 'model', 'faces', 'age hit rate', 'within one group', ...ageAt.map((i) => `mean est. age at ${labels[i]}`), 'identity share < threshold']),
+  ];
   out.push(md(['---', '---', ...new Array(4 + ageAt.length).fill('---:')]));
   for (const name of names) {
     for (const { label, results } of entries) {
       const a = results.metrics.age?.byStratum?.[name];
       const id = results.metrics.identity?.byStratum?.[name];
       if (!a && !id) continue;
-      out.push(md([name, label, String(a?.faces ?? '–'), f(a?.hitRate, 3), f(a?.withinOneRate, 3), ...ageAt.map((i) => f(a?.meanEstimatedAge[i], 1)), f(id?.shareBelowThreshold, 3)]));
+      out.push(
+        md([
+          name,
+          label,
+          String(a?.faces ?? '–'),
+          f(a?.hitRate, 3),
+          f(a?.withinOneRate, 3),
+          ...ageAt.map((i) => f(a?.meanEstimatedAge[i], 1)),
+          f(id?.shareBelowThreshold, 3),
+        ]),
+      );
     }
   }
   return out;

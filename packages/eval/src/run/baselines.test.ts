@@ -31,5 +31,4 @@ describe('random baseline', () => {
     m2.dispose();
     tf.dispose([images, masks]);
   });
-
 });

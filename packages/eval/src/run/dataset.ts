@@ -23,7 +23,8 @@ export async function memoryDataset(args: MemoryDatasetArgs): Promise<EvalDatase
   const { images, masks, groups, ages } = args;
   const n = images.shape[0];
   if (images.shape[1] !== images.shape[2] || images.shape[3] !== 3) throw new ShapeError(`memoryDataset: images must be [N, S, S, 3], got [${images.shape}]`);
-  if (masks.shape.join() !== [n, images.shape[1], images.shape[2], 1].join()) throw new ShapeError(`memoryDataset: masks must be [${n}, ${images.shape[1]}, ${images.shape[2]}, 1], got [${masks.shape}]`);
+  if (masks.shape.join() !== [n, images.shape[1], images.shape[2], 1].join())
+    throw new ShapeError(`memoryDataset: masks must be [${n}, ${images.shape[1]}, ${images.shape[2]}, 1], got [${masks.shape}]`);
   if (groups.length !== n || ages.length !== n) throw new ShapeError(`memoryDataset: ${n} images but ${groups.length} groups and ${ages.length} ages`);
   const ids = args.ids ?? Array.from({ length: n }, (_, i) => `face-${i}`);
   if (ids.length !== n) throw new ShapeError(`memoryDataset: ${n} images but ${ids.length} ids`);

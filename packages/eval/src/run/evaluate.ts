@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, DatasetError, VERSION as CORE_VERSION, getAgeGroupSet, sha256Hex } from '@ragan/core';
 import type { AgeEstimator, EvalDataset, EvalModel, FaceEmbedder, FeatureExtractor } from '../interfaces.js';
 import { defaultMetrics } from '../metrics/index.js';
-import { metricAvailable, type GeneratedBatch, type MetricAccumulator, type MetricContext, type MetricRegistry, type TargetBatch } from '../metrics/registry.js';
+import {
+  metricAvailable,
+  type GeneratedBatch,
+  type MetricAccumulator,
+  type MetricContext,
+  type MetricRegistry,
+  type TargetBatch,
+} from '../metrics/registry.js';
 import { RESULTS_KIND, RESULTS_SCHEMA_VERSION, type EvalResults } from '../results/schema.js';
 import { createRng, sampleIndices } from '../rng.js';
 import { EVAL_VERSION } from '../version.js';
@@ -58,18 +65,23 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
   if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new ConfigError('seed', `must be an integer from 0 to 2^32 - 1, got ${seed}`);
   const batchSize = opts.batchSize ?? 16;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
-  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 1)) throw new ConfigError('limit', `must be a positive integer, got ${opts.limit}`);
+  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 1))
+    throw new ConfigError('limit', `must be a positive integer, got ${opts.limit}`);
   const set = getAgeGroupSet(dataset.ageGroups);
   checkModelFitsData(model, dataset);
   const size = dataset.ids.length;
   if (size === 0) throw new DatasetError(dataset.name, `the "${dataset.split}" split is empty; nothing to evaluate`);
 
   // A seeded subset, then read in index order (sequential reads; the order does not change any metric).
-  const selected = (opts.limit !== undefined && opts.limit < size ? sampleIndices(size, opts.limit, createRng(seed)) : Array.from({ length: size }, (_, i) => i)).sort((a, b) => a - b);
+  const selected = (
+    opts.limit !== undefined && opts.limit < size ? sampleIndices(size, opts.limit, createRng(seed)) : Array.from({ length: size }, (_, i) => i)
+  ).sort((a, b) => a - b);
   const backend = opts.backend ?? tf.getBackend();
   const ctx: MetricContext = { groups: set, seed, backend, ageEstimator: opts.ageEstimator, embedders: opts.embedders ?? [], extractor: opts.extractor };
   const registry = opts.metrics ?? defaultMetrics();
-  const running: Array<[string, MetricAccumulator<unknown> | null]> = registry.list().map((def) => [def.name, metricAvailable(def, ctx) ? def.create(ctx) : null]);
+  const running: Array<[string, MetricAccumulator<unknown> | null]> = registry
+    .list()
+    .map((def) => [def.name, metricAvailable(def, ctx) ? def.create(ctx) : null]);
 
   let loadMs = 0;
   let generateMs = 0;
@@ -85,7 +97,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
       if (samples.images.shape[0] !== idx.length || samples.groups.length !== idx.length) {
         throw new DatasetError(dataset.name, `load() returned ${samples.images.shape[0]} images and ${samples.groups.length} labels for ${idx.length} indices`);
       }
-      for (const g of samples.groups) if (!(Number.isInteger(g) && g >= 0 && g < set.groups.length)) throw new DatasetError(dataset.name, `group ${g} is not in ${set.name}`);
+      for (const g of samples.groups)
+        if (!(Number.isInteger(g) && g >= 0 && g < set.groups.length)) throw new DatasetError(dataset.name, `group ${g} is not in ${set.name}`);
       for (let g = 0; g < set.groups.length; g++) {
         const rows = samples.groups.flatMap((sg, i) => (sg === g ? [] : [i]));
         if (rows.length === 0) continue;
@@ -153,7 +166,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
     },
     seed,
     backend,
-    versions: { '@ragan/eval': EVAL_VERSION, '@ragan/core': CORE_VERSION, '@tensorflow/tfjs': tf.version.tfjs, ...(typeof process !== 'undefined' ? { node: process.version } : {}), ...opts.versions },
+    versions: {
+      '@ragan/eval': EVAL_VERSION,
+      '@ragan/core': CORE_VERSION,
+      '@tensorflow/tfjs': tf.version.tfjs,
+      ...(typeof process !== 'undefined' ? { node: process.version } : {}),
+      ...opts.versions,
+    },
     timings: { totalMs: msSince(t0, now), loadMs, generateMs, metricsMs },
     metrics: Object.fromEntries(builtin.map((k) => [k, results[k] ?? null])) as EvalResults['metrics'],
     ...(Object.keys(extra).length ? { extraMetrics: extra } : {}),

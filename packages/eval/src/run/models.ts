@@ -87,9 +87,16 @@ export async function loadEvalModel(store: ModelStore, opts: { name?: string } =
   const where = store.describe();
   const manifest = await readManifest(store);
   const module = manifest.modules.includes('ema_generator') ? 'ema_generator' : manifest.modules.includes('generator') ? 'generator' : undefined;
-  if (!module) throw new ModelLoadError(`${where}/${MANIFEST_FILE}`, `has no generator (modules: ${manifest.modules.join(', ')}); pass a folder saved by training or \`ragan export\``);
+  if (!module)
+    throw new ModelLoadError(
+      `${where}/${MANIFEST_FILE}`,
+      `has no generator (modules: ${manifest.modules.join(', ')}); pass a folder saved by training or \`ragan export\``,
+    );
   const sha256 = await modelFolderSha256(store);
-  const loaded = await loadModelFolder(store, { modules: [module], create: (c, names) => Object.fromEntries(names.map((n) => [n, createGenerator(c, { name: n })])) });
+  const loaded = await loadModelFolder(store, {
+    modules: [module],
+    create: (c, names) => Object.fromEntries(names.map((n) => [n, createGenerator(c, { name: n })])),
+  });
   const generator = loaded.modules[module] as Generator;
   const step = manifest.extra?.step;
   return {
@@ -108,9 +115,15 @@ export async function loadEvalModel(store: ModelStore, opts: { name?: string } =
 /** Throws ConfigError unless model and dataset agree on groups and image size. */
 export function checkModelFitsData(model: EvalModel, data: { ageGroups: string; resolution: number; name: string }): void {
   if (model.ageGroups !== data.ageGroups) {
-    throw new ConfigError('ageGroups', `the model is trained for the age groups "${model.ageGroups}" but the dataset ${data.name} is labelled with "${data.ageGroups}"`);
+    throw new ConfigError(
+      'ageGroups',
+      `the model is trained for the age groups "${model.ageGroups}" but the dataset ${data.name} is labelled with "${data.ageGroups}"`,
+    );
   }
   if (model.resolution !== undefined && model.resolution !== data.resolution) {
-    throw new ConfigError('resolution', `the model takes ${model.resolution}×${model.resolution} images but the dataset ${data.name} has ${data.resolution}×${data.resolution}; prepare a cache at --size ${model.resolution}`);
+    throw new ConfigError(
+      'resolution',
+      `the model takes ${model.resolution}×${model.resolution} images but the dataset ${data.name} has ${data.resolution}×${data.resolution}; prepare a cache at --size ${model.resolution}`,
+    );
   }
 }

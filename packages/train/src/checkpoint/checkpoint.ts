@@ -240,7 +240,13 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
       skipped.push({ step, reason: e.message });
     }
   }
-  return skipped.length ? Promise.reject(new CheckpointError(`no checkpoint in ${checkpointsDir(runDir)} validates: ${skipped.map((s) => `step ${s.step}: ${s.reason}`).join('; ')}`, { path: runDir })) : undefined;
+  return skipped.length
+    ? Promise.reject(
+        new CheckpointError(`no checkpoint in ${checkpointsDir(runDir)} validates: ${skipped.map((s) => `step ${s.step}: ${s.reason}`).join('; ')}`, {
+          path: runDir,
+        }),
+      )
+    : undefined;
 }
 
 /** Keeps the newest `keep` checkpoints; removes older ones and stale temporary folders. */
@@ -253,7 +259,8 @@ export async function pruneCheckpoints(runDir: string, keep: number): Promise<vo
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith('.tmp-step-') && !n.endsWith(`-${process.pid}`)) await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
+  for (const n of names)
+    if (n.startsWith('.tmp-step-') && !n.endsWith(`-${process.pid}`)) await rm(join(checkpointsDir(runDir), n), { recursive: true, force: true });
 }
 
 /** Turns a compact snapshot's stored √v·scale back into Adam's v, in place (snapshot.ts). */
@@ -261,7 +268,8 @@ function expandSnapshotMoments(bag: TensorBag, vScale: Record<string, number>, w
   for (const [name, t] of bag.toMap()) {
     if (!name.startsWith('v/')) continue;
     const scale = vScale[`${bag.name}/${name}`] ?? 1;
-    if (!(typeof scale === 'number' && scale > 0 && Number.isFinite(scale))) throw new ModelLoadError(where, `snapshot scale of ${bag.name}/${name} must be a positive number, got ${JSON.stringify(scale)}`);
+    if (!(typeof scale === 'number' && scale > 0 && Number.isFinite(scale)))
+      throw new ModelLoadError(where, `snapshot scale of ${bag.name}/${name} must be a positive number, got ${JSON.stringify(scale)}`);
     const sq = tf.tidy(() => tf.square(tf.div(t, scale)));
     (t as tf.Variable).assign(sq);
     sq.dispose();

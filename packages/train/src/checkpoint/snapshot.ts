@@ -100,7 +100,13 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
   const gBag = compact(ck.gOpt);
   const dBag = compact(ck.dOpt);
   try {
-    const info: SnapshotInfo = { optimizerV: 'sqrt', vScale, optimizerM: zeroM ? 'zeros' : 'kept', from: basename(runDir), createdAt: new Date().toISOString() };
+    const info: SnapshotInfo = {
+      optimizerV: 'sqrt',
+      vScale,
+      optimizerM: zeroM ? 'zeros' : 'kept',
+      from: basename(runDir),
+      createdAt: new Date().toISOString(),
+    };
     await saveModelFolder(fsStore(join(checkpointsDir(tmp), `step-${ck.step}`)), {
       config: ck.model.config,
       modules: { ...ck.model.modules(), g_opt: gBag, d_opt: dBag },
@@ -110,10 +116,10 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
     await copyFile(join(runDir, 'config.json'), join(tmp, 'config.json'));
     const enc = new TextEncoder();
     const evals = (await readMetrics(join(runDir, 'evals.jsonl'))).filter((r) => r.step <= ck.step);
-    if (evals.length) await fsStore(tmp).write('evals.jsonl', enc.encode(evals.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+    if (evals.length) await fsStore(tmp).write('evals.jsonl', enc.encode(`${evals.map((r) => JSON.stringify(r)).join('\n')}\n`));
     const every = opts.metricsEvery ?? 10;
     const metrics = (await readMetrics(join(runDir, 'metrics.jsonl'))).filter((r) => r.step <= ck.step && ('event' in r || r.step % every === 0));
-    if (metrics.length) await fsStore(tmp).write('metrics.jsonl', enc.encode(metrics.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+    if (metrics.length) await fsStore(tmp).write('metrics.jsonl', enc.encode(`${metrics.map((r) => JSON.stringify(r)).join('\n')}\n`));
     const grids = (opts.samples ? await readdir(join(runDir, 'samples')).catch(() => [] as string[]) : [])
       .map((f) => /^step-(\d+)\.png$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) <= ck.step)

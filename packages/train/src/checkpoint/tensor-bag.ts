@@ -16,7 +16,10 @@ export class TensorBag extends Module {
 
   /** A bag holding copies of `tensors` (the caller keeps its tensors). */
   static of(name: string, tensors: ReadonlyArray<{ name: string; tensor: tf.Tensor }>): TensorBag {
-    const bag = new TensorBag(name, tensors.map((t) => ({ name: t.name, shape: t.tensor.shape })));
+    const bag = new TensorBag(
+      name,
+      tensors.map((t) => ({ name: t.name, shape: t.tensor.shape })),
+    );
     bag.weights().forEach((w, i) => w.variable.assign(tensors[i]!.tensor));
     return bag;
   }

@@ -14,7 +14,12 @@ export const TrainConfigSchema = z
     data: z.string().min(1).optional(),
     steps: z.number().int().min(1).max(100_000_000).default(1000),
     batch: z.number().int().min(1).max(1024).default(4),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
     backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     optimizer: z
       .object({
@@ -52,7 +57,11 @@ export const TrainConfigSchema = z
     checkpointEvery: z.number().int().min(1).default(500),
     keepCheckpoints: z.number().int().min(1).default(3),
     /** Also checkpoint whenever this many minutes have passed since the last one (a run killed at any moment loses less). */
-    checkpointMinutes: z.number().positive().max(24 * 60).optional(),
+    checkpointMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .optional(),
     /** Evaluate a fixed set of test faces every this many steps (evals.jsonl; needs an evaluator, e.g. `ragan train`'s). */
     evalEvery: z.number().int().min(1).optional(),
     /** How many test faces that evaluation re-ages to every group (the same faces every time). */

@@ -20,12 +20,17 @@ function lineChart(title: string, series: Array<{ name: string; points: Array<[n
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
   const lines = series
     .map((s, i) => {
-      const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
+      const pts = s.points
+        .filter((p) => Number.isFinite(p[1]))
+        .map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`)
+        .join(' ');
       const c = colours[i % colours.length];
       return `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts}"/><text x="${width - pad.r + 8}" y="${pad.t + 14 * i + 4}" fill="${c}" font-size="12">${esc(s.name)}</text>`;
     })
     .join('');
-  const ticks = [y0, (y0 + y1) / 2, y1].map((v) => `<text x="${pad.l - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${v.toPrecision(3)}</text>`).join('');
+  const ticks = [y0, (y0 + y1) / 2, y1]
+    .map((v) => `<text x="${pad.l - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${v.toPrecision(3)}</text>`)
+    .join('');
   return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
 <text x="${pad.l}" y="16" font-size="14" font-weight="600">${esc(title)}</text>
 <line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#888"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#888"/>
@@ -46,7 +51,10 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
   } catch {
     config = '(no config.json)';
   }
-  const series = (keys: string[]) => keys.filter((k) => rows.some((r) => typeof r[k] === 'number')).map((k) => ({ name: k, points: rows.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k]!] as [number, number]) }));
+  const series = (keys: string[]) =>
+    keys
+      .filter((k) => rows.some((r) => typeof r[k] === 'number'))
+      .map((k) => ({ name: k, points: rows.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k]!] as [number, number]) }));
   const logSeries = (keys: string[]) =>
     series(keys).map((s) => ({ name: s.name, points: s.points.filter((p) => p[1] > 0).map(([x, y]) => [x, Math.log10(y)] as [number, number]) }));
   const charts = [
@@ -67,7 +75,10 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
   const evalCharts = evals.length
     ? [
         lineChart('Age hit rate, within one group, identity kept (face-api)', evalSeries(['hitRate', 'withinOne', 'identityShare', 'inputsHitRate'])),
-        lineChart('Mean estimated age of the outputs, per target group', evalSeries(ageKeys, (k) => k.slice(4))),
+        lineChart(
+          'Mean estimated age of the outputs, per target group',
+          evalSeries(ageKeys, (k) => k.slice(4)),
+        ),
       ].join('\n')
     : '';
   let grids: string[] = [];

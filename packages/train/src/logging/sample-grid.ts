@@ -18,6 +18,8 @@ export async function sampleGridPng(generator: Generator, images: tf.Tensor4D, m
   strip.dispose();
   const pixels = Uint8Array.from(await grid.data());
   grid.dispose();
-  const png = await sharp(pixels, { raw: { width: (k + 1) * w, height: n * h, channels: 3 } }).png().toBuffer();
+  const png = await sharp(pixels, { raw: { width: (k + 1) * w, height: n * h, channels: 3 } })
+    .png()
+    .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, shiftImages } from '@ragan/core';
+import { type Rng, shiftImages } from '@ragan/core';
 
 /**
  * Photometric and geometric corruptions for training the auxiliary age classifier (ragan train-classifier
@@ -57,9 +57,21 @@ export function augmentForClassifier(x: tf.Tensor4D, rng: Rng, options: Classifi
     // [1 2 1]² blur on the chosen images (mid-grey beyond the border)
     if (blur.some((b) => b)) {
       const k1 = [1, 2, 1];
-      const k = tf.tensor4d(k1.flatMap((a) => k1.map((b) => (a * b) / 16)), [3, 3, 1, 1]);
+      const k = tf.tensor4d(
+        k1.flatMap((a) => k1.map((b) => (a * b) / 16)),
+        [3, 3, 1, 1],
+      );
       const kernel = tf.tile(k, [1, 1, 3, 1]) as tf.Tensor4D;
-      const padded = tf.pad(y, [[0, 0], [1, 1], [1, 1], [0, 0]], 0);
+      const padded = tf.pad(
+        y,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        0,
+      );
       const blurred = tf.depthwiseConv2d(padded as tf.Tensor4D, kernel, 1, 'valid');
       const b = col(blur);
       y = tf.add(tf.mul(blurred, b), tf.mul(y, tf.sub(1, b)));

@@ -45,11 +45,15 @@ export async function trainClassifier(opts: ClassifierTrainOptions): Promise<Cla
   const classifier = createAgeClassifier(opts.config, { seed: opts.seed ?? 0 });
   const opt = new Adam(classifier.weights(), { lr: opts.lr ?? 1e-3, beta1: 0.9, beta2: 0.999 });
   const train = await createSampler(opts.cacheDir, { batch, split: 'train', seed: opts.seed ?? 0, flip: true, balanceGroups: true });
-  const vars = classifier.weights().filter((w) => w.trainable).map((w) => w.variable);
+  const vars = classifier
+    .weights()
+    .filter((w) => w.trainable)
+    .map((w) => w.variable);
   const rng = new Rng((opts.seed ?? 0) + 7919);
   const numGroups = train.index.groups.labels.length;
   const adv = opts.adversarial;
-  if (adv && !(adv.eps > 0 && adv.eps < 1 && Number.isInteger(adv.steps) && adv.steps >= 1)) throw new RangeError(`adversarial: eps must be in (0, 1) and steps a positive integer, got ${JSON.stringify(adv)}`);
+  if (adv && !(adv.eps > 0 && adv.eps < 1 && Number.isInteger(adv.steps) && adv.steps >= 1))
+    throw new RangeError(`adversarial: eps must be in (0, 1) and steps a positive integer, got ${JSON.stringify(adv)}`);
   const lossOf = (y: tf.Tensor2D) => (x: tf.Tensor4D) => ageClassificationLoss(classifier.apply(x), y);
   let finalLoss = NaN;
   try {

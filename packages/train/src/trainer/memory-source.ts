@@ -61,7 +61,10 @@ export function memoryBatchSource(images: tf.Tensor4D, masks: tf.Tensor4D, group
         let x = tf.gather(imgs, ix) as tf.Tensor4D;
         let m = tf.gather(msks, ix) as tf.Tensor4D;
         if (flips.some(Boolean)) {
-          const f = tf.tensor4d(flips.map((v) => (v ? 1 : 0)), [idx.length, 1, 1, 1]);
+          const f = tf.tensor4d(
+            flips.map((v) => (v ? 1 : 0)),
+            [idx.length, 1, 1, 1],
+          );
           x = tf.add(tf.mul(tf.image.flipLeftRight(x), f), tf.mul(x, tf.sub(1, f))) as tf.Tensor4D;
           m = tf.add(tf.mul(tf.image.flipLeftRight(m), f), tf.mul(m, tf.sub(1, f))) as tf.Tensor4D;
         }

@@ -94,7 +94,10 @@ async function loadClassifierInto(target: AgeClassifier, dir: string): Promise<v
     const ours = target.weights();
     const other = theirs.length !== ours.length ? -1 : ours.findIndex((w, i) => w.variable.shape.join() !== theirs[i]!.variable.shape.join());
     if (theirs.length !== ours.length || other >= 0) {
-      const why = other >= 0 ? ` (${ours[other]!.name} is [${theirs[other]!.variable.shape.join(', ')}] there, [${ours[other]!.variable.shape.join(', ')}] in this run's model)` : '';
+      const why =
+        other >= 0
+          ? ` (${ours[other]!.name} is [${theirs[other]!.variable.shape.join(', ')}] there, [${ours[other]!.variable.shape.join(', ')}] in this run's model)`
+          : '';
       throw new ConfigError('classifier', `${dir} holds a classifier for another model config${why}`);
     }
     copyWeights(target.weights(), loaded!.weights());
@@ -110,10 +113,16 @@ async function loadClassifierInto(target: AgeClassifier, dir: string): Promise<v
 export function checkSourceFits(config: TrainConfig, source: Pick<BatchSource, 'resolution' | 'ageGroups'>): void {
   const m = config.resolvedModel;
   if (source.resolution !== m.resolution) {
-    throw new ConfigError('model.resolution', `the data has ${source.resolution}px images but the ${config.preset} model is built for ${m.resolution}px: prepare the data with --size ${m.resolution} or choose another preset`);
+    throw new ConfigError(
+      'model.resolution',
+      `the data has ${source.resolution}px images but the ${config.preset} model is built for ${m.resolution}px: prepare the data with --size ${m.resolution} or choose another preset`,
+    );
   }
   if (source.ageGroups && source.ageGroups !== m.ageGroups) {
-    throw new ConfigError('model.ageGroups', `the data is labelled with the ${source.ageGroups} age groups but the model uses ${m.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`);
+    throw new ConfigError(
+      'model.ageGroups',
+      `the data is labelled with the ${source.ageGroups} age groups but the model uses ${m.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`,
+    );
   }
 }
 
@@ -150,11 +159,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     if (opts.classifierDir) {
       const c = (await readManifest(fsStore(opts.classifierDir))).config as unknown as Record<string, unknown>;
       const m = (input.model ?? {}) as Record<string, unknown>;
-      input.model = { ...m, ...(m.clsArch === undefined && c.clsArch !== undefined ? { clsArch: c.clsArch } : {}), ...(m.clsC0 === undefined && typeof c.clsC0 === 'number' ? { clsC0: c.clsC0 } : {}) };
+      input.model = {
+        ...m,
+        ...(m.clsArch === undefined && c.clsArch !== undefined ? { clsArch: c.clsArch } : {}),
+        ...(m.clsC0 === undefined && typeof c.clsC0 === 'number' ? { clsC0: c.clsC0 } : {}),
+      };
     }
     config = resolveTrainConfig(input);
     checkSourceFits(config, source); // before the run folder is made
-    if (await exists(configFile)) throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
+    if (await exists(configFile))
+      throw new ConfigError('out', `${runDir} already holds a run (config.json); continue it with --resume, or choose another --out`);
     await mkdir(runDir, { recursive: true });
     // the fully resolved config goes into the run folder before step 0
     await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
@@ -252,7 +266,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     lastCheckpoint = now();
     checkpointedAt = step;
   };
-  const checkpointDue = () => step % config.checkpointEvery === 0 || (config.checkpointMinutes !== undefined && now() - lastCheckpoint >= config.checkpointMinutes * 60_000);
+  const checkpointDue = () =>
+    step % config.checkpointEvery === 0 || (config.checkpointMinutes !== undefined && now() - lastCheckpoint >= config.checkpointMinutes * 60_000);
   const evaluateNow = async () => {
     if (!opts.evaluate || !config.evalEvery) return;
     const t = now();
@@ -289,8 +304,21 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
         // the step's phases (D step, G forward+backward, G's Adam and EMA), to profile the real run
         const phases = { msD: Math.round(result.phaseMs.dStep), msG: Math.round(result.phaseMs.gStepFwdBwd), msAdam: Math.round(result.phaseMs.gAdamEma) };
         // the largest absolute gradient of D and of G (left out when not finite: JSON has no Infinity)
-        const grads = { ...(Number.isFinite(result.gradMax.d) ? { gradMaxD: result.gradMax.d } : {}), ...(Number.isFinite(result.gradMax.g) ? { gradMaxG: result.gradMax.g } : {}) };
-        await appendMetrics(metricsFile, { step, ...result.losses, discarded: result.discarded, r1: result.r1Applied, lr: trainer.gOpt.lr, imagesPerSecond, seconds, ...phases, ...grads });
+        const grads = {
+          ...(Number.isFinite(result.gradMax.d) ? { gradMaxD: result.gradMax.d } : {}),
+          ...(Number.isFinite(result.gradMax.g) ? { gradMaxG: result.gradMax.g } : {}),
+        };
+        await appendMetrics(metricsFile, {
+          step,
+          ...result.losses,
+          discarded: result.discarded,
+          r1: result.r1Applied,
+          lr: trainer.gOpt.lr,
+          imagesPerSecond,
+          seconds,
+          ...phases,
+          ...grads,
+        });
       }
       opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
       if (result.discarded) {
