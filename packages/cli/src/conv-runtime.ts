@@ -16,7 +16,8 @@ import { importFromCli } from './import-module.js';
 export const CONV_RUNTIMES = ['auto', 'onnx', 'wasm'] as const;
 
 export const CONV_RUNTIME_HELP =
-  'wasm backend: where convolutions and their gradients run: onnx (ONNX Runtime native kernels, each layer checked against wasm), wasm (XNNPACK), auto (onnx when onnxruntime-node is installed)';
+  'wasm backend: where convolutions and their gradients run: onnx (ONNX Runtime native kernels, each layer checked against wasm), wasm (XNNPACK), auto ' +
+  '(onnx when onnxruntime-node is installed)';
 
 /**
  * Applies `flag` to the backend `info` describes; returns the line to print (or undefined when nothing
@@ -42,5 +43,8 @@ export async function applyConvRuntime(
     return `ragan: convolutions run in wasm (${found.reason}; \`npm install onnxruntime-node\` runs them natively)`;
   }
   enableOnnxConvKernels(found.binding, { threads: opts.threads, ...(opts.log ? { log: opts.log } : {}) });
-  return `ragan: convolutions run in ONNX Runtime (${opts.threads} thread${opts.threads === 1 ? '' : 's'}; each layer checked against wasm on first use; --conv-runtime wasm turns this off)`;
+  return (
+    `ragan: convolutions run in ONNX Runtime (${opts.threads} thread${opts.threads === 1 ? '' : 's'}; each layer checked against wasm on first use; ` +
+    `--conv-runtime wasm turns this off)`
+  );
 }

@@ -18,7 +18,10 @@ export function parseMinConfidence(value: string): number {
 
 /** The message when the detector finds no face: what was tried and what to try next. */
 export function noFaceMessage(detector: Detector, minConfidence: number): string {
-  return `no face found (${detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ${detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`;
+  return (
+    `no face found (${detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ` +
+    `${detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`
+  );
 }
 
 /**

@@ -16,7 +16,8 @@ export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;
 export type RuntimeFlag = (typeof RUNTIMES)[number];
 
 export const RUNTIME_HELP =
-  'where the generator runs: onnx (ONNX Runtime, CPU), tfjs (the --backend), auto (onnx when the backend is wasm/cpu and ONNX Runtime is installed and matches tfjs within 1e-4)';
+  'where the generator runs: onnx (ONNX Runtime, CPU), tfjs (the --backend), auto (onnx when the backend is wasm/cpu and ONNX Runtime is installed and ' +
+  'matches tfjs within 1e-4)';
 
 export interface GeneratorRuntime {
   /** `onnxruntime-node 1.30.0` or `tfjs wasm`. */

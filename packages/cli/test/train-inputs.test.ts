@@ -54,7 +54,11 @@ describe('ragan train verifies the cache first', () => {
     const r = await train(data, run);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
-      /^ragan: .*cache-copy-\d+\/shard-00002\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/m,
+      new RegExp(
+        String.raw`^ragan: .*cache-copy-\d+\/shard-00002\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache ` +
+          String.raw`is damaged, rerun ragan prepare with --overwrite$`,
+        'm',
+      ),
     );
     expect(r.stderr).not.toMatch(/classifier/);
     expect(existsSync(run)).toBe(false);
@@ -71,7 +75,8 @@ describe('ragan train verifies the cache first', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `^ragan: .*index\\.json: sample ${i} \\(${idx.samples[i]!.file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds \\d+ records`,
+        `^ragan: .*index\\.json: sample ${i} \\(${idx.samples[i]!.file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds \\d+ ` +
+          `records`,
         'm',
       ),
     );
@@ -103,13 +108,18 @@ describe('ragan train checks every input before it trains the classifier, and le
     const r = await train(data, run);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
-      /^ragan: data: .*cache-copy-\d+ has no test faces \(all 30 are in the train split\): the age classifier is measured on them; prepare more faces so that some land in the test split, or give --classifier$/m,
+      new RegExp(
+        String.raw`^ragan: data: .*cache-copy-\d+ has no test faces \(all 30 are in the train split\): the age classifier is measured on them; prepare ` +
+          String.raw`more faces so that some land in the test split, or give --classifier$`,
+        'm',
+      ),
     );
     expect(r.stderr).not.toMatch(/training the age classifier/);
     expect(existsSync(run)).toBe(false);
   }, 600_000);
 
-  it('a failure after the run folder was made, before the first step (a --classifier of another size): nothing is left, and an --out that existed keeps its own files', async () => {
+  it('a failure after the run folder was made, before the first step (a --classifier of another size): nothing is left, and an --out that existed keeps ' +
+    'its own files', async () => {
     // a classifier whose width (clsC0 8) is not the one the config asks for (16)
     const classifier = join(tmp, 'cls8');
     await initBackend({ backend: 'cpu', quiet: true });
@@ -123,7 +133,11 @@ describe('ragan train checks every input before it trains the classifier, and le
     const r = await ragan(['train', '--config', cfg16, '--data', cache, '--out', run, '--steps', '1', '--classifier', classifier]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
-      /^ragan: classifier: .*cls8 holds a classifier for another model config \(age_classifier\/stem\/kernel is \[3, 3, 3, 8\] there, \[3, 3, 3, 16\] in this run's model\)$/m,
+      new RegExp(
+        String.raw`^ragan: classifier: .*cls8 holds a classifier for another model config \(age_classifier\/stem\/kernel is \[3, 3, 3, 8\] there, \[3, ` +
+          String.raw`3, 3, 16\] in this run's model\)$`,
+        'm',
+      ),
     );
     expect(existsSync(run)).toBe(false);
     // an existing folder: only what the run wrote goes

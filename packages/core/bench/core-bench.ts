@@ -166,7 +166,8 @@ async function main() {
   const results: Record<string, unknown>[] = [];
   for (const spec of specs) {
     process.stderr.write(
-      `bench: ${spec.backend}${spec.onnxConvs ? ' (convolutions in ONNX Runtime)' : ''} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`,
+      `bench: ${spec.backend}${spec.onnxConvs ? ' (convolutions in ONNX Runtime)' : ''} ${spec.threads} thread(s): forward ${spec.forward.join(', ')}; ` +
+        `train ${spec.train.map(([p, b]) => `${p}×${b}`).join(', ') || '–'} …\n`,
     );
     const t0 = performance.now();
     const stdout = await new Promise<string>((resolveChild, reject) => {

@@ -41,15 +41,31 @@ const CHROMIUM_ARGS = [
 
 /** Pixel statistics computed in the page from the before/after canvases (plain JS: runs as is in the page). */
 const PIXEL_STATS = `(() => {
-  const read = (id) => { const c = document.getElementById(id); return { w: c.width, h: c.height, d: c.getContext('2d').getImageData(0, 0, c.width, c.height).data }; };
+  const read = (id) => {
+    const c = document.getElementById(id);
+    return { w: c.width, h: c.height, d: c.getContext('2d').getImageData(0, 0, c.width, c.height).data };
+  };
   const a = read('before'), b = read('after');
   if (a.w !== b.w || a.h !== b.h) return { error: 'size mismatch ' + a.w + 'x' + a.h + ' vs ' + b.w + 'x' + b.h };
   const faces = window.raganDemo.faces;
-  const inPoly = (poly, x, y) => { let inside = false; for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) { const [xi, yi] = poly[i], [xj, yj] = poly[j]; if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside; } return inside; };
+  const inPoly = (poly, x, y) => {
+    let inside = false;
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      const [xi, yi] = poly[i], [xj, yj] = poly[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  };
   // Inside: the face region shrunk to 60% about its centroid (well clear of the feathered edge).
-  const cores = faces.map((f) => { const cx = f.region.reduce((s, p) => s + p[0], 0) / f.region.length, cy = f.region.reduce((s, p) => s + p[1], 0) / f.region.length; return f.region.map(([x, y]) => [cx + (x - cx) * 0.6, cy + (y - cy) * 0.6]); });
+  const cores = faces.map((f) => {
+    const cx = f.region.reduce((s, p) => s + p[0], 0) / f.region.length, cy = f.region.reduce((s, p) => s + p[1], 0) / f.region.length;
+    return f.region.map(([x, y]) => [cx + (x - cx) * 0.6, cy + (y - cy) * 0.6]);
+  });
   // Outside: beyond every face's crop square (bounding box, 2 px margin): paste-back may touch nothing there.
-  const boxes = faces.map((f) => { const xs = f.quad.quad.map((p) => p[0]), ys = f.quad.quad.map((p) => p[1]); return [Math.min(...xs) - 2, Math.min(...ys) - 2, Math.max(...xs) + 2, Math.max(...ys) + 2]; });
+  const boxes = faces.map((f) => {
+    const xs = f.quad.quad.map((p) => p[0]), ys = f.quad.quad.map((p) => p[1]);
+    return [Math.min(...xs) - 2, Math.min(...ys) - 2, Math.max(...xs) + 2, Math.max(...ys) + 2];
+  });
   let inSum = 0, inN = 0, outSum = 0, outN = 0, outMax = 0, agedSum = 0;
   const prev = window.__previousAfter;
   for (let y = 0; y < a.h; y += 2) for (let x = 0; x < a.w; x += 2) {
@@ -63,7 +79,10 @@ const PIXEL_STATS = `(() => {
     }
   }
   window.__previousAfter = b.d.slice();
-  return { width: a.w, height: a.h, faces: faces.length, insideMean: inSum / inN, insideN: inN, outsideMean: outSum / outN, outsideMax: outMax, outsideN: outN, vsPreviousInside: prev ? agedSum / inN : null };
+  return {
+    width: a.w, height: a.h, faces: faces.length, insideMean: inSum / inN, insideN: inN,
+    outsideMean: outSum / outN, outsideMax: outMax, outsideN: outN, vsPreviousInside: prev ? agedSum / inN : null,
+  };
 })()`;
 
 interface PixelStats {
@@ -204,13 +223,15 @@ describe('web demo in Chromium', () => {
       times[name] = (await page.evaluate('window.raganDemo.timings')) as Timings;
       const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
       log(
-        `${name}: switch + warm-up + render ${Date.now() - t} ms; time per image "${await page.locator('#timing').textContent()}"; inside change vs previous backend ${s.vsPreviousInside?.toFixed(3)}`,
+        `${name}: switch + warm-up + render ${Date.now() - t} ms; time per image "${await page.locator('#timing').textContent()}"; inside change vs ` +
+          `previous backend ${s.vsPreviousInside?.toFixed(3)}`,
       );
       if (name === 'webgl')
         log(
           'webgl flags:',
           await page.evaluate(
-            '(({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }) => ({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }))(window.raganDemo.tfFlags())',
+            '(({ WEBGL_VERSION, WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }) => ({ WEBGL_VERSION, ' +
+              'WEBGL_RENDER_FLOAT32_ENABLED, WEBGL_RENDER_FLOAT32_CAPABLE, WEBGL_FORCE_F16_TEXTURES }))(window.raganDemo.tfFlags())',
           ),
         );
       expect(s.outsideMax).toBeLessThanOrEqual(2);

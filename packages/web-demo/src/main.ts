@@ -112,7 +112,9 @@ async function render(age: number): Promise<void> {
   const totalMs = performance.now() - t0;
   debug.timings = { generatorMs: aged.ms, pasteMs, totalMs, detectMs: photo.detectMs };
   debug.renderedAge = age;
-  ui.timing.textContent = `${Math.round(totalMs)} ms (generator ${Math.round(aged.ms)} ms for ${faces.length} face${faces.length === 1 ? '' : 's'}, paste-back ${Math.round(pasteMs)} ms; detection ${Math.round(photo.detectMs)} ms)`;
+  ui.timing.textContent =
+    `${Math.round(totalMs)} ms (generator ${Math.round(aged.ms)} ms for ${faces.length} face${faces.length === 1 ? '' : 's'}, ` +
+    `paste-back ${Math.round(pasteMs)} ms; detection ${Math.round(photo.detectMs)} ms)`;
   showCrops(faces, aged.crops);
   ui.download.disabled = false;
   document.body.dataset.age = String(age);
@@ -307,7 +309,9 @@ async function start(): Promise<void> {
   debug.manifest = manifest;
   const extra = manifest.extra ?? {};
   if (extra.untrained === true) {
-    ui.modelNote.textContent = `Untrained demo model — results are noise until a trained model is bundled. (${manifest.config.resolution}×${manifest.config.resolution} generator, seed ${String(extra.seed ?? '?')})`;
+    ui.modelNote.textContent =
+      `Untrained demo model — results are noise until a trained model is bundled. ` +
+      `(${manifest.config.resolution}×${manifest.config.resolution} generator, seed ${String(extra.seed ?? '?')})`;
     ui.modelNote.hidden = false;
   } else {
     // What the model is and the terms its weights come with (ragan export --meta), e.g. UTKFace's licence.

@@ -125,7 +125,8 @@ export async function runAge(photoPath: string, flags: AgeFlags, log: (line: str
       throw new NoFaceError(photoPath, noFaceMessage(flags.detector, minConfidence));
     }
     log(
-      `${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, align ${Math.round(timings.align ?? 0)} ms)`,
+      `${faces.length} face${faces.length === 1 ? '' : 's'} in ${photo.image.width}x${photo.image.height} (detect ${Math.round(timings.detect ?? 0)} ms, ` +
+        `align ${Math.round(timings.align ?? 0)} ms)`,
     );
 
     // the same default as `ragan demo`: at the model's own resolution it makes no difference (crop + (output −
@@ -212,11 +213,13 @@ export function registerAge(program: Command): void {
     .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
     .option(
       '--model <dir>',
-      `a model folder (from \`ragan export\`) or a training run folder (its newest checkpoint's EMA generator); default: the bundled ${BUNDLED_MODEL_NAME} model`,
+      `a model folder (from \`ragan export\`) or a training run folder (its newest checkpoint's EMA generator); default: the bundled ${BUNDLED_MODEL_NAME} ` +
+        `model`,
     )
     .option(
       '--to <target>',
-      'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two nearest groups)',
+      'target: an age group ("70+", "50-69"; a range inside one group such as "70-120" works too) or an age in years ("45", blended between the two ' +
+        'nearest groups)',
     )
     .requiredOption('-o, --out <file>', `output image (${OUTPUT_IMAGE_FORMATS.join(', ')}): the photo at its own size, faces re-aged`)
     .option('--grid', 'write every age group instead: a row per face, the input then one column per group, labelled')
@@ -287,7 +290,8 @@ Exits with 1 and a message when no face is found.`,
           : `age ${s.target.age} (${s.target.blend.map((b) => `${(b.weight * 100).toFixed(0)}% ${b.group}`).join(' + ')})`
         : `all ${s.grid!.columns.length - 1} age groups`;
       process.stdout.write(
-        `${s.output.path}: ${s.output.width}x${s.output.height}, ${s.faces.length} face${s.faces.length === 1 ? '' : 's'} re-aged to ${target} in ${(s.timings.total / 1000).toFixed(1)} s (generator ${s.timings.reagePerFace} ms per face${s.grid ? ' and group' : ''})\n`,
+        `${s.output.path}: ${s.output.width}x${s.output.height}, ${s.faces.length} face${s.faces.length === 1 ? '' : 's'} re-aged to ${target} in ` +
+          `${(s.timings.total / 1000).toFixed(1)} s (generator ${s.timings.reagePerFace} ms per face${s.grid ? ' and group' : ''})\n`,
       );
     });
 }

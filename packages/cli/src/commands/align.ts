@@ -84,11 +84,13 @@ Exits with 1 and a message when no face is found.`,
         return;
       }
       const lines = [
-        `${photo}: ${json.photo.width}x${json.photo.height}${json.photo.orientation !== 1 ? ` (EXIF orientation ${json.photo.orientation} applied)` : ''}, ${json.faces.length} face${json.faces.length === 1 ? '' : 's'} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+        `${photo}: ${json.photo.width}x${json.photo.height}${json.photo.orientation !== 1 ? ` (EXIF orientation ${json.photo.orientation} applied)` : ''}, ` +
+          `${json.faces.length} face${json.faces.length === 1 ? '' : 's'} in ${((Date.now() - t) / 1000).toFixed(1)} s`,
       ];
       for (const f of json.faces) {
         lines.push(
-          `  ${join(opts.out, f.file)}  score ${f.score.toFixed(2)}, box ${Math.round(f.box.width)}x${Math.round(f.box.height)} at (${Math.round(f.box.x)}, ${Math.round(f.box.y)}), roll ${f.angleDegrees.toFixed(1)}°`,
+          `  ${join(opts.out, f.file)}  score ${f.score.toFixed(2)}, box ${Math.round(f.box.width)}x${Math.round(f.box.height)} at ` +
+            `(${Math.round(f.box.x)}, ${Math.round(f.box.y)}), roll ${f.angleDegrees.toFixed(1)}°`,
         );
       }
       lines.push(`  ${join(opts.out, 'faces.json')}`);

@@ -49,7 +49,8 @@ export interface DemoSummary {
   ms: { load: number; detect: number; reage: number; grid: number; total: number };
 }
 
-const NO_BUNDLED = `this installation has no bundled model (the model/ folder of @ragan/model-utkface is missing); give one with --model <model folder or training run>`;
+const NO_BUNDLED =
+  `this installation has no bundled model (the model/ folder of @ragan/model-utkface is missing); give one with --model <model folder or ` + `training run>`;
 
 /**
  * The README's main job: ages every face of a sample photo with the bundled model, writes the photo

@@ -114,7 +114,8 @@ export function registerEval(program: Command): void {
     .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, speed')
     .requiredOption(
       '--model <dir|bundled|identity|random>',
-      `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder with such a name: ./identity)`,
+      `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder ` +
+        `with such a name: ./identity)`,
     )
     .requiredOption('--data <cache>', 'data cache written by `ragan prepare`')
     .requiredOption('--out <file>', 'results JSON to write')

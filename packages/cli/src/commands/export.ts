@@ -101,7 +101,8 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
       abs,
       isRun
         ? 'this training run has no checkpoint yet; train longer (a checkpoint is written every checkpointEvery steps, at the end, and on Ctrl-C)'
-        : `neither a model folder (no ${MANIFEST_FILE}; \`ragan export\` writes one) nor a training run folder (no checkpoints/step-N/; \`ragan train\` writes them)`,
+        : `neither a model folder (no ${MANIFEST_FILE}; \`ragan export\` writes one) nor a training run folder (no checkpoints/step-N/; \`ragan train\` ` +
+            `writes them)`,
     );
   }
   const skipped: Array<{ step: number; reason: string }> = [];
@@ -136,7 +137,10 @@ export async function loadModelSource(dir: string): Promise<ModelSource> {
 export function describeModelSource(src: ModelSource): string {
   const c = src.generator.config;
   const what = src.kind === 'run' ? `the EMA generator of ${src.dir}, checkpoint step ${src.step}` : `the generator of ${src.dir}`;
-  return `${what} (${c.resolution}×${c.resolution}, ${c.ageGroups}, ${src.manifest.weightFiles.find((f) => f.module === 'generator' || f.module === 'ema_generator')?.dtype ?? 'float32'} weights)`;
+  return (
+    `${what} (${c.resolution}×${c.resolution}, ${c.ageGroups}, ` +
+    `${src.manifest.weightFiles.find((f) => f.module === 'generator' || f.module === 'ema_generator')?.dtype ?? 'float32'} weights)`
+  );
 }
 
 /** Default allowed max abs difference between the float16 and float32 exports' outputs. */
@@ -249,7 +253,8 @@ export async function runExport(flags: ExportFlags, log: (line: string) => void 
         log(`float16 check: max abs difference ${maxAbsDiff.toExponential(2)} over ${inputs} test inputs (allowed ${tolerance.toExponential(0)})`);
         if (!(maxAbsDiff <= tolerance)) {
           throw new CheckpointError(
-            `float16 weights change the generator's outputs by up to ${maxAbsDiff.toExponential(2)} (max abs difference over ${inputs} test inputs, outputs in [-1, 1]; allowed ${tolerance.toExponential(0)}); nothing written — export float32 instead (drop --float16)`,
+            `float16 weights change the generator's outputs by up to ${maxAbsDiff.toExponential(2)} (max abs difference over ${inputs} test inputs, ` +
+              `outputs in [-1, 1]; allowed ${tolerance.toExponential(0)}); nothing written — export float32 instead (drop --float16)`,
             { path: out },
           );
         }
@@ -363,7 +368,8 @@ export function registerExport(program: Command): void {
     )
     .option(
       '--meta <key=value...>',
-      'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn and licence',
+      'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn ' +
+        'and licence',
     )
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
@@ -376,7 +382,8 @@ export function registerExport(program: Command): void {
     )
     .option(
       '--onnx <file>',
-      'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when onnxruntime-node is installed',
+      'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when ' +
+        'onnxruntime-node is installed',
     )
     .option('--json', 'print a JSON summary to stdout')
     .addHelpText(
@@ -408,9 +415,12 @@ FFHQ-Aging's); \`ragan age\` and the web demo crop photos the way the model reco
       const from = r.source.kind === 'run' ? `${r.source.dir} (checkpoint step ${r.source.step})` : r.source.dir;
       const check = r.float16 ? `; float16 max abs difference ${r.float16.maxAbsDiff.toExponential(2)} (allowed ${r.float16.tolerance.toExponential(0)})` : '';
       process.stdout.write(`wrote ${r.out} (${r.dtype}, ${r.resolution}×${r.resolution}, ${mb(r.bytes)}: ${r.files.join(' + ')}) from ${from}${check}\n`);
-      if (r.onnx)
-        process.stdout.write(
-          `wrote ${r.onnx.path} (ONNX, float32, ${mb(r.onnx.bytes)}; ${r.onnx.maxAbsDiff !== undefined ? `max abs difference from tfjs ${r.onnx.maxAbsDiff.toExponential(2)}` : 'not checked: onnxruntime-node is not installed'})\n`,
-        );
+      if (r.onnx) {
+        const checked =
+          r.onnx.maxAbsDiff !== undefined
+            ? `max abs difference from tfjs ${r.onnx.maxAbsDiff.toExponential(2)}`
+            : 'not checked: onnxruntime-node is not installed';
+        process.stdout.write(`wrote ${r.onnx.path} (ONNX, float32, ${mb(r.onnx.bytes)}; ${checked})\n`);
+      }
     });
 }

@@ -21,7 +21,8 @@ Examples:
       const json = await readSubmissionFile(file);
       const { entry, index } = await addSubmission(resolve(flags.board), json, file);
       process.stdout.write(
-        `added ${entry.id}: ${entry.model.name} (seed ${entry.seed}); the board has ${index.entries.length} ${index.entries.length === 1 ? 'entry' : 'entries'}\n`,
+        `added ${entry.id}: ${entry.model.name} (seed ${entry.seed}); the board has ${index.entries.length} ` +
+          `${index.entries.length === 1 ? 'entry' : 'entries'}\n`,
       );
     });
 

@@ -114,7 +114,8 @@ export function registerPrepare(program: Command): void {
           onStart: ({ listing, todo, resumedFrom, maskChain }) => {
             const n = listing.items.length + listing.skipped.length;
             say(
-              `Preparing ${listing.format} from ${listing.root}: ${n} ${n === 1 ? 'entry' : 'entries'}${flags.limit !== undefined && n >= flags.limit ? ` (the first ${flags.limit} in sorted order)` : ''}, ` +
+              `Preparing ${listing.format} from ${listing.root}: ${n} ` +
+                `${n === 1 ? 'entry' : 'entries'}${flags.limit !== undefined && n >= flags.limit ? ` (the first ${flags.limit} in sorted order)` : ''}, ` +
                 `${flags.size}×${flags.size}, groups ${listing.groups.name}, masks ${flags.masks} (${maskChain.join(' > ')})`,
             );
             if (resumedFrom > 0 && todo > 0) say(`Resuming: ${resumedFrom} of ${listing.items.length} files were done by an earlier run.`);

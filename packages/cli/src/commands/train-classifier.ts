@@ -23,14 +23,16 @@ export function registerTrainClassifier(program: Command): void {
     .option('--conv-runtime <where>', `${CONV_RUNTIME_HELP}; default auto`)
     .option(
       '--robust',
-      'anti-aliased architecture (clsArch robust), corrupted faces (shift, colour, blur, noise, stripes) and adversarial (PGD) training: slower and less accurate on clean faces, meant to resist the stripes a generator learns to draw against a plainly trained classifier',
+      'anti-aliased architecture (clsArch robust), corrupted faces (shift, colour, blur, noise, stripes) and adversarial (PGD) training: slower and less ' +
+        'accurate on clean faces, meant to resist the stripes a generator learns to draw against a plainly trained classifier',
     )
     .option('--eps <x>', 'with --robust: radius of the adversarial L∞ ball, in [-1, 1] pixel units', '0.03')
     .option('--pgd-steps <n>', 'with --robust: PGD steps per batch', '2')
     .option('--clsc0 <n>', "channels of the classifier at full resolution (default: the preset's clsC0)")
     .addHelpText(
       'after',
-      '\nExamples:\n  ragan train-classifier --data cache64 --out runs/classifier64\n  ragan train-classifier --data cache128 --preset small --robust --steps 3000 --batch 32 --out runs/classifier128\n  ragan train --preset tiny --data cache64 --classifier runs/classifier64 --out runs/tiny',
+      '\nExamples:\n  ragan train-classifier --data cache64 --out runs/classifier64\n  ragan train-classifier --data cache128 --preset small --robust ' +
+        '--steps 3000 --batch 32 --out runs/classifier128\n  ragan train --preset tiny --data cache64 --classifier runs/classifier64 --out runs/tiny',
     )
     .action(
       async (flags: {
@@ -90,7 +92,8 @@ export function registerTrainClassifier(program: Command): void {
         r.classifier.dispose();
         const advLine = r.testAdversarialAccuracy !== undefined ? `, ${(r.testAdversarialAccuracy * 100).toFixed(1)} % on PGD examples (eps ${eps})` : '';
         process.stdout.write(
-          `test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (within one group ${(r.testAccuracyWithinOne * 100).toFixed(1)} %${advLine}) on ${r.testSamples} test faces; wrote ${resolve(flags.out)}\n`,
+          `test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (within one group ${(r.testAccuracyWithinOne * 100).toFixed(1)} %${advLine}) on ` +
+            `${r.testSamples} test faces; wrote ${resolve(flags.out)}\n`,
         );
       },
     );

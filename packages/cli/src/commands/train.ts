@@ -87,7 +87,8 @@ export function trainDefaultsHelp(): string {
     `Defaults (a --config file or a flag sets any of them): preset ${d.preset}, steps ${d.steps}, batch ${d.batch}, seed ${d.seed};`,
     `Adam lr ${d.optimizer.lr}, betas ${d.optimizer.beta1} / ${d.optimizer.beta2}, style path lr ×${d.optimizer.styleLrMultiplier}; EMA decay ${d.emaDecay};`,
     `R1 gamma ${d.r1.gamma} every ${d.r1.every} steps; loss weights adv ${l.adv}, age ${l.age}, rec ${l.rec}, cyc ${l.cyc}, idFeature ${l.idFeature},`,
-    `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}); flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ${d.sampleEvery},`,
+    `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}); flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ` +
+      `${d.sampleEvery},`,
     `checkpointEvery ${d.checkpointEvery}, keepCheckpoints ${d.keepCheckpoints}; no checkpointMinutes, evalEvery or ageShift unless set.`,
   ].join('\n');
 }
@@ -213,7 +214,8 @@ ${trainDefaultsHelp()}`,
           ].join(' and ');
           throw new ConfigError(
             'data',
-            `${config.data} has no test faces (all ${source.splits.train} are in the train split): ${uses}; prepare more faces so that some land in the test split${trainsClassifier ? ', or give --classifier' : ''}`,
+            `${config.data} has no test faces (all ${source.splits.train} are in the train split): ${uses}; prepare more faces so that some land in the ` +
+              `test split${trainsClassifier ? ', or give --classifier' : ''}`,
           );
         }
 
@@ -254,7 +256,8 @@ ${trainDefaultsHelp()}`,
           });
           r.classifier.dispose();
           process.stderr.write(
-            `classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ${r.testSamples} faces\n`,
+            `classifier test accuracy ${(r.testAccuracy * 100).toFixed(1)} % (±1 group: ${(r.testAccuracyWithinOne * 100).toFixed(1)} %) on ` +
+              `${r.testSamples} faces\n`,
           );
         } else if (!flags.resume && !classifierDir) {
           classifierDir = join(runDir, 'classifier');

@@ -110,12 +110,15 @@ function installHint(name: BackendName, kind: FailureKind): string {
   switch (name) {
     case 'tensorflow-gpu':
       return kind === 'binding'
-        ? 'Its native binding did not load: it needs Linux x64 with CUDA 11.2 and cuDNN 8.1 on the library path; reinstall with `pnpm add @tensorflow/tfjs-node-gpu` (the install script downloads libtensorflow), or run `npm rebuild @tensorflow/tfjs-node-gpu --build-addon-from-source`; ' +
+        ? 'Its native binding did not load: it needs Linux x64 with CUDA 11.2 and cuDNN 8.1 on the library path; reinstall with `pnpm add ' +
+            '@tensorflow/tfjs-node-gpu` (the install script downloads libtensorflow), or run `npm rebuild @tensorflow/tfjs-node-gpu ' +
+            '--build-addon-from-source`; ' +
             `${DOCS}.`
         : `Install it with \`pnpm add @tensorflow/tfjs-node-gpu\` (Linux x64, CUDA 11.2 + cuDNN 8.1; its install script downloads libtensorflow); ${DOCS}.`;
     case 'tensorflow':
       return kind === 'binding'
-        ? 'Its native binding did not load: reinstall with `pnpm add @tensorflow/tfjs-node` where its install script can download libtensorflow, or run `npm rebuild @tensorflow/tfjs-node --build-addon-from-source`; ' +
+        ? 'Its native binding did not load: reinstall with `pnpm add @tensorflow/tfjs-node` where its install script can download libtensorflow, or run ' +
+            '`npm rebuild @tensorflow/tfjs-node --build-addon-from-source`; ' +
             `${DOCS}.`
         : `Install it with \`pnpm add @tensorflow/tfjs-node\` (its install script downloads libtensorflow); ${DOCS}.`;
     case 'webgpu':
@@ -276,7 +279,9 @@ async function loadNative(name: 'tensorflow-gpu' | 'tensorflow', importModule: (
     return {
       ok: false,
       kind: 'error',
-      reason: `${spec} loaded but registered its backend with another copy of @tensorflow/tfjs-core; install every @tensorflow/* package at version ${tf.version_core} once`,
+      reason:
+        `${spec} loaded but registered its backend with another copy of @tensorflow/tfjs-core; install every @tensorflow/* package at version ` +
+        `${tf.version_core} once`,
     };
   }
   state.native = name;
@@ -437,7 +442,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       const notes = fellBackFrom.filter((n) => reasons[n] !== undefined && !reasons[n]!.endsWith('is not installed')).map((n) => `${n}: ${reasons[n]}`);
       if (name === 'wasm' && opts.threads !== undefined && (info.threads ?? 1) < opts.threads) {
         notes.push(
-          `${opts.threads} threads requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/core/node' : '; browsers need cross-origin isolation'}`,
+          `${opts.threads} threads ` +
+            `requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/core/node' : '; browsers need cross-origin isolation'}`,
         );
       }
       log(`ragan: using ${line}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);

@@ -182,7 +182,8 @@ export function parseModelManifest(json: unknown, location: string): ModelManife
       if (cur.offset < prev.offset + prev.bytes) {
         fail(
           `${at}.tensors`,
-          `tensors "${prev.name}" (bytes ${prev.offset}..${prev.offset + prev.bytes}) and "${cur.name}" (bytes ${cur.offset}..${cur.offset + cur.bytes}) overlap`,
+          `tensors "${prev.name}" (bytes ${prev.offset}..${prev.offset + prev.bytes}) and "${cur.name}" (bytes ${cur.offset}..${cur.offset + cur.bytes}) ` +
+            `overlap`,
         );
       }
     }

@@ -245,7 +245,8 @@ function checkFinite(values: Float32Array, name: string, location: string, allow
   if (bad > 0) {
     throw new ModelLoadError(
       location,
-      `tensor "${name}" has ${bad} of ${values.length} values non-finite (${[...kinds].join(', ')}; the first at index ${first}): the weights are unusable (saved from a training run that diverged?); use an earlier checkpoint`,
+      `tensor "${name}" has ${bad} of ${values.length} values non-finite (${[...kinds].join(', ')}; the first at index ${first}): the weights are unusable ` +
+        `(saved from a training run that diverged?); use an earlier checkpoint`,
     );
   }
 }

@@ -796,7 +796,15 @@ function makeKernel(kind: ConvKernel, fallback: tf.KernelFunc): tf.KernelFunc {
       s.stats.wasm++;
       return fallback(args as never);
     }
-    const key = `${kind}|${g.B},${g.H},${g.W},${g.Ci}|${g.kh},${g.kw},${g.Co}|${g.Ho},${g.Wo}|${g.sh},${g.sw},${g.dh},${g.dw}|${g.top},${g.bottom},${g.left},${g.right}|${s.options.nchwc ? 'nchwc' : ''}`;
+    const key = [
+      kind,
+      `${g.B},${g.H},${g.W},${g.Ci}`,
+      `${g.kh},${g.kw},${g.Co}`,
+      `${g.Ho},${g.Wo}`,
+      `${g.sh},${g.sw},${g.dh},${g.dw}`,
+      `${g.top},${g.bottom},${g.left},${g.right}`,
+      s.options.nchwc ? 'nchwc' : '',
+    ].join('|');
     let entry = s.entries.get(key);
     if (!entry) {
       try {

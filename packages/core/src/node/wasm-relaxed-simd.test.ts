@@ -28,7 +28,8 @@ for (let i = 0; i < M * N; i++) { worst = Math.max(worst, Math.abs(f[c1 / 4 + i]
 let ref = 0;
 for (let k = 0; k < K; k++) ref += f[3 * K + k] * f[b / 4 + k * N + 5];
 const info = await initNodeBackend({ backend: 'wasm', quiet: true });
-process.stdout.write(JSON.stringify({ before, enabled, fma: fused.fma, rel: worst / scale, refErr: Math.abs(f[c1 / 4 + 3 * N + 5] - ref) / scale, backend: info.name, gemmFma: wasmGemm()?.fma ?? null }));
+const refErr = Math.abs(f[c1 / 4 + 3 * N + 5] - ref) / scale;
+process.stdout.write(JSON.stringify({ before, enabled, fma: fused.fma, rel: worst / scale, refErr, backend: info.name, gemmFma: wasmGemm()?.fma ?? null }));
 `;
 
 describe('WebAssembly relaxed SIMD (fused multiply-adds in our matrix product)', () => {

@@ -61,7 +61,8 @@ describe('alignPhoto on a group photo', () => {
     });
     const mean = errs.reduce((s, e) => s + e, 0) / errs.length;
     console.log(
-      `re-detected landmarks mapped back: mean error ${mean.toFixed(2)} px (${((100 * mean) / eyeDist).toFixed(1)}% of the eye distance ${eyeDist.toFixed(0)} px)`,
+      `re-detected landmarks mapped back: mean error ${mean.toFixed(2)} px (${((100 * mean) / eyeDist).toFixed(1)}% of the eye distance ` +
+        `${eyeDist.toFixed(0)} px)`,
     );
     expect(mean / eyeDist).toBeLessThan(0.08);
   });
@@ -119,7 +120,8 @@ describe.skipIf(NO_UTKFACE)('alignFace on UTKFace chips (already aligned)', () =
       const deg = (a.quad.angle * 180) / Math.PI;
       const scale = (2 * a.quad.halfSide) / 200;
       console.log(
-        `UTKFace ${name}: rotation ${deg.toFixed(1)}°, centre (${a.quad.centre.map((v) => v.toFixed(0)).join(', ')}), crop side ${scale.toFixed(2)}× the chip; alignFace ${ms} ms`,
+        `UTKFace ${name}: rotation ${deg.toFixed(1)}°, centre (${a.quad.centre.map((v) => v.toFixed(0)).join(', ')}), crop side ${scale.toFixed(2)}× the ` +
+          `chip; alignFace ${ms} ms`,
       );
       expect(Math.abs(deg)).toBeLessThan(6);
       expect(Math.abs(a.quad.centre[0] - 100)).toBeLessThan(8);

@@ -121,7 +121,8 @@ export async function readCacheIndex(dir: string): Promise<CacheIndex> {
   if ((json as { format?: unknown })?.format === CACHE_FORMAT && version !== CACHE_FORMAT_VERSION) {
     throw new DatasetError(
       path,
-      `cache format version ${String(version)} is not supported (this is @ragan/data for version ${CACHE_FORMAT_VERSION}); rerun ragan prepare with --overwrite`,
+      `cache format version ${String(version)} is not supported (this is @ragan/data for version ${CACHE_FORMAT_VERSION}); rerun ragan prepare with ` +
+        `--overwrite`,
     );
   }
   const parsed = cacheIndexSchema.safeParse(json);

@@ -167,7 +167,8 @@ export async function prepareCache(options: PrepareOptions): Promise<PrepareResu
     if (diff.length) {
       throw new DatasetError(
         outDir,
-        `holds a ${index.complete ? 'finished' : 'partial'} cache made with different arguments (${diff.join('; ')}); rerun with the original arguments${index.complete ? '' : ' to continue'}, choose another --out, or add --overwrite to start again`,
+        `holds a ${index.complete ? 'finished' : 'partial'} cache made with different arguments (${diff.join('; ')}); rerun with the original ` +
+          `arguments${index.complete ? '' : ' to continue'}, choose another --out, or add --overwrite to start again`,
       );
     }
     if (index.complete) {
@@ -646,14 +647,16 @@ function summarise(
   const notes: string[] = [];
   if (byMask.prior > 0 && idx.args.masks === 'auto' && !o.maskPlugins.landmarks) {
     notes.push(
-      `masks: ${byMask.prior} of ${c.kept} are the elliptical prior: ${idx.args.format === 'ffhq-aging' ? 'those images have no parsing map and ' : ''}no landmark mask provider is available yet`,
+      `masks: ${byMask.prior} of ${c.kept} are the elliptical prior: ${idx.args.format === 'ffhq-aging' ? 'those images have no parsing map and ' : ''}no ` +
+        `landmark mask provider is available yet`,
     );
   } else if (byMask.prior > 0 && idx.args.masks === 'prior') {
     notes.push(`masks: all ${byMask.prior} are the elliptical prior (--masks prior)`);
   }
   if (c.maskFallbacks > 0)
     notes.push(
-      `masks: ${c.maskFallbacks} fell back to the elliptical prior because ${maskChain.filter((s) => s !== 'prior' && s !== 'parsing' && s !== 'mask-file').join('/')} failed (maskFallback in index.json says why)`,
+      `masks: ${c.maskFallbacks} fell back to the elliptical prior because ` +
+        `${maskChain.filter((s) => s !== 'prior' && s !== 'parsing' && s !== 'mask-file').join('/')} failed (maskFallback in index.json says why)`,
     );
   const cacheBytes = idx.shards.reduce((a, s) => a + s.bytes, 0);
   return {

@@ -47,7 +47,11 @@ describe('verifyCache', () => {
     const err = await verifyCache(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
     expect((err as Error).message).toMatch(
-      /^.*copy-\d\/shard-00001\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, rerun ragan prepare with --overwrite$/,
+      new RegExp(
+        String.raw`^.*copy-\d\/shard-00001\.bin: sha256 mismatch: the index says [0-9a-f]{64}, the file hashes to [0-9a-f]{64}; the cache is damaged, ` +
+          String.raw`rerun ragan prepare with --overwrite$`,
+        '',
+      ),
     );
   });
 
@@ -57,7 +61,8 @@ describe('verifyCache', () => {
     const file = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).samples[7].file as string;
     await expect(openCache(dir)).rejects.toThrow(
       new RegExp(
-        `index\\.json: sample 7 \\(${file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds 5 records; the cache is damaged, rerun ragan prepare with --overwrite`,
+        `index\\.json: sample 7 \\(${file.replace(/\./g, '\\.')}\\) is record 999999 of shard-0000\\d\\.bin, which holds 5 records; the cache is damaged, ` +
+          `rerun ragan prepare with --overwrite`,
       ),
     );
     await expect(verifyCache(dir)).rejects.toThrow(/sample 7 .* is record 999999/);

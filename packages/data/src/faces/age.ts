@@ -22,7 +22,8 @@ const INPUT = 112;
 /**
  * Apparent age in years of each face, from face-api's age/gender regressor (pretrained, independent of
  * our models; face-api's TUTORIAL.md: trained with an 80/20 split on UTK, FGNET, Chalearn, Wiki, IMDB,
- * CACD, MegaAge, MegaAge-Asian, so its error on UTKFace images is optimistic). `faces`: RgbImages (any sizes) or an `[N, H, W, 3]` tensor (the caller keeps it).
+ * CACD, MegaAge, MegaAge-Asian, so its error on UTKFace images is optimistic). `faces`: RgbImages (any
+ * sizes) or an `[N, H, W, 3]` tensor (the caller keeps it).
  * Needs `loadFaceModels({ age: true })`. Inference only (no gradients).
  */
 export async function estimateAge(faces: RgbImage[] | tf.Tensor4D, options: EstimateAgeOptions = {}): Promise<number[]> {

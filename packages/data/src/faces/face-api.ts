@@ -101,7 +101,8 @@ function assertSameEngine(mod: FaceApi): void {
   if (mod.tf.engine() !== tf.engine()) {
     throw new ModelLoadError(
       BUILD,
-      'face-api resolved a different copy of @tensorflow/tfjs than @ragan/data (two tfjs engines in one process); install one @tensorflow/tfjs version so both resolve the same package',
+      'face-api resolved a different copy of @tensorflow/tfjs than @ragan/data (two tfjs engines in one process); install one @tensorflow/tfjs version so ' +
+        'both resolve the same package',
     );
   }
 }

@@ -147,7 +147,8 @@ export async function probeImage(input: Buffer, options: DecodeOptions = {}): Pr
     throw new ImageFileError(
       name,
       'too-large',
-      `declares ${width}×${height} = ${fmtPixels(width * height)}, over the ${fmtPixels(maxPixels)} limit (decompression-bomb guard; raise --max-pixels if the image is genuine)`,
+      `declares ${width}×${height} = ${fmtPixels(width * height)}, over the ${fmtPixels(maxPixels)} limit (decompression-bomb guard; raise --max-pixels if ` +
+        `the image is genuine)`,
     );
   }
   return { format: format as ImageHeader['format'], width, height, channels: meta.channels ?? 3, orientation: meta.orientation ?? 1 };

@@ -101,7 +101,10 @@ export function overlay(image: Uint8Array, mask: Uint8Array, size: number): Uint
 }
 
 function text(x: number, y: number, s: string, size: number, fill: string, weight = 'normal'): string {
-  return `<text x="${x}" y="${y}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${size}" font-weight="${weight}" fill="${fill}">${escapeXml(s)}</text>`;
+  return (
+    `<text x="${x}" y="${y}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${size}" font-weight="${weight}" ` +
+    `fill="${fill}">${escapeXml(s)}</text>`
+  );
 }
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);

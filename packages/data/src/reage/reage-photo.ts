@@ -302,7 +302,8 @@ export async function renderAgeGrid(generator: Generator, faces: readonly PhotoF
   if (header > 0) {
     const texts = columns.map(
       (label, c) =>
-        `<text x="${c * cell + cell / 2}" y="${header - 8}" text-anchor="middle" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="15" font-weight="${c === 0 ? 'normal' : 'bold'}" fill="${c === 0 ? '#b0b0b0' : '#ffffff'}">${escapeXml(label)}</text>`,
+        `<text x="${c * cell + cell / 2}" y="${header - 8}" text-anchor="middle" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="15" ` +
+        `font-weight="${c === 0 ? 'normal' : 'bold'}" fill="${c === 0 ? '#b0b0b0' : '#ffffff'}">${escapeXml(label)}</text>`,
     );
     composites.push({
       input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${header}">${texts.join('')}</svg>`),

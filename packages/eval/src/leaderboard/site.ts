@@ -160,12 +160,16 @@ function chart(title: string, labels: readonly string[], series: Array<{ name: s
     s.values.forEach((v, i) => {
       if (v !== null)
         parts.push(
-          `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"><title>${escapeHtml(`${s.name} · ${labels[i]}: ${v.toFixed(3)}`)}</title></circle>`,
+          `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" ` +
+            `fill="${color}"><title>${escapeHtml(`${s.name} · ${labels[i]}: ${v.toFixed(3)}`)}</title></circle>`,
         );
     });
   });
   const legend = series.map((s, k) => `<li><span class="sw" style="background:${COLORS[k % COLORS.length]}"></span>${escapeHtml(s.name)}</li>`).join('');
-  return `<figure><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${escapeHtml(title)}">${parts.join('')}</svg><ul class="legend">${legend}</ul></figure>`;
+  return (
+    `<figure><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${escapeHtml(title)}">${parts.join('')}</svg><ul ` +
+    `class="legend">${legend}</ul></figure>`
+  );
 }
 
 const SCRIPT = `
@@ -237,7 +241,8 @@ export function renderLeaderboardHtml(entries: readonly SiteEntry[], opts: { tit
         const ns = nonStdRealism(r);
         const label = ns ? (ns.extractor.name.includes(`${ns.extractor.dims}-D`) ? ns.extractor.name : `${ns.extractor.name} (${ns.extractor.dims}-D)`) : '–';
         cells.push(
-          `<td class="nonstd" data-v="${escapeHtml(ns?.extractor.name ?? '')}" title="${escapeHtml(label)}">${escapeHtml(label.length > 40 ? `${label.slice(0, 39)}…` : label)}</td>`,
+          `<td class="nonstd" data-v="${escapeHtml(ns?.extractor.name ?? '')}" ` +
+            `title="${escapeHtml(label)}">${escapeHtml(label.length > 40 ? `${label.slice(0, 39)}…` : label)}</td>`,
         );
       }
       if (g === 'other')
@@ -256,7 +261,8 @@ export function renderLeaderboardHtml(entries: readonly SiteEntry[], opts: { tit
   }));
   const d = first?.dataset;
   const meta = d
-    ? `Test set: ${d.name}/${d.split} (${d.size} faces, ${d.ageGroups}, ${d.resolution}×${d.resolution}), dataset ${d.datasetHash.slice(0, 12)}…, split ${d.splitHash.slice(0, 12)}…. Each face is re-aged to every other group. ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}.`
+    ? `Test set: ${d.name}/${d.split} (${d.size} faces, ${d.ageGroups}, ${d.resolution}×${d.resolution}), dataset ${d.datasetHash.slice(0, 12)}…, split ` +
+      `${d.splitHash.slice(0, 12)}…. Each face is re-aged to every other group. ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}.`
     : 'No entries yet.';
   const generated = (opts.generatedAt ?? new Date()).toISOString();
   return `<!doctype html>
@@ -277,8 +283,14 @@ export function renderLeaderboardHtml(entries: readonly SiteEntry[], opts: { tit
 ${rows.join('\n')}
 </tbody>
 </table></div>
-${entries.length ? chart('Age: target-group hit rate per target group', labels, ageSeries) + chart(`Identity: share of pairs under the same-person threshold per target group`, labels, idSeries) : ''}
-<footer>Generated ${escapeHtml(generated)} by @ragan/eval. Realism columns use different feature networks: only the standard (Inception pool_3) ones compare with published FID/KID.</footer>
+${
+  entries.length
+    ? chart('Age: target-group hit rate per target group', labels, ageSeries) +
+      chart('Identity: share of pairs under the same-person threshold per target group', labels, idSeries)
+    : ''
+}
+<footer>Generated ${escapeHtml(generated)} by @ragan/eval. Realism columns use different feature networks:
+only the standard (Inception pool_3) ones compare with published FID/KID.</footer>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -44,7 +44,8 @@ export function checkSubmission(json: unknown, board: BoardContext = { dataset: 
     return { ok: false, results: undefined, reasons: ['(root): a submission must be a JSON object (the results file of `ragan eval`)'] };
   if (version !== RESULTS_SCHEMA_VERSION) {
     reasons.push(
-      `schemaVersion: ${JSON.stringify(version) ?? 'missing'} is not supported; this leaderboard takes schemaVersion ${RESULTS_SCHEMA_VERSION} (re-run ragan eval with a matching @ragan/eval)`,
+      `schemaVersion: ${JSON.stringify(version) ?? 'missing'} is not supported; this leaderboard takes schemaVersion ${RESULTS_SCHEMA_VERSION} (re-run ` +
+        `ragan eval with a matching @ragan/eval)`,
     );
   }
   const parsed = evalResultsSchema.safeParse(json);
@@ -61,7 +62,9 @@ export function checkSubmission(json: unknown, board: BoardContext = { dataset: 
   if (!r.metrics.identity) reasons.push('metrics.identity: missing; the leaderboard ranks on identity, so evaluate with a face embedder');
   if (board.dataset && (board.dataset.datasetHash !== r.dataset.datasetHash || board.dataset.splitHash !== r.dataset.splitHash)) {
     reasons.push(
-      `dataset: evaluated on ${r.dataset.name}/${r.dataset.split} (datasetHash ${r.dataset.datasetHash.slice(0, 12)}…, splitHash ${r.dataset.splitHash.slice(0, 12)}…) but this board ranks ${board.dataset.name}/${board.dataset.split} (${board.dataset.datasetHash.slice(0, 12)}…, ${board.dataset.splitHash.slice(0, 12)}…); only results on one test set are comparable`,
+      `dataset: evaluated on ${r.dataset.name}/${r.dataset.split} (datasetHash ${r.dataset.datasetHash.slice(0, 12)}…, splitHash ` +
+        `${r.dataset.splitHash.slice(0, 12)}…) but this board ranks ${board.dataset.name}/${board.dataset.split} ` +
+        `(${board.dataset.datasetHash.slice(0, 12)}…, ${board.dataset.splitHash.slice(0, 12)}…); only results on one test set are comparable`,
     );
   }
   const dup = board.entries.find((e) => e.model.sha256 === r.model.sha256 && e.seed === r.seed && e.subsetHash === r.dataset.subsetHash);

@@ -15,7 +15,8 @@ export function frechetDistance(mu1: ArrayLike<number>, sigma1: ArrayLike<number
   const d = mu1.length;
   if (mu2.length !== d || sigma1.length !== d * d || sigma2.length !== d * d) {
     throw new ShapeError(
-      `frechetDistance: means of length ${mu1.length} and ${mu2.length}, covariances of ${sigma1.length} and ${sigma2.length} values do not describe two ${d}-D Gaussians`,
+      `frechetDistance: means of length ${mu1.length} and ${mu2.length}, covariances of ${sigma1.length} and ${sigma2.length} values do not describe two ` +
+        `${d}-D Gaussians`,
     );
   }
   let diff = 0;

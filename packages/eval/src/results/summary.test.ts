@@ -47,7 +47,8 @@ describe('formatComparison', () => {
     other.metrics.identity!.byStratum = { 'gender:female': { pairs: 27, meanDistance: 0.3, shareBelowThreshold: 0.9 } };
     const md = formatComparison([{ label: 'model', results: other }]);
     expect(md).toContain(
-      '| subgroup | model | faces | age hit rate | within one group | mean est. age at 0-2 | mean est. age at 3-6 | mean est. age at 70+ | identity share < threshold |',
+      '| subgroup | model | faces | age hit rate | within one group | mean est. age at 0-2 | mean est. age at 3-6 | mean est. age at 70+ | identity share ' +
+        '< threshold |',
     );
     expect(md).toContain('| gender:female | model | 3 | 0.250 | 0.500 | 3.5 | 5.0 | 71.3 | 0.900 |');
     expect(formatComparison([{ label: 'identity', results: good }])).not.toContain('| subgroup |');

@@ -53,7 +53,8 @@ export function formatSummary(r: EvalResults): string {
   out.push('');
   if (age) {
     out.push(
-      `age: estimator ${age.estimator}; on the real inputs it is off by ${f(age.inputs.meanAbsoluteError, 1)} years on average and puts ${f(age.inputs.hitRate)} in their labelled group`,
+      `age: estimator ${age.estimator}; on the real inputs it is off by ${f(age.inputs.meanAbsoluteError, 1)} years on average and puts ` +
+        `${f(age.inputs.hitRate)} in their labelled group`,
     );
   } else out.push('age: not measured (no age estimator)');
   if (identity) {
@@ -64,7 +65,9 @@ export function formatSummary(r: EvalResults): string {
   if (realism) {
     const e = realism.extractor;
     out.push(
-      `realism: ${e.name}, ${e.dims}-D, ${e.standard ? 'standard (Inception pool_3)' : 'NON-STANDARD features: not comparable with published FID/KID'}; FID/KID per group against that group's real test faces (– where a side has < 2 faces); all groups pooled: FID ${g3(realism.pooled.fid)}, KID ${g3(realism.pooled.kid)}`,
+      `realism: ${e.name}, ${e.dims}-D, ${e.standard ? 'standard (Inception pool_3)' : 'NON-STANDARD features: not comparable with published FID/KID'}; ` +
+        `FID/KID per group against that group's real test faces (– where a side has < 2 faces); all groups pooled: FID ${g3(realism.pooled.fid)}, KID ` +
+        `${g3(realism.pooled.kid)}`,
     );
   } else out.push('realism: not measured (no feature extractor)');
   if (background)
@@ -74,7 +77,8 @@ export function formatSummary(r: EvalResults): string {
   if (speed)
     out.push(`speed: ${f(speed.msPerImage, 2)} ms per image on ${speed.backend} (${speed.images} images; warm-up ${f(speed.warmupMs, 0)} ms excluded)`);
   out.push(
-    `time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`,
+    `time: ${(r.timings.totalMs / 1000).toFixed(1)} s (load ${(r.timings.loadMs / 1000).toFixed(1)}, generate ${(r.timings.generateMs / 1000).toFixed(1)}, ` +
+      `metrics ${(r.timings.metricsMs / 1000).toFixed(1)})`,
   );
   return out.join('\n');
 }

@@ -123,7 +123,8 @@ export function checkModelFitsData(model: EvalModel, data: { ageGroups: string; 
   if (model.resolution !== undefined && model.resolution !== data.resolution) {
     throw new ConfigError(
       'resolution',
-      `the model takes ${model.resolution}×${model.resolution} images but the dataset ${data.name} has ${data.resolution}×${data.resolution}; prepare a cache at --size ${model.resolution}`,
+      `the model takes ${model.resolution}×${model.resolution} images but the dataset ${data.name} has ${data.resolution}×${data.resolution}; prepare a ` +
+        `cache at --size ${model.resolution}`,
     );
   }
 }

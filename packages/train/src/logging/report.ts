@@ -25,7 +25,10 @@ function lineChart(title: string, series: Array<{ name: string; points: Array<[n
         .map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`)
         .join(' ');
       const c = colours[i % colours.length];
-      return `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts}"/><text x="${width - pad.r + 8}" y="${pad.t + 14 * i + 4}" fill="${c}" font-size="12">${esc(s.name)}</text>`;
+      return (
+        `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts}"/><text x="${width - pad.r + 8}" y="${pad.t + 14 * i + 4}" fill="${c}" ` +
+        `font-size="12">${esc(s.name)}</text>`
+      );
     })
     .join('');
   const ticks = [y0, (y0 + y1) / 2, y1]
@@ -33,8 +36,10 @@ function lineChart(title: string, series: Array<{ name: string; points: Array<[n
     .join('');
   return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
 <text x="${pad.l}" y="16" font-size="14" font-weight="600">${esc(title)}</text>
-<line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#888"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#888"/>
-<text x="${pad.l}" y="${height - 10}" font-size="11">step ${x0}</text><text x="${width - pad.r}" y="${height - 10}" font-size="11" text-anchor="end">step ${x1}</text>
+<line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#888"/>
+<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#888"/>
+<text x="${pad.l}" y="${height - 10}" font-size="11">step ${x0}</text>
+<text x="${width - pad.r}" y="${height - 10}" font-size="11" text-anchor="end">step ${x1}</text>
 ${ticks}${lines}</svg></figure>`;
 }
 
@@ -91,14 +96,25 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
     grids = [];
   }
   const last = rows.at(-1);
+  const eventList = events.length ? `; events: ${events.map((e) => esc(`${(e as { event: string }).event} at step ${e.step}`)).join(', ')}` : '';
+  const evalSection = evalCharts
+    ? `<h2>Evaluation during training</h2><p>${esc(String(evals.at(-1)?.faces ?? ''))} fixed test faces re-aged to every other group at each ` +
+      `point; face-api's age regressor and 128-D embedding (evals.jsonl).</p>${evalCharts}`
+    : '';
+  const gridFigures =
+    grids.map((g) => `<figure><img src="samples/${esc(g)}" alt="${esc(g)}"><figcaption>${esc(g)}</figcaption></figure>`).join('\n') ||
+    '<p>No sample grids yet.</p>';
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>RAGAN run report</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1100px}figure{margin:12px 0}img{image-rendering:pixelated;max-width:100%;border:1px solid #ddd}pre{background:#f6f6f6;padding:8px;overflow:auto;max-height:300px}</style></head><body>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1100px}figure{margin:12px 0}
+img{image-rendering:pixelated;max-width:100%;border:1px solid #ddd}pre{background:#f6f6f6;padding:8px;overflow:auto;max-height:300px}
+</style></head><body>
 <h1>RAGAN run report</h1>
-<p>${rows.length} logged steps${last ? `, last step ${last.step}` : ''}${events.length ? `; events: ${events.map((e) => esc(`${(e as { event: string }).event} at step ${e.step}`)).join(', ')}` : ''}.</p>
+<p>${rows.length} logged steps${last ? `, last step ${last.step}` : ''}${eventList}.</p>
 <h2>Losses</h2>${charts || '<p>No steps logged yet.</p>'}
-${evalCharts ? `<h2>Evaluation during training</h2><p>${esc(String(evals.at(-1)?.faces ?? ''))} fixed test faces re-aged to every other group at each point; face-api's age regressor and 128-D embedding (evals.jsonl).</p>${evalCharts}` : ''}
+${evalSection}
 <h2>Samples</h2><p>Each row: the input face, then the face re-aged to every age group, youngest first (EMA generator).</p>
-${grids.map((g) => `<figure><img src="samples/${esc(g)}" alt="${esc(g)}"><figcaption>${esc(g)}</figcaption></figure>`).join('\n') || '<p>No sample grids yet.</p>'}
+${gridFigures}
 <h2>Config</h2><pre>${esc(config)}</pre></body></html>\n`;
   await fsStore(runDir).write('report.html', new TextEncoder().encode(html));
   return join(runDir, 'report.html');

@@ -115,13 +115,15 @@ export function checkSourceFits(config: TrainConfig, source: Pick<BatchSource, '
   if (source.resolution !== m.resolution) {
     throw new ConfigError(
       'model.resolution',
-      `the data has ${source.resolution}px images but the ${config.preset} model is built for ${m.resolution}px: prepare the data with --size ${m.resolution} or choose another preset`,
+      `the data has ${source.resolution}px images but the ${config.preset} model is built for ${m.resolution}px: prepare the data with --size ` +
+        `${m.resolution} or choose another preset`,
     );
   }
   if (source.ageGroups && source.ageGroups !== m.ageGroups) {
     throw new ConfigError(
       'model.ageGroups',
-      `the data is labelled with the ${source.ageGroups} age groups but the model uses ${m.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } in the config`,
+      `the data is labelled with the ${source.ageGroups} age groups but the model uses ${m.ageGroups}: set "model": { "ageGroups": "${source.ageGroups}" } ` +
+        `in the config`,
     );
   }
 }
