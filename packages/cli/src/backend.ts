@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { Option } from 'commander';
 import { initNodeBackend } from '@ragan/core/node';
 import { ConfigError, type BackendInfo, type BackendName } from '@ragan/core';
 import { importFromCli } from './import-module.js';
@@ -16,6 +17,17 @@ export function defaultWasmThreads(): number {
 export const THREADS_HELP = `wasm backend: XNNPACK threads (default: the machine's cores, at most 4: ${defaultWasmThreads()} here; 1 turns threads off)`;
 
 /** Parses `--threads`: a whole number from 1 to 64, or the default. */
+/** `--backend <name>` for the commands that run a model: one definition, one help text, the same choices. */
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND, else the fastest installed)').choices([
+    'auto',
+    'tensorflow-gpu',
+    'tensorflow',
+    'wasm',
+    'cpu',
+  ]);
+}
+
 export function parseThreads(value: string | undefined): number {
   if (value === undefined) return defaultWasmThreads();
   const n = Number(value);

@@ -16,7 +16,7 @@ import {
   type Point2,
   type ReageTimings,
 } from '@ragan/data';
-import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
+import { backendOption, initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { writeAtomic } from '../write-atomic.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { describeModelSource, loadModelSource } from './export.js';
@@ -233,15 +233,7 @@ export function registerAge(program: Command): void {
       "keep the photo's fine detail: add the model's change (its output minus its input) to the full-resolution face (the default, as in `ragan demo`)",
     )
     .option('--no-keep-detail', "paste the model's own output, upsampled from its resolution (64×64 or 128×128: blurrier on large faces)")
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
-        'auto',
-        'tensorflow-gpu',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .addHelpText(

@@ -1,9 +1,9 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
-import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
+import { backendOption, initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, type Detector } from '../photo-options.js';
 import { writeAtomic } from '../write-atomic.js';
 
@@ -51,15 +51,7 @@ export function registerAlign(program: Command): void {
     .option('-s, --size <px>', 'side of each aligned crop in pixels', '256')
     .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
-        'auto',
-        'tensorflow-gpu',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print faces.json to stdout instead of a summary')
     .addHelpText(

@@ -3,7 +3,7 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, describeAgeTarget, getAgeGroupSet, type BackendName } from '@ragan/core';
 import { NoFaceError, encodeImageFor, faceApiPackageDir, findPhotoFaces, pasteFaces, reageCrops, renderAgeGrid } from '@ragan/data';
-import { initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
+import { backendOption, initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, BUNDLED_NOTICE, resolveModelFlag } from '../bundled-model.js';
 import { writeAtomic } from '../write-atomic.js';
@@ -140,15 +140,7 @@ export function registerDemo(program: Command): void {
       '--no-keep-detail',
       "paste the model's own (64×64 for the bundled model, so blurry) output instead of adding its change to the full-resolution face",
     )
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
-        'auto',
-        'tensorflow-gpu',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--threads <n>', THREADS_HELP)
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
     .option('--json', 'print a JSON summary to stdout')

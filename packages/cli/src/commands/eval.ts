@@ -21,7 +21,7 @@ import {
   type EvalModel,
   type FeatureExtractor,
 } from '@ragan/eval';
-import { defaultWasmThreads, initCliBackend, THREADS_HELP } from '../backend.js';
+import { backendOption, defaultWasmThreads, initCliBackend, THREADS_HELP } from '../backend.js';
 import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } from '../runtime.js';
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
@@ -124,15 +124,7 @@ export function registerEval(program: Command): void {
     .option('--inception <dir>', 'tfjs conversion of the FID Inception network: realism becomes "standard"')
     .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', int('--seed', 0, 2 ** 32 - 1), 0)
     .option('--batch <n>', 'faces per batch', int('--batch', 1, 1024), 16)
-    .addOption(
-      new Option('--backend <name>', 'tfjs backend (default: RAGAN_BACKEND, else the fastest available)').choices([
-        'auto',
-        'tensorflow-gpu',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--threads <n>', THREADS_HELP, int('--threads', 1, 64))
     .addOption(
       new Option(

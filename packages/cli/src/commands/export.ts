@@ -28,7 +28,7 @@ import { importFromCli } from '../import-module.js';
 import { writeAtomic } from '../write-atomic.js';
 import { readCacheIndex } from '@ragan/data';
 import { checkpointsDir, listCheckpoints } from '@ragan/train';
-import { initCliBackend } from '../backend.js';
+import { backendOption, initCliBackend } from '../backend.js';
 
 /** A generator loaded for inference, and where it came from. */
 export interface ModelSource {
@@ -371,15 +371,7 @@ export function registerExport(program: Command): void {
       'descriptive fields stored in the manifest (extra.meta), e.g. trainedOn=UTKFace licence="non-commercial research only"; the web demo shows trainedOn ' +
         'and licence',
     )
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: RAGAN_BACKEND or the fastest installed)').choices([
-        'auto',
-        'tensorflow-gpu',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option(
       '--onnx <file>',
       'also write the generator as ONNX (float32, opset 17; inputs image/mask/target NHWC) for ONNX Runtime; checked against tfjs within 1e-4 when ' +
