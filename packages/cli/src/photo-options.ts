@@ -2,10 +2,19 @@
 import { Option } from 'commander';
 import { ConfigError, parseAgeTarget, type AgeGroupSet, type AgeTargetSpec } from '@ragan/core';
 
-export type Detector = 'ssd' | 'tiny';
+export type Detector = 'ssd' | 'tiny' | 'blazeface' | 'auto';
 
-export const detectorOption = (): Option =>
-  new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd');
+/** `--detector`: `age` and `demo` offer BlazeFace and `auto` too; `align` (face-api's own pipeline) ssd and tiny. */
+export const detectorOption = (withBlazeFace = true): Option =>
+  withBlazeFace
+    ? new Option(
+        '--detector <name>',
+        'face detector: ssd (accurate), tiny (fast, misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and ' +
+          'frame-filling faces SSD misses, not small ones), auto (ssd plus the faces only BlazeFace finds, at score ≥ 0.75)',
+      )
+        .choices(['ssd', 'tiny', 'blazeface', 'auto'])
+        .default('ssd')
+    : new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd');
 
 export const MIN_CONFIDENCE_HELP = 'minimum detector confidence in (0, 1)';
 
@@ -16,11 +25,13 @@ export function parseMinConfidence(value: string): number {
   return p;
 }
 
+const NEXT_DETECTOR: Record<Detector, string> = { ssd: 'auto', tiny: 'ssd', blazeface: 'auto', auto: 'tiny' };
+
 /** The message when the detector finds no face: what was tried and what to try next. */
 export function noFaceMessage(detector: Detector, minConfidence: number): string {
   return (
     `no face found (${detector} detector, min confidence ${minConfidence}); try --min-confidence 0.3, --detector ` +
-    `${detector === 'ssd' ? 'tiny' : 'ssd'}, or a photo where faces are at least ~40 px across`
+    `${NEXT_DETECTOR[detector]}, or a photo where faces are at least ~40 px across`
   );
 }
 

@@ -52,7 +52,8 @@ export function detectionSize(width: number, height: number, maxPixels = DEFAULT
   return { width: Math.max(1, Math.floor(width * k)), height: Math.max(1, Math.floor(height * k)) };
 }
 
-async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+/** The image scaled to `width`×`height` with sharp (for detection on a smaller copy). */
+export async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   const src = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   const out = await sharp(src, { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false })
     .resize(width, height, { fit: 'fill' })

@@ -1,6 +1,17 @@
 export { loadFaceModels, disposeFaceModels, type FaceModels, type FaceModelsOptions } from './models.js';
 export { faceApiPackageDir, faceApiModelDir } from './face-api.js';
 export { DEFAULT_DETECT_MAX_PIXELS, detectFaces, detectionSize, landmarksInBox, type DetectedFace, type DetectFacesOptions } from './detect.js';
+export {
+  blazeFaceModelDir,
+  boxIoU,
+  detectBlazeFace,
+  detectFacesBlazeFace,
+  disposeBlazeFace,
+  loadBlazeFace,
+  mergeDetections,
+  type BlazeFaceDetection,
+  type BlazeFaceOptions,
+} from './blazeface.js';
 export { estimateAge, type EstimateAgeOptions } from './age.js';
 export { faceEmbedding, descriptorDistance, type FaceEmbeddingOptions } from './embedding.js';
 export { ALIGNED_AGE_REGION, ALIGNED_EMBEDDING_REGION, FULL_REGION, type FaceRegion, type RegionSpec } from './region.js';

@@ -1,0 +1,301 @@
+/**
+ * Face-detector recall on hard cases, and false faces on images without one (issue 22).
+ *
+ *   pnpm --filter @ragan/data exec tsx --conditions=@ragan/source bench/detector-recall.ts [--faces 100] [--out FILE]
+ *
+ * The hard cases are made from UTKFace chips (../shared/data/utkface/UTKFace, read-only; nothing is
+ * written but the JSON): a fixed sample of chips (every 1 in N of the sorted names), each turned into
+ * seven images: the chip itself (the face fills the frame), padded into a canvas three times its size,
+ * shrunk to 48 px in a 640×480 canvas, rotated by 15-30° either way, darkened to a quarter, blurred
+ * (σ 3), and JPEG-compressed at quality 8. The true face is the chip's own 68 landmarks (face-api's net
+ * on the clean chip), carried through the same transform. A detection finds the face when the true eye
+ * midpoint lies inside its box and the box is 0.4-2.5× the true face size. For each found face the
+ * alignment error is the mean distance of the two eye centres from the true ones, in eye distances.
+ * Images without a face: noise, gradients, stripes and the parts of face-api's six sample photos away
+ * from every face (MIT; in its npm package).
+ *
+ * Writes bench/results/detector-recall.json (recall per detector and case, false faces, alignment error).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '@ragan/core/node';
+import { ALIGNED_FACE_BOXES, detectFaces, faceApiPackageDir, landmarksInBox, loadFaceModels, readPhoto, type Point2, type RgbImage } from '../src/index.js';
+import { detectBlazeFace, loadBlazeFace } from '../src/faces/blazeface.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
+const FACES = Number(arg('faces', '100'));
+const OUT = resolve(arg('out', join(here, '..', '..', '..', 'bench', 'results', 'detector-recall.json')));
+const UTK = resolve(here, '..', '..', '..', '..', 'shared', 'data', 'utkface', 'UTKFace');
+
+type Case = 'tight' | 'padded' | 'small' | 'rotated' | 'dark' | 'blurred' | 'jpeg';
+const CASES: Case[] = ['tight', 'padded', 'small', 'rotated', 'dark', 'blurred', 'jpeg'];
+
+interface Hard {
+  image: RgbImage;
+  /** the true landmarks in the image */
+  lm: Point2[];
+}
+
+const raw = async (s: sharp.Sharp): Promise<RgbImage> => {
+  const { data, info } = await s.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+};
+const eyes = (lm: Point2[]): [Point2, Point2] => {
+  const c = (a: number, b: number): Point2 => {
+    let x = 0;
+    let y = 0;
+    for (let i = a; i < b; i++) {
+      x += lm[i]![0];
+      y += lm[i]![1];
+    }
+    return [x / (b - a), y / (b - a)];
+  };
+  return [c(36, 42), c(42, 48)];
+};
+const dist = (a: Point2, b: Point2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+
+/** A deterministic draw in [0, 1) from a number. */
+const draw = (k: number) => {
+  const x = Math.sin(k * 12.9898 + 78.233) * 43758.5453;
+  return x - Math.floor(x);
+};
+
+async function makeCase(file: string, chip: RgbImage, lm: Point2[], kind: Case, k: number): Promise<Hard> {
+  const s = chip.width;
+  const png = await sharp(Buffer.from(chip.data), { raw: { width: s, height: s, channels: 3 } })
+    .png()
+    .toBuffer();
+  const map = (f: (p: Point2) => Point2) => lm.map(f);
+  switch (kind) {
+    case 'tight':
+      return { image: chip, lm };
+    case 'padded': {
+      const W = 3 * s;
+      const ox = Math.round(draw(k) * (W - s));
+      const oy = Math.round(draw(k + 1) * (W - s));
+      const image = await raw(
+        sharp({ create: { width: W, height: W, channels: 3, background: { r: 110, g: 120, b: 100 } } }).composite([{ input: png, left: ox, top: oy }]),
+      );
+      return { image, lm: map(([x, y]) => [x + ox, y + oy]) };
+    }
+    case 'small': {
+      const t = 48;
+      const small = await sharp(png).resize(t, t).png().toBuffer();
+      const ox = Math.round(draw(k) * (640 - t));
+      const oy = Math.round(draw(k + 1) * (480 - t));
+      const image = await raw(
+        sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 90, g: 90, b: 95 } } }).composite([{ input: small, left: ox, top: oy }]),
+      );
+      return { image, lm: map(([x, y]) => [ox + (x * t) / s, oy + (y * t) / s]) };
+    }
+    case 'rotated': {
+      const deg = (draw(k) < 0.5 ? -1 : 1) * (15 + 15 * draw(k + 1));
+      const W = 2 * s;
+      const padded = await sharp({ create: { width: W, height: W, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+        .composite([{ input: png, left: s / 2, top: s / 2 }])
+        .png()
+        .toBuffer();
+      const rot = sharp(padded).rotate(deg, { background: { r: 128, g: 128, b: 128 } });
+      const image = await raw(rot);
+      // sharp rotates about the centre and grows the canvas to hold the rotated square
+      const th = (deg * Math.PI) / 180;
+      const c0 = W / 2;
+      const c1: Point2 = [image.width / 2, image.height / 2];
+      return {
+        image,
+        lm: map(([x, y]) => {
+          const dx = x + s / 2 - c0;
+          const dy = y + s / 2 - c0;
+          return [c1[0] + dx * Math.cos(th) - dy * Math.sin(th), c1[1] + dx * Math.sin(th) + dy * Math.cos(th)];
+        }),
+      };
+    }
+    case 'dark':
+      return { image: await raw(sharp(png).linear(0.25, 0)), lm };
+    case 'blurred':
+      return { image: await raw(sharp(png).blur(3)), lm };
+    case 'jpeg':
+      return { image: await raw(sharp(await sharp(png).jpeg({ quality: 8 }).toBuffer())), lm };
+  }
+  throw new Error(`${file}: unknown case ${kind}`);
+}
+
+interface Found {
+  box: { x: number; y: number; width: number; height: number };
+  lm: Point2[];
+  score: number;
+}
+
+const squareAround = (b: Found['box'], grow = 1) => {
+  const side = Math.max(b.width, b.height) * grow;
+  return { x: b.x + b.width / 2 - side / 2, y: b.y + b.height / 2 - side / 2, width: side, height: side };
+};
+
+/** BlazeFace runs at this score; recall and false faces are then counted at each of THRESHOLDS. */
+const BLAZE_MIN = 0.3;
+const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8];
+
+async function ssd(image: RgbImage): Promise<Found[]> {
+  return (await detectFaces(image, { minConfidence: 0.5 })).map((f) => ({ box: f.box, lm: f.landmarks68, score: f.score }));
+}
+async function blaze(image: RgbImage): Promise<Found[]> {
+  const out: Found[] = [];
+  for (const f of await detectBlazeFace(image, { minConfidence: BLAZE_MIN })) {
+    out.push({ box: f.box, lm: await landmarksInBox(image, squareAround(f.box, 1.1)), score: f.score });
+  }
+  return out;
+}
+
+/** The found face that matches the truth, if any. */
+function match(found: Found[], truth: Point2[]): Found | undefined {
+  const [l, r] = eyes(truth);
+  const mid: Point2 = [(l[0] + r[0]) / 2, (l[1] + r[1]) / 2];
+  const size = dist(l, r) * 2.6; // a face box is about 2.6 eye distances across
+  return found.find((f) => {
+    const g = 0.1 * f.box.width;
+    const inside = mid[0] >= f.box.x - g && mid[0] <= f.box.x + f.box.width + g && mid[1] >= f.box.y - g && mid[1] <= f.box.y + f.box.height + g;
+    const k = Math.max(f.box.width, f.box.height) / size;
+    return inside && k >= 0.4 && k <= 2.5;
+  });
+}
+const alignError = (f: Found, truth: Point2[]) => {
+  const [a, b] = eyes(f.lm);
+  const [l, r] = eyes(truth);
+  return (dist(a, l) + dist(b, r)) / 2 / dist(l, r);
+};
+
+async function noFaceImages(): Promise<Array<{ name: string; image: RgbImage }>> {
+  const out: Array<{ name: string; image: RgbImage }> = [];
+  const W = 480;
+  const noise = new Uint8Array(W * W * 3).map((_, i) => Math.floor(draw(i) * 256));
+  out.push({ name: 'noise', image: { data: noise, width: W, height: W } });
+  const grad = new Uint8Array(W * W * 3).map((_, i) => Math.floor((((i / 3) % W) + Math.floor(i / 3 / W)) / 4) % 256);
+  out.push({ name: 'gradient', image: { data: grad, width: W, height: W } });
+  const stripes = new Uint8Array(W * W * 3).map((_, i) => (Math.floor(i / 3 / W / 12) % 2 ? 200 : 40));
+  out.push({ name: 'stripes', image: { data: stripes, width: W, height: W } });
+  // the sample photos outside every face: tiles of 320 px that hold no face box of either detector
+  for (const s of ['sample1.jpg', 'sample2.jpg', 'sample3.jpg', 'sample4.jpg', 'sample5.jpg', 'sample6.jpg']) {
+    const photo = (await readPhoto(join(faceApiPackageDir(), 'demo', s))).image;
+    const boxes = [...(await ssd(photo)), ...(await blaze(photo))].map((f) => squareAround(f.box, 1.6));
+    const T = 320;
+    for (let y = 0; y + T <= photo.height; y += T) {
+      for (let x = 0; x + T <= photo.width; x += T) {
+        if (boxes.some((b) => b.x < x + T && b.x + b.width > x && b.y < y + T && b.y + b.height > y)) continue;
+        const tile = new Uint8Array(T * T * 3);
+        for (let r = 0; r < T; r++) tile.set(photo.data.subarray(((y + r) * photo.width + x) * 3, ((y + r) * photo.width + x + T) * 3), r * T * 3);
+        out.push({ name: `${s}@${x},${y}`, image: { data: tile, width: T, height: T } });
+      }
+    }
+  }
+  return out;
+}
+
+await initNodeBackend({ backend: 'wasm', threads: 1, quiet: true });
+await loadFaceModels({ detector: 'ssd', age: false, recognition: false });
+await loadBlazeFace();
+
+const names = readdirSync(UTK)
+  .filter((f) => /^\d+_[01]_\d_\d+\.jpg\.chip\.jpg$/.test(f))
+  .sort();
+const every = Math.max(1, Math.floor(names.length / FACES));
+const sample = names.filter((_, i) => i % every === 0).slice(0, FACES);
+const box = ALIGNED_FACE_BOXES['utkface-crop']!;
+type Det = 'ssd' | 'blazeface' | 'either';
+const stats: Record<string, { n: number; found: Record<Det, number>; align: Record<Det, number[]>; blazeScores: number[]; ssdFound: boolean[] }> = {};
+const t0 = performance.now();
+for (const [k, file] of sample.entries()) {
+  const chip = (await readPhoto(join(UTK, file))).image;
+  const lm = await landmarksInBox(chip, { x: box.x * chip.width, y: box.y * chip.height, width: box.width * chip.width, height: box.height * chip.height });
+  for (const kind of CASES) {
+    const hard = await makeCase(file, chip, lm, kind, k * 7 + CASES.indexOf(kind));
+    const st = (stats[kind] ??= {
+      n: 0,
+      found: { ssd: 0, blazeface: 0, either: 0 },
+      align: { ssd: [], blazeface: [], either: [] },
+      blazeScores: [],
+      ssdFound: [],
+    });
+    st.n++;
+    const ms = match(await ssd(hard.image), hard.lm);
+    const mb = match(
+      (await blaze(hard.image)).sort((p, q) => q.score - p.score),
+      hard.lm,
+    );
+    if (ms) {
+      st.found.ssd++;
+      st.align.ssd.push(alignError(ms, hard.lm));
+    }
+    if (mb && mb.score >= 0.5) {
+      st.found.blazeface++;
+      st.align.blazeface.push(alignError(mb, hard.lm));
+    }
+    st.blazeScores.push(mb?.score ?? 0);
+    st.ssdFound.push(!!ms);
+    if (ms || (mb && mb.score >= 0.5)) st.found.either++;
+  }
+  if ((k + 1) % 10 === 0) process.stderr.write(`${k + 1}/${sample.length} chips, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+}
+const falses: Record<string, number> = { ssd: 0, blazeface: 0 };
+const falseScores: Record<string, Array<{ image: string; score: number }>> = { ssd: [], blazeface: [] };
+const empty = await noFaceImages();
+for (const { name, image } of empty) {
+  const a = await detectFaces(image, { minConfidence: 0.5 });
+  const b = await detectBlazeFace(image, { minConfidence: BLAZE_MIN });
+  falses.ssd! += a.length;
+  falses.blazeface! += b.filter((f) => f.score >= 0.5).length;
+  for (const f of a) falseScores.ssd!.push({ image: name, score: Math.round(f.score * 1000) / 1000 });
+  for (const f of b) falseScores.blazeface!.push({ image: name, score: Math.round(f.score * 1000) / 1000 });
+}
+const median = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! : null);
+const p90 = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.9)]! : null);
+const total = { n: 0, ssd: 0, blazeface: 0, either: 0 };
+const rows = CASES.map((c) => {
+  const s = stats[c]!;
+  total.n += s.n;
+  total.ssd += s.found.ssd;
+  total.blazeface += s.found.blazeface;
+  total.either += s.found.either;
+  return {
+    case: c,
+    images: s.n,
+    recall: { ssd: s.found.ssd / s.n, blazeface: s.found.blazeface / s.n, either: s.found.either / s.n },
+    alignErrorMedian: { ssd: median(s.align.ssd), blazeface: median(s.align.blazeface) },
+    alignErrorP90: { ssd: p90(s.align.ssd), blazeface: p90(s.align.blazeface) },
+    /** SSD at 0.5, or BlazeFace at each threshold */
+    recallSsdOrBlazeAt: Object.fromEntries(THRESHOLDS.map((t) => [t, s.blazeScores.filter((b, i) => b >= t || s.ssdFound[i]).length / s.n])),
+    recallBlazeAt: Object.fromEntries(THRESHOLDS.map((t) => [t, s.blazeScores.filter((b) => b >= t).length / s.n])),
+  };
+});
+const all = CASES.flatMap((c) => stats[c]!.blazeScores.map((b, i) => ({ b, s: stats[c]!.ssdFound[i]! })));
+const byThreshold = THRESHOLDS.map((t) => ({
+  blazeThreshold: t,
+  recallBlaze: all.filter((x) => x.b >= t).length / all.length,
+  recallSsdOrBlaze: all.filter((x) => x.b >= t || x.s).length / all.length,
+  falseFacesBlaze: falseScores.blazeface!.filter((f) => f.score >= t).length,
+  falseFacesSsdOrBlaze: falseScores.blazeface!.filter((f) => f.score >= t).length + falses.ssd!,
+}));
+const result = {
+  what: 'face-detector recall on hard cases made from UTKFace chips; false faces on images without one',
+  date: new Date().toISOString(),
+  chips: sample.length,
+  minConfidence: 0.5,
+  cases: rows,
+  overall: { images: total.n, recall: { ssd: total.ssd / total.n, blazeface: total.blazeface / total.n, either: total.either / total.n } },
+  noFace: { images: empty.length, falseFaces: falses, scores: falseScores },
+  byThreshold,
+  seconds: Math.round((performance.now() - t0) / 1000),
+};
+mkdirSync(dirname(OUT), { recursive: true });
+writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result.overall), JSON.stringify(result.noFace));
+
+for (const b of byThreshold) console.log(JSON.stringify(b));
+for (const r of rows) console.log(r.case.padEnd(8), JSON.stringify(r.recall), 'align median', JSON.stringify(r.alignErrorMedian));
+tf.disposeVariables();

@@ -1,0 +1,224 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelLoadError, ShapeError } from '@ragan/core';
+import { detectionSize, landmarksInBox, resizeRgb, type DetectedFace } from './detect.js';
+import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
+
+/**
+ * MediaPipe's BlazeFace, full-range ("back") model: 256×256 input, 896 anchors, a box and six keypoints
+ * (eyes, nose tip, mouth, ear tragions) per anchor. Google's model (Apache-2.0), as converted to a
+ * TensorFlow.js graph model by @vladmandic/human (MIT), whose `models/` folder ships it (540 kB).
+ * It finds faces that face-api's SSD misses: rotated, dark, blurred, heavily compressed or filling the
+ * frame (bench/detector-recall.ts measures both).
+ */
+
+const require = createRequire(import.meta.url);
+const INPUT = 256;
+/** Anchor layout of the 256² model: a 16×16 grid with 2 anchors per cell, then an 8×8 grid with 6. */
+const GRIDS = [
+  { stride: 16, perCell: 2 },
+  { stride: 32, perCell: 6 },
+] as const;
+
+/** The folder of @vladmandic/human's models (blazeface.json + blazeface.bin). */
+export function blazeFaceModelDir(): string {
+  // the package's main entry sits in dist/; its exports do not list package.json
+  return join(dirname(dirname(require.resolve('@vladmandic/human'))), 'models');
+}
+
+let model: tf.GraphModel | undefined;
+let loading: Promise<tf.GraphModel> | undefined;
+
+/** Loads BlazeFace from disk once per process (no network: the model files are read with fs). */
+export async function loadBlazeFace(modelDir = blazeFaceModelDir()): Promise<tf.GraphModel> {
+  if (model) return model;
+  loading ??= (async () => {
+    const file = join(modelDir, 'blazeface.json');
+    let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+    try {
+      json = JSON.parse(await readFile(file, 'utf8')) as typeof json;
+    } catch (e) {
+      throw new ModelLoadError(file, `cannot read the BlazeFace model (${(e as Error).message}); is @vladmandic/human installed?`, { cause: e });
+    }
+    const group = json.weightsManifest?.[0];
+    if (!json.modelTopology || !group || group.paths.length !== 1 || !/^[\w.-]+\.bin$/.test(group.paths[0]!)) {
+      throw new ModelLoadError(file, 'not a BlazeFace graph model (expected a modelTopology and one weights file beside it)');
+    }
+    const bin = await readFile(join(modelDir, group.paths[0]!));
+    const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+    const handler = tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: group.weights, weightData });
+    const m = await tf.loadGraphModel(handler);
+    model = m;
+    return m;
+  })();
+  try {
+    return await loading;
+  } finally {
+    loading = undefined;
+  }
+}
+
+/** Releases the model's weights (the next detection loads it again). */
+export function disposeBlazeFace(): void {
+  model?.dispose();
+  model = undefined;
+}
+
+let anchorCache: Float32Array | undefined;
+/** Anchor centres `[x0, y0, x1, y1, …]` in input pixels, in the model's output order. */
+function anchors(): Float32Array {
+  if (anchorCache) return anchorCache;
+  const out: number[] = [];
+  for (const { stride, perCell } of GRIDS) {
+    const cells = INPUT / stride;
+    for (let y = 0; y < cells; y++) {
+      for (let x = 0; x < cells; x++) {
+        for (let k = 0; k < perCell; k++) out.push(stride * (x + 0.5), stride * (y + 0.5));
+      }
+    }
+  }
+  anchorCache = Float32Array.from(out);
+  return anchorCache;
+}
+
+export interface BlazeFaceDetection {
+  /** Face box in image pixels. */
+  box: FaceBox;
+  /** Detector confidence in [0, 1]. */
+  score: number;
+  /** Right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion (the person's right/left), image pixels. */
+  keypoints: Point2[];
+}
+
+export interface BlazeFaceOptions {
+  /** Minimum score. Default 0.5. */
+  minConfidence?: number;
+  /** At most this many faces, best first. Default 100. */
+  maxFaces?: number;
+  /** Boxes overlapping a better one by more than this IoU are dropped. Default 0.3. */
+  iouThreshold?: number;
+}
+
+/**
+ * Finds faces with BlazeFace. The image is padded to a square (black, right and bottom) and resized to
+ * 256², so faces smaller than about 1/12 of the image's longer side are missed (face-api's SSD, at 512,
+ * finds smaller ones). `image`: an RgbImage or `[H, W, 3]` tensor of 0..255 (the caller keeps it).
+ * Needs `loadBlazeFace()` first. Returns faces best first.
+ */
+export async function detectBlazeFace(image: RgbImage | tf.Tensor3D, options: BlazeFaceOptions = {}): Promise<BlazeFaceDetection[]> {
+  const m = model;
+  if (!m) throw new ModelLoadError('detectBlazeFace', 'BlazeFace is not loaded; call loadBlazeFace() first');
+  const minConfidence = options.minConfidence ?? 0.5;
+  const maxFaces = options.maxFaces ?? 100;
+  const owned = !(image instanceof tf.Tensor);
+  const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
+  if (input.rank !== 3 || input.shape[2] !== 3) throw new ShapeError(`detectBlazeFace: expected an [H, W, 3] image tensor, got [${input.shape.join(', ')}]`);
+  const [h, w] = input.shape;
+  const side = Math.max(h, w);
+  const scale = side / INPUT;
+  let raw: { boxes: Float32Array; scores: Float32Array };
+  try {
+    const [boxes, scores] = tf.tidy(() => {
+      const square = tf.pad(tf.cast(input, 'float32'), [
+        [0, side - h],
+        [0, side - w],
+        [0, 0],
+      ]);
+      const x = tf.sub(tf.div(tf.image.resizeBilinear(square as tf.Tensor3D, [INPUT, INPUT]), 127.5), 1).expandDims(0);
+      const [s512, s384, b512, b384] = m.execute(x, ['Identity', 'Identity_1', 'Identity_2', 'Identity_3']) as tf.Tensor[];
+      return [
+        tf.concat([b512!.reshape([-1, 16]), b384!.reshape([-1, 16])]),
+        tf.sigmoid(tf.clipByValue(tf.concat([s512!.reshape([-1]), s384!.reshape([-1])]), -100, 100)),
+      ];
+    });
+    try {
+      raw = { boxes: (await boxes.data()) as Float32Array, scores: (await scores.data()) as Float32Array };
+    } finally {
+      tf.dispose([boxes, scores]);
+    }
+  } finally {
+    if (owned) input.dispose();
+  }
+  const a = anchors();
+  const n = raw.scores.length;
+  if (n * 2 !== a.length) throw new ShapeError(`detectBlazeFace: the model gave ${n} anchors, expected ${a.length / 2}`);
+  const cand: number[] = [];
+  for (let i = 0; i < n; i++) if (raw.scores[i]! >= minConfidence) cand.push(i);
+  if (cand.length === 0) return [];
+  // corners [y1, x1, y2, x2] in input pixels, for non-max suppression
+  const corners = new Float32Array(cand.length * 4);
+  cand.forEach((i, j) => {
+    const r = raw.boxes.subarray(i * 16, i * 16 + 16);
+    const cx = a[2 * i]! + r[0]!;
+    const cy = a[2 * i + 1]! + r[1]!;
+    corners.set([cy - r[3]! / 2, cx - r[2]! / 2, cy + r[3]! / 2, cx + r[2]! / 2], j * 4);
+  });
+  const kept = tf.tidy(() =>
+    tf.image.nonMaxSuppression(
+      tf.tensor2d(corners, [cand.length, 4]),
+      tf.tensor1d(cand.map((i) => raw.scores[i]!)),
+      maxFaces,
+      options.iouThreshold ?? 0.3,
+      minConfidence,
+    ),
+  );
+  const keep = await kept.data();
+  kept.dispose();
+  const out: BlazeFaceDetection[] = [];
+  for (const j of keep) {
+    const i = cand[j]!;
+    const r = raw.boxes.subarray(i * 16, i * 16 + 16);
+    const [y1, x1, y2, x2] = corners.subarray(j * 4, j * 4 + 4) as unknown as [number, number, number, number];
+    const keypoints: Point2[] = [];
+    for (let k = 0; k < 6; k++) keypoints.push([(a[2 * i]! + r[4 + 2 * k]!) * scale, (a[2 * i + 1]! + r[5 + 2 * k]!) * scale]);
+    out.push({ box: { x: x1 * scale, y: y1 * scale, width: (x2 - x1) * scale, height: (y2 - y1) * scale }, score: raw.scores[i]!, keypoints });
+  }
+  // a face centred in the padding is not in the image
+  return out.filter((f) => f.box.x + f.box.width / 2 < w && f.box.y + f.box.height / 2 < h).sort((p, q) => q.score - p.score);
+}
+
+/**
+ * BlazeFace's faces with face-api's 68 landmarks (the landmark net on a square 1.1× the BlazeFace box),
+ * as `detectFaces` returns them. A photo over `maxPixels` is detected on a smaller copy and the results
+ * scaled back. Needs `loadBlazeFace()` and `loadFaceModels()` (for the landmark net).
+ */
+export async function detectFacesBlazeFace(image: RgbImage, options: BlazeFaceOptions & { maxPixels?: number } = {}): Promise<DetectedFace[]> {
+  const size = detectionSize(image.width, image.height, options.maxPixels);
+  if (size.width !== image.width || size.height !== image.height) {
+    const sx = image.width / size.width;
+    const sy = image.height / size.height;
+    const faces = await detectFacesBlazeFace(await resizeRgb(image, size.width, size.height), { ...options, maxPixels: Infinity });
+    return faces.map((f) => ({
+      box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
+      score: f.score,
+      landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
+    }));
+  }
+  const out: DetectedFace[] = [];
+  for (const f of await detectBlazeFace(image, options)) {
+    const side = 1.1 * Math.max(f.box.width, f.box.height);
+    const square = { x: f.box.x + f.box.width / 2 - side / 2, y: f.box.y + f.box.height / 2 - side / 2, width: side, height: side };
+    if (side < 8) continue;
+    out.push({ box: f.box, score: f.score, landmarks68: await landmarksInBox(image, square) });
+  }
+  return out;
+}
+
+/** Intersection over union of two boxes. */
+export function boxIoU(a: FaceBox, b: FaceBox): number {
+  const x = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
+  const y = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
+  const inter = x * y;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/**
+ * The `auto` detector's union: every SSD face, plus each BlazeFace face at or above `blazeMin` that no
+ * SSD face overlaps (IoU ≥ 0.3). SSD's landmarks are kept where both found a face.
+ */
+export function mergeDetections(ssd: readonly DetectedFace[], blaze: readonly DetectedFace[], blazeMin: number): DetectedFace[] {
+  const extra = blaze.filter((b) => b.score >= blazeMin && !ssd.some((s) => boxIoU(s.box, b.box) >= 0.3));
+  return [...ssd, ...extra].sort((p, q) => q.score - p.score);
+}
