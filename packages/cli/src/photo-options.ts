@@ -9,11 +9,11 @@ export const detectorOption = (withBlazeFace = true): Option =>
   withBlazeFace
     ? new Option(
         '--detector <name>',
-        'face detector: ssd (accurate), tiny (fast, misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and ' +
-          'frame-filling faces SSD misses, not small ones), auto (ssd plus the faces only BlazeFace finds, at score ≥ 0.75)',
+        'face detector: auto (the default: ssd plus the faces only BlazeFace finds, at score ≥ 0.75), ssd (face-api), tiny (fast, ' +
+          'misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and frame-filling faces SSD misses, not small ones)',
       )
         .choices(['ssd', 'tiny', 'blazeface', 'auto'])
-        .default('ssd')
+        .default('auto')
     : new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd');
 
 export const MIN_CONFIDENCE_HELP = 'minimum detector confidence in (0, 1)';
@@ -25,7 +25,7 @@ export function parseMinConfidence(value: string): number {
   return p;
 }
 
-const NEXT_DETECTOR: Record<Detector, string> = { ssd: 'auto', tiny: 'ssd', blazeface: 'auto', auto: 'tiny' };
+const NEXT_DETECTOR: Record<Detector, string> = { ssd: 'auto', tiny: 'auto', blazeface: 'auto', auto: 'blazeface' };
 
 /** The message when the detector finds no face: what was tried and what to try next. */
 export function noFaceMessage(detector: Detector, minConfidence: number): string {

@@ -76,7 +76,7 @@ describe('ragan demo (what `pnpm start` runs)', () => {
     expect(r.stderr).toMatch(/^ragan: --to 80\+ is the age group 70\+ \(this model's groups: 0-2, .*, 70\+\)$/m);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
       new RegExp(
-        String.raw`^ragan: .*grey\.jpg: no face found \(ssd detector, min confidence 0\.5\); try --min-confidence 0\.3, --detector auto, or a photo ` +
+        String.raw`^ragan: .*grey\.jpg: no face found \(auto detector, min confidence 0\.5\); try --min-confidence 0\.3, --detector blazeface, or a photo ` +
           String.raw`where faces are at least ~40 px across; or another photo with --photo$`,
         '',
       ),

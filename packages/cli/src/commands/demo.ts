@@ -20,7 +20,7 @@ export interface DemoFlags {
   model?: string;
   /** Add the model's change to the full-resolution faces (default true; `--no-keep-detail` turns it off). */
   keepDetail?: boolean;
-  /** Face detector (default ssd) and its minimum confidence (default 0.5), as for `ragan age`. */
+  /** Face detector (default auto) and its minimum confidence (default 0.5), as for `ragan age`. */
   detector?: Detector;
   minConfidence?: string;
   backend?: BackendName | 'auto';
@@ -64,7 +64,7 @@ export async function runDemo(flags: DemoFlags, log: (line: string) => void = ()
   if (!existsSync(photo)) throw new ConfigError('--photo', `${photo}: no such file`);
   const outDir = resolve(flags.out);
   const threads = parseThreads(flags.threads);
-  const detector = flags.detector ?? 'ssd';
+  const detector = flags.detector ?? 'auto';
   const minConfidence = parseMinConfidence(flags.minConfidence ?? '0.5');
   if (flags.model === undefined) log(BUNDLED_NOTICE);
   const backend = await initCliBackend(flags.backend, { threads });
