@@ -1,20 +1,19 @@
 /** What `age`, `demo` and `align` share: the face detector's options, the no-face message, `--to`. */
 import { Option } from 'commander';
 import { ConfigError, parseAgeTarget, type AgeGroupSet, type AgeTargetSpec } from '@ragan/core';
+import { FACE_DETECTORS, type FaceDetector } from '@ragan/data';
 
-export type Detector = 'ssd' | 'tiny' | 'blazeface' | 'auto';
+export type Detector = FaceDetector;
 
-/** `--detector`: `age` and `demo` offer BlazeFace and `auto` too; `align` (face-api's own pipeline) ssd and tiny. */
-export const detectorOption = (withBlazeFace = true): Option =>
-  withBlazeFace
-    ? new Option(
-        '--detector <name>',
-        'face detector: auto (the default: ssd plus the faces only BlazeFace finds, at score ≥ 0.75), ssd (face-api), tiny (fast, ' +
-          'misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and frame-filling faces SSD misses, not small ones)',
-      )
-        .choices(['ssd', 'tiny', 'blazeface', 'auto'])
-        .default('auto')
-    : new Option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast, misses small faces)').choices(['ssd', 'tiny']).default('ssd');
+/** `--detector` of `age`, `demo` and `align`. */
+export const detectorOption = (): Option =>
+  new Option(
+    '--detector <name>',
+    'face detector: auto (the default: ssd plus the faces only BlazeFace finds, at score ≥ 0.75), ssd (face-api), tiny (fast, ' +
+      'misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and frame-filling faces SSD misses, not small ones)',
+  )
+    .choices([...FACE_DETECTORS])
+    .default('auto');
 
 export const MIN_CONFIDENCE_HELP = 'minimum detector confidence in (0, 1)';
 

@@ -4,13 +4,13 @@ import { type Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
 import { backendOption, initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';
-import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence } from '../photo-options.js';
+import { detectorOption, MIN_CONFIDENCE_HELP, noFaceMessage, parseMinConfidence, type Detector } from '../photo-options.js';
 import { writeAtomic } from '../write-atomic.js';
 
 export interface AlignCommandOptions {
   out: string;
   size: string;
-  detector: 'ssd' | 'tiny';
+  detector: Detector;
   minConfidence: string;
   backend?: BackendName | 'auto';
   threads?: string;
@@ -49,7 +49,7 @@ export function registerAlign(program: Command): void {
     .argument('<photo>', 'photo to read (JPEG, PNG, WebP, TIFF, ...; EXIF orientation is honoured)')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing): face-<i>.png per face, faces.json')
     .option('-s, --size <px>', 'side of each aligned crop in pixels', '256')
-    .addOption(detectorOption(false))
+    .addOption(detectorOption())
     .option('--min-confidence <p>', MIN_CONFIDENCE_HELP, '0.5')
     .addOption(backendOption())
     .option('--threads <n>', THREADS_HELP)

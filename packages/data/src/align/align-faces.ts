@@ -1,6 +1,7 @@
 import { ConfigError, DatasetError, RaganError } from '@ragan/core';
 import { detectFaces, type DetectFacesOptions } from '../faces/detect.js';
 import type { FaceBox, Point2, RgbImage } from '../faces/image.js';
+import { detectWith, type FaceDetector } from '../faces/detectors.js';
 import { loadFaceModels, type FaceModelsOptions } from '../faces/models.js';
 import { applyAffine, invertAffine, type Affine } from '@ragan/core';
 import { ffhqAlignQuad, quadToAffine, type AlignQuad, type FfhqAlignParams } from '@ragan/core';
@@ -50,8 +51,11 @@ export interface AlignedFace extends AlignedCrop {
 }
 
 export interface AlignFacesOptions extends AlignFaceOptions, DetectFacesOptions {
-  /** Which detector / landmark net (loaded on first use, cached per process). Defaults as loadFaceModels. */
-  models?: Pick<FaceModelsOptions, 'detector' | 'landmarks' | 'modelDir'>;
+  /**
+   * Which detector (default ssd; `blazeface` and `auto` as in `findPhotoFaces`) and landmark net (loaded
+   * on first use, cached per process).
+   */
+  models?: Pick<FaceModelsOptions, 'landmarks' | 'modelDir'> & { detector?: FaceDetector };
 }
 
 /** Result of `alignPhoto`: the faces plus the upright photo they refer to. */
@@ -65,8 +69,20 @@ export interface AlignedPhoto {
  * active tfjs backend: call initBackend first). Returns `[]` when there is no face; faces best score first.
  */
 export async function alignFacesInImage(image: RgbImage, options: AlignFacesOptions = {}): Promise<AlignedFace[]> {
-  await loadFaceModels({ ...options.models, age: false, recognition: false });
-  const detected = await detectFaces(image, options);
+  const { detector = 'ssd', ...models } = options.models ?? {};
+  let detected;
+  if (detector === 'ssd' || detector === 'tiny') {
+    await loadFaceModels({ ...models, detector, age: false, recognition: false });
+    detected = await detectFaces(image, options);
+  } else {
+    await loadFaceModels({ ...models, age: false, recognition: false });
+    detected = await detectWith(detector, image, {
+      ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
+      ...(options.maxFaces !== undefined ? { maxFaces: options.maxFaces } : {}),
+      ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
+      ...(models.landmarks !== undefined ? { landmarks: models.landmarks } : {}),
+    });
+  }
   return detected.map((f) => {
     const a = alignFace(image, f.landmarks68, options);
     return { ...a, box: f.box, score: f.score, landmarks: f.landmarks68, cropLandmarks: f.landmarks68.map((p) => applyAffine(a.transform, p)) };

@@ -4,6 +4,7 @@ import type { Point2 } from '../faces/image.js';
 import type { Affine } from '@ragan/core';
 import type { AlignedPhoto } from './align-faces.js';
 import { DEFAULT_FFHQ_ALIGN, type FfhqAlignParams } from '@ragan/core';
+import type { FaceDetector } from '../faces/detectors.js';
 
 const point = z.tuple([z.number(), z.number()]);
 const affine = z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]);
@@ -21,7 +22,7 @@ export const facesJsonSchema = z.object({
     storedHeight: z.number().int().positive(),
   }),
   size: z.number().int().positive(),
-  detector: z.enum(['ssd', 'tiny']),
+  detector: z.enum(['ssd', 'tiny', 'blazeface', 'auto']),
   alignment: z.object({ method: z.literal('ffhq-aging'), eyeToEyeScale: z.number(), eyeToMouthScale: z.number(), centreShift: z.number() }),
   coordinates: z.string(),
   faces: z.array(
@@ -51,7 +52,7 @@ const pt = (p: Point2): [number, number] => [r3(p[0]), r3(p[1])];
 const aff = (m: Affine): Affine => m.map((v) => Number(v.toPrecision(12))) as Affine;
 
 /** The `faces.json` record of an aligned photo (face i is stored as `face-<i>.png`). */
-export function toFacesJson(photoPath: string, result: AlignedPhoto, options: { size: number; detector: 'ssd' | 'tiny' } & FfhqAlignParams): FacesJson {
+export function toFacesJson(photoPath: string, result: AlignedPhoto, options: { size: number; detector: FaceDetector } & FfhqAlignParams): FacesJson {
   const { photo, faces } = result;
   return {
     format: 'ragan-faces',

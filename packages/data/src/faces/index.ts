@@ -1,6 +1,7 @@
 export { loadFaceModels, disposeFaceModels, type FaceModels, type FaceModelsOptions } from './models.js';
 export { faceApiPackageDir, faceApiModelDir } from './face-api.js';
 export { DEFAULT_DETECT_MAX_PIXELS, detectFaces, detectionSize, landmarksInBox, type DetectedFace, type DetectFacesOptions } from './detect.js';
+export { AUTO_BLAZEFACE_MIN, detectWith, FACE_DETECTORS, type DetectWithOptions, type FaceDetector } from './detectors.js';
 export {
   blazeFaceModelDir,
   boxIoU,

@@ -1,6 +1,5 @@
 // Node glue for re-ageing whole photos: detect, align, re-age (@ragan/core), paste back, grids.
 export {
-  AUTO_BLAZEFACE_MIN,
   findPhotoFaces,
   photoFace,
   reageCrops,

@@ -11,7 +11,7 @@ import { detectFaces, detectionSize } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
 import { DEFAULT_EDGE_FADE, fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
 import { loadFaceModels } from '../faces/models.js';
-import { detectFacesBlazeFace, loadBlazeFace, mergeDetections } from '../faces/blazeface.js';
+import { detectWith, type FaceDetector } from '../faces/detectors.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */
 export interface ReageTimings {
@@ -29,13 +29,6 @@ export interface ReageTimings {
   grid?: number;
 }
 
-/**
- * The `auto` detector keeps a face that only BlazeFace found at this score or above: on images without
- * faces (tiles of face-api's sample photos away from the people) BlazeFace scored clothes, a door lock and
- * a sofa 0.50-0.71 (bench/detector-recall.ts).
- */
-export const AUTO_BLAZEFACE_MIN = 0.75;
-
 export interface FindFacesOptions extends FfhqAlignParams {
   /**
    * Face detector. `ssd` (default): face-api's SSD MobileNetV1; `tiny`: faster, misses small faces;
@@ -43,7 +36,7 @@ export interface FindFacesOptions extends FfhqAlignParams {
    * but not faces under about 1/12 of the photo's longer side); `auto`: both, SSD's faces plus BlazeFace's
    * others at a score of at least max(minConfidence, AUTO_BLAZEFACE_MIN).
    */
-  detector?: 'ssd' | 'tiny' | 'blazeface' | 'auto';
+  detector?: FaceDetector;
   /** Minimum detector confidence. Default 0.5. */
   minConfidence?: number;
   /** At most this many faces, best score first. Default 100. */
@@ -103,26 +96,11 @@ export async function findPhotoFaces(input: string | Uint8Array | Photo, resolut
   t = performance.now();
   let detected;
   try {
-    const detector = options.detector ?? 'ssd';
-    const common = {
+    detected = await detectWith(options.detector ?? 'ssd', photo.image, {
+      ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
       ...(options.maxFaces !== undefined ? { maxFaces: options.maxFaces } : {}),
       ...(options.detectMaxPixels !== undefined ? { maxPixels: options.detectMaxPixels } : {}),
-    };
-    const minConfidence = options.minConfidence ?? 0.5;
-    await loadFaceModels({ detector: detector === 'tiny' ? 'tiny' : 'ssd', age: false, recognition: false });
-    if (detector === 'ssd' || detector === 'tiny') {
-      detected = await detectFaces(photo.image, { ...common, minConfidence });
-    } else {
-      await loadBlazeFace();
-      if (detector === 'blazeface') {
-        detected = await detectFacesBlazeFace(photo.image, { ...common, minConfidence });
-      } else {
-        const blazeMin = Math.max(minConfidence, AUTO_BLAZEFACE_MIN);
-        const ssd = await detectFaces(photo.image, { ...common, minConfidence });
-        detected = mergeDetections(ssd, await detectFacesBlazeFace(photo.image, { ...common, minConfidence: blazeMin }), blazeMin);
-        if (options.maxFaces !== undefined) detected = detected.slice(0, options.maxFaces);
-      }
-    }
+    });
   } catch (e) {
     if (RaganError.isInstance(e)) throw e;
     throw new DatasetError(photo.name, `face detection failed (${(e as Error).message})`, { cause: e });
