@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkResultsConsistency, evalResultsSchema } from '@ragan/eval';
 import { runCli } from './run-cli.js';
-import { sampleFaceChips } from '../../core/test/sample-faces.js';
+import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a);
 

@@ -11,7 +11,7 @@ import { memoryBatchSource, runTraining } from '@ragan/train';
 import { prepareCache } from '@ragan/data';
 import { loadModelSource, maxOutputDifference, runExport } from '../src/commands/export.js';
 import { runCli } from './run-cli.js';
-import { sampleFaceChips } from '../../core/test/sample-faces.js';
+import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a, { backend: 'cpu' });
 

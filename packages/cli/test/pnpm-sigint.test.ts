@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareCache } from '@ragan/data';
 import { listCheckpoints, loadLatestCheckpoint } from '@ragan/train';
-import { sampleFaceChips } from '../../core/test/sample-faces.js';
+import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 // Ctrl-C through `pnpm ragan` (as the README runs everything): a terminal sends SIGINT to the whole
 // foreground process group (pnpm, what pnpm runs, the CLI). `ragan train` must finish its step, write a

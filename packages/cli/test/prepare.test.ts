@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngHeader } from './png-header.js';
 import { runCli } from './run-cli.js';
-import { pickSampleChips, sampleFaceChips } from '../../core/test/sample-faces.js';
+import { pickSampleChips, sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a);
 

@@ -7,7 +7,7 @@ import { createAgeClassifier, initBackend, resolveModelConfig, saveModelFolder }
 import { fsStore } from '@ragan/core/node';
 import { prepareCache } from '@ragan/data';
 import { runCli } from './run-cli.js';
-import { sampleFaceChips } from '../../core/test/sample-faces.js';
+import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 // `ragan train` checks its inputs before it trains anything (the age classifier first of all) and
 // leaves nothing behind when it refuses them.

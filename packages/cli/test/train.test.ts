@@ -9,7 +9,7 @@ import { initBackend } from '@ragan/core';
 import { prepareCache } from '@ragan/data';
 import { listCheckpoints, loadLatestCheckpoint, readMetrics } from '@ragan/train';
 import { cliArgs, runCli } from './run-cli.js';
-import { sampleFaceChips } from '../../core/test/sample-faces.js';
+import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a, { timeout: 600_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { createRagan, type RaganModel } from '../src/ragan.js';
 import { GanTrainer } from '../src/training/gan-trainer.js';
 import { wasmWinogradCalls } from '../src/backend/wasm-winograd.js';
 import { describeBackends } from './helpers.js';
-import { ellipseMask, loadFaces } from './faces.js';
+import { ellipseMask, loadFaces } from '@ragan/test-utils/faces';
 
 describeBackends(['wasm'], 'tiny RAGAN training on real faces', () => {
   let model: RaganModel;

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runReadmeSnippet } from '@ragan/test-utils/readme';
 import { expect, it } from 'vitest';
 import { NO_UTKFACE } from '../src/testing/utkface.js';
 
@@ -13,20 +10,10 @@ const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 it.skipIf(NO_UTKFACE)(
   'the first ts block of the README runs as written (prepare 200 UTKFace faces, one batch, a cursor)',
   async () => {
-    const readme = readFileSync(join(pkgDir, 'README.md'), 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block, 'a ```ts block in packages/data/README.md').toBeDefined();
-    const file = join(pkgDir, '.readme-snippet.test-run.ts');
-    writeFileSync(file, block!);
-    try {
-      const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-      const { stdout } = await promisify(execFile)(process.execPath, [tsxCli, '--conditions=@ragan/source', file], { cwd: pkgDir, timeout: 120_000 });
-      expect(stdout).toMatch(/kept 200, skipped 0; masks: \{ parsing: 0, landmarks: 0, segmentation: 0, prior: 200 \}/);
-      expect(stdout).toMatch(/images \[ 8, 64, 64, 3 \] masks \[ 8, 64, 64, 1 \] groups \[/);
-      expect(stdout).toMatch(/cursor \{"version":1,"epoch":0,"position":8,"rng":\[\d+,\d+,\d+,\d+\],"fingerprint":"[0-9a-f]{16}"\}/);
-    } finally {
-      rmSync(file, { force: true });
-    }
+    const { stdout } = await runReadmeSnippet(pkgDir, { timeout: 120_000 });
+    expect(stdout).toMatch(/kept 200, skipped 0; masks: \{ parsing: 0, landmarks: 0, segmentation: 0, prior: 200 \}/);
+    expect(stdout).toMatch(/images \[ 8, 64, 64, 3 \] masks \[ 8, 64, 64, 1 \] groups \[/);
+    expect(stdout).toMatch(/cursor \{"version":1,"epoch":0,"position":8,"rng":\[\d+,\d+,\d+,\d+\],"fingerprint":"[0-9a-f]{16}"\}/);
   },
   180_000,
 );

@@ -11,7 +11,7 @@ import { listCheckpoints, loadLatestCheckpoint } from '../src/checkpoint/checkpo
 import { writeSnapshot } from '../src/checkpoint/snapshot.js';
 import { cpSync, statSync } from 'node:fs';
 import type { BatchSource } from '../src/trainer/batch-source.js';
-import { ellipseMask, loadFaces } from '../../core/test/faces.js';
+import { ellipseMask, loadFaces } from '@ragan/test-utils/faces';
 
 const LOSS_KEYS = ['d_adv', 'd_total', 'g_adv', 'g_age', 'g_rec', 'g_cyc', 'g_id_feature', 'g_total'];
 

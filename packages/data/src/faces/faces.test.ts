@@ -6,7 +6,7 @@ import { initNodeBackend } from '@ragan/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_UTKFACE, utkFaceRoot } from '../testing/utkface.js';
 import { faceChipsDir } from '../testing/fixtures.js';
-import { sampleChipName } from '../../../core/test/sample-faces.js';
+import { sampleChipName } from '@ragan/test-utils/sample-faces';
 import { faceApiAgeEstimator, faceApiEmbedder } from './adapters.js';
 import { estimateAge } from './age.js';
 import { detectFaces, type DetectedFace } from './detect.js';

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { pickSampleChips, sampleFaceChips } from '../../../core/test/sample-faces.js';
+import { pickSampleChips, sampleFaceChips } from '@ragan/test-utils/sample-faces';
 import { Rng } from '../rng.js';
 import { requireUtkFaceCrops } from './utkface.js';
 

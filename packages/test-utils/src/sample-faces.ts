@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
-/** The repository root (this file is packages/core/test/sample-faces.ts). */
+/** The repository root (this file is packages/test-utils/src/sample-faces.ts). */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The faces of face-api's sample photos: SSD's boxes [x, y, width, height] at min confidence 0.5. */
@@ -66,10 +66,9 @@ export function sampleChipName(i: number): string {
 // Bump when the chips change, so that an old cache is not reused.
 const CACHE = join(REPO_ROOT, 'node_modules/.cache/ragan-sample-faces-v1');
 
-/** face-api's package folder, found from @ragan/data (which depends on it). */
+/** The `demo/` folder of face-api's package (a dependency of this one, as of @ragan/data). */
 export function faceApiDemoDir(): string {
-  const require = createRequire(join(REPO_ROOT, 'packages/data/package.json'));
-  return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
+  return join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 }
 
 async function build(): Promise<string> {
