@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelLoadError, ShapeError } from '@ragan/core';
-import { detectionSize, landmarksInBox, resizeRgb, type DetectedFace } from './detect.js';
+import { landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
 import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
 
 /**
@@ -185,17 +185,8 @@ export async function detectBlazeFace(image: RgbImage | tf.Tensor3D, options: Bl
  * scaled back. Needs `loadBlazeFace()` and `loadFaceModels()` (for the landmark net).
  */
 export async function detectFacesBlazeFace(image: RgbImage, options: BlazeFaceOptions & { maxPixels?: number } = {}): Promise<DetectedFace[]> {
-  const size = detectionSize(image.width, image.height, options.maxPixels);
-  if (size.width !== image.width || size.height !== image.height) {
-    const sx = image.width / size.width;
-    const sy = image.height / size.height;
-    const faces = await detectFacesBlazeFace(await resizeRgb(image, size.width, size.height), { ...options, maxPixels: Infinity });
-    return faces.map((f) => ({
-      box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
-      score: f.score,
-      landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
-    }));
-  }
+  const scaled = await onSmallerCopy(image, options.maxPixels, (small) => detectFacesBlazeFace(small, { ...options, maxPixels: Infinity }));
+  if (scaled) return scaled;
   const out: DetectedFace[] = [];
   for (const f of await detectBlazeFace(image, options)) {
     const side = 1.1 * Math.max(f.box.width, f.box.height);

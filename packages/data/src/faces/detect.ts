@@ -65,25 +65,36 @@ export async function resizeRgb(image: RgbImage, width: number, height: number):
 }
 
 /**
+ * A big photo (over `maxPixels`): runs `detect` on a copy scaled down to fit and scales its boxes and
+ * landmarks back (they are continuous pixel coordinates, so the factor is exactly the ratio of the
+ * sides). `undefined` when the photo is small enough to detect on as it is.
+ */
+export async function onSmallerCopy(
+  image: RgbImage,
+  maxPixels: number | undefined,
+  detect: (small: RgbImage) => Promise<DetectedFace[]>,
+): Promise<DetectedFace[] | undefined> {
+  const size = detectionSize(image.width, image.height, maxPixels);
+  if (size.width === image.width && size.height === image.height) return undefined;
+  const sx = image.width / size.width;
+  const sy = image.height / size.height;
+  const faces = await detect(await resizeRgb(image, size.width, size.height));
+  return faces.map((f) => ({
+    box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
+    score: f.score,
+    landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
+  }));
+}
+
+/**
  * Finds every face and its 68 landmarks. `image` is an RgbImage or an `[H, W, 3]` tensor of 0..255 values
  * (the caller keeps and disposes it). Needs `loadFaceModels()` first (the detector and landmark net it
  * loaded are used). Returns faces sorted by score, best first; `[]` when there is none.
  */
 export async function detectFaces(image: RgbImage | tf.Tensor3D, options: DetectFacesOptions = {}): Promise<DetectedFace[]> {
   if (!(image instanceof tf.Tensor)) {
-    const size = detectionSize(image.width, image.height, options.maxPixels);
-    if (size.width !== image.width || size.height !== image.height) {
-      // A big photo: detect on a smaller copy, then scale back (box and landmarks are continuous pixel
-      // coordinates, so the factor is exactly the ratio of the sides).
-      const sx = image.width / size.width;
-      const sy = image.height / size.height;
-      const faces = await detectFaces(await resizeRgb(image, size.width, size.height), { ...options, maxPixels: Infinity });
-      return faces.map((f) => ({
-        box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
-        score: f.score,
-        landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
-      }));
-    }
+    const scaled = await onSmallerCopy(image, options.maxPixels, (small) => detectFaces(small, { ...options, maxPixels: Infinity }));
+    if (scaled) return scaled;
   }
   const models = requireFaceModels('detector', 'detectFaces');
   requireFaceModels('landmarks', 'detectFaces');

@@ -7,10 +7,9 @@ import { applyAffine } from '@ragan/core';
 import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
 import { readPhoto, type Photo } from '../align/photo.js';
 import { pasteBack } from '@ragan/core';
-import { detectFaces, detectionSize } from '../faces/detect.js';
+import { detectionSize } from '../faces/detect.js';
 import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
 import { DEFAULT_EDGE_FADE, fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
-import { loadFaceModels } from '../faces/models.js';
 import { detectWith, type FaceDetector } from '../faces/detectors.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */
