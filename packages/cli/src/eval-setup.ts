@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DatasetError, reage, sha256Hex, type Generator } from '@ragan/core';
-import { estimateAge, faceEmbedding, loadFaceModels, openCache, parseUtkFaceName, type CacheReader } from '@ragan/data';
+import { faceApiAgeEstimator, faceApiEmbedder, loadFaceModels, openCache, parseUtkFaceName, type CacheReader } from '@ragan/data';
 import { defaultMetrics, evaluate, type AgeEstimator, type EvalDataset, type FaceEmbedder } from '@ragan/eval';
 
 /**
@@ -58,15 +58,7 @@ export async function cacheDataset(reader: CacheReader, split: string): Promise<
 
 /** face-api's networks (from @ragan/data) behind @ragan/eval's interfaces. */
 export function faceApiNetworks(region: 'aligned' | 'full'): { age: AgeEstimator; embedder: FaceEmbedder } {
-  return {
-    age: { name: `face-api age regressor (${region} crop)`, estimate: (x) => estimateAge(x, { range: 'signed', region }) },
-    embedder: {
-      name: `face-api recognition 128-D (${region} crop)`,
-      sameIdentityThreshold: 0.6,
-      dims: 128,
-      embed: async (x) => faceEmbedding(x, { range: 'signed', region }),
-    },
-  };
+  return { age: faceApiAgeEstimator({ region }), embedder: faceApiEmbedder({ region }) };
 }
 
 const UTK_RACES = ['White', 'Black', 'Asian', 'Indian', 'Others'] as const;

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Command } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError, type BackendName } from '@ragan/core';
 import { alignPhoto, checkPhotoFile, encodeRgbPng, NoFaceError, toFacesJson, type FacesJson } from '@ragan/data';
 import { backendOption, initCliBackend, parseThreads, THREADS_HELP } from '../backend.js';

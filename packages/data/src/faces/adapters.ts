@@ -5,7 +5,8 @@ import { loadFaceModels, type FaceModelsOptions } from './models.js';
 import type { RegionSpec } from './region.js';
 
 /**
- * face-api's age regressor in the shape of @ragan/eval's `AgeEstimator` (structural: @ragan/data does
+ * The one face-api adapter of the project (`ragan eval`, the evaluation during training and the tests use
+ * it). face-api's age regressor in the shape of @ragan/eval's `AgeEstimator` (structural: @ragan/data does
  * not import @ragan/eval). Images `[N, H, W, 3]` in [-1, 1], not disposed. Loads the model on first use.
  * `region`: `aligned` (default) for FFHQ-Aging crops, `full` for tight crops such as UTKFace chips.
  */
@@ -14,11 +15,12 @@ export function faceApiAgeEstimator(options: { region?: RegionSpec; modelDir?: s
   estimate(images: tf.Tensor4D): Promise<number[]>;
 } {
   const models: FaceModelsOptions = { age: true, recognition: false, ...(options.modelDir ? { modelDir: options.modelDir } : {}) };
+  const region = options.region ?? 'aligned';
   return {
-    name: 'face-api-age-gender',
+    name: `face-api age regressor (${typeof region === 'string' ? region : 'custom'} crop)`,
     async estimate(images) {
       await loadFaceModels(models);
-      return estimateAge(images, { range: 'signed', region: options.region ?? 'aligned' });
+      return estimateAge(images, { range: 'signed', region });
     },
   };
 }
@@ -35,13 +37,14 @@ export function faceApiEmbedder(options: { region?: RegionSpec; modelDir?: strin
   embed(images: tf.Tensor4D): Promise<tf.Tensor2D>;
 } {
   const models: FaceModelsOptions = { age: false, recognition: true, ...(options.modelDir ? { modelDir: options.modelDir } : {}) };
+  const region = options.region ?? 'aligned';
   return {
-    name: 'face-api-recognition-128',
+    name: `face-api recognition 128-D (${typeof region === 'string' ? region : 'custom'} crop)`,
     sameIdentityThreshold: 0.6,
     dims: 128,
     async embed(images) {
       await loadFaceModels(models);
-      return faceEmbedding(images, { range: 'signed', region: options.region ?? 'aligned' });
+      return faceEmbedding(images, { range: 'signed', region });
     },
   };
 }
