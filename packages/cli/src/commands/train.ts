@@ -89,7 +89,8 @@ export function trainDefaultsHelp(): string {
     `R1 gamma ${d.r1.gamma} every ${d.r1.every} steps; loss weights adv ${l.adv}, age ${l.age}, rec ${l.rec}, cyc ${l.cyc}, idFeature ${l.idFeature},`,
     `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}); flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ` +
       `${d.sampleEvery},`,
-    `checkpointEvery ${d.checkpointEvery}, keepCheckpoints ${d.keepCheckpoints}; no checkpointMinutes, evalEvery or ageShift unless set.`,
+    `checkpointEvery ${d.checkpointEvery}, keepCheckpoints ${d.keepCheckpoints} (on that schedule, plus the newest); spikeFactor ${d.spikeFactor}`,
+    `(a step whose largest gradient is that many times its typical value is discarded; 0: off); no checkpointMinutes, evalEvery or ageShift unless set.`,
   ].join('\n');
 }
 

@@ -202,10 +202,42 @@ describe('GanTrainer', () => {
     const d0 = snapshot(model.discriminator);
     const r = t.trainStep({ ...b, images: bad });
     expect(r.discarded).toBe(true);
+    expect(r.discardReason).toBe('non-finite');
     expect(snapshot(model.generator)).toEqual(g0);
     expect(snapshot(model.discriminator)).toEqual(d0);
     tf.dispose([b.images, b.masks, bad]);
     t.dispose();
+  });
+
+  it('spikeFactor: a step whose gradients spike far above their typical value is discarded before it moves a weight', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10, spikeFactor: 20 });
+    // a guard that has only seen tiny gradients (as after a long calm stretch): any real step is a spike
+    const calm = { logMean: Math.log(1e-9), n: 100 };
+    t.spikeGuard.setState({ d: calm, dR1: calm, g: calm });
+    const b = batch();
+    const g0 = snapshot(model.generator);
+    const d0 = snapshot(model.discriminator);
+    const e0 = snapshot(model.emaGenerator);
+    const before = tf.memory().numTensors;
+    const r = t.trainStep(b);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r).toMatchObject({ discarded: true, discardReason: 'spike' });
+    expect(r.gradMax.d).toBeGreaterThan(1e-6);
+    expect(snapshot(model.generator)).toEqual(g0);
+    expect(snapshot(model.discriminator)).toEqual(d0);
+    expect(snapshot(model.emaGenerator)).toEqual(e0);
+    // the refused values did not become typical
+    expect(t.spikeGuard.typical('d')).toBeCloseTo(1e-9, 15);
+    // a guard with a typical value near the real one lets the same kind of step through
+    const fresh = new GanTrainer({ ...model, numGroups: 10, spikeFactor: 20 });
+    const ok = fresh.trainStep(b);
+    expect(ok.discarded).toBe(false);
+    expect(ok.discardReason).toBeUndefined();
+    expect(snapshot(model.discriminator)).not.toEqual(d0);
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+    fresh.dispose();
   });
 
   it('refuses bad labels with a clear error', () => {

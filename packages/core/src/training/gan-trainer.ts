@@ -11,6 +11,7 @@ import {
 } from '../losses/index.js';
 import { shiftImages } from '../ops/resample.js';
 import { Adam, copyWeights, updateEma } from './adam.js';
+import { SpikeGuard } from './spike-guard.js';
 
 /** What the trainer needs of a generator (models/generator.ts implements it). */
 export interface TrainableGenerator {
@@ -85,6 +86,11 @@ export interface GanTrainerArgs {
   ageShift?: number;
   /** Copy G's weights into the EMA generator at construction (default true; false when resuming). */
   initEmaFromGenerator?: boolean;
+  /**
+   * Refuse (discard) a network's update when its largest absolute gradient exceeds this many times its
+   * recent typical value (training/spike-guard.ts) [ours]. Default 0: off.
+   */
+  spikeFactor?: number;
 }
 
 export interface TrainBatch {
@@ -100,8 +106,10 @@ export interface StepResult {
   step: number;
   /** Every loss term by name (D and G), as numbers. */
   losses: Record<string, number>;
-  /** True when the step was discarded because a loss or gradient was NaN/Inf. */
+  /** True when D's or G's update was not applied: a loss or gradient was NaN/Inf, or a gradient spiked. */
   discarded: boolean;
+  /** Why, when discarded: `non-finite` wins over `spike`. */
+  discardReason?: 'non-finite' | 'spike';
   r1Applied: boolean;
   /**
    * Wall-clock milliseconds per phase, as in the PyTorch twin (`bench/pytorch_twin.py`): the D step
@@ -143,6 +151,8 @@ export class GanTrainer {
   readonly rng: Rng;
   readonly gOpt: Adam;
   readonly dOpt: Adam;
+  /** The gradient-spike guard (its state belongs in checkpoints for exact resume). */
+  readonly spikeGuard: SpikeGuard;
   private stepCount = 0;
 
   constructor(private readonly args: GanTrainerArgs) {
@@ -157,6 +167,7 @@ export class GanTrainer {
     const lr = args.lr ?? 1e-3;
     this.gOpt = new Adam(args.generator.weights(), { lr, beta1, beta2 });
     this.dOpt = new Adam(args.discriminator.weights(), { lr, beta1, beta2 });
+    this.spikeGuard = new SpikeGuard({ factor: args.spikeFactor ?? 0 });
     if (args.emaGenerator && args.initEmaFromGenerator !== false) copyWeights(args.emaGenerator.weights(), args.generator.weights());
   }
 
@@ -199,7 +210,7 @@ export class GanTrainer {
     const losses: Record<string, number> = {};
     const gradMax = { d: NaN, g: NaN };
     const r1Applied = this.r1Gamma > 0 && this.stepCount % this.r1Every === 0;
-    let discarded = false;
+    let discardReason: StepResult['discardReason'];
     const t0 = performance.now();
     let t1 = t0;
     let t2 = t0;
@@ -238,8 +249,9 @@ export class GanTrainer {
       }
       const dStats = gradStats(d.grads);
       gradMax.d = dStats.maxAbs;
-      if (Number.isFinite(losses.d_total) && dStats.finite) this.dOpt.applyGradients(d.grads);
-      else discarded = true;
+      if (!(Number.isFinite(losses.d_total) && dStats.finite)) discardReason = 'non-finite';
+      else if (!this.spikeGuard.admit(r1Applied ? 'dR1' : 'd', dStats.maxAbs)) discardReason = 'spike';
+      else this.dOpt.applyGradients(d.grads);
       d.value.dispose();
       tf.dispose(d.grads);
       t1 = performance.now();
@@ -288,12 +300,14 @@ export class GanTrainer {
       t2 = performance.now();
       const gStats = gradStats(g.grads);
       gradMax.g = gStats.maxAbs;
-      if (Number.isFinite(losses.g_total) && gStats.finite) {
+      const gFinite = Number.isFinite(losses.g_total) && gStats.finite;
+      if (gFinite && this.spikeGuard.admit('g', gStats.maxAbs)) {
         this.gOpt.applyGradients(g.grads);
         G.updateMovingStats?.();
         if (this.args.emaGenerator) updateEma(this.args.emaGenerator.weights(), G.weights(), this.emaDecayAt(this.stepCount));
       } else {
-        discarded = true;
+        if (!gFinite) discardReason = 'non-finite';
+        else discardReason ??= 'spike';
         G.clearBatchStats?.();
       }
       g.value.dispose();
@@ -305,7 +319,7 @@ export class GanTrainer {
     this.stepCount += 1;
     const t3 = performance.now();
     const phaseMs = { dStep: t1 - t0, gStepFwdBwd: t2 - t1, gAdamEma: t3 - t2 };
-    return { step: this.stepCount, losses, discarded, r1Applied, phaseMs, gradMax };
+    return { step: this.stepCount, losses, discarded: discardReason !== undefined, ...(discardReason ? { discardReason } : {}), r1Applied, phaseMs, gradMax };
   }
 
   dispose(): void {

@@ -11,6 +11,7 @@ import {
   type ModelConfig,
   type ModelManifest,
   type RaganModel,
+  type SpikeGuardState,
 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +32,8 @@ export interface TrainingState {
   configHash: string;
   /** 2: the hash leaves out the loss weights and ageShift (they may change on resume); absent: the strict hash. */
   configHashVersion?: number;
+  /** The gradient-spike guard's running statistics (absent in checkpoints written before it existed). */
+  spikeGuard?: SpikeGuardState;
 }
 
 const STEP_DIR = /^step-(\d{1,12})$/;
@@ -249,10 +252,18 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
     : undefined;
 }
 
-/** Keeps the newest `keep` checkpoints; removes older ones and stale temporary folders. */
-export async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
-  const steps = await listCheckpoints(runDir);
-  for (const step of steps.slice(keep)) await rm(join(checkpointsDir(runDir), `step-${step}`), { recursive: true, force: true });
+/**
+ * Keeps the newest `keep` checkpoints and removes older ones and stale temporary folders. With `every`,
+ * only checkpoints on that step schedule count towards `keep`, and the newest checkpoint is kept whatever
+ * its step: time-based checkpoints (`checkpointMinutes`) then cannot push the scheduled history out (the
+ * second 128² run kept only checkpoints from after its blow-up, so it could not be rolled back).
+ */
+export async function pruneCheckpoints(runDir: string, keep: number, opts: { every?: number } = {}): Promise<void> {
+  const steps = await listCheckpoints(runDir); // newest first
+  const { every } = opts;
+  const kept = new Set((every ? steps.filter((s) => s % every === 0) : steps).slice(0, keep));
+  if (steps.length) kept.add(steps[0]!);
+  for (const step of steps) if (!kept.has(step)) await rm(join(checkpointsDir(runDir), `step-${step}`), { recursive: true, force: true });
   let names: string[] = [];
   try {
     names = await readdir(checkpointsDir(runDir));

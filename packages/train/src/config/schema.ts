@@ -55,6 +55,7 @@ export const TrainConfigSchema = z
     logEvery: z.number().int().min(1).default(1),
     sampleEvery: z.number().int().min(1).default(500),
     checkpointEvery: z.number().int().min(1).default(500),
+    /** How many checkpoints on the checkpointEvery schedule to keep (the newest one, time-based or not, is kept too). */
     keepCheckpoints: z.number().int().min(1).default(3),
     /** Also checkpoint whenever this many minutes have passed since the last one (a run killed at any moment loses less). */
     checkpointMinutes: z
@@ -72,6 +73,17 @@ export const TrainConfigSchema = z
      * classifier. Absent or 0: no shift.
      */
     ageShift: z.number().int().min(0).max(64).optional(),
+    /**
+     * Discard D's or G's update when its largest gradient is more than this many times its recent typical
+     * value (the first step of a blow-up); several discarded steps in a row restore the last checkpoint
+     * with half the learning rate. 0: off. May change on resume.
+     */
+    spikeFactor: z
+      .number()
+      .min(0)
+      .max(1e6)
+      .refine((v) => v === 0 || v > 1, 'must be 0 (off) or above 1')
+      .default(20),
   })
   .strict();
 

@@ -50,7 +50,7 @@ export interface TrainRunOptions {
    * `identityNetwork` is true (the CLI passes face-api's 128-D embedding from @ragan/data).
    */
   identityEmbedding?: (x: tf.Tensor4D) => tf.Tensor2D;
-  /** Consecutive discarded (NaN/Inf) steps before the last checkpoint is restored and lr halved. Default 3. */
+  /** Consecutive discarded steps (NaN/Inf or gradient spikes) before the last checkpoint is restored and lr halved. Default 3. */
   nanRestoreAfter?: number;
   /**
    * Measures the EMA generator every `config.evalEvery` steps (and at step 0 of a new run): a flat record
@@ -182,7 +182,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   // force); older checkpoints keep the strict hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
-  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined, emaWarmup: undefined }));
+  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined, emaWarmup: undefined, spikeFactor: undefined }));
   const CONFIG_HASH_VERSION = 2;
   checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
@@ -202,6 +202,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     r1Every: config.r1.every,
     lossWeights: config.losses,
     seed: config.seed,
+    spikeFactor: config.spikeFactor,
     ...(config.ageShift ? { ageShift: config.ageShift } : {}),
     ...(config.identityNetwork ? { identityEmbedding: needEmbedding() } : {}),
   });
@@ -230,6 +231,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     trainer.gOpt.lr = ck.state.lr;
     trainer.dOpt.lr = ck.state.lr;
     trainer.rng.setState(ck.state.trainerRng);
+    if (ck.state.spikeGuard) trainer.spikeGuard.setState(ck.state.spikeGuard);
     trainer.step = ck.state.step;
     await source.setCursor(ck.state.dataCursor);
     step = ck.state.step;
@@ -240,7 +242,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     log(`resuming ${runDir} from step ${step}`);
     await truncateMetrics(metricsFile, step);
     await truncateMetrics(evalsFile, step);
-    await appendMetrics(metricsFile, { event: 'resume', step, losses: config.losses, ageShift: config.ageShift ?? 0, emaWarmup: config.emaWarmup ?? false });
+    await appendMetrics(metricsFile, {
+      event: 'resume',
+      step,
+      losses: config.losses,
+      ageShift: config.ageShift ?? 0,
+      emaWarmup: config.emaWarmup ?? false,
+      spikeFactor: config.spikeFactor,
+    });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
@@ -258,13 +267,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     dataCursor: source.getCursor(),
     configHash,
     configHashVersion: CONFIG_HASH_VERSION,
+    spikeGuard: trainer.spikeGuard.getState(),
   });
   const now = opts.now ?? (() => performance.now());
   let lastCheckpoint = now();
   let checkpointedAt = -1;
   const checkpoint = async () => {
     await saveCheckpoint(runDir, model, trainer, state());
-    await pruneCheckpoints(runDir, config.keepCheckpoints);
+    await pruneCheckpoints(runDir, config.keepCheckpoints, { every: config.checkpointEvery });
     lastCheckpoint = now();
     checkpointedAt = step;
   };
@@ -314,6 +324,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           step,
           ...result.losses,
           discarded: result.discarded,
+          ...(result.discardReason ? { discardReason: result.discardReason } : {}),
           r1: result.r1Applied,
           lr: trainer.gOpt.lr,
           imagesPerSecond,
@@ -325,18 +336,19 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
       if (result.discarded) {
         badInARow += 1;
-        log(`step ${step}: non-finite loss or gradient, step discarded (${badInARow} in a row)`);
+        const why = result.discardReason === 'spike' ? 'gradient spike (spikeFactor)' : 'non-finite loss or gradient';
+        log(`step ${step}: ${why}, step discarded (${badInARow} in a row)`);
         if (badInARow >= nanLimit) {
           const lr = trainer.gOpt.lr / 2;
           trainer.dispose();
           model.dispose();
-          if (!(await restore())) throw new CheckpointError('no checkpoint to restore after repeated NaN steps', { path: runDir });
+          if (!(await restore())) throw new CheckpointError('no checkpoint to restore after repeated discarded steps', { path: runDir });
           trainer.gOpt.lr = lr;
           trainer.dOpt.lr = lr;
           await truncateMetrics(metricsFile, step);
           await truncateMetrics(evalsFile, step);
           await appendMetrics(metricsFile, { event: 'nan-restore', step, lr });
-          log(`${nanLimit} non-finite steps in a row: restored step ${step} and halved the learning rate to ${lr}`);
+          log(`${nanLimit} discarded steps in a row: restored step ${step} and halved the learning rate to ${lr}`);
           badInARow = 0;
         }
         continue;
