@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../faces/image.js';
@@ -6,7 +9,7 @@ import { landmarkMask } from '@ragan/core';
 import { applyAffine, composeAffine, invertAffine, type Affine } from '@ragan/core';
 import { alignFace } from './align-faces.js';
 import { ffhqAlignQuad } from '@ragan/core';
-import { readPhoto } from './photo.js';
+import { checkPhotoFile, readPhoto } from './photo.js';
 import { pasteBack, warpAffine } from '@ragan/core';
 import { testPhoto, psnr } from '../testing/images.js';
 
@@ -133,5 +136,36 @@ describe('readPhoto', () => {
   it('names the file when it cannot decode it, and says why', async () => {
     await expect(readPhoto(Buffer.from('not an image'))).rejects.toThrow(/^<buffer>: is not an image/);
     await expect(readPhoto('/nonexistent/photo.jpg')).rejects.toThrow(/^\/nonexistent\/photo\.jpg: does not exist$/);
+  });
+
+  it('goes through the one image-reading path: SVG refused, truncation an error, file-size and pixel limits, grey+alpha', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ragan-photo-'));
+    try {
+      // an SVG can make libvips fetch other files: never decoded as a photo
+      const svg = join(dir, 'face.svg');
+      writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="red"/></svg>');
+      await expect(readPhoto(svg)).rejects.toThrow(/face\.svg: is a SVG image; supported: JPEG, PNG, WebP, TIFF, GIF, AVIF$/);
+      await expect(checkPhotoFile(svg)).rejects.toThrow(/is a SVG image/);
+      // a JPEG cut in half is damaged, not grey pixels
+      const jpeg = await sharp(testPhoto(64, 48).data, { raw: { width: 64, height: 48, channels: 3 } })
+        .jpeg()
+        .toBuffer();
+      const cut = join(dir, 'cut.jpg');
+      writeFileSync(cut, jpeg.subarray(0, jpeg.length >> 1));
+      await expect(readPhoto(cut)).rejects.toThrow(/cut\.jpg: is truncated or damaged|cut\.jpg: cannot be decoded/);
+      const whole = join(dir, 'whole.jpg');
+      writeFileSync(whole, jpeg);
+      await expect(readPhoto(whole, { maxBytes: 100 })).rejects.toThrow(/whole\.jpg: is .* over the 100 bytes file-size limit/);
+      await expect(readPhoto(whole, { maxPixels: 1000 })).rejects.toThrow(/whole\.jpg: declares 64×48 = .* over the .* limit/);
+      // a path and its bytes read the same
+      expect((await readPhoto(whole)).image.data).toEqual((await readPhoto(jpeg)).image.data);
+      // grey + alpha: alpha dropped, three equal channels
+      const greyAlpha = await sharp(Buffer.from([10, 255, 200, 0]), { raw: { width: 2, height: 1, channels: 2 } })
+        .png()
+        .toBuffer();
+      expect(Array.from((await readPhoto(greyAlpha)).image.data)).toEqual([10, 10, 10, 200, 200, 200]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 export { applyAffine, invertAffine, composeAffine, affineScale, type Affine } from '@ragan/core';
 export { ffhqAlignQuad, quadToAffine, DEFAULT_FFHQ_ALIGN, type AlignQuad, type FfhqAlignParams } from '@ragan/core';
 export { warpAffine, pasteBack, type BorderMode, type PasteBackOptions } from '@ragan/core';
-export { checkPhotoFile, readPhoto, encodeRgbPng, MAX_PHOTO_PIXELS, type Photo, type PhotoHeader } from './photo.js';
+export { checkPhotoFile, readPhoto, encodeRgbPng, MAX_PHOTO_PIXELS, type Photo, type PhotoHeader, type PhotoReadOptions } from './photo.js';
 export {
   alignFace,
   alignFaces,

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
-import { DatasetError } from '@ragan/core';
 import type { RgbImage } from '../faces/image.js';
-import { ImageFileError, statImageFile } from '../images/decode.js';
+import { decodeRgbFull, PHOTO_FORMATS, probeImage, readImageFile } from '../images/decode.js';
 
 /** A decoded photo, turned upright. */
 export interface Photo {
@@ -30,75 +29,36 @@ export interface PhotoHeader {
   height: number;
 }
 
-const megapixels = (n: number) => `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)} megapixels`;
-
-/** Reads a photo's header (no pixels) and checks it against the pixel limit. */
-async function photoHeader(input: string | Uint8Array, name: string, maxPixels: number): Promise<PhotoHeader> {
-  let meta;
-  try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    const msg = String((e as Error)?.message ?? e).split('\n')[0]!;
-    if (/unsupported image format/i.test(msg))
-      throw new ImageFileError(name, 'not-an-image', 'is not an image (not a format sharp decodes: JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)', { cause: e });
-    throw new ImageFileError(name, 'corrupt', `cannot be decoded (${msg})`, { cause: e });
-  }
-  const { width, height, format } = meta;
-  if (!width || !height || !format) throw new ImageFileError(name, 'corrupt', 'has no image size in its header');
-  if (width * height > maxPixels) {
-    throw new ImageFileError(
-      name,
-      'too-large',
-      `is ${width}×${height} = ${megapixels(width * height)}, over the ${megapixels(maxPixels)} limit for photos; scale it down first`,
-    );
-  }
-  return { format, width, height };
+export interface PhotoReadOptions {
+  /** Default MAX_PHOTO_PIXELS. */
+  maxPixels?: number;
+  /** Largest file read, in bytes (default DEFAULT_MAX_FILE_BYTES, 256 MiB). */
+  maxBytes?: number;
 }
+
+const photoDecodeOptions = (name: string, o: PhotoReadOptions) => ({ name, maxPixels: o.maxPixels ?? MAX_PHOTO_PIXELS, formats: PHOTO_FORMATS });
 
 /**
  * Checks a photo before anything slow happens (loading a model): the path names a readable, non-empty
- * file (not a folder, not a dangling symlink), an image whose header sharp reads, within `maxPixels`
- * (default MAX_PHOTO_PIXELS). Throws an ImageFileError naming the file and saying what is wrong.
+ * file (not a folder, not a dangling symlink) within the file-size limit, whose header is a supported
+ * format (PHOTO_FORMATS: JPEG, PNG, WebP, TIFF, GIF, AVIF; never SVG, which can fetch other files) within
+ * `maxPixels`. Throws an ImageFileError naming the file and saying what is wrong.
  */
-export async function checkPhotoFile(path: string, options: { maxPixels?: number } = {}): Promise<PhotoHeader> {
-  await statImageFile(path);
-  return photoHeader(path, path, options.maxPixels ?? MAX_PHOTO_PIXELS);
+export async function checkPhotoFile(path: string, options: PhotoReadOptions = {}): Promise<PhotoHeader> {
+  const h = await probeImage(await readImageFile(path, options), photoDecodeOptions(path, options));
+  return { format: h.format, width: h.width, height: h.height };
 }
 
 /**
- * Reads any format sharp decodes (JPEG, PNG, WebP, TIFF, AVIF, ...), honouring EXIF orientation. A path is
- * checked first (`checkPhotoFile`); photos over `maxPixels` (default MAX_PHOTO_PIXELS) are refused.
+ * Reads a photo: the one image-reading path of @ragan/data (`readImageFile`, `probeImage`,
+ * `decodeRgbFull`) with the photo limits (`checkPhotoFile`). Honours EXIF orientation; a truncated or
+ * damaged file is an ImageFileError naming it, never grey pixels.
  */
-export async function readPhoto(input: string | Uint8Array, options: { maxPixels?: number } = {}): Promise<Photo> {
+export async function readPhoto(input: string | Uint8Array, options: PhotoReadOptions = {}): Promise<Photo> {
   const name = typeof input === 'string' ? input : '<buffer>';
-  const maxPixels = options.maxPixels ?? MAX_PHOTO_PIXELS;
-  if (typeof input === 'string') await checkPhotoFile(input, { maxPixels });
-  else await photoHeader(input, name, maxPixels);
-  try {
-    const s = sharp(input, { failOn: 'error', limitInputPixels: maxPixels });
-    const meta = await s.metadata();
-    const { data, info } = await s.rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    let rgb: Uint8Array = data;
-    if (info.channels !== 3) {
-      // sharp keeps one band for some greyscale inputs; expand.
-      rgb = new Uint8Array(info.width * info.height * 3);
-      for (let i = 0; i < info.width * info.height; i++) {
-        const v = data[i * info.channels]!;
-        rgb[i * 3] = v;
-        rgb[i * 3 + 1] = v;
-        rgb[i * 3 + 2] = v;
-      }
-    }
-    return {
-      image: { data: rgb, width: info.width, height: info.height },
-      orientation: meta.orientation ?? 1,
-      storedWidth: meta.width ?? info.width,
-      storedHeight: meta.height ?? info.height,
-      name,
-    };
-  } catch (e) {
-    throw new DatasetError(name, `cannot decode the image (${(e as Error).message})`, { cause: e });
-  }
+  const bytes = typeof input === 'string' ? await readImageFile(input, options) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const { image, header } = await decodeRgbFull(bytes, photoDecodeOptions(name, options));
+  return { image, orientation: header.orientation, storedWidth: header.width, storedHeight: header.height, name };
 }
 
 /** Encodes an RgbImage as PNG. */

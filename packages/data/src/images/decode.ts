@@ -115,10 +115,18 @@ export interface DecodeOptions {
   name?: string;
   /** Default DEFAULT_MAX_PIXELS. */
   maxPixels?: number;
+  /** Formats accepted (sharp's names). Default SUPPORTED_IMAGE_FORMATS; photos: PHOTO_FORMATS. */
+  formats?: readonly string[];
 }
 
+/** Photos (`ragan age`, `ragan align`) may also be AVIF, which sharp reports as `heif`. */
+export const PHOTO_FORMATS: readonly string[] = [...SUPPORTED_IMAGE_FORMATS, 'heif'];
+
+const formatName = (f: string) => (f === 'heif' ? 'AVIF' : f === 'webp' ? 'WebP' : f.toUpperCase());
+
 export interface ImageHeader {
-  format: (typeof SUPPORTED_IMAGE_FORMATS)[number];
+  /** sharp's name of the format: one of `options.formats` (SUPPORTED_IMAGE_FORMATS unless given). */
+  format: string;
   width: number;
   height: number;
   channels: number;
@@ -130,6 +138,7 @@ export interface ImageHeader {
 export async function probeImage(input: Buffer, options: DecodeOptions = {}): Promise<ImageHeader> {
   const name = options.name ?? 'image';
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const formats = options.formats ?? SUPPORTED_IMAGE_FORMATS;
   if (input.length === 0) throw new ImageFileError(name, 'empty', 'is empty (0 bytes)');
   let meta;
   try {
@@ -138,11 +147,12 @@ export async function probeImage(input: Buffer, options: DecodeOptions = {}): Pr
     throw sharpError(name, e);
   }
   const format = meta.format as string | undefined;
-  if (!format || !(SUPPORTED_IMAGE_FORMATS as readonly string[]).includes(format)) {
-    throw new ImageFileError(name, 'not-an-image', `is ${format ? `a ${format.toUpperCase()} image` : 'not an image'}; supported: JPEG, PNG, WebP, TIFF, GIF`);
+  if (!format || !formats.includes(format)) {
+    const what = format ? `a ${formatName(format)} image` : 'not an image';
+    throw new ImageFileError(name, 'not-an-image', `is ${what}; supported: ${formats.map(formatName).join(', ')}`);
   }
   const { width, height } = meta;
-  if (!width || !height) throw new ImageFileError(name, 'corrupt', `the ${format.toUpperCase()} header has no image size`);
+  if (!width || !height) throw new ImageFileError(name, 'corrupt', `the ${formatName(format)} header has no image size`);
   if (width * height > maxPixels) {
     throw new ImageFileError(
       name,
@@ -151,7 +161,7 @@ export async function probeImage(input: Buffer, options: DecodeOptions = {}): Pr
         `the image is genuine)`,
     );
   }
-  return { format: format as ImageHeader['format'], width, height, channels: meta.channels ?? 3, orientation: meta.orientation ?? 1 };
+  return { format, width, height, channels: meta.channels ?? 3, orientation: meta.orientation ?? 1 };
 }
 
 /**
@@ -182,6 +192,25 @@ export async function decodeRgb(input: Buffer, size: number, options: DecodeOpti
       .toBuffer({ resolveWithObject: true }),
   );
   return { data: toChannels(out.data, out.info.channels, 3, size * size, name), width: size, height: size };
+}
+
+/**
+ * Decodes an image at its own size to 8-bit sRGB RGB, upright (EXIF orientation applied), alpha dropped,
+ * greyscale expanded; the header is checked first (`probeImage`: format, pixel limit). What `readPhoto`
+ * builds on. Returns the header (stored size, before rotation) with the pixels.
+ */
+export async function decodeRgbFull(input: Buffer, options: DecodeOptions = {}): Promise<{ image: RgbImage; header: ImageHeader }> {
+  const name = options.name ?? 'image';
+  const header = await probeImage(input, options);
+  const out = await withSharpErrors(name, () =>
+    open(input, options.maxPixels ?? DEFAULT_MAX_PIXELS)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true }),
+  );
+  const { width, height, channels } = out.info;
+  return { image: { data: toChannels(out.data, channels, 3, width * height, name), width, height }, header };
 }
 
 /**
