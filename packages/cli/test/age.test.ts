@@ -6,10 +6,11 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UTKFACE_ALIGN, createRagan, exportGenerator, initBackend, type Point2 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
-import { encodeRgbPng, faceApiPackageDir, readPhoto, type RgbImage } from '@ragan/data';
+import { encodeRgbPng, readPhoto, type RgbImage } from '@ragan/data';
 import type { AgeSummary } from '../src/commands/age.js';
 import { runCli } from './run-cli.js';
 import { bundledModelDir } from '../src/bundled-model.js';
+import { writeRotatedSample6 } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a, { backend: 'wasm' });
 
@@ -34,14 +35,7 @@ beforeAll(async () => {
   const m = createRagan('tiny', { seed: 1 });
   await exportGenerator(fsStore(model), m.emaGenerator);
   m.dispose();
-  // face-api's demo/sample6.jpg (MIT): four women side by side, 960 px wide, stored rotated 90° with
-  // EXIF orientation 6 so that only a reader honouring the tag sees upright faces (and a 960×769 photo).
-  await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg'))
-    .resize(960)
-    .rotate(-90)
-    .withMetadata({ orientation: 6 })
-    .jpeg({ quality: 90 })
-    .toFile(photo);
+  await writeRotatedSample6(photo);
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

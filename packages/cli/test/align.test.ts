@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeRgbPng, faceApiPackageDir, parseFacesJson } from '@ragan/data';
+import { encodeRgbPng, parseFacesJson } from '@ragan/data';
 import { runCli } from './run-cli.js';
+import { writeRotatedSample6 } from '@ragan/test-utils/sample-faces';
 
 const ragan = (a: string[]) => runCli(a, { backend: 'wasm' });
 
@@ -34,15 +35,8 @@ describe('ragan align', () => {
   }, 60_000);
 
   it('writes one aligned crop per face and faces.json, honouring EXIF orientation', async () => {
-    // face-api's demo/sample6.jpg (MIT): four women side by side. Stored rotated 90° counter-clockwise
-    // with EXIF orientation 6, so only a reader that honours the tag sees upright faces.
     const photo = join(tmp, 'rotated.jpg');
-    await sharp(join(faceApiPackageDir(), 'demo', 'sample6.jpg'))
-      .resize(960)
-      .rotate(-90)
-      .withMetadata({ orientation: 6 })
-      .jpeg({ quality: 90 })
-      .toFile(photo);
+    await writeRotatedSample6(photo);
     const out = join(tmp, 'aligned');
     const r = await ragan(['align', photo, '--out', out, '--size', '128']);
     expect(r.stderr).not.toMatch(/ragan: .*error/i);

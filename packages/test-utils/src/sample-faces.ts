@@ -71,6 +71,20 @@ export function faceApiDemoDir(): string {
   return join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 }
 
+/**
+ * Writes face-api's demo/sample6.jpg (MIT: four women side by side) to `path`, 960 px wide, stored rotated
+ * 90° counter-clockwise with EXIF orientation 6: only a reader that honours the tag sees upright faces
+ * (a 960×769 photo).
+ */
+export async function writeRotatedSample6(path: string): Promise<void> {
+  await sharp(join(faceApiDemoDir(), 'sample6.jpg'))
+    .resize(960)
+    .rotate(-90)
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 90 })
+    .toFile(path);
+}
+
 async function build(): Promise<string> {
   if (existsSync(CACHE)) return CACHE;
   mkdirSync(dirname(CACHE), { recursive: true });

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError, getAgeGroupSet, targetWeights, type BackendInfo, type BackendName } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { DATA_VERSION, loadFaceModels, openCache } from '@ragan/data';
@@ -26,6 +26,7 @@ import { openGeneratorRuntime, RUNTIME_HELP, RUNTIMES, type GeneratorRuntime } f
 import { BUNDLED_MODEL_NAME, bundledModelDir } from '../bundled-model.js';
 import { CLI_VERSION } from '../version.js';
 import { cacheDataset, faceApiNetworks, faceRegionOf, utkFaceStrata } from '../eval-setup.js';
+import { intOption } from '../int-option.js';
 
 interface EvalFlags {
   model: string;
@@ -42,14 +43,6 @@ interface EvalFlags {
   faceRegion: 'auto' | 'aligned' | 'full';
   metrics?: string;
 }
-
-const int =
-  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
-    return n;
-  };
 
 async function openModel(spec: string, data: EvalDataset, seed: number): Promise<EvalModel> {
   if (isBaselineName(spec)) {
@@ -120,12 +113,12 @@ export function registerEval(program: Command): void {
     .requiredOption('--data <cache>', 'data cache written by `ragan prepare`')
     .requiredOption('--out <file>', 'results JSON to write')
     .option('--split <name>', 'cache split to evaluate', 'test')
-    .option('--limit <n>', 'evaluate a seeded random subset of N faces', int('--limit', 1))
+    .option('--limit <n>', 'evaluate a seeded random subset of N faces', intOption('--limit', 1))
     .option('--inception <dir>', 'tfjs conversion of the FID Inception network: realism becomes "standard"')
-    .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', int('--seed', 0, 2 ** 32 - 1), 0)
-    .option('--batch <n>', 'faces per batch', int('--batch', 1, 1024), 16)
+    .option('--seed <s>', 'seed of the subset, KID subsets and the random baseline', intOption('--seed', 0, 2 ** 32 - 1), 0)
+    .option('--batch <n>', 'faces per batch', intOption('--batch', 1, 1024), 16)
     .addOption(backendOption())
-    .option('--threads <n>', THREADS_HELP, int('--threads', 1, 64))
+    .option('--threads <n>', THREADS_HELP, intOption('--threads', 1, 64))
     .addOption(
       new Option(
         '--face-region <r>',

@@ -1,5 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { initBackend, RaganError } from '@ragan/core';
 import {
   DATASET_FORMATS,
@@ -14,6 +14,7 @@ import {
 } from '@ragan/data';
 import { createProgressBar, type ProgressBar } from '../progress.js';
 import { importFromCli } from '../import-module.js';
+import { intOption } from '../int-option.js';
 
 interface PrepareFlags {
   data: string;
@@ -28,14 +29,6 @@ interface PrepareFlags {
   preview: boolean;
   json?: boolean;
 }
-
-const int =
-  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
-    return n;
-  };
 
 const EXAMPLES = `
 Examples:
@@ -60,9 +53,9 @@ export function registerPrepare(program: Command): void {
     .description('decode, mask and label a face data set into a training cache (with a skip report and a preview)')
     .requiredOption('--data <dir>', 'data folder (csv: the manifest file or the folder holding manifest.csv)')
     .addOption(new Option('--format <format>', 'data set layout').choices([...DATASET_FORMATS]).makeOptionMandatory())
-    .requiredOption('--size <n>', 'side of the stored square images, 8-1024 (64 for the tiny model, 128 small, 256 paper)', int('--size', 8, 1024))
+    .requiredOption('--size <n>', 'side of the stored square images, 8-1024 (64 for the tiny model, 128 small, 256 paper)', intOption('--size', 8, 1024))
     .requiredOption('--out <dir>', 'cache folder to write (created if missing)')
-    .option('--limit <k>', 'only the first K files in sorted order', int('--limit', 1))
+    .option('--limit <k>', 'only the first K files in sorted order', intOption('--limit', 1))
     .addOption(new Option('--groups <set>', 'age-group set that ages are binned into').choices(['ffhq-aging-10', 'lats-6']).default('ffhq-aging-10'))
     .addOption(
       new Option('--masks <mode>', 'face masks: auto = parsing map or mask file, else landmarks, else the elliptical prior; landmarks; prior')
@@ -70,7 +63,7 @@ export function registerPrepare(program: Command): void {
         .default('auto'),
     )
     .option('--overwrite', 'start again even if --out holds a cache (removes only cache files)')
-    .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression-bomb guard)', int('--max-pixels', 1), DEFAULT_MAX_PIXELS)
+    .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression-bomb guard)', intOption('--max-pixels', 1), DEFAULT_MAX_PIXELS)
     .option('--no-preview', 'do not write preview.png')
     .option('--json', 'print the result as JSON instead of text')
     .addHelpText('after', EXAMPLES)
