@@ -60,3 +60,4 @@ export { setWasmWinograd, wasmWinogradCalls, prepareWasmWinograd, type WasmWinog
 export { relaxedSimdSupported, setWasmGemm, wasmGemm, type WasmGemm } from './backend/index.js';
 export { VERSION } from './version.js';
 export * from './geometry/index.js';
+export * from './photo/index.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { httpStore, loadGenerator, reage, type Generator, type ModelManifest } from '@ragan/core';
 import { BACKEND_LABELS, DEMO_BACKENDS, backendNote, parseBackendParam, switchBackend, unavailableReason, type DemoBackend } from './backends.js';
 import { detectFaces, loadFaceDetector } from './face-detect.js';
-import { ageFaces, composite, fitSize, prepareFace, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
+import { agePhoto, fitSize, prepareFaces, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
 import type { RgbImage } from '@ragan/core';
 import { describeAge } from './slider.js';
 
@@ -104,12 +104,10 @@ async function render(age: number): Promise<void> {
   if (faces.length === 0) return;
   setState('working', `Re-aging ${faces.length} face${faces.length === 1 ? '' : 's'} to ${age}…`);
   const t0 = performance.now();
-  const aged = await ageFaces(generator, faces, age);
-  const t1 = performance.now();
-  const out = composite(rgb, faces, aged.crops);
-  drawRgb(ui.after, out);
-  const pasteMs = performance.now() - t1;
+  const aged = await agePhoto(generator, rgb, faces, age);
+  drawRgb(ui.after, aged.image);
   const totalMs = performance.now() - t0;
+  const pasteMs = totalMs - aged.ms;
   debug.timings = { generatorMs: aged.ms, pasteMs, totalMs, detectMs: photo.detectMs };
   debug.renderedAge = age;
   ui.timing.textContent =
@@ -154,8 +152,7 @@ async function setPhoto(source: CanvasImageSource, width: number, height: number
   const t0 = performance.now();
   const found = await detectFaces(ui.before);
   const detectMs = performance.now() - t0;
-  const res = generator.config.resolution;
-  const faces = found.map((f) => prepareFace(rgb, f.landmarks68, res, generator!.config.alignment));
+  const faces = prepareFaces(generator, rgb, found);
   photo = { rgb, faces, detectMs };
   debug.faces = faces.map((f, i) => ({ region: f.region, quad: f.quad, landmarks: f.landmarks, score: found[i]!.score }));
   document.body.dataset.faces = String(faces.length);

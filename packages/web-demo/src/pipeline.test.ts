@@ -1,9 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createGenerator, initBackend, resolveModelConfig, type Generator } from '@ragan/core';
+import { createGenerator, initBackend, resolveModelConfig, UTKFACE_ALIGN, type Generator } from '@ragan/core';
+import { findPhotoFaces, pasteFaces, reageCrops } from '@ragan/data';
+import { writeRotatedSample6 } from '@ragan/test-utils/sample-faces';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UTKFACE_ALIGN, applyAffine } from '@ragan/core';
-import { ageFaces, composite, fitSize, prepareFace, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
+import { agePhoto, DEMO_REAGE_OPTIONS, fitSize, prepareFaces, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
 import { syntheticLandmarks68, testPhoto } from './test-fixtures.js';
+
+/** A tiny untrained generator whose CBN parameters differ per group (as the demo's fallback model), so that ages differ. */
+function tinyGenerator(resolution: number, alignment?: typeof UTKFACE_ALIGN): Generator {
+  const gen = createGenerator(resolveModelConfig({ preset: 'tiny', resolution, ...(alignment ? { alignment } : {}) }), { seed: 3, name: 'generator' });
+  gen.batchNormLayers().forEach((cbn, i) => {
+    cbn.gamma.assign(tf.randomUniform(cbn.gamma.shape, 0.5, 1.5, 'float32', 10 + i));
+    cbn.beta.assign(tf.randomUniform(cbn.beta.shape, -0.5, 0.5, 'float32', 20 + i));
+  });
+  return gen;
+}
 
 describe('photo pipeline (align → re-age → paste back)', () => {
   let gen: Generator;
@@ -11,47 +25,43 @@ describe('photo pipeline (align → re-age → paste back)', () => {
   let face: PreparedFace;
 
   beforeAll(async () => {
-    await initBackend({ backend: 'cpu', quiet: true });
-    gen = createGenerator(resolveModelConfig({ preset: 'tiny', resolution: 32 }), { seed: 3, name: 'generator' });
-    // per-group CBN parameters, as the demo's untrained model has, so that ages differ
-    gen.batchNormLayers().forEach((cbn, i) => {
-      cbn.gamma.assign(tf.randomUniform(cbn.gamma.shape, 0.5, 1.5, 'float32', 10 + i));
-      cbn.beta.assign(tf.randomUniform(cbn.beta.shape, -0.5, 0.5, 'float32', 20 + i));
-    });
-    face = prepareFace(photo, syntheticLandmarks68(90, 70, 24), 32);
+    // wasm: face-api's detector on the cpu backend takes over a minute per photo
+    await initBackend({ backend: 'wasm', quiet: true });
+    gen = tinyGenerator(32);
+    [face] = prepareFaces(gen, photo, [{ landmarks68: syntheticLandmarks68(90, 70, 24) }]) as [PreparedFace];
   });
 
   afterAll(() => gen.dispose());
 
   it("crops with the model's framing: UTKFace's square is far tighter and centred lower", () => {
-    const lm = syntheticLandmarks68(90, 70, 24);
-    const tight = prepareFace(photo, lm, 32, UTKFACE_ALIGN);
+    const utk = tinyGenerator(32, UTKFACE_ALIGN);
+    const [tight] = prepareFaces(utk, photo, [{ landmarks68: syntheticLandmarks68(90, 70, 24) }]);
+    utk.dispose();
     // synthetic eyes 24 px apart, mouth 1.05 × 24 px below: half side = max(a·24, b·1.05·24)
-    expect(tight.quad.halfSide).toBeCloseTo(Math.max(1.296 * 24, 1.245 * 1.05 * 24), 3);
+    expect(tight!.quad.halfSide).toBeCloseTo(Math.max(1.296 * 24, 1.245 * 1.05 * 24), 3);
     expect(face.quad.halfSide).toBeCloseTo(2.2 * 1.05 * 24, 3);
-    expect(tight.quad.centre[1]).toBeCloseTo(70 + 0.524 * 1.05 * 24, 3);
-    expect(tight.crop.width).toBe(32);
+    expect(tight!.quad.centre[1]).toBeCloseTo(70 + 0.524 * 1.05 * 24, 3);
+    expect(tight!.crop.width % 32).toBe(0);
   });
 
-  it('aligns the face to an upright crop at the model resolution with a landmark mask', () => {
-    expect(face.crop.width).toBe(32);
-    expect(face.crop.height).toBe(32);
-    expect(face.mask.length).toBe(32 * 32);
-    // the crop's centre maps to the FFHQ centre (just below the eyes) and the mask covers it
-    const c = applyAffine(face.cropToPhoto, [16, 16]);
-    expect(c[0]).toBeCloseTo(face.quad.centre[0], 6);
-    expect(c[1]).toBeCloseTo(face.quad.centre[1], 6);
-    expect(face.mask[16 * 32 + 16]).toBe(255);
+  it('aligns the face to an upright crop at a multiple of the model resolution, with a landmark mask and its polygon', () => {
+    // a 111 px crop square in the photo: the nearest multiple of 32 is 96
+    expect(face.size).toBe(96);
+    expect([face.crop.width, face.crop.height]).toEqual([96, 96]);
+    expect(face.mask.length).toBe(96 * 96);
+    expect(face.mask[48 * 96 + 48]).toBe(255);
     expect(face.mask[0]).toBe(0);
     expect(face.region.length).toBeGreaterThan(20);
   });
 
   it('changes the photo inside the face only, and each age gives its own face', async () => {
-    const young = await ageFaces(gen, [face], 5);
-    const old = await ageFaces(gen, [face], 75);
-    expect(young.crops[0]!.data.length).toBe(32 * 32 * 3);
+    const before = tf.memory().numTensors;
+    const young = await agePhoto(gen, photo, [face], 5);
+    const old = await agePhoto(gen, photo, [face], 75);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(young.crops[0]!.data.length).toBe(96 * 96 * 3);
     expect(young.ms).toBeGreaterThanOrEqual(0);
-    const out = composite(photo, [face], young.crops);
+    const out = young.image;
     const xs = face.quad.quad.map((p) => p[0]);
     const ys = face.quad.quad.map((p) => p[1]);
     const [x0, x1, y0, y1] = [Math.min(...xs) - 1, Math.max(...xs) + 1, Math.min(...ys) - 1, Math.max(...ys) + 1];
@@ -81,24 +91,52 @@ describe('photo pipeline (align → re-age → paste back)', () => {
       return s / n;
     };
     expect(meanDiff(out.data, photo.data, 90, 85, 8)).toBeGreaterThan(5);
-    const outOld = composite(photo, [face], old.crops);
-    expect(meanDiff(out.data, outOld.data, 90, 85, 8)).toBeGreaterThan(1);
+    expect(meanDiff(out.data, old.image.data, 90, 85, 8)).toBeGreaterThan(1);
   });
 
-  it('batches several faces in one call, in order', async () => {
-    const other = prepareFace(photo, syntheticLandmarks68(150, 60, 18), 32);
-    const both = await ageFaces(gen, [face, other], 40);
-    const one = await ageFaces(gen, [other], 40);
+  it('ages several faces in one call, in order', async () => {
+    const faces = prepareFaces(gen, photo, [{ landmarks68: syntheticLandmarks68(90, 70, 24) }, { landmarks68: syntheticLandmarks68(150, 60, 18) }]);
+    const both = await agePhoto(gen, photo, faces, 40);
+    const one = await agePhoto(gen, photo, [faces[1]!], 40);
     expect(both.crops).toHaveLength(2);
     const d = both.crops[1]!.data.reduce((s, v, i) => s + Math.abs(v - one.crops[0]!.data[i]!), 0) / one.crops[0]!.data.length;
     expect(d).toBeLessThan(1);
-    expect((await ageFaces(gen, [], 40)).crops).toEqual([]);
+    expect((await agePhoto(gen, photo, [], 40)).crops).toEqual([]);
+    await expect(agePhoto(gen, photo, faces, Number.NaN)).rejects.toThrow(/age must be a number/);
   });
 
-  it('refuses crops of another size', async () => {
-    const wrong = prepareFace(photo, syntheticLandmarks68(90, 70, 24), 16);
-    await expect(ageFaces(gen, [wrong], 30)).rejects.toThrow(/32×32/);
-  });
+  it("gives the same pixels as `ragan age`'s pipeline (@ragan/data) for the same photo, faces and model", async () => {
+    // four faces of face-api's demo/sample6.jpg (MIT), 960 px wide, EXIF-rotated;
+    // ragan age: findPhotoFaces (the model's framing) → reageCrops (keep detail) → pasteFaces
+    const utk = tinyGenerator(32, UTKFACE_ALIGN);
+    const dir = mkdtempSync(join(tmpdir(), 'ragan-demo-'));
+    try {
+      const file = join(dir, 'sample6.jpg');
+      await writeRotatedSample6(file);
+      const found = await findPhotoFaces(file, 32, { ...utk.config.alignment, detector: 'ssd' });
+      expect(found.faces.length).toBeGreaterThan(0);
+      const cliCrops = await reageCrops(utk, found.faces, { age: 62 }, { keepDetail: true });
+      const cli = pasteFaces(found.photo.image, found.faces, cliCrops);
+      const demoFaces = prepareFaces(
+        utk,
+        found.photo.image,
+        found.faces.map((f) => ({ landmarks68: f.landmarks, box: f.box, score: f.score })),
+      );
+      const demo = await agePhoto(utk, found.photo.image, demoFaces, 62);
+      expect(DEMO_REAGE_OPTIONS.keepDetail).toBe(true);
+      let maxDiff = 0;
+      let changed = 0;
+      for (let i = 0; i < cli.data.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(cli.data[i]! - demo.image.data[i]!));
+        if (cli.data[i] !== found.photo.image.data[i]) changed++;
+      }
+      expect(changed).toBeGreaterThan(1000); // the faces did change
+      expect(maxDiff).toBeLessThanOrEqual(1);
+    } finally {
+      utk.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('pixel helpers', () => {

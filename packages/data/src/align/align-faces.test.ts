@@ -11,7 +11,8 @@ import type { RgbImage } from '../faces/image.js';
 import { landmarkMask } from '@ragan/core';
 import { disposeFaceModels } from '../faces/models.js';
 import { applyAffine } from '@ragan/core';
-import { alignFace, alignFacesInImage, alignPhoto, type AlignedPhoto } from './align-faces.js';
+import { alignFacesInImage, alignPhoto, type AlignedPhoto } from './align-faces.js';
+import { alignFace } from '@ragan/core';
 import { pasteBack } from '@ragan/core';
 import { psnr } from '../testing/images.js';
 

@@ -1,54 +1,10 @@
-import { ConfigError, DatasetError, RaganError } from '@ragan/core';
+import { DatasetError, RaganError } from '@ragan/core';
 import { detectFaces, type DetectFacesOptions } from '../faces/detect.js';
-import type { FaceBox, Point2, RgbImage } from '../faces/image.js';
+import type { RgbImage } from '../faces/image.js';
 import { detectWith, type FaceDetector } from '../faces/detectors.js';
 import { loadFaceModels, type FaceModelsOptions } from '../faces/models.js';
-import { applyAffine, invertAffine, type Affine } from '@ragan/core';
-import { ffhqAlignQuad, quadToAffine, type AlignQuad, type FfhqAlignParams } from '@ragan/core';
+import { alignFace, applyAffine, type AlignedFace, type AlignFaceOptions } from '@ragan/core';
 import { readPhoto, type Photo } from './photo.js';
-import { warpAffine, type BorderMode } from '@ragan/core';
-
-export interface AlignFaceOptions extends FfhqAlignParams {
-  /** Output side in pixels. Default 256. */
-  size?: number;
-  /** What fills the crop outside the photo. Default `reflect` (FFHQ). */
-  border?: BorderMode;
-}
-
-/** One aligned face. Coordinates: see `Affine`. */
-export interface AlignedCrop {
-  /** `size`×`size` RGB crop. */
-  crop: RgbImage;
-  /** Photo → crop coordinates. */
-  transform: Affine;
-  /** Crop → photo coordinates (for `pasteBack`). */
-  inverse: Affine;
-  /** The crop square in the photo (FFHQ corner order) and its geometry. */
-  quad: AlignQuad;
-}
-
-/** Aligns one face from its 68 landmarks (photo coordinates), FFHQ-Aging style. Pure: no model needed. */
-export function alignFace(image: RgbImage, landmarks68: Point2[], options: AlignFaceOptions = {}): AlignedCrop {
-  const size = options.size ?? 256;
-  if (!Number.isInteger(size) || size < 8 || size > 4096) throw new ConfigError('size', `must be an integer in [8, 4096], got ${size}`);
-  const quad = ffhqAlignQuad(landmarks68, options);
-  const inverse = quadToAffine(quad, size);
-  const transform = invertAffine(inverse);
-  const crop = warpAffine(image, inverse, size, size, options.border ?? 'reflect');
-  return { crop, transform, inverse, quad };
-}
-
-/** A detected face, aligned. */
-export interface AlignedFace extends AlignedCrop {
-  /** Detector box in the photo. */
-  box: FaceBox;
-  /** Detector confidence. */
-  score: number;
-  /** The 68 landmarks in the photo. */
-  landmarks: Point2[];
-  /** The same landmarks in crop coordinates. */
-  cropLandmarks: Point2[];
-}
 
 export interface AlignFacesOptions extends AlignFaceOptions, DetectFacesOptions {
   /**

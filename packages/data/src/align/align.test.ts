@@ -7,7 +7,7 @@ import type { RgbImage } from '../faces/image.js';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import { landmarkMask } from '@ragan/core';
 import { applyAffine, composeAffine, invertAffine, type Affine } from '@ragan/core';
-import { alignFace } from './align-faces.js';
+import { alignFace } from '@ragan/core';
 import { ffhqAlignQuad } from '@ragan/core';
 import { checkPhotoFile, readPhoto } from './photo.js';
 import { pasteBack, warpAffine } from '@ragan/core';

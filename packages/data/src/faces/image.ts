@@ -2,15 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkRgbImage, type RgbImage } from '@ragan/core';
 
 // The image and point types and their check live in @ragan/core's geometry (shared with the browser).
-export { checkRgbImage, type RgbImage, type Point2 } from '@ragan/core';
-
-/** An axis-aligned box in pixels. */
-export interface FaceBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export { checkRgbImage, type RgbImage, type Point2, type FaceBox } from '@ragan/core';
 
 /** A new int32 `[H, W, 3]` tensor of the image's pixels (0..255). The caller disposes it. */
 export function rgbToTensor(image: RgbImage): tf.Tensor3D {

@@ -1,19 +1,22 @@
 // Node glue for re-ageing whole photos: detect, align, re-age (@ragan/core), paste back, grids.
 export {
-  findPhotoFaces,
   photoFace,
   reageCrops,
   reageCropsToTargets,
   pasteFaces,
+  type PhotoFace,
+  type PhotoFaceOptions,
+  type ReageCropsOptions,
+  type PasteFacesOptions,
+} from '@ragan/core';
+export {
+  findPhotoFaces,
   reagePhoto,
   renderAgeGrid,
   encodeImageFor,
   OUTPUT_IMAGE_FORMATS,
   type FindFacesOptions,
-  type PhotoFace,
   type PhotoFaces,
-  type ReageCropsOptions,
-  type PasteFacesOptions,
   type ReagePhotoOptions,
   type ReagePhotoResult,
   type ReageTimings,

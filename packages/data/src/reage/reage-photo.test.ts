@@ -1,11 +1,22 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, UTKFACE_ALIGN, createRagan, fadeMaskEdges, initBackend, type RaganModel } from '@ragan/core';
+import {
+  ConfigError,
+  UTKFACE_ALIGN,
+  createRagan,
+  fadeMaskEdges,
+  initBackend,
+  pasteFaces,
+  photoFace,
+  reageCrops,
+  reageCropsToTargets,
+  type RaganModel,
+} from '@ragan/core';
 import { applyAffine } from '@ragan/core';
 import { syntheticLandmarks68 } from '../faces/fixtures.js';
 import type { RgbImage } from '../faces/image.js';
-import { encodeImageFor, pasteFaces, photoFace, reageCrops, reageCropsToTargets, renderAgeGrid } from './reage-photo.js';
+import { encodeImageFor, renderAgeGrid } from './reage-photo.js';
 import { testPhoto } from '../testing/images.js';
 
 const photo = testPhoto(400, 300);

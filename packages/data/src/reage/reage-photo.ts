@@ -1,15 +1,24 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
-import { ConfigError, DatasetError, RaganError, getAgeGroupSet, reageFacesAsync, type AgeTargetSpec, type Generator } from '@ragan/core';
-import { alignFace, type AlignedFace } from '../align/align-faces.js';
-import { applyAffine } from '@ragan/core';
-import { ffhqAlignQuad, type FfhqAlignParams } from '@ragan/core';
+import {
+  ConfigError,
+  DatasetError,
+  RaganError,
+  getAgeGroupSet,
+  pasteFaces,
+  photoFace,
+  reageCrops,
+  reageCropsToTargets,
+  type AgeTargetSpec,
+  type Generator,
+  type PasteFacesOptions,
+  type PhotoFace,
+  type PhotoFaceOptions,
+  type ReageCropsOptions,
+} from '@ragan/core';
 import { readPhoto, type Photo } from '../align/photo.js';
-import { pasteBack } from '@ragan/core';
 import { detectionSize } from '../faces/detect.js';
-import { checkRgbImage, type FaceBox, type Point2, type RgbImage } from '../faces/image.js';
-import { DEFAULT_EDGE_FADE, fadeMaskEdges, landmarkMask, type LandmarkMaskOptions } from '@ragan/core';
+import { checkRgbImage, type RgbImage } from '../faces/image.js';
 import { detectWith, type FaceDetector } from '../faces/detectors.js';
 
 /** Wall-clock milliseconds per stage; stages not run are absent. */
@@ -28,7 +37,7 @@ export interface ReageTimings {
   grid?: number;
 }
 
-export interface FindFacesOptions extends FfhqAlignParams {
+export interface FindFacesOptions extends PhotoFaceOptions {
   /**
    * Face detector. `ssd` (default): face-api's SSD MobileNetV1; `tiny`: faster, misses small faces;
    * `blazeface`: MediaPipe's BlazeFace (finds dark, blurred, rotated and frame-filling faces SSD misses,
@@ -41,29 +50,11 @@ export interface FindFacesOptions extends FfhqAlignParams {
   /** At most this many faces, best score first. Default 100. */
   maxFaces?: number;
   /**
-   * Largest aligned crop side in pixels. Each face is aligned at a whole multiple of the model's
-   * resolution close to its own size in the photo (so nothing is lost before the model and the mask is
-   * sharp when pasted back), capped here. Default 1024.
-   */
-  maxCropSize?: number;
-  /** The face-region mask built from the landmarks (shape, forehead, feather). Default: the training masks' settings. */
-  mask?: LandmarkMaskOptions;
-  /** Fade the mask to 0 over this fraction of the crop side at the crop's borders (see fadeMaskEdges). Default DEFAULT_EDGE_FADE (0.15). */
-  edgeFade?: number;
-  /**
    * Detect on a copy of the photo scaled down to at most this many pixels (detectFaces' `maxPixels`);
    * the faces are aligned, re-aged and pasted back at the photo's own resolution. Default
    * DEFAULT_DETECT_MAX_PIXELS (4096²).
    */
   detectMaxPixels?: number;
-}
-
-/** A face found in a photo, aligned for a model. */
-export interface PhotoFace extends AlignedFace {
-  /** Side of `crop` and `mask`: a whole multiple of the model's resolution. */
-  size: number;
-  /** Face region in crop pixels (`size`², 0..255), from the landmarks. */
-  mask: Uint8Array;
 }
 
 /** The faces of a photo, ready for `reageCrops`. */
@@ -109,114 +100,6 @@ export async function findPhotoFaces(input: string | Uint8Array | Photo, resolut
   const faces = detected.map((f) => photoFace(photo.image, f, resolution, options));
   timings.align = performance.now() - t;
   return { photo, faces, resolution, detection: detectionSize(photo.image.width, photo.image.height, options.detectMaxPixels), timings };
-}
-
-/**
- * Aligns one face given its 68 landmarks (from any detector) for a model of `resolution`: the crop side
- * is the multiple of `resolution` nearest the face's crop square in the photo (at least one, at most
- * `maxCropSize`), and the mask is built from the landmarks. Pure: no model needed.
- */
-export function photoFace(
-  image: RgbImage,
-  face: { landmarks68: Point2[]; box?: FaceBox; score?: number },
-  resolution: number,
-  options: Omit<FindFacesOptions, 'detector' | 'minConfidence' | 'maxFaces'> = {},
-): PhotoFace {
-  const maxFactor = Math.max(1, Math.floor((options.maxCropSize ?? 1024) / resolution));
-  // The crop's side in the photo is 2·halfSide; align near that size so nothing is upsampled for
-  // nothing nor thrown away before the area-averaging down to the model (reageFaces).
-  const { halfSide } = ffhqAlignQuad(face.landmarks68, options);
-  const size = Math.min(maxFactor, Math.max(1, Math.round((2 * halfSide) / resolution))) * resolution;
-  const a = alignFace(image, face.landmarks68, { ...options, size });
-  const cropLandmarks = face.landmarks68.map((p) => applyAffine(a.transform, p));
-  const xs = face.landmarks68.map((p) => p[0]);
-  const ys = face.landmarks68.map((p) => p[1]);
-  // Without a detector box, the landmarks' bounding box stands in.
-  const box = face.box ?? { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
-  const mask = landmarkMask(cropLandmarks, size, options.mask);
-  fadeMaskEdges(mask, size, options.edgeFade ?? DEFAULT_EDGE_FADE);
-  return { ...a, box, score: face.score ?? 1, landmarks: face.landmarks68, cropLandmarks, size, mask };
-}
-
-export interface ReageCropsOptions {
-  /** Faces per generator call. Default 8. */
-  batchSize?: number;
-  /** Keep the photo's fine detail: add the model's change to the crop (see reageFaces). Default false. */
-  keepDetail?: boolean;
-  /** Blend the result into the crop with the face mask (for showing crops; paste-back blends anyway). Default false. */
-  blendWithMask?: boolean;
-}
-
-/**
- * Re-ages every face's crop to `target` (@ragan/core `reageFaces`): returns one RgbImage per face at
- * the face's `size`. No tensor outlives the call.
- */
-export async function reageCrops(
-  generator: Generator,
-  faces: readonly PhotoFace[],
-  target: AgeTargetSpec,
-  options: ReageCropsOptions = {},
-): Promise<RgbImage[]> {
-  return (await reageCropsToTargets(generator, faces, [target], options))[0]!;
-}
-
-/**
- * `reageCrops` for several targets, uploading each crop once: returns `[target][face]`.
- * No tensor outlives the call.
- */
-export async function reageCropsToTargets(
-  generator: Generator,
-  faces: readonly PhotoFace[],
-  targets: readonly AgeTargetSpec[],
-  options: ReageCropsOptions = {},
-): Promise<RgbImage[][]> {
-  if (faces.length === 0) return targets.map(() => []);
-  const crops = faces.map((f) => tf.tidy(() => tf.sub(tf.div(tf.tensor3d(f.crop.data, [f.size, f.size, 3], 'float32'), 127.5), 1) as tf.Tensor3D));
-  const masks = faces.map((f) => tf.tidy(() => tf.div(tf.tensor3d(f.mask, [f.size, f.size, 1], 'float32'), 255) as tf.Tensor3D));
-  try {
-    const all: RgbImage[][] = [];
-    for (const target of targets) {
-      const outs = await reageFacesAsync(generator, crops, masks, target, options);
-      try {
-        const images: RgbImage[] = [];
-        for (const [i, o] of outs.entries()) {
-          const bytes = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(o, 1), 127.5)), 0, 255).toInt());
-          try {
-            images.push({ data: Uint8Array.from(await bytes.data()), width: faces[i]!.size, height: faces[i]!.size });
-          } finally {
-            bytes.dispose();
-          }
-        }
-        all.push(images);
-      } finally {
-        tf.dispose(outs);
-      }
-    }
-    return all;
-  } finally {
-    tf.dispose([...crops, ...masks]);
-  }
-}
-
-export interface PasteFacesOptions {
-  /** Feather radius as a fraction of each crop's side. Default 0.02 (pasteBack's default). */
-  feather?: number;
-}
-
-/**
- * Pastes re-aged crops back into the photo through each face's inverse transform, blended with its
- * landmark mask feathered by `feather`. Pixels outside every feathered mask keep their exact values.
- * Returns a new image.
- */
-export function pasteFaces(photo: RgbImage, faces: readonly PhotoFace[], crops: readonly RgbImage[], options: PasteFacesOptions = {}): RgbImage {
-  if (crops.length !== faces.length) throw new ConfigError('crops', `${faces.length} faces need as many crops, got ${crops.length}`);
-  const feather = options.feather ?? 0.02;
-  if (!(feather >= 0 && feather <= 0.5)) throw new ConfigError('feather', `must be in [0, 0.5] (a fraction of the crop side), got ${feather}`);
-  let out = photo;
-  faces.forEach((f, i) => {
-    out = pasteBack(out, crops[i]!, f.inverse, f.mask, { feather: feather * f.size });
-  });
-  return out === photo ? { ...photo, data: photo.data.slice() } : out;
 }
 
 export interface ReagePhotoOptions extends FindFacesOptions, Omit<ReageCropsOptions, 'blendWithMask'>, PasteFacesOptions {}

@@ -1,0 +1,15 @@
+export {
+  alignFace,
+  photoFace,
+  reageCrops,
+  reageCropsToTargets,
+  pasteFaces,
+  type FaceBox,
+  type AlignFaceOptions,
+  type AlignedCrop,
+  type AlignedFace,
+  type PhotoFaceOptions,
+  type PhotoFace,
+  type ReageCropsOptions,
+  type PasteFacesOptions,
+} from './faces.js';
