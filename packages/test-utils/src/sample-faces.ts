@@ -77,12 +77,7 @@ export function faceApiDemoDir(): string {
  * (a 960×769 photo).
  */
 export async function writeRotatedSample6(path: string): Promise<void> {
-  await sharp(join(faceApiDemoDir(), 'sample6.jpg'))
-    .resize(960)
-    .rotate(-90)
-    .withMetadata({ orientation: 6 })
-    .jpeg({ quality: 90 })
-    .toFile(path);
+  await sharp(join(faceApiDemoDir(), 'sample6.jpg')).resize(960).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toFile(path);
 }
 
 async function build(): Promise<string> {
