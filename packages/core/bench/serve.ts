@@ -16,10 +16,9 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { initNodeBackend } from '../src/node/index.js';
+import { disableOnnxConvKernels, initNodeBackend } from '@ragan/backend/node';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
-import { disableOnnxConvKernels } from '../src/node/onnx-conv-kernels.js';
-import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from './conv.js';
+import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from '../../backend/bench/conv.js';
 import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
 

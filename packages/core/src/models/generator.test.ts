@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FFHQ_AGING_GROUPS } from '../config/age-groups.js';
 import { PRESETS, resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import type { Module } from '../layers/module.js';
-import { maxGradientDifference } from '../../test/helpers.js';
+import { maxGradientDifference } from '@ragan/test-utils/tensors';
 import { createGenerator, disposeEncoded, type Generator } from './generator.js';
 import { ageTarget, groupTarget } from './targets.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerSecondOrderGradients } from '../backend/gradients.js';
+import { registerSecondOrderGradients } from '@ragan/backend';
 
 /**
  * Leaky ReLU, `x` for x > 0 and `slope * x` otherwise.

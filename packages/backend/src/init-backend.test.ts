@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type * as Errors from '../errors/index.js';
+import type * as Errors from './errors.js';
 import type * as InitBackendModule from './init-backend.js';
 
 // The real error tfjs-node 4.22 throws when its native addon is missing (as on this machine).
@@ -13,11 +13,11 @@ const notFound = (spec: string): Error =>
 
 /**
  * A fresh copy of the module, so its once-per-process state (printed line, cache) starts empty; with
- * the error classes of that same copy (instanceof needs them; RaganError.isInstance would not).
+ * the error classes of that same copy (instanceof needs them; BackendError.isInstance would not).
  */
 async function fresh(): Promise<typeof InitBackendModule & typeof Errors> {
   vi.resetModules();
-  return { ...(await import('../errors/index.js')), ...(await import('./init-backend.js')) };
+  return { ...(await import('./errors.js')), ...(await import('./init-backend.js')) };
 }
 
 function collect(): { lines: string[]; log: (line: string) => void } {
@@ -155,11 +155,11 @@ describe('initBackend with an explicit backend', () => {
   });
 
   it("throws BackendUnavailableError with an install hint for 'tensorflow' and keeps the active backend", async () => {
-    const { initBackend, BackendUnavailableError, RaganError } = await fresh();
+    const { initBackend, BackendUnavailableError, BackendError } = await fresh();
     await initBackend({ backend: 'cpu', quiet: true });
     const e = await initBackend({ backend: 'tensorflow', quiet: true }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(BackendUnavailableError);
-    expect(RaganError.isInstance(e)).toBe(true);
+    expect(BackendError.isInstance(e)).toBe(true);
     const err = e as Errors.BackendUnavailableError;
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(err.backend).toBe('tensorflow');
@@ -197,7 +197,7 @@ describe('initBackend with an explicit backend', () => {
     const { lines, log } = collect();
     const info = await initBackend({ backend: 'wasm', threads: 2, log });
     expect(info.threads).toBe(1);
-    expect(lines).toEqual(['ragan: using wasm (1 thread) (2 threads requested; in Node enable them with enableWasmThreads from @ragan/core/node)']);
+    expect(lines).toEqual(['ragan: using wasm (1 thread) (2 threads requested; in Node enable them with enableWasmThreads from @ragan/backend/node)']);
   });
 
   it('runs beforeWasmInit only while the wasm backend is not yet initialised', async () => {

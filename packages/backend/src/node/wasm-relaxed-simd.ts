@@ -4,7 +4,7 @@
  * the runtime has it (backend/wasm-simd-kernels.ts): 1.4–2.5× faster per thread here.
  */
 import * as v8 from 'node:v8';
-import { relaxedSimdSupported } from '../backend/wasm-simd-kernels.js';
+import { relaxedSimdSupported } from '../wasm-simd-kernels.js';
 
 /**
  * Makes WebAssembly relaxed SIMD available in this process if it is not: sets V8's

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededValues as values } from '../../test/helpers.js';
+import { seededValues as values } from '@ragan/test-utils/tensors';
 import { registerWasmTrainingKernels } from './wasm-training.js';
 import { gemmModuleBytes } from './wasm-simd-kernels.js';
 import { installWasmGemm, setWasmGemm, singleThreadGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';

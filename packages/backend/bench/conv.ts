@@ -11,8 +11,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend/init-backend.js';
-import { restoreStockKernels } from '../src/backend/wasm-training.js';
+import { initBackend } from '../src/init-backend.js';
+import { restoreStockKernels } from '../src/wasm-training.js';
 import { initNodeBackend } from '../src/node/index.js';
 import { enableOnnxConvKernels, loadOnnxRuntimeBinding, onnxConvKernelsEnabled } from '../src/node/onnx-conv-kernels.js';
 import { median } from '../../../bench/results-file.js';

@@ -18,8 +18,8 @@
  * `initBackend` installs the product when wasm runs with more than one thread.
  */
 import { Worker } from 'node:worker_threads';
-import { setWasmGemmProvider, type WasmGemm } from '../backend/wasm-gemm.js';
-import { GEMM_ROWS, gemmModuleBytes, gemmSimd } from '../backend/wasm-simd-kernels.js';
+import { setWasmGemmProvider, type WasmGemm } from '../wasm-gemm.js';
+import { GEMM_ROWS, gemmModuleBytes, gemmSimd } from '../wasm-simd-kernels.js';
 
 // Control words (Int32Array over a SharedArrayBuffer; offsets are stored as unsigned 32-bit).
 const SEQ = 0; // main → worker: call number (1, 2, …; never 0); −1 = stop

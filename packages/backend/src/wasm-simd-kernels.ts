@@ -490,7 +490,7 @@ let relaxedKnown = false;
 /**
  * Whether this runtime validates WebAssembly relaxed SIMD (f32x4.relaxed_madd: a fused multiply-add on
  * CPUs with FMA). On by default in Chrome 114+ and Node 22+; Node 20 has it behind
- * `--experimental-wasm-relaxed-simd` (`enableWasmRelaxedSimd` from `@ragan/core/node` sets that flag).
+ * `--experimental-wasm-relaxed-simd` (`enableWasmRelaxedSimd` from `@ragan/backend/node` sets that flag).
  * Checked again until true, as that flag can be set at run time.
  */
 export function relaxedSimdSupported(): boolean {

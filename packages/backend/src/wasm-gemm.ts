@@ -8,7 +8,7 @@
  * - with one wasm thread (browsers without cross-origin isolation, Node by default) `initBackend`
  *   installs the one-thread product;
  * - with more, XNNPACK's threaded product stays, unless a provider spreads ours over threads of its own
- *   (in Node: `enableWasmThreads` from `@ragan/core/node` registers one, see wasm-gemm-threads.ts).
+ *   (in Node: `enableWasmThreads` from `@ragan/backend/node` registers one, see wasm-gemm-threads.ts).
  */
 import { gemmSimd } from './wasm-simd-kernels.js';
 

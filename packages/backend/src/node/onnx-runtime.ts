@@ -3,7 +3,7 @@
  * "not installed" and "installed but its native binding will not load" both mean "not available", with
  * the reason, never a throw.
  */
-import type { OrtModuleLike } from '../onnx/runtime.js';
+import type { OrtModuleLike } from '../onnx/ort-types.js';
 
 export type OnnxRuntimeProbe = { ok: true; ort: OrtModuleLike; version: string } | { ok: false; reason: string };
 

@@ -83,7 +83,7 @@ export async function loadOnnxRuntimeBinding(importModule: (specifier: string) =
   const m = ((mod as { default?: unknown }).default ?? mod) as { binding?: { InferenceSession?: unknown }; initOrt?: unknown };
   const Session = m?.binding?.InferenceSession as (new () => NativeSession) | undefined;
   if (typeof Session !== 'function' || typeof m.initOrt !== 'function') {
-    return { ok: false, reason: "onnxruntime-node's binding is not the one this version of @ragan/core knows (tested with 1.30)" };
+    return { ok: false, reason: "onnxruntime-node's binding is not the one this version of @ragan/backend knows (tested with 1.30)" };
   }
   const proto = Session.prototype as Partial<NativeSession>;
   if (typeof proto.loadModel !== 'function' || typeof proto.run !== 'function') {

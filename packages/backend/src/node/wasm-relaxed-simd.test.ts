@@ -1,14 +1,15 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fileUrl, runTsChild } from '../../test/child-process.js';
+import { fileUrl, runTsChild } from '@ragan/test-utils/child-process';
 
 // V8 flags are per process: the check runs in a child, so that this test process keeps Node's defaults.
 const here = path.dirname(fileURLToPath(import.meta.url));
+const pkgDir = path.join(here, '..', '..');
 const CHILD = `
-const simd = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'backend', 'wasm-simd-kernels.ts')))});
+const simd = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'wasm-simd-kernels.ts')))});
 const { enableWasmRelaxedSimd, initNodeBackend } = await import(${JSON.stringify(fileUrl(path.join(here, 'index.ts')))});
-const { wasmGemm } = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'backend', 'wasm-gemm.ts')))});
+const { wasmGemm } = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'wasm-gemm.ts')))});
 const before = simd.relaxedSimdSupported();
 const enabled = enableWasmRelaxedSimd();
 // the fused product against the plain one, on one memory
@@ -34,7 +35,7 @@ process.stdout.write(JSON.stringify({ before, enabled, fma: fused.fma, rel: wors
 
 describe('WebAssembly relaxed SIMD (fused multiply-adds in our matrix product)', () => {
   it('enableWasmRelaxedSimd turns it on in Node 20, the product then fuses and matches the plain one, and initNodeBackend installs it', async () => {
-    const out = JSON.parse(await runTsChild(CHILD, [], { name: 'relaxed SIMD child' })) as Record<string, unknown>;
+    const out = JSON.parse(await runTsChild(CHILD, [], { cwd: pkgDir, name: 'relaxed SIMD child' })) as Record<string, unknown>;
     // Node 20 has it behind a flag (false before), Node 22+ by default (true)
     expect(typeof out.before).toBe('boolean');
     expect(out.enabled).toBe(true);
@@ -45,9 +46,9 @@ describe('WebAssembly relaxed SIMD (fused multiply-adds in our matrix product)',
     expect(out.gemmFma).toBe(true);
   });
 
-  it('is not switched on by importing @ragan/core/node (nothing happens at import)', async () => {
+  it('is not switched on by importing @ragan/backend/node (nothing happens at import)', async () => {
     await import('./index.js');
-    const { relaxedSimdSupported } = await import('../backend/wasm-simd-kernels.js');
+    const { relaxedSimdSupported } = await import('../wasm-simd-kernels.js');
     // Node 20 has it only once asked (newer Node is expected to have it by default: not checked here)
     if (Number(process.versions.node.split('.')[0]) === 20) expect(relaxedSimdSupported()).toBe(false);
   });

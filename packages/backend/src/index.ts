@@ -1,4 +1,5 @@
-// Backend selection and training support (browser-safe). Node-only thread support: src/node/wasm-threads.ts.
+// @ragan/backend: browser-safe entry (no Node built-ins). Node-only parts (threads, relaxed SIMD in
+// Node 20, ONNX Runtime convolutions, initNodeBackend) live in '@ragan/backend/node'.
 export {
   BACKEND_PREFERENCE,
   initBackend,
@@ -8,6 +9,7 @@ export {
   type BackendProbe,
   type InitBackendOptions,
 } from './init-backend.js';
+export { BackendError, BackendUnavailableError, ConfigError, type BackendErrorCode, type BackendErrorOptions } from './errors.js';
 export { registerSecondOrderGradients } from './gradients.js';
 export {
   registerCpuFallback,
@@ -26,3 +28,13 @@ export {
 } from './wasm-winograd.js';
 export { setWasmGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';
 export { relaxedSimdSupported } from './wasm-simd-kernels.js';
+export {
+  encodeOnnxModel,
+  OnnxDataType,
+  type AttrValue,
+  type OnnxInitializer,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from './onnx/proto.js';
+export type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from './onnx/ort-types.js';

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { seededValues as values } from '../../test/helpers.js';
-import { singleThreadGemm, type WasmGemm } from '../backend/wasm-gemm.js';
-import { createThreadedGemm, STOP_WORKERS_FOR_TESTS, WORKERS_IN_USE_FOR_TESTS } from './wasm-gemm-threads.js';
+import { seededValues as values } from '@ragan/test-utils/tensors';
+import { singleThreadGemm, type WasmGemm } from '../wasm-gemm.js';
+import { STOP_WORKERS_FOR_TESTS, WORKERS_IN_USE_FOR_TESTS } from '../test-hooks.js';
+import { createThreadedGemm } from './wasm-gemm-threads.js';
 
 // A shared heap of our own (the test's wasm backend is the one-thread build, whose heap is not shared).
 const memory = new WebAssembly.Memory({ initial: 64, maximum: 256, shared: true }); // 4 MiB

@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeakedTensors, expectTensorsClose, seededValues as values, type ConvLayerCase } from '../../test/helpers.js';
-import {
-  registerCpuTrainingKernels,
-  registerWasmTrainingKernels,
-  restoreStockKernels,
-  setFilterGradBlockForTests,
-  WASM_CPU_FALLBACK_KERNELS,
-} from './wasm-training.js';
+import { expectNoLeakedTensors, expectTensorsClose, seededValues as values, type ConvLayerCase } from '@ragan/test-utils/tensors';
+import { registerCpuTrainingKernels, registerWasmTrainingKernels, restoreStockKernels, WASM_CPU_FALLBACK_KERNELS } from './wasm-training.js';
+import { setFilterGradBlockForTests } from './test-hooks.js';
 import { setWasmWinograd } from './wasm-winograd.js';
 import { heapMemory } from './wasm-heap.js';
 import { setWasmGemm, singleThreadGemm } from './wasm-gemm.js';

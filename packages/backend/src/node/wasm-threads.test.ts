@@ -2,20 +2,22 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { fileUrl, resolveFromCore, runTsChild } from '../../test/child-process.js';
-import { expectTensorsClose } from '../../test/helpers.js';
-import { initBackend } from '../backend/init-backend.js';
+import { fileUrl, resolverFrom, runTsChild } from '@ragan/test-utils/child-process';
+import { expectTensorsClose } from '@ragan/test-utils/tensors';
+import { initBackend } from '../init-backend.js';
 import { enableWasmThreads } from './wasm-threads.js';
 
 // Threads must be enabled before the wasm backend initialises, once per process: each case runs in a
 // child process, which must also exit by itself (idle pthreads must not keep it alive).
 const here = path.dirname(fileURLToPath(import.meta.url));
+const pkgDir = path.join(here, '..', '..');
+const resolveHere = resolverFrom(import.meta.url);
 const url = fileUrl;
 
 const CHILD = `
 const { enableWasmThreads } = await import(${JSON.stringify(url(path.join(here, 'wasm-threads.ts')))});
-const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'backend', 'init-backend.ts')))});
-const tfm = await import(${JSON.stringify(url(resolveFromCore('@tensorflow/tfjs')))});
+const { initBackend } = await import(${JSON.stringify(url(path.join(here, '..', 'init-backend.ts')))});
+const tfm = await import(${JSON.stringify(url(resolveHere('@tensorflow/tfjs')))});
 const tf = tfm.default ?? tfm;
 const threads = Number(process.argv[2]);
 const timeoutMs = process.argv[3] ? Number(process.argv[3]) : undefined;
@@ -45,6 +47,7 @@ interface ChildResult {
 
 async function runChild(threads: number, timeoutMs?: number): Promise<ChildResult> {
   const out = await runTsChild(CHILD, [String(threads), ...(timeoutMs === undefined ? [] : [String(timeoutMs)])], {
+    cwd: pkgDir,
     timeoutMs: 90_000,
     name: `child with ${threads} thread(s)`,
   });

@@ -7,7 +7,7 @@
  * through `importModule` (pnpm is strict: core itself cannot resolve the cli's optional dependencies).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BackendUnavailableError, ConfigError } from '../errors/index.js';
+import { BackendUnavailableError, ConfigError } from './errors.js';
 import { registerSecondOrderGradients } from './gradients.js';
 import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './wasm-training.js';
 import { prepareWasmWinograd, setWasmWinograd } from './wasm-winograd.js';
@@ -26,7 +26,7 @@ export interface InitBackendOptions {
   backend?: BackendName | 'auto';
   /**
    * wasm: XNNPACK threads, passed to `setThreadsCount` before the backend initialises. Browsers need
-   * cross-origin isolation for threads; in Node, threads need `beforeWasmInit` (see `@ragan/core/node`).
+   * cross-origin isolation for threads; in Node, threads need `beforeWasmInit` (see `@ragan/backend/node`).
    */
   threads?: number;
   /** Print nothing. Default false. */
@@ -41,7 +41,7 @@ export interface InitBackendOptions {
   importModule?: (specifier: string) => Promise<unknown>;
   /** Browser: where the tfjs-backend-wasm `.wasm` files are served (`setWasmPaths`). Node finds them itself. */
   wasmPaths?: string | Record<string, string>;
-  /** Runs once, just before the wasm backend initialises (Node: `enableWasmThreads` from `@ragan/core/node`). */
+  /** Runs once, just before the wasm backend initialises (Node: `enableWasmThreads` from `@ragan/backend/node`). */
   beforeWasmInit?: () => unknown;
   /**
    * cpu only: use the composite Conv2DBackpropFilter (per-tap matmuls, ~65× faster than tfjs's direct loop,
@@ -58,7 +58,7 @@ export interface InitBackendOptions {
    * wasm only: the Winograd convolutions' matrix products, and the filter gradients of stride-1
    * convolutions, by our own WebAssembly SIMD matrix product instead of XNNPACK's (bit-identical here;
    * 1.23–1.41× faster per thread). On one thread always; on more only
-   * where threads of its own can run it (Node, via `enableWasmThreads` from `@ragan/core/node`).
+   * where threads of its own can run it (Node, via `enableWasmThreads` from `@ragan/backend/node`).
    * Default true.
    */
   wasmGemm?: boolean;
@@ -443,7 +443,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       if (name === 'wasm' && opts.threads !== undefined && (info.threads ?? 1) < opts.threads) {
         notes.push(
           `${opts.threads} threads ` +
-            `requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/core/node' : '; browsers need cross-origin isolation'}`,
+            `requested${isNode() ? '; in Node enable them with enableWasmThreads from @ragan/backend/node' : '; browsers need cross-origin isolation'}`,
         );
       }
       log(`ragan: using ${line}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);

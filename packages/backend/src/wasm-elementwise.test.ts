@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededValues as values } from '../../test/helpers.js';
+import { seededValues as values } from '@ragan/test-utils/tensors';
 import { registerWasmTrainingKernels } from './wasm-training.js';
-import { elementwiseSimdBytesForTests } from './wasm-simd-kernels.js';
+import { elementwiseSimdBytesForTests } from './test-hooks.js';
 import { wasmElementwiseCalls } from './wasm-elementwise.js';
 
 let stockLeakyRelu: tf.KernelFunc;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeakedTensors, expectTensorsClose, seededValues as values } from '../../test/helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, seededValues as values } from '@ragan/test-utils/tensors';
 import { initBackend } from './init-backend.js';
 import { registerSecondOrderGradients } from './gradients.js';
 
