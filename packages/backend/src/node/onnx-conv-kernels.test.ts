@@ -385,7 +385,7 @@ describe('loadOnnxRuntimeBinding', () => {
     const r = await loadOnnxRuntimeBinding(() => Promise.resolve({ default: { binding: { InferenceSession: class {} }, initOrt: () => {} } }));
     expect(r).toEqual({ ok: false, reason: expect.stringMatching(/no synchronous loadModel\/run/) });
     const r2 = await loadOnnxRuntimeBinding(() => Promise.resolve({ binding: {} }));
-    expect(r2).toEqual({ ok: false, reason: expect.stringMatching(/not the one this version of @ragan\/core knows/) });
+    expect(r2).toEqual({ ok: false, reason: expect.stringMatching(/not the one this version of @ragan\/backend knows/) });
   });
 });
 
