@@ -43,7 +43,7 @@ export class ConfigError extends RaganError {
    * name in `initBackend`), as it was when that code lived in this package. (No class extends ConfigError.)
    */
   static override [Symbol.hasInstance](e: unknown): boolean {
-    return Object.prototype.isPrototypeOf.call(ConfigError.prototype, e) || e instanceof BackendConfigError;
+    return Object.prototype.isPrototypeOf.call(ConfigError.prototype, e as object) || e instanceof BackendConfigError;
   }
 }
 
