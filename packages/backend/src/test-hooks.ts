@@ -3,7 +3,7 @@
  * entry of the package (package.json `exports` does not list it, tsup does not build it): only this
  * package's own tests import it, by a relative path.
  */
-export { setFilterGradBlockForTests } from './wasm-training.js';
+export { setFilterGradBlockForTests } from './wasm-training/conv-filter-grad.js';
 export { setWinogradChunkForTests } from './wasm-winograd.js';
 export { elementwiseSimdBytesForTests, winogradGradSimdBytesForTests, winogradSimdBytesForTests } from './wasm-simd-kernels.js';
 export { STOP_WORKERS_FOR_TESTS, WORKERS_IN_USE_FOR_TESTS } from './node/wasm-gemm-threads.js';
