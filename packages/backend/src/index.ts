@@ -27,7 +27,7 @@ export {
   type WasmWinogradOptions,
 } from './wasm-winograd.js';
 export { setWasmGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';
-export { relaxedSimdSupported } from './wasm-simd-kernels.js';
+export { relaxedSimdSupported } from './wasm-gemm-simd.js';
 export {
   encodeOnnxModel,
   OnnxDataType,

@@ -5,5 +5,6 @@
  */
 export { setFilterGradBlockForTests } from './wasm-training/conv-filter-grad.js';
 export { setWinogradChunkForTests } from './wasm-winograd.js';
-export { elementwiseSimdBytesForTests, winogradGradSimdBytesForTests, winogradSimdBytesForTests } from './wasm-simd-kernels.js';
+export { elementwiseSimdBytesForTests } from './wasm-elementwise-simd.js';
+export { winogradGradSimdBytesForTests, winogradSimdBytesForTests } from './wasm-winograd-simd.js';
 export { STOP_WORKERS_FOR_TESTS, WORKERS_IN_USE_FOR_TESTS } from './node/wasm-gemm-threads.js';

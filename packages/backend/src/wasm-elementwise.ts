@@ -1,6 +1,6 @@
 /**
  * Elementwise kernels and reductions of the wasm backend in our own WebAssembly SIMD
- * (wasm-simd-kernels.ts), where tfjs-backend-wasm 4.22's are far from the memory bound:
+ * (wasm-elementwise-simd.ts), where tfjs-backend-wasm 4.22's are far from the memory bound:
  * - `LeakyRelu` is a scalar loop there, ≈10 ms per million floats against ≈1 ms in 128-bit SIMD. The
  *   `paper` generator runs it 26 times per 256² image: 270 ms of a 3.5 s forward pass.
  * - `Sum` and `Mean` over leading or middle axes (per channel, per image and channel: batch norm,
@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { elementwiseSimd, type ElementwiseSimd } from './wasm-simd-kernels.js';
+import { elementwiseSimd, type ElementwiseSimd } from './wasm-elementwise-simd.js';
 import { heapMemory, heapOffset } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;

@@ -4,11 +4,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededValues as values } from '@ragan/test-utils/tensors';
 import { registerWasmTrainingKernels } from './wasm-training.js';
-import { gemmModuleBytes } from './wasm-simd-kernels.js';
+import { gemmModuleBytes } from './wasm-gemm-simd.js';
 import { installWasmGemm, setWasmGemm, singleThreadGemm, wasmGemm, type WasmGemm } from './wasm-gemm.js';
 import { winogradConv3x3, winogradTransforms } from './wasm-winograd.js';
 import { heapMemory } from './wasm-heap.js';
-import { F4 } from './wasm-simd-kernels.js';
+import { F4 } from './wasm-winograd-simd.js';
 
 let be: BackendWasm;
 let gemm: WasmGemm;

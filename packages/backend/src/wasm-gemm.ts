@@ -1,5 +1,5 @@
 /**
- * Our own float32 matrix product on the wasm heap (the `gemm` loop of wasm-simd-kernels.ts), used
+ * Our own float32 matrix product on the wasm heap (the `gemm` loop of wasm-gemm-simd.ts), used
  * instead of XNNPACK's for the Winograd convolution's products (wasm-winograd.ts) and for the filter
  * gradient of stride-1 convolutions in training (wasm-training.ts).
  *
@@ -10,7 +10,7 @@
  * - with more, XNNPACK's threaded product stays, unless a provider spreads ours over threads of its own
  *   (in Node: `enableWasmThreads` from `@ragan/backend/node` registers one, see wasm-gemm-threads.ts).
  */
-import { gemmSimd } from './wasm-simd-kernels.js';
+import { gemmSimd } from './wasm-gemm-simd.js';
 
 /** A matrix product over the wasm heap (byte offsets; float32, row-major). */
 export interface WasmGemm {

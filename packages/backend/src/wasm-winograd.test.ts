@@ -4,7 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { seededValues as values, type ConvLayerCase, type ConvPad } from '@ragan/test-utils/tensors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './wasm-training.js';
-import { F2, F4, winogradGradSimd, type WinogradMatrices } from './wasm-simd-kernels.js';
+import { F2, F4, winogradGradSimd, type WinogradMatrices } from './wasm-winograd-simd.js';
 import { setWinogradChunkForTests, winogradGradSimdBytesForTests, winogradSimdBytesForTests } from './test-hooks.js';
 import { setWasmGemm, singleThreadGemm } from './wasm-gemm.js';
 import { heapMemory } from './wasm-heap.js';

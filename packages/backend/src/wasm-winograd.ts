@@ -8,7 +8,7 @@
  * output tile from an α×α input tile (α = m + 2) with α² multiplies per channel pair instead of 9m²:
  * for m = 4, 36 instead of 144, all in 36 matrix products. The transforms are
  * a few additions per element, done straight on the wasm heap by our own WebAssembly SIMD loops
- * (wasm-simd-kernels.ts); the products by our own matrix product (wasm-gemm.ts) where it runs, else
+ * (wasm-winograd-simd.ts); the products by our own matrix product (wasm-gemm.ts) where it runs, else
  * XNNPACK's.
  *
  *   U_k = (G g Gᵀ)_k      weights  [3, 3, Ci, Co] → α² × [Ci, Co]
@@ -35,7 +35,7 @@ import {
   type WinogradGradSimd,
   type WinogradMatrices,
   type WinogradSimd,
-} from './wasm-simd-kernels.js';
+} from './wasm-winograd-simd.js';
 import { wasmGemmFor, type WasmGemm } from './wasm-gemm.js';
 import { heapMemory, heapOffset } from './wasm-heap.js';
 

@@ -1,5 +1,5 @@
 /**
- * Our wasm matrix product (backend/wasm-gemm.ts) on several threads in Node: worker threads that
+ * Our wasm matrix product (../wasm-gemm.ts) on several threads in Node: worker threads that
  * instantiate the product's module on the wasm backend's own shared heap, each taking a band of rows.
  *
  * Why: the product is 1.23–1.41× XNNPACK's speed per thread here, but runs on the calling thread only,
@@ -19,7 +19,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setWasmGemmProvider, type WasmGemm } from '../wasm-gemm.js';
-import { GEMM_ROWS, gemmModuleBytes, gemmSimd } from '../wasm-simd-kernels.js';
+import { GEMM_ROWS, gemmModuleBytes, gemmSimd } from '../wasm-gemm-simd.js';
 
 // Control words (Int32Array over a SharedArrayBuffer; offsets are stored as unsigned 32-bit).
 const SEQ = 0; // main → worker: call number (1, 2, …; never 0); −1 = stop

@@ -7,7 +7,7 @@ import { fileUrl, runTsChild } from '@ragan/test-utils/child-process';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkgDir = path.join(here, '..', '..');
 const CHILD = `
-const simd = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'wasm-simd-kernels.ts')))});
+const simd = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'wasm-gemm-simd.ts')))});
 const { enableWasmRelaxedSimd, initNodeBackend } = await import(${JSON.stringify(fileUrl(path.join(here, 'index.ts')))});
 const { wasmGemm } = await import(${JSON.stringify(fileUrl(path.join(here, '..', 'wasm-gemm.ts')))});
 const before = simd.relaxedSimdSupported();
@@ -48,7 +48,7 @@ describe('WebAssembly relaxed SIMD (fused multiply-adds in our matrix product)',
 
   it('is not switched on by importing @ragan/backend/node (nothing happens at import)', async () => {
     await import('./index.js');
-    const { relaxedSimdSupported } = await import('../wasm-simd-kernels.js');
+    const { relaxedSimdSupported } = await import('../wasm-gemm-simd.js');
     // Node 20 has it only once asked (newer Node is expected to have it by default: not checked here)
     if (Number(process.versions.node.split('.')[0]) === 20) expect(relaxedSimdSupported()).toBe(false);
   });
