@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
-/** The conv layer every section times (packages/core/bench/conv.ts), in the tfjs figures' notation. */
+/** The conv layer every section times (packages/backend/bench/conv.ts), in the tfjs figures' notation. */
 export const CONV_SHAPE = 'x[1,64,64,128] w[3,3,128,128] same';
 /** Its floating-point operations per run (2 per multiply-add). */
 export const CONV_FLOP = 2 * 64 * 64 * 128 * 128 * 9;

@@ -13,7 +13,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
       onwarn(warning, warn) {
-        // core loads the wasm backend with a dynamic import; face-api imports it statically: one chunk, as meant.
+        // @ragan/backend loads the wasm backend with a dynamic import; face-api imports it statically: one chunk, as meant.
         if (/tfjs-backend-wasm.*is dynamically imported by .*but also statically imported/s.test(warning.message)) return;
         warn(warning);
       },

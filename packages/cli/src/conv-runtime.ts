@@ -10,7 +10,7 @@
  *   (tfjs-node's native kernels and GPUs are left alone; the cpu backend is a slow reference).
  */
 import { ConfigError, type BackendInfo } from '@ragan/core';
-import { enableOnnxConvKernels, loadOnnxRuntimeBinding } from '@ragan/core/node';
+import { enableOnnxConvKernels, loadOnnxRuntimeBinding } from '@ragan/backend/node';
 import { importFromCli } from './import-module.js';
 
 export const CONV_RUNTIMES = ['auto', 'onnx', 'wasm'] as const;

@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError, OnnxMismatchError, createOnnxGenerator, type BackendInfo, type Generator, type GeneratorForward } from '@ragan/core';
-import { loadOnnxRuntime } from '@ragan/core/node';
+import { loadOnnxRuntime } from '@ragan/backend/node';
 import { importFromCli } from './import-module.js';
 
 export const RUNTIMES = ['auto', 'onnx', 'tfjs'] as const;

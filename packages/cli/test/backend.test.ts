@@ -70,4 +70,20 @@ describe('the backend line', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('ragan: --threads: must be a whole number from 1 to 64, got "0"');
   }, 180_000);
+
+  it("@ragan/backend's errors print as one line without a stack: an unavailable backend, an unknown RAGAN_BACKEND", async () => {
+    const grey = join(tmp, 'grey-errors.png');
+    writeFileSync(
+      grey,
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+        .png()
+        .toBuffer(),
+    );
+    const missing = await runCli(['align', grey, '--out', join(tmp, 'out-errors')], { backend: 'tensorflow' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ragan: Backend 'tensorflow' is not available: .*docs\/backends\.md/)]);
+    const unknown = await runCli(['align', grey, '--out', join(tmp, 'out-errors')], { backend: 'bogus' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ragan: RAGAN_BACKEND: unknown backend 'bogus'/)]);
+  }, 180_000);
 });

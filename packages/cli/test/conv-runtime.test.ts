@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, initBackend, type BackendInfo } from '@ragan/core';
-import { disableOnnxConvKernels, onnxConvKernelsEnabled, onnxConvStats } from '@ragan/core/node';
+import { disableOnnxConvKernels, onnxConvKernelsEnabled, onnxConvStats } from '@ragan/backend/node';
 import { applyConvRuntime } from '../src/conv-runtime.js';
 
 const notInstalled = async (): Promise<unknown> => {

@@ -17,11 +17,11 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initNodeBackend } from '../src/node/index.js';
+import { initNodeBackend } from '@ragan/backend/node';
 import { resolveModelConfig } from '../src/config/presets.js';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
 import { VERSION } from '../src/version.js';
-import { benchConv, useOnnxConvs } from './conv.js';
+import { benchConv, useOnnxConvs } from '../../backend/bench/conv.js';
 import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 import { median, writeSectionResults } from '../../../bench/results-file.js';
 

@@ -11,8 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { initNodeBackend } from '../src/node/index.js';
-import { enableOnnxConvKernels, loadOnnxRuntimeBinding } from '../src/node/onnx-conv-kernels.js';
+import { enableOnnxConvKernels, initNodeBackend, loadOnnxRuntimeBinding } from '@ragan/backend/node';
 import { trainFixture, type Preset } from './fixtures.js';
 
 const { values } = parseArgs({

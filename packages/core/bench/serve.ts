@@ -7,7 +7,7 @@
  *   tsx --conditions=@ragan/source bench/serve.ts --threads 2
  *
  * Requests (networks and tensors are built on first use and kept until `reset`):
- *   conv OP [onnx]            3×3 conv 128→128 at 64², batch 1: forward | inputGrad | filterGrad (as bench/conv.ts)
+ *   conv OP [onnx]            3×3 conv 128→128 at 64², batch 1: forward | inputGrad | filterGrad (as packages/backend/bench/conv.ts)
  *   gen PRESET B wasm|onnx    generator forward, B images (onnx: onnxruntime-node, checked against tfjs)
  *   train PRESET B [onnx]     one GanTrainer.trainStep with R1 (as core-bench.ts)
  * A trailing `onnx` on conv and train runs the wasm backend's convolutions in ONNX Runtime
@@ -16,10 +16,9 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { initNodeBackend } from '../src/node/index.js';
+import { disableOnnxConvKernels, initNodeBackend } from '@ragan/backend/node';
 import { createOnnxGenerator, type OrtModuleLike } from '../src/onnx/runtime.js';
-import { disableOnnxConvKernels } from '../src/node/onnx-conv-kernels.js';
-import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from './conv.js';
+import { stride1ConvOps, useOnnxConvs, type ConvBenchOp } from '../../backend/bench/conv.js';
 import { generatorFixture, trainFixture, type Preset } from './fixtures.js';
 const PRESETS: readonly string[] = ['tiny', 'small', 'paper'];
 

@@ -54,10 +54,7 @@ export {
   type BackendInfo,
   type BackendProbe,
   type InitBackendOptions,
-} from './backend/init-backend.js';
-export { registerWasmTrainingKernels, registerCpuTrainingKernels, registerSecondOrderGradients, registerCpuFallback } from './backend/index.js';
-export { setWasmWinograd, wasmWinogradCalls, prepareWasmWinograd, type WasmWinogradOptions } from './backend/index.js';
-export { relaxedSimdSupported, setWasmGemm, wasmGemm, type WasmGemm } from './backend/index.js';
+} from '@ragan/backend';
 export { VERSION } from './version.js';
 export * from './geometry/index.js';
 export * from './photo/index.js';

@@ -4,7 +4,7 @@ import { FFHQ_AGING_GROUPS } from './config/age-groups.js';
 import { ConfigError, ShapeError } from './errors/index.js';
 import { ageStrip, describeAgeTarget, parseAgeTarget, reage, reageFaces } from './inference.js';
 import { createRagan, type RaganModel } from './ragan.js';
-import { expectTensorsClose } from '../test/helpers.js';
+import { expectTensorsClose } from '@ragan/test-utils/tensors';
 
 describe('reage / ageStrip', () => {
   let model: RaganModel;

@@ -121,8 +121,8 @@ export interface ReageFacesOptions {
 }
 
 /**
- * Runs the generator somewhere else (ONNX Runtime: `createOnnxGenerator(...).apply`): same contract as
- * `Generator.apply` in inference mode. The returned tensor is the caller's.
+ * Runs the generator somewhere else than tfjs (the exported generator in another runtime, as core exports
+ * it): same contract as `Generator.apply` in inference mode. The returned tensor is the caller's.
  */
 export type GeneratorForward = (x: tf.Tensor4D, mask: tf.Tensor4D, target: tf.Tensor2D) => Promise<tf.Tensor4D>;
 
@@ -270,7 +270,7 @@ function fromSide(out: tf.Tensor4D, input: tf.Tensor4D, crop: tf.Tensor4D, mask:
 
 /**
  * `reageFaces` for an array of crops, awaiting the generator: with `opts.forward` the generator runs
- * there (ONNX Runtime), else as `reageFaces` does. Same arguments and result otherwise.
+ * there (in another runtime), else as `reageFaces` does. Same arguments and result otherwise.
  */
 export async function reageFacesAsync(
   generator: Generator,

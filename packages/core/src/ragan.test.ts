@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from './io/store.js';
 import { groupTarget } from './models/targets.js';
 import { createRagan, exportGenerator, loadGenerator, loadRaganModel, saveRaganModel } from './ragan.js';
-import { expectTensorsClose } from '../test/helpers.js';
+import { expectTensorsClose } from '@ragan/test-utils/tensors';
 
 describe('RaganModel folders', () => {
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { groupTarget } from '../src/models/targets.js';
 import { l1Loss } from '../src/losses/index.js';
 import { createRagan, type RaganModel } from '../src/ragan.js';
 import { GanTrainer } from '../src/training/gan-trainer.js';
-import { wasmWinogradCalls } from '../src/backend/wasm-winograd.js';
+import { wasmWinogradCalls } from '@ragan/backend';
 import { describeBackends } from './helpers.js';
 import { ellipseMask, loadFaces } from '@ragan/test-utils/faces';
 

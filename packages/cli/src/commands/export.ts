@@ -23,7 +23,8 @@ import {
   type Generator,
   type ModelManifest,
 } from '@ragan/core';
-import { fsStore, loadOnnxRuntime } from '@ragan/core/node';
+import { loadOnnxRuntime } from '@ragan/backend/node';
+import { fsStore } from '@ragan/core/node';
 import { importFromCli } from '../import-module.js';
 import { writeAtomic } from '../write-atomic.js';
 import { readCacheIndex } from '@ragan/data';

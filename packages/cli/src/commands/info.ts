@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { VERSION as CORE_VERSION } from '@ragan/core';
 import { probeBackends, type BackendName } from '@ragan/core';
-import { loadOnnxRuntime, loadOnnxRuntimeBinding } from '@ragan/core/node';
+import { loadOnnxRuntime, loadOnnxRuntimeBinding } from '@ragan/backend/node';
 import { CLI_VERSION } from '../version.js';
 import { importFromCli } from '../import-module.js';
 

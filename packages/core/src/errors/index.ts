@@ -3,6 +3,8 @@
  * the CLI prints a RaganError as one line and exits non-zero.
  */
 
+import { ConfigError as BackendConfigError } from '@ragan/backend';
+
 const MARKER = Symbol.for('ragan.error');
 
 export type RaganErrorCode = 'RAGAN_ERROR' | 'CONFIG_ERROR' | 'DATASET_ERROR' | 'CHECKPOINT_ERROR' | 'MODEL_LOAD_ERROR' | 'BACKEND_UNAVAILABLE' | 'SHAPE_ERROR';
@@ -34,6 +36,14 @@ export class ConfigError extends RaganError {
     super(`${field}: ${message}`, 'CONFIG_ERROR', options);
     this.name = 'ConfigError';
     this.field = field;
+  }
+
+  /**
+   * `e instanceof ConfigError` is also true for the ConfigError of @ragan/backend (an unknown backend
+   * name in `initBackend`), as it was when that code lived in this package. (No class extends ConfigError.)
+   */
+  static override [Symbol.hasInstance](e: unknown): boolean {
+    return Object.prototype.isPrototypeOf.call(ConfigError.prototype, e as object) || e instanceof BackendConfigError;
   }
 }
 
@@ -67,17 +77,11 @@ export class ModelLoadError extends RaganError {
   }
 }
 
-/** A requested backend cannot be used here; `installHint` says what to install. */
-export class BackendUnavailableError extends RaganError {
-  readonly backend: string;
-  readonly installHint: string;
-  constructor(backend: string, message: string, installHint: string, options: RaganErrorOptions = {}) {
-    super(`${message}${installHint ? ` ${installHint}` : ''}`, 'BACKEND_UNAVAILABLE', options);
-    this.name = 'BackendUnavailableError';
-    this.backend = backend;
-    this.installHint = installHint;
-  }
-}
+/**
+ * A requested backend cannot be used here; `installHint` says what to install. `initBackend` throws it,
+ * from @ragan/backend: it has RaganError's marker and code (`RaganError.isInstance` is true), not its class.
+ */
+export { BackendUnavailableError } from '@ragan/backend';
 
 /** A tensor argument has the wrong shape; raised before tfjs would fail deep inside a kernel. */
 export class ShapeError extends RaganError {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_TEST_BACKENDS, useStockBackend } from '../../test/helpers.js';
 import { oneHot } from '../ops/one-hot.js';
 import { ConditionalBatchNorm } from './conditional-batch-norm.js';
 import { Conv2D } from './conv2d.js';
@@ -97,11 +97,10 @@ const cases: Array<{
   },
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of MODEL_TEST_BACKENDS) {
   describe(`layers [${backend}]`, () => {
     beforeAll(async () => {
-      await tf.setBackend(backend);
-      await tf.ready();
+      await useStockBackend(backend);
     });
 
     for (const c of cases) {

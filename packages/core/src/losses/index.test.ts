@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maxGradientDifference } from '../../test/helpers.js';
+import { maxGradientDifference } from '@ragan/test-utils/tensors';
 import { createRagan } from '../ragan.js';
 import {
   ageClassificationLoss,

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import type { Module } from '../layers/module.js';

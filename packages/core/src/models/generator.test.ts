@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FFHQ_AGING_GROUPS } from '../config/age-groups.js';
 import { PRESETS, resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import type { Module } from '../layers/module.js';
-import { maxGradientDifference } from '../../test/helpers.js';
+import { maxGradientDifference } from '@ragan/test-utils/tensors';
+import { MODEL_TEST_BACKENDS, TRAINING_BACKEND, useStockBackend, type ModelTestBackend } from '../../test/helpers.js';
 import { createGenerator, disposeEncoded, type Generator } from './generator.js';
 import { ageTarget, groupTarget } from './targets.js';
 
@@ -42,15 +42,14 @@ function inputs(config: ModelConfig, n: number, seed: number, maskValue?: number
   return { x, mask };
 }
 
-const configs = { cpu: MICRO, wasm: PRESETS.tiny } as const;
+const configs: Record<ModelTestBackend, ModelConfig> = { cpu: MICRO, [TRAINING_BACKEND]: PRESETS.tiny };
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of MODEL_TEST_BACKENDS) {
   const config = configs[backend];
   describe(`generator [${backend}] ${config.resolution}px`, () => {
     let g: Generator;
     beforeAll(async () => {
-      await tf.setBackend(backend);
-      await tf.ready();
+      await useStockBackend(backend);
       g = createGenerator(config, { seed: 5 });
       randomiseCbn(g, 100);
     });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TRAINING_BACKEND, useStockBackend } from '../../test/helpers.js';
 import { LATS_GROUPS } from '../config/age-groups.js';
 import { PRESETS, type PresetName } from '../config/presets.js';
 import { createAgeClassifier } from './age-classifier.js';
@@ -46,18 +46,18 @@ describe('preset shapes', () => {
     checkPreset('tiny', 1, 64);
   });
 
-  it('tiny [wasm], batch 2', async () => {
-    await tf.setBackend('wasm');
+  it(`tiny [${TRAINING_BACKEND}], batch 2`, async () => {
+    await useStockBackend(TRAINING_BACKEND);
     checkPreset('tiny', 2, 64);
   });
 
-  it('small [wasm], batch 1', async () => {
-    await tf.setBackend('wasm');
+  it(`small [${TRAINING_BACKEND}], batch 1`, async () => {
+    await useStockBackend(TRAINING_BACKEND);
     checkPreset('small', 1, 128);
   });
 
-  it('paper [wasm], batch 1 (G at 64px, D and C at 256px)', async () => {
-    await tf.setBackend('wasm');
+  it(`paper [${TRAINING_BACKEND}], batch 1 (G at 64px, D and C at 256px)`, async () => {
+    await useStockBackend(TRAINING_BACKEND);
     checkPreset('paper', 1, 64);
   });
 });

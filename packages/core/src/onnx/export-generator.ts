@@ -15,7 +15,7 @@ import type { ModulatedConv2D } from '../layers/modulated-conv2d.js';
 import type { Generator } from '../models/generator.js';
 import { numGroups } from '../config/presets.js';
 import { VERSION } from '../version.js';
-import { encodeOnnxModel, type AttrValue, type OnnxInitializer, type OnnxNode } from './proto.js';
+import { encodeOnnxModel, type AttrValue, type OnnxInitializer, type OnnxNode } from '@ragan/backend';
 
 /** The opset the graph is written for (ReduceMean still takes `axes` as an attribute in 17). */
 export const ONNX_OPSET = 17;

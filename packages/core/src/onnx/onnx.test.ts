@@ -6,11 +6,11 @@ import { groupTarget, ageTarget } from '../models/targets.js';
 import { resolveModelConfig, type ModelConfig } from '../config/presets.js';
 import { getAgeGroupSet } from '../config/age-groups.js';
 import { reageFaces, reageFacesAsync } from '../inference.js';
-import { loadOnnxRuntime } from '../node/onnx-runtime.js';
-import { encodeOnnxModel } from './proto.js';
+import { loadOnnxRuntime } from '@ragan/backend/node';
+import { encodeOnnxModel } from '@ragan/backend';
 import { generatorToOnnx } from './export-generator.js';
 import { createOnnxGenerator, OnnxMismatchError, type OrtModuleLike } from './runtime.js';
-import { expectTensorsClose } from '../../test/helpers.js';
+import { expectTensorsClose } from '@ragan/test-utils/tensors';
 
 const ortModule = ort as unknown as OrtModuleLike;
 

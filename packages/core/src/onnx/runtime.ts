@@ -2,27 +2,16 @@
  * Runs the generator through ONNX Runtime (`onnxruntime-node` in Node, `onnxruntime-web` in browsers),
  * checked against tfjs: a session is only handed out when its output matches `Generator.apply` within
  * a tolerance (default 1e-4) on a probe batch. The caller passes the ONNX Runtime module: @ragan/core
- * does not depend on it (it is large and optional); `loadOnnxRuntime` in `@ragan/core/node` finds it.
+ * does not depend on it (it is large and optional); `loadOnnxRuntime` in `@ragan/backend/node` finds it.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { OrtModuleLike, OrtSessionLike } from '@ragan/backend';
 import { ModelLoadError } from '../errors/index.js';
 import type { Generator } from '../models/generator.js';
 import { generatorToOnnx, ONNX_INPUTS, ONNX_OUTPUT } from './export-generator.js';
 
-/** The part of ONNX Runtime's JavaScript API used here (onnxruntime-common's types, structurally). */
-export interface OrtTensorLike {
-  readonly data: unknown;
-  readonly dims: readonly number[];
-  dispose?(): void;
-}
-export interface OrtSessionLike {
-  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
-  release?(): Promise<void>;
-}
-export interface OrtModuleLike {
-  InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSessionLike> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensorLike;
-}
+/** The part of ONNX Runtime's JavaScript API used here (onnxruntime-common's types, structurally), from @ragan/backend. */
+export type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '@ragan/backend';
 
 /** The tolerance `createOnnxGenerator` checks by default (max absolute difference, outputs in [-1, 1]). */
 export const ONNX_TOLERANCE = 1e-4;

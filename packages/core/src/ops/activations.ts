@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerSecondOrderGradients } from '../backend/gradients.js';
+import { registerSecondOrderGradients } from '@ragan/backend';
 
 /**
  * Leaky ReLU, `x` for x > 0 and `slope * x` otherwise.
@@ -9,10 +9,10 @@ import { registerSecondOrderGradients } from '../backend/gradients.js';
  *
  * tfjs's own kernel: its gradient uses `greater`, which tfjs 4.22 cannot differentiate, so R1 (a
  * gradient of a gradient through the discriminator) needs the zero gradients for comparison ops that
- * registerSecondOrderGradients() adds. We register them here on first use (idempotent, global, no
+ * registerSecondOrderGradients() (from @ragan/backend) adds. We register them here on first use (idempotent, global, no
  * backend chosen), so models work for R1 even before initBackend. Compared with the earlier
  * `x * step(x)` form this keeps one tensor fewer alive per activation for the backward pass, which
- * matters on the 4 GiB wasm heap.
+ * matters on a backend with a 4 GiB heap.
  */
 export function leakyRelu<T extends tf.Tensor>(x: T, slope = 0.2): T {
   ensureGradients();

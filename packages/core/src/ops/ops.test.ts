@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_TEST_BACKENDS, useStockBackend } from '../../test/helpers.js';
 import { leakyRelu } from './activations.js';
 import { minibatchGroupSize, minibatchStddev } from './minibatch-stddev.js';
 import { demodulationCoefficients, modulatedConv2d } from './modulated-conv2d.js';
@@ -19,11 +19,10 @@ function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol = 1e-5): void {
 
 const rand = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of MODEL_TEST_BACKENDS) {
   describe(`ops [${backend}]`, () => {
     beforeAll(async () => {
-      await tf.setBackend(backend);
-      await tf.ready();
+      await useStockBackend(backend);
     });
 
     it('leakyRelu matches tf.leakyRelu', () => {

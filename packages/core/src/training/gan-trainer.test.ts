@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRagan, type RaganModel } from '../ragan.js';
-import { initBackend } from '../backend/init-backend.js';
+import { useTrainingBackend } from '../../test/helpers.js';
 import { Adam } from './adam.js';
 import { shiftImages } from '../ops/resample.js';
 import { GanTrainer } from './gan-trainer.js';
@@ -17,8 +17,8 @@ const snapshot = (m: { weights(): { name: string; variable: tf.Variable }[] }) =
 describe('GanTrainer', () => {
   let model: RaganModel;
   beforeAll(async () => {
-    // wasm is the training backend; the cpu backend's own filter gradient is ~1000× slower
-    await initBackend({ backend: 'wasm', quiet: true });
+    // the training backend: the cpu backend's own filter gradient is ~1000× slower
+    await useTrainingBackend();
   });
   afterEach(() => model?.dispose());
 

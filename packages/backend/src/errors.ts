@@ -1,0 +1,52 @@
+/**
+ * The two errors `initBackend` throws. They carry RAGAN.ts's error marker (`Symbol.for('ragan.error')`)
+ * and a `code`, so `RaganError.isInstance` in `@ragan/core` (and the `ragan` command's one-line error
+ * printing) recognises them, though this package does not depend on core.
+ */
+
+const MARKER = Symbol.for('ragan.error');
+
+export type BackendErrorCode = 'CONFIG_ERROR' | 'BACKEND_UNAVAILABLE';
+
+export interface BackendErrorOptions {
+  cause?: unknown;
+}
+
+/** Base of this package's errors: a message that says what to do, and a `code`. */
+export class BackendError extends Error {
+  readonly code: BackendErrorCode;
+  readonly [MARKER] = true;
+
+  constructor(message: string, code: BackendErrorCode, options: BackendErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BackendError';
+    this.code = code;
+  }
+
+  /** True for an error of this package or of `@ragan/core` (any copy of either: they share the marker). */
+  static isInstance(e: unknown): e is BackendError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** An option or `RAGAN_BACKEND` value is invalid; `field` names it. */
+export class ConfigError extends BackendError {
+  readonly field: string;
+  constructor(field: string, message: string, options: BackendErrorOptions = {}) {
+    super(`${field}: ${message}`, 'CONFIG_ERROR', options);
+    this.name = 'ConfigError';
+    this.field = field;
+  }
+}
+
+/** A requested backend cannot be used here; `installHint` says what to install. */
+export class BackendUnavailableError extends BackendError {
+  readonly backend: string;
+  readonly installHint: string;
+  constructor(backend: string, message: string, installHint: string, options: BackendErrorOptions = {}) {
+    super(`${message}${installHint ? ` ${installHint}` : ''}`, 'BACKEND_UNAVAILABLE', options);
+    this.name = 'BackendUnavailableError';
+    this.backend = backend;
+    this.installHint = installHint;
+  }
+}
