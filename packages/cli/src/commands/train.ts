@@ -87,8 +87,8 @@ export function trainDefaultsHelp(): string {
     `Defaults (a --config file or a flag sets any of them): preset ${d.preset}, steps ${d.steps}, batch ${d.batch}, seed ${d.seed};`,
     `Adam lr ${d.optimizer.lr}, betas ${d.optimizer.beta1} / ${d.optimizer.beta2}, style path lr ×${d.optimizer.styleLrMultiplier}; EMA decay ${d.emaDecay};`,
     `R1 gamma ${d.r1.gamma} every ${d.r1.every} steps; loss weights adv ${l.adv}, age ${l.age}, rec ${l.rec}, cyc ${l.cyc}, idFeature ${l.idFeature},`,
-    `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}); flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ` +
-      `${d.sampleEvery},`,
+    `idNetwork ${l.idNetwork} (used only with identityNetwork: ${d.identityNetwork}), chroma ${l.chroma} (colour cues in the face, after a 4×4 blur);`,
+    `flip ${d.flip ? 'on' : 'off'}; logEvery ${d.logEvery}, sampleEvery ${d.sampleEvery},`,
     `checkpointEvery ${d.checkpointEvery}, keepCheckpoints ${d.keepCheckpoints} (on that schedule, plus the newest); spikeFactor ${d.spikeFactor}`,
     `(a step whose largest gradient is that many times its typical value is discarded; 0: off); no checkpointMinutes, evalEvery or ageShift unless set.`,
   ].join('\n');

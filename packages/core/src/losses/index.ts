@@ -9,3 +9,4 @@ export { r1Penalty, r1PenaltyWithLogits } from './r1.js';
 export { ageClassificationLoss } from './age.js';
 export { l1Loss } from './l1.js';
 export { cosineIdentityLoss } from './identity.js';
+export { chromaLoss } from './chroma.js';

@@ -133,6 +133,24 @@ describe('GanTrainer', () => {
     t.dispose();
   });
 
+  it('chroma > 0 adds the colour-cue term to G: its value is chromaLoss of the step, weighted into g_total', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const plain = new GanTrainer({ ...model, numGroups: 10, seed: 4 });
+    const b = batch();
+    const without = plain.trainStep(b);
+    plain.dispose();
+    model.dispose();
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10, seed: 4, lossWeights: { chroma: 5 } });
+    const r = t.trainStep(b);
+    expect(without.losses.g_chroma).toBeUndefined();
+    expect(r.losses.g_chroma).toBeGreaterThan(0);
+    // same weights, same draws: G's total differs by exactly the weighted new term
+    expect(r.losses.g_total! - without.losses.g_total!).toBeCloseTo(5 * r.losses.g_chroma!, 4);
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+  });
+
   it('emaWarmup ramps the EMA decay up: min(emaDecay, (1 + t) / (10 + t)); the first step keeps 10 % of the old EMA', () => {
     model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
     const t = new GanTrainer({ ...model, numGroups: 10, emaDecay: 0.999, emaWarmup: true });

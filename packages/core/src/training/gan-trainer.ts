@@ -3,6 +3,7 @@ import { ShapeError } from '../errors/index.js';
 import { Rng, type NamedWeight } from '../layers/module.js';
 import {
   ageClassificationLoss,
+  chromaLoss,
   cosineIdentityLoss,
   discriminatorAdversarialLoss,
   generatorAdversarialLoss,
@@ -44,9 +45,11 @@ export interface LossWeights {
   cyc: number;
   idFeature: number;
   idNetwork: number;
+  /** Colour-cue loss (`chromaLoss` of x' against x in the face mask) [ours]; 0 (off) by default. */
+  chroma: number;
 }
 
-export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1 };
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0 };
 
 export interface GanTrainerArgs {
   generator: TrainableGenerator;
@@ -121,6 +124,9 @@ export interface StepResult {
   /** The largest absolute gradient of D's and of G's weights this step (a blow-up shows here first). */
   gradMax: { d: number; g: number };
 }
+
+/** The chroma loss's blur: 4×4 at 64² and up (an eye is about 8 px wide at 64²), less on the tiny test models. */
+const chromaPool = (size: number) => [4, 2].find((p) => size % p === 0 && size >= 16 * p) ?? 1;
 
 const oneHot = (idx: readonly number[], k: number) => tf.tidy(() => tf.oneHot(tf.tensor1d(idx as number[], 'int32'), k).toFloat() as tf.Tensor2D);
 
@@ -290,6 +296,7 @@ export class GanTrainer {
           if (w.idFeature > 0) terms.push(part('g_id_feature', w.idFeature, l1Loss(fIdOf(xt, onFake), fIdOf(images, onImages))));
         }
         if (E && w.idNetwork > 0) terms.push(part('g_id_network', w.idNetwork, cosineIdentityLoss(E(xt), E(images))));
+        if (w.chroma > 0) terms.push(part('g_chroma', w.chroma, chromaLoss(xt, images, masks, chromaPool(images.shape[1]))));
         return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
       }, gVars);
       losses.g_total = g.value.dataSync()[0]!;

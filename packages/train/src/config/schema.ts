@@ -46,9 +46,11 @@ export const TrainConfigSchema = z
         cyc: z.number().min(0).default(10),
         idFeature: z.number().min(0).default(1),
         idNetwork: z.number().min(0).default(1),
+        /** Colour-cue loss [ours]: chroma change of x' in the face mask, after a 4×4 blur. */
+        chroma: z.number().min(0).default(0),
       })
       .strict()
-      .default({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1 }),
+      .default({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0 }),
     /** Use face-api's 128-D face embedding for the identity-network loss. */
     identityNetwork: z.boolean().default(false),
     flip: z.boolean().default(true),
