@@ -117,6 +117,8 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Formats accepted (sharp's names). Default SUPPORTED_IMAGE_FORMATS; photos: PHOTO_FORMATS. */
   formats?: readonly string[];
+  /** What the image is for, in the words of an error: a data set's (default; `--max-pixels` raises the limit) or a photo's (no flag: scale it down). */
+  purpose?: 'dataset' | 'photo';
 }
 
 /** Photos (`ragan age`, `ragan align`) may also be AVIF, which sharp reports as `heif`. */
@@ -154,11 +156,13 @@ export async function probeImage(input: Buffer, options: DecodeOptions = {}): Pr
   const { width, height } = meta;
   if (!width || !height) throw new ImageFileError(name, 'corrupt', `the ${formatName(format)} header has no image size`);
   if (width * height > maxPixels) {
+    const size = `${width}×${height} = ${fmtPixels(width * height)}, over the ${fmtPixels(maxPixels)} limit`;
     throw new ImageFileError(
       name,
       'too-large',
-      `declares ${width}×${height} = ${fmtPixels(width * height)}, over the ${fmtPixels(maxPixels)} limit (decompression-bomb guard; raise --max-pixels if ` +
-        `the image is genuine)`,
+      options.purpose === 'photo'
+        ? `is ${size} for photos; scale it down first`
+        : `declares ${size} (decompression-bomb guard; raise --max-pixels if the image is genuine)`,
     );
   }
   return { format, width, height, channels: meta.channels ?? 3, orientation: meta.orientation ?? 1 };
