@@ -36,7 +36,12 @@ export interface PhotoReadOptions {
   maxBytes?: number;
 }
 
-const photoDecodeOptions = (name: string, o: PhotoReadOptions) => ({ name, maxPixels: o.maxPixels ?? MAX_PHOTO_PIXELS, formats: PHOTO_FORMATS, purpose: 'photo' as const });
+const photoDecodeOptions = (name: string, o: PhotoReadOptions) => ({
+  name,
+  maxPixels: o.maxPixels ?? MAX_PHOTO_PIXELS,
+  formats: PHOTO_FORMATS,
+  purpose: 'photo' as const,
+});
 
 /**
  * Checks a photo before anything slow happens (loading a model): the path names a readable, non-empty
