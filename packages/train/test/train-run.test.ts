@@ -220,8 +220,12 @@ describe('runTraining', () => {
     const s1 = source();
     await runTraining({ runDir: run, config: { ...config, steps: 3 }, source: s1 });
     s1.close?.();
+    // a run records its cache's path: a snapshot (meant for another machine) leaves it out
+    const cfgFile = join(run, 'config.json');
+    writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), data: '/somewhere/cache128' }));
     const snapDir = join(tmp(), 'snap');
     const r = await writeSnapshot(run, snapDir, { metricsEvery: 2 });
+    expect(JSON.parse(readFileSync(join(snapDir, 'config.json'), 'utf8'))).not.toHaveProperty('data');
     expect(r.step).toBe(3);
     // no sample grid by default: it shows training faces
     expect(r.files.filter((f) => !f.startsWith('checkpoints/'))).toEqual(['config.json', 'metrics.jsonl']);

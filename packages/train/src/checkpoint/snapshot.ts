@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, saveModelFolder } from '@ragan/core';
@@ -113,7 +113,9 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
       extra: { ...ck.state, snapshot: info } as unknown as Record<string, unknown>,
       dtype: 'float16',
     });
-    await copyFile(join(runDir, 'config.json'), join(tmp, 'config.json'));
+    // without `data`: a cache path of the machine that made the snapshot (resuming it names the cache with --data)
+    const { data: _data, ...portable } = config as Record<string, unknown>;
+    await writeFile(join(tmp, 'config.json'), `${JSON.stringify(portable, null, 2)}\n`);
     const enc = new TextEncoder();
     const evals = (await readMetrics(join(runDir, 'evals.jsonl'))).filter((r) => r.step <= ck.step);
     if (evals.length) await fsStore(tmp).write('evals.jsonl', enc.encode(`${evals.map((r) => JSON.stringify(r)).join('\n')}\n`));
