@@ -10,3 +10,4 @@ export { ageClassificationLoss } from './age.js';
 export { l1Loss } from './l1.js';
 export { cosineIdentityLoss } from './identity.js';
 export { chromaLoss } from './chroma.js';
+export { BRIGHTNESS_MARGIN, brightnessLoss } from './brightness.js';

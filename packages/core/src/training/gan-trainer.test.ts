@@ -151,6 +151,24 @@ describe('GanTrainer', () => {
     t.dispose();
   });
 
+  it('brightness > 0 adds the brightness-cue term to G, weighted into g_total', () => {
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const plain = new GanTrainer({ ...model, numGroups: 10, seed: 4 });
+    const b = batch();
+    const without = plain.trainStep(b);
+    plain.dispose();
+    model.dispose();
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const t = new GanTrainer({ ...model, numGroups: 10, seed: 4, lossWeights: { brightness: 5 } });
+    const r = t.trainStep(b);
+    expect(without.losses.g_brightness).toBeUndefined();
+    // an untrained generator's face is far from the input's brightness: the term is charged
+    expect(r.losses.g_brightness).toBeGreaterThan(0);
+    expect(r.losses.g_total! - without.losses.g_total!).toBeCloseTo(5 * r.losses.g_brightness!, 4);
+    tf.dispose([b.images, b.masks]);
+    t.dispose();
+  });
+
   it('emaWarmup ramps the EMA decay up: min(emaDecay, (1 + t) / (10 + t)); the first step keeps 10 % of the old EMA', () => {
     model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
     const t = new GanTrainer({ ...model, numGroups: 10, emaDecay: 0.999, emaWarmup: true });

@@ -3,6 +3,7 @@ import { ShapeError } from '../errors/index.js';
 import { Rng, type NamedWeight } from '../layers/module.js';
 import {
   ageClassificationLoss,
+  brightnessLoss,
   chromaLoss,
   cosineIdentityLoss,
   discriminatorAdversarialLoss,
@@ -47,9 +48,11 @@ export interface LossWeights {
   idNetwork: number;
   /** Colour-cue loss (`chromaLoss` of x' against x in the face mask) [ours]; 0 (off) by default. */
   chroma: number;
+  /** Brightness-cue loss (`brightnessLoss` of x' against x in the face mask) [ours]; 0 (off) by default. */
+  brightness: number;
 }
 
-export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0 };
+export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0, brightness: 0 };
 
 export interface GanTrainerArgs {
   generator: TrainableGenerator;
@@ -125,7 +128,7 @@ export interface StepResult {
   gradMax: { d: number; g: number };
 }
 
-/** The chroma loss's blur: 4×4 at 64² and up (an eye is about 8 px wide at 64²), less on the tiny test models. */
+/** The chroma and brightness losses' blur: 4×4 at 64² and up (an eye is about 8 px wide at 64²), less on the tiny test models. */
 const chromaPool = (size: number) => [4, 2].find((p) => size % p === 0 && size >= 16 * p) ?? 1;
 
 const oneHot = (idx: readonly number[], k: number) => tf.tidy(() => tf.oneHot(tf.tensor1d(idx as number[], 'int32'), k).toFloat() as tf.Tensor2D);
@@ -297,6 +300,7 @@ export class GanTrainer {
         }
         if (E && w.idNetwork > 0) terms.push(part('g_id_network', w.idNetwork, cosineIdentityLoss(E(xt), E(images))));
         if (w.chroma > 0) terms.push(part('g_chroma', w.chroma, chromaLoss(xt, images, masks, chromaPool(images.shape[1]))));
+        if (w.brightness > 0) terms.push(part('g_brightness', w.brightness, brightnessLoss(xt, images, masks, chromaPool(images.shape[1]))));
         return terms.length ? (tf.addN(terms) as tf.Scalar) : tf.scalar(0);
       }, gVars);
       losses.g_total = g.value.dataSync()[0]!;

@@ -6,7 +6,7 @@ describe('resolveTrainConfig', () => {
   it('fills the spec defaults', () => {
     const c = resolveTrainConfig({});
     expect(c.optimizer).toEqual({ lr: 1e-3, beta1: 0, beta2: 0.99, styleLrMultiplier: 0.01 });
-    expect(c.losses).toEqual({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0 });
+    expect(c.losses).toEqual({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0, brightness: 0 });
     expect(c.r1.gamma).toBe(10);
     expect(c.emaDecay).toBe(0.999);
     expect(c.resolvedModel).toEqual(PRESETS.tiny);

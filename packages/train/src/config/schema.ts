@@ -48,9 +48,11 @@ export const TrainConfigSchema = z
         idNetwork: z.number().min(0).default(1),
         /** Colour-cue loss [ours]: chroma change of x' in the face mask, after a 4×4 blur. */
         chroma: z.number().min(0).default(0),
+        /** Brightness-cue loss [ours]: brightness change of x' in the face mask beyond 0.25, after a 4×4 blur. */
+        brightness: z.number().min(0).default(0),
       })
       .strict()
-      .default({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0 }),
+      .default({ adv: 1, age: 1, rec: 10, cyc: 10, idFeature: 1, idNetwork: 1, chroma: 0, brightness: 0 }),
     /** Use face-api's 128-D face embedding for the identity-network loss. */
     identityNetwork: z.boolean().default(false),
     flip: z.boolean().default(true),
