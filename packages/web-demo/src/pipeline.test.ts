@@ -7,7 +7,7 @@ import { findPhotoFaces, pasteFaces, reageCrops } from '@ragan/data';
 import { writeRotatedSample6 } from '@ragan/test-utils/sample-faces';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agePhoto, DEMO_REAGE_OPTIONS, fitSize, prepareFaces, rgbaToRgb, rgbToRgba, type PreparedFace } from './pipeline.js';
-import { syntheticLandmarks68, testPhoto } from './test-fixtures.js';
+import { syntheticLandmarks68, testPhoto } from '@ragan/test-utils/photos';
 
 /** A tiny untrained generator whose CBN parameters differ per group (as the demo's fallback model), so that ages differ. */
 function tinyGenerator(resolution: number, alignment?: typeof UTKFACE_ALIGN): Generator {

@@ -14,7 +14,7 @@ import { applyAffine } from '@ragan/core';
 import { alignFacesInImage, alignPhoto, type AlignedPhoto } from './align-faces.js';
 import { alignFace } from '@ragan/core';
 import { pasteBack } from '@ragan/core';
-import { psnr } from '../testing/images.js';
+import { psnr } from '@ragan/test-utils/photos';
 
 const sample6 = join(faceApiPackageDir(), 'demo', 'sample6.jpg');
 let group: AlignedPhoto;

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../faces/image.js';
-import { syntheticLandmarks68 } from '../faces/fixtures.js';
+import { psnr, syntheticLandmarks68, testPhoto } from '@ragan/test-utils/photos';
 import { landmarkMask } from '@ragan/core';
 import { applyAffine, composeAffine, invertAffine, type Affine } from '@ragan/core';
 import { alignFace } from '@ragan/core';
 import { ffhqAlignQuad } from '@ragan/core';
 import { checkPhotoFile, readPhoto } from './photo.js';
 import { pasteBack, warpAffine } from '@ragan/core';
-import { testPhoto, psnr } from '../testing/images.js';
 
 describe('affine helpers', () => {
   it('invert and compose round-trip', () => {

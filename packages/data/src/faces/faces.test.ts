@@ -15,7 +15,7 @@ import { faceApiPackageDir, getFaceApi } from './face-api.js';
 import type { RgbImage } from './image.js';
 import { ALIGNED_FACE_BOXES, landmarkMaskProvider, NoFaceError, plausibleAlignedLandmarks } from './mask-provider.js';
 import { landmarksInBox } from './detect.js';
-import { syntheticLandmarks68 } from './fixtures.js';
+import { syntheticLandmarks68 } from '@ragan/test-utils/photos';
 import { disposeFaceModels, loadFaceModels } from './models.js';
 import { findPhotoFaces } from '../reage/reage-photo.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticLandmarks68 } from './fixtures.js';
+import { syntheticLandmarks68 } from '@ragan/test-utils/photos';
 import { landmarkMask, landmarkMaskPolygon } from '@ragan/core';
 import { featherMask, fillPolygon } from '@ragan/core';
 
