@@ -1,10 +1,11 @@
 /**
  * Face-detector recall on hard cases, and false faces on images without one (issue 22).
  *
- *   pnpm --filter @ragan/data exec tsx --conditions=@ragan/source bench/detector-recall.ts [--faces 100] [--out FILE]
+ *   pnpm --filter @ragan/data exec tsx --conditions=@ragan/source bench/detector-recall.ts [--faces 100] [--offset 0] [--out FILE]
  *
  * The hard cases are made from UTKFace chips (../shared/data/utkface/UTKFace, read-only; nothing is
- * written but the JSON): a fixed sample of chips (every 1 in N of the sorted names), each turned into
+ * written but the JSON): a fixed sample of chips (every N-th of the sorted names, starting at
+ * `--offset`: offsets 0 and 1 give disjoint samples, one to choose thresholds on, one to check them), each turned into
  * seven images: the chip itself (the face fills the frame), padded into a canvas three times its size,
  * shrunk to 48 px in a 640×480 canvas, rotated by 15-30° either way, darkened to a quarter, blurred
  * (σ 3), and JPEG-compressed at quality 8. The true face is the chip's own 68 landmarks (face-api's net
@@ -14,6 +15,9 @@
  * Images without a face: noise, gradients, stripes and the parts of face-api's six sample photos away
  * from every face (MIT; in its npm package).
  *
+ * The detectors are measured as the photo pipeline runs them (`detectWith`): `ssd`, `blazeface` (two
+ * passes, the image and a padded copy) and `auto` (SSD plus BlazeFace's confirmed faces).
+ *
  * Writes bench/results/detector-recall.json (recall per detector and case, false faces, alignment error).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,8 +26,17 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '@ragan/core/node';
-import { ALIGNED_FACE_BOXES, detectFaces, faceApiPackageDir, landmarksInBox, loadFaceModels, readPhoto, type Point2, type RgbImage } from '../src/index.js';
-import { detectBlazeFace, loadBlazeFace } from '../src/faces/blazeface.js';
+import {
+  ALIGNED_FACE_BOXES,
+  detectWith,
+  faceApiPackageDir,
+  landmarksInBox,
+  loadFaceModels,
+  readPhoto,
+  type FaceDetector,
+  type Point2,
+  type RgbImage,
+} from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, def: string) => {
@@ -31,6 +44,7 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? process.argv[i + 1]! : def;
 };
 const FACES = Number(arg('faces', '100'));
+const OFFSET = Number(arg('offset', '0'));
 const OUT = resolve(arg('out', join(here, '..', '..', '..', 'bench', 'results', 'detector-recall.json')));
 const UTK = resolve(here, '..', '..', '..', '..', 'shared', 'data', 'utkface', 'UTKFace');
 
@@ -138,19 +152,11 @@ const squareAround = (b: Found['box'], grow = 1) => {
   return { x: b.x + b.width / 2 - side / 2, y: b.y + b.height / 2 - side / 2, width: side, height: side };
 };
 
-/** BlazeFace runs at this score; recall and false faces are then counted at each of THRESHOLDS. */
-const BLAZE_MIN = 0.3;
-const THRESHOLDS = [0.5, 0.6, 0.7, 0.75, 0.8];
+const DETECTORS = ['ssd', 'blazeface', 'auto'] as const satisfies readonly FaceDetector[];
+type Det = (typeof DETECTORS)[number];
 
-async function ssd(image: RgbImage): Promise<Found[]> {
-  return (await detectFaces(image, { minConfidence: 0.5 })).map((f) => ({ box: f.box, lm: f.landmarks68, score: f.score }));
-}
-async function blaze(image: RgbImage): Promise<Found[]> {
-  const out: Found[] = [];
-  for (const f of await detectBlazeFace(image, { minConfidence: BLAZE_MIN })) {
-    out.push({ box: f.box, lm: await landmarksInBox(image, squareAround(f.box, 1.1)), score: f.score });
-  }
-  return out;
+async function detect(det: Det, image: RgbImage): Promise<Found[]> {
+  return (await detectWith(det, image, { minConfidence: 0.5 })).map((f) => ({ box: f.box, lm: f.landmarks68, score: f.score }));
 }
 
 /** The found face that matches the truth, if any. */
@@ -183,7 +189,7 @@ async function noFaceImages(): Promise<Array<{ name: string; image: RgbImage }>>
   // the sample photos outside every face: tiles of 320 px that hold no face box of either detector
   for (const s of ['sample1.jpg', 'sample2.jpg', 'sample3.jpg', 'sample4.jpg', 'sample5.jpg', 'sample6.jpg']) {
     const photo = (await readPhoto(join(faceApiPackageDir(), 'demo', s))).image;
-    const boxes = [...(await ssd(photo)), ...(await blaze(photo))].map((f) => squareAround(f.box, 1.6));
+    const boxes = [...(await detect('ssd', photo)), ...(await detect('blazeface', photo))].map((f) => squareAround(f.box, 1.6));
     const T = 320;
     for (let y = 0; y + T <= photo.height; y += T) {
       for (let x = 0; x + T <= photo.width; x += T) {
@@ -199,103 +205,71 @@ async function noFaceImages(): Promise<Array<{ name: string; image: RgbImage }>>
 
 await initNodeBackend({ backend: 'wasm', threads: 1, quiet: true });
 await loadFaceModels({ detector: 'ssd', age: false, recognition: false });
-await loadBlazeFace();
 
 const names = readdirSync(UTK)
   .filter((f) => /^\d+_[01]_\d_\d+\.jpg\.chip\.jpg$/.test(f))
   .sort();
-const every = Math.max(1, Math.floor(names.length / FACES));
-const sample = names.filter((_, i) => i % every === 0).slice(0, FACES);
+const every = Math.max(2, Math.floor(names.length / FACES));
+if (!(Number.isInteger(OFFSET) && OFFSET >= 0 && OFFSET < every)) throw new Error(`--offset must be an integer in [0, ${every})`);
+const sample = names.filter((_, i) => i % every === OFFSET).slice(0, FACES);
 const box = ALIGNED_FACE_BOXES['utkface-crop']!;
-type Det = 'ssd' | 'blazeface' | 'either';
-const stats: Record<string, { n: number; found: Record<Det, number>; align: Record<Det, number[]>; blazeScores: number[]; ssdFound: boolean[] }> = {};
+const stats: Record<string, { n: number; found: Record<Det, number>; align: Record<Det, number[]> }> = {};
 const t0 = performance.now();
 for (const [k, file] of sample.entries()) {
   const chip = (await readPhoto(join(UTK, file))).image;
   const lm = await landmarksInBox(chip, { x: box.x * chip.width, y: box.y * chip.height, width: box.width * chip.width, height: box.height * chip.height });
   for (const kind of CASES) {
-    const hard = await makeCase(file, chip, lm, kind, k * 7 + CASES.indexOf(kind));
-    const st = (stats[kind] ??= {
-      n: 0,
-      found: { ssd: 0, blazeface: 0, either: 0 },
-      align: { ssd: [], blazeface: [], either: [] },
-      blazeScores: [],
-      ssdFound: [],
-    });
+    const hard = await makeCase(file, chip, lm, kind, (OFFSET * FACES + k) * 7 + CASES.indexOf(kind));
+    const st = (stats[kind] ??= { n: 0, found: { ssd: 0, blazeface: 0, auto: 0 }, align: { ssd: [], blazeface: [], auto: [] } });
     st.n++;
-    const ms = match(await ssd(hard.image), hard.lm);
-    const mb = match(
-      (await blaze(hard.image)).sort((p, q) => q.score - p.score),
-      hard.lm,
-    );
-    if (ms) {
-      st.found.ssd++;
-      st.align.ssd.push(alignError(ms, hard.lm));
+    for (const det of DETECTORS) {
+      const m = match(await detect(det, hard.image), hard.lm);
+      if (!m) continue;
+      st.found[det]++;
+      st.align[det].push(alignError(m, hard.lm));
     }
-    if (mb && mb.score >= 0.5) {
-      st.found.blazeface++;
-      st.align.blazeface.push(alignError(mb, hard.lm));
-    }
-    st.blazeScores.push(mb?.score ?? 0);
-    st.ssdFound.push(!!ms);
-    if (ms || (mb && mb.score >= 0.5)) st.found.either++;
   }
   if ((k + 1) % 10 === 0) process.stderr.write(`${k + 1}/${sample.length} chips, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 }
-const falses: Record<string, number> = { ssd: 0, blazeface: 0 };
-const falseScores: Record<string, Array<{ image: string; score: number }>> = { ssd: [], blazeface: [] };
+const falses: Record<Det, number> = { ssd: 0, blazeface: 0, auto: 0 };
+const falseScores: Record<Det, Array<{ image: string; score: number }>> = { ssd: [], blazeface: [], auto: [] };
 const empty = await noFaceImages();
 for (const { name, image } of empty) {
-  const a = await detectFaces(image, { minConfidence: 0.5 });
-  const b = await detectBlazeFace(image, { minConfidence: BLAZE_MIN });
-  falses.ssd! += a.length;
-  falses.blazeface! += b.filter((f) => f.score >= 0.5).length;
-  for (const f of a) falseScores.ssd!.push({ image: name, score: Math.round(f.score * 1000) / 1000 });
-  for (const f of b) falseScores.blazeface!.push({ image: name, score: Math.round(f.score * 1000) / 1000 });
+  for (const det of DETECTORS) {
+    const found = await detect(det, image);
+    falses[det] += found.length;
+    for (const f of found) falseScores[det].push({ image: name, score: Math.round(f.score * 1000) / 1000 });
+  }
 }
 const median = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! : null);
 const p90 = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.9)]! : null);
-const total = { n: 0, ssd: 0, blazeface: 0, either: 0 };
+const per = <T>(f: (d: Det) => T) => Object.fromEntries(DETECTORS.map((d) => [d, f(d)])) as Record<Det, T>;
+const total = { n: 0, found: per(() => 0) };
 const rows = CASES.map((c) => {
   const s = stats[c]!;
   total.n += s.n;
-  total.ssd += s.found.ssd;
-  total.blazeface += s.found.blazeface;
-  total.either += s.found.either;
+  for (const d of DETECTORS) total.found[d] += s.found[d];
   return {
     case: c,
     images: s.n,
-    recall: { ssd: s.found.ssd / s.n, blazeface: s.found.blazeface / s.n, either: s.found.either / s.n },
-    alignErrorMedian: { ssd: median(s.align.ssd), blazeface: median(s.align.blazeface) },
-    alignErrorP90: { ssd: p90(s.align.ssd), blazeface: p90(s.align.blazeface) },
-    /** SSD at 0.5, or BlazeFace at each threshold */
-    recallSsdOrBlazeAt: Object.fromEntries(THRESHOLDS.map((t) => [t, s.blazeScores.filter((b, i) => b >= t || s.ssdFound[i]).length / s.n])),
-    recallBlazeAt: Object.fromEntries(THRESHOLDS.map((t) => [t, s.blazeScores.filter((b) => b >= t).length / s.n])),
+    recall: per((d) => s.found[d] / s.n),
+    alignErrorMedian: per((d) => median(s.align[d])),
+    alignErrorP90: per((d) => p90(s.align[d])),
   };
 });
-const all = CASES.flatMap((c) => stats[c]!.blazeScores.map((b, i) => ({ b, s: stats[c]!.ssdFound[i]! })));
-const byThreshold = THRESHOLDS.map((t) => ({
-  blazeThreshold: t,
-  recallBlaze: all.filter((x) => x.b >= t).length / all.length,
-  recallSsdOrBlaze: all.filter((x) => x.b >= t || x.s).length / all.length,
-  falseFacesBlaze: falseScores.blazeface!.filter((f) => f.score >= t).length,
-  falseFacesSsdOrBlaze: falseScores.blazeface!.filter((f) => f.score >= t).length + falses.ssd!,
-}));
 const result = {
   what: 'face-detector recall on hard cases made from UTKFace chips; false faces on images without one',
   date: new Date().toISOString(),
   chips: sample.length,
+  offset: OFFSET,
   minConfidence: 0.5,
   cases: rows,
-  overall: { images: total.n, recall: { ssd: total.ssd / total.n, blazeface: total.blazeface / total.n, either: total.either / total.n } },
+  overall: { images: total.n, recall: per((d) => total.found[d] / total.n) },
   noFace: { images: empty.length, falseFaces: falses, scores: falseScores },
-  byThreshold,
   seconds: Math.round((performance.now() - t0) / 1000),
 };
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-console.log(JSON.stringify(result.overall), JSON.stringify(result.noFace));
-
-for (const b of byThreshold) console.log(JSON.stringify(b));
+console.log(JSON.stringify(result.overall), JSON.stringify(result.noFace.falseFaces));
 for (const r of rows) console.log(r.case.padEnd(8), JSON.stringify(r.recall), 'align median', JSON.stringify(r.alignErrorMedian));
 tf.disposeVariables();

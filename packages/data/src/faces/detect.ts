@@ -79,11 +79,17 @@ export async function onSmallerCopy(
   const sx = image.width / size.width;
   const sy = image.height / size.height;
   const faces = await detect(await resizeRgb(image, size.width, size.height));
-  return faces.map((f) => ({
-    box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
-    score: f.score,
-    landmarks68: f.landmarks68.map((p): Point2 => [p[0] * sx, p[1] * sy]),
-  }));
+  const scale = (p: Point2): Point2 => [p[0] * sx, p[1] * sy];
+  return faces.map((f) => {
+    // a detector's own point sets (BlazeFace's keypoints) scale with the rest; its other fields are kept as they are
+    const extra = 'keypoints' in f && Array.isArray(f.keypoints) ? { keypoints: (f.keypoints as Point2[]).map(scale) } : {};
+    return {
+      ...f,
+      ...extra,
+      box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
+      landmarks68: f.landmarks68.map(scale),
+    };
+  });
 }
 
 /**

@@ -1,15 +1,18 @@
 export { loadFaceModels, disposeFaceModels, type FaceModels, type FaceModelsOptions } from './models.js';
 export { faceApiPackageDir, faceApiModelDir } from './face-api.js';
 export { DEFAULT_DETECT_MAX_PIXELS, detectFaces, detectionSize, landmarksInBox, type DetectedFace, type DetectFacesOptions } from './detect.js';
-export { AUTO_BLAZEFACE_MIN, detectWith, FACE_DETECTORS, type DetectWithOptions, type FaceDetector } from './detectors.js';
+export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT, detectWith, FACE_DETECTORS, type DetectWithOptions, type FaceDetector } from './detectors.js';
 export {
+  BLAZEFACE_PAD,
   blazeFaceModelDir,
   boxIoU,
   detectBlazeFace,
   detectFacesBlazeFace,
   disposeBlazeFace,
+  eyeDisagreement,
   loadBlazeFace,
   mergeDetections,
+  type BlazeDetectedFace,
   type BlazeFaceDetection,
   type BlazeFaceOptions,
 } from './blazeface.js';

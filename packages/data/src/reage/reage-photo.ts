@@ -42,7 +42,8 @@ export interface FindFacesOptions extends PhotoFaceOptions {
    * Face detector. `ssd` (default): face-api's SSD MobileNetV1; `tiny`: faster, misses small faces;
    * `blazeface`: MediaPipe's BlazeFace (finds dark, blurred, rotated and frame-filling faces SSD misses,
    * but not faces under about 1/12 of the photo's longer side); `auto`: both, SSD's faces plus BlazeFace's
-   * others at a score of at least max(minConfidence, AUTO_BLAZEFACE_MIN).
+   * others at a score of at least max(minConfidence, AUTO_BLAZEFACE_MIN), or at least minConfidence where
+   * face-api's landmarks agree with BlazeFace's eyes (AUTO_EYE_AGREEMENT).
    */
   detector?: FaceDetector;
   /** Minimum detector confidence. Default 0.5. */
