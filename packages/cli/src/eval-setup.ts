@@ -86,7 +86,8 @@ export const faceRegionOf = (reader: CacheReader): 'aligned' | 'full' => (reader
  * every other group with the EMA generator and measures them with face-api's age regressor and 128-D
  * embedding, as `ragan eval` does (fewer faces, and only age and identity). Returns flat numbers for
  * RUN/evals.jsonl: overall hit rate and within-one rate, mean estimated age and hit rate per target
- * group, identity share under 0.6 and mean distance, and face-api's hit rate on the inputs themselves.
+ * group, identity share under 0.6 and mean distance, face-api's hit rate on the inputs themselves, and
+ * the share of the face painted darker/brighter or recoloured (`brightCue`, `colourCue`: the cues metric).
  */
 export async function trainingEvaluator(
   cacheDir: string,
@@ -100,7 +101,7 @@ export async function trainingEvaluator(
   const region = faceRegionOf(reader);
   await loadFaceModels({ detector: 'tiny', landmarks: 'tiny', age: true, recognition: true });
   const nets = faceApiNetworks(region);
-  const metrics = defaultMetrics().pick(['age', 'identity']);
+  const metrics = defaultMetrics().pick(['age', 'identity', 'cues']);
   return {
     close: () => reader.close(),
     async evaluate(generator, step) {
@@ -132,6 +133,8 @@ export async function trainingEvaluator(
         inputsHitRate: age.inputs.hitRate,
         identityShare: id.shareBelowThreshold,
         identityDistance: id.meanDistance,
+        brightCue: r.metrics.cues?.brightShare ?? null,
+        colourCue: r.metrics.cues?.colourShare ?? null,
       };
       age.perGroup.forEach((g) => {
         out[`age:${g.group}`] = g.meanEstimatedAge;

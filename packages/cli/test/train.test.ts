@@ -76,6 +76,26 @@ describe('ragan train (end to end on real faces, 16 px)', () => {
     expect(existsSync(join(root, 'y'))).toBe(false);
   }, 120_000);
 
+  it('measures the fixed test faces as it trains: age, identity and cue shares in evals.jsonl, plotted in report.html', async () => {
+    const evalCfg = join(root, 'eval-config.json');
+    writeFileSync(evalCfg, JSON.stringify({ ...JSON.parse(readFileSync(cfg, 'utf8')), evalEvery: 2, evalFaces: 3 }));
+    const run = join(root, 'evals');
+    const r = await ragan(['train', '--config', evalCfg, '--data', cache, '--out', run, '--steps', '2', '--backend', 'wasm', '--classifier-steps', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await readMetrics(join(run, 'evals.jsonl'));
+    expect(rows.map((row) => row.step)).toEqual([0, 2]);
+    for (const row of rows as Array<Record<string, unknown>>) {
+      expect(row.faces).toBe(3);
+      for (const k of ['hitRate', 'withinOne', 'identityShare', 'brightCue', 'colourCue']) {
+        expect(typeof row[k], k).toBe('number');
+        expect(row[k] as number, k).toBeGreaterThanOrEqual(0);
+        expect(row[k] as number, k).toBeLessThanOrEqual(1);
+      }
+    }
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    expect(html).toContain('painted darker/brighter (brightCue) or recoloured (colourCue)');
+  }, 600_000);
+
   it('survives kill -9 at random moments: every resume starts from the last complete checkpoint', async () => {
     const run = join(root, 'run');
     const total = 40;

@@ -104,7 +104,7 @@ follows @ragan/eval's results.schema.json.`;
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, speed')
+    .description('evaluate a model (or the identity/random baseline) on a cache split: age, identity, realism, background, cues, speed')
     .requiredOption(
       '--model <dir|bundled|identity|random>',
       `model folder (manifest.json + weights); bundled: the ${BUNDLED_MODEL_NAME} model shipped with @ragan/cli; or a baseline: identity, random (a folder ` +
@@ -128,7 +128,7 @@ export function registerEval(program: Command): void {
         .default('auto'),
     )
     .addOption(new Option('--runtime <name>', RUNTIME_HELP).choices([...RUNTIMES]).default('auto'))
-    .option('--metrics <list>', 'comma-separated subset of the metrics (default: all): age,identity,realism,background,speed')
+    .option('--metrics <list>', 'comma-separated subset of the metrics (default: all): age,identity,realism,background,cues,speed')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: EvalFlags) => {
       const metrics = flags.metrics

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useStockBackend } from '../../test/helpers.js';
-import { BRIGHTNESS_MARGIN, brightnessLoss } from './brightness.js';
+import { BRIGHTNESS_MARGIN, brightnessLoss } from './cues.js';
 
 describe('brightnessLoss', () => {
   let ones: tf.Tensor4D;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useStockBackend } from '../../test/helpers.js';
-import { chromaLoss } from './chroma.js';
+import { chromaLoss } from './cues.js';
 
 describe('chromaLoss', () => {
   beforeAll(async () => {

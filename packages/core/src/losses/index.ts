@@ -9,5 +9,4 @@ export { r1Penalty, r1PenaltyWithLogits } from './r1.js';
 export { ageClassificationLoss } from './age.js';
 export { l1Loss } from './l1.js';
 export { cosineIdentityLoss } from './identity.js';
-export { chromaLoss } from './chroma.js';
-export { BRIGHTNESS_MARGIN, brightnessLoss } from './brightness.js';
+export { BRIGHTNESS_MARGIN, brightnessLoss, chromaLoss, cueMaps, type CueMaps } from './cues.js';

@@ -37,7 +37,7 @@ describe('MetricRegistry', () => {
 
   it('holds the built-ins in order; refuses duplicates and bad names; pick() names an unknown metric', () => {
     const r = defaultMetrics();
-    expect(r.list().map((m) => m.name)).toEqual(['age', 'identity', 'realism', 'background', 'speed']);
+    expect(r.list().map((m) => m.name)).toEqual(['age', 'identity', 'realism', 'background', 'cues', 'speed']);
     expect(() => r.register(meanChange).register(meanChange)).toThrow(/metric\.name: a metric named "mean-change" is already registered/);
     expect(() => r.register({ ...meanChange, name: '1 bad' })).toThrow(/metric\.name: "1 bad" must start with a letter/);
     expect(() => r.pick(['age', 'fidelity'])).toThrow(/metrics: unknown metric "fidelity"; known: age, identity/);

@@ -28,7 +28,7 @@ export function checkResultsConsistency(r: EvalResults): string[] {
   if (r.model.kind === 'baseline' && !isBaselineHash) out.push('model.sha256: a baseline must carry a "baseline:…" label');
   if (r.model.kind === 'model' && isBaselineHash) out.push('model.sha256: a trained model must carry the SHA-256 of its folder, not a baseline label');
 
-  const { age, identity, realism, background, speed } = r.metrics;
+  const { age, identity, realism, background, cues, speed } = r.metrics;
   if (age) {
     if (age.pairs !== expectedPairs) out.push(`metrics.age.pairs: ${age.pairs}, expected evaluated × (groups - 1) = ${expectedPairs}`);
     sameLabels(
@@ -78,6 +78,13 @@ export function checkResultsConsistency(r: EvalResults): string[] {
     if (real !== r.dataset.evaluated) out.push(`metrics.realism.perGroup: ${real} real faces, expected dataset.evaluated = ${r.dataset.evaluated}`);
   }
   if (background && background.pairs !== expectedPairs) out.push(`metrics.background.pairs: ${background.pairs}, expected ${expectedPairs}`);
+  if (cues) {
+    if (cues.pairs !== expectedPairs) out.push(`metrics.cues.pairs: ${cues.pairs}, expected evaluated × (groups - 1) = ${expectedPairs}`);
+    sameLabels(
+      'metrics.cues.perGroup',
+      cues.perGroup.map((g) => g.group),
+    );
+  }
   if (speed && speed.backend !== r.backend) out.push(`metrics.speed.backend: "${speed.backend}" differs from backend "${r.backend}"`);
   return out;
 }

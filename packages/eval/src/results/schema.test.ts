@@ -4,6 +4,7 @@ import type { AgeMetricResult } from '../metrics/age.js';
 import type { BackgroundMetricResult } from '../metrics/background.js';
 import type { IdentityMetricResult } from '../metrics/identity.js';
 import type { RealismMetricResult } from '../metrics/realism.js';
+import type { CuesMetricResult } from '../metrics/cues.js';
 import type { SpeedMetricResult } from '../metrics/speed.js';
 import { EVAL_VERSION } from '../version.js';
 import { RESULTS_SCHEMA_VERSION, resultsJsonSchema, type EvalResults } from './schema.js';
@@ -23,6 +24,7 @@ describe('results schema', () => {
     expectTypeOf<AgeMetricResult>().toExtend<NonNullable<Metrics['age']>>();
     expectTypeOf<IdentityMetricResult>().toExtend<NonNullable<Metrics['identity']>>();
     expectTypeOf<RealismMetricResult>().toExtend<NonNullable<Metrics['realism']>>();
+    expectTypeOf<CuesMetricResult>().toExtend<NonNullable<Metrics['cues']>>();
     expectTypeOf<BackgroundMetricResult>().toExtend<NonNullable<Metrics['background']>>();
     expectTypeOf<SpeedMetricResult>().toExtend<NonNullable<Metrics['speed']>>();
   });

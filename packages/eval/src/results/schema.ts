@@ -97,6 +97,9 @@ const realismSchema = z
 
 const backgroundSchema = z.object({ pairs: count, mae: z.number().min(0).max(1), psnr: nonNegOrNull, backgroundFraction: rate }).strict();
 
+const cueShares = { brightShare: rate, colourShare: rate };
+const cuesSchema = z.object({ pairs: count, ...cueShares, perGroup: z.array(z.object({ group: text(40), pairs: count, ...cueShares }).strict()) }).strict();
+
 const speedSchema = z.object({ backend: text(40), images: count, msPerImage: nonNeg, warmupMs: nonNeg }).strict();
 
 export const evalResultsSchema = z
@@ -145,6 +148,8 @@ export const evalResultsSchema = z
         identity: identitySchema.nullable(),
         realism: realismSchema.nullable(),
         background: backgroundSchema.nullable(),
+        /** Added after schema version 1's first files: absent in those (read as not measured). */
+        cues: cuesSchema.nullable().optional(),
         speed: speedSchema.nullable(),
       })
       .strict(),

@@ -3,6 +3,7 @@ import type { EvalResults } from './schema.js';
 const f = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
 /** FID/KID scales differ by feature space (Inception FIDs are tens, face-api ones tenths): 3 significant digits. */
 const g3 = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(3));
+const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)} %`);
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -12,7 +13,7 @@ function table(header: string[], rows: string[][]): string {
 
 /** A readable plain-text summary of a results file (what `ragan eval` prints). */
 export function formatSummary(r: EvalResults): string {
-  const { age, identity, realism, background, speed } = r.metrics;
+  const { age, identity, realism, background, cues, speed } = r.metrics;
   const d = r.dataset;
   const out: string[] = [];
   out.push(`RAGAN.ts evaluation: ${r.model.name} [${r.model.sha256.startsWith('baseline:') ? r.model.sha256 : `sha256 ${r.model.sha256.slice(0, 12)}…`}]`);
@@ -74,6 +75,11 @@ export function formatSummary(r: EvalResults): string {
     out.push(
       `background (outside the face mask): MAE ${f(background.mae, 4)}, PSNR ${background.psnr === null ? '∞ (unchanged)' : `${f(background.psnr, 1)} dB`}`,
     );
+  if (cues)
+    out.push(
+      `cues (share of the face, blurred): painted darker/brighter ${pct(cues.brightShare)}, recoloured ${pct(cues.colourShare)}; per target ` +
+        cues.perGroup.map((g) => `${g.group} ${pct(g.brightShare)}/${pct(g.colourShare)}`).join(', '),
+    );
   if (speed)
     out.push(`speed: ${f(speed.msPerImage, 2)} ms per image on ${speed.backend} (${speed.images} images; warm-up ${f(speed.warmupMs, 0)} ms excluded)`);
   out.push(
@@ -125,6 +131,10 @@ export function formatComparison(entries: Array<{ label: string; results: EvalRe
       col((r) =>
         r.metrics.background ? `${f(r.metrics.background.mae, 4)} / ${r.metrics.background.psnr === null ? '∞' : f(r.metrics.background.psnr, 1)}` : '–',
       ),
+    ],
+    [
+      'cues: face painted darker/brighter / recoloured',
+      col((r) => (r.metrics.cues ? `${pct(r.metrics.cues.brightShare)} / ${pct(r.metrics.cues.colourShare)}` : '–')),
     ],
     ['speed: ms per image', col((r) => (r.metrics.speed ? `${f(r.metrics.speed.msPerImage, 1)} (${r.metrics.speed.backend})` : '–'))],
   ];

@@ -23,7 +23,7 @@ export interface EvaluateOptions {
   embedders?: FaceEmbedder[];
   /** Features for FID/KID; without one, realism is null. */
   extractor?: FeatureExtractor;
-  /** Metrics to run. Default: the built-in ones (age, identity, realism, background, speed). */
+  /** Metrics to run. Default: the built-in ones (age, identity, realism, background, cues, speed). */
   metrics?: MetricRegistry;
   /** Evaluate a seeded random subset of this many faces. Default: the whole split. */
   limit?: number;
@@ -142,7 +142,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvalResults> {
   const results: Record<string, unknown> = {};
   for (const [name, acc] of running) results[name] = acc ? await acc.finish() : null;
   metricsMs += msSince(t, now);
-  const builtin = ['age', 'identity', 'realism', 'background', 'speed'] as const;
+  const builtin = ['age', 'identity', 'realism', 'background', 'cues', 'speed'] as const;
   const extra = Object.fromEntries(Object.entries(results).filter(([k]) => !(builtin as readonly string[]).includes(k)));
 
   const ids = selected.map((i) => dataset.ids[i]!);

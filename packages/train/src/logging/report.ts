@@ -84,6 +84,9 @@ export async function writeReport(runDir: string, opts: { grids?: number } = {})
           'Mean estimated age of the outputs, per target group',
           evalSeries(ageKeys, (k) => k.slice(4)),
         ),
+        ...(evals.some((r) => typeof r.brightCue === 'number')
+          ? [lineChart('Share of the face painted darker/brighter (brightCue) or recoloured (colourCue)', evalSeries(['brightCue', 'colourCue']))]
+          : []),
       ].join('\n')
     : '';
   let grids: string[] = [];
