@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { initBackend } from '@ragan/core';
 import { writeSnapshot } from '@ragan/train';
 
 export function registerSnapshot(program: Command): void {
@@ -23,6 +24,8 @@ network and optimizer moment in float16), evals.jsonl and a thinned metrics.json
     .action(async (run: string, flags: { out: string; metricsEvery: string; withSamples?: boolean }) => {
       const every = Number(flags.metricsEvery);
       if (!(Number.isInteger(every) && every >= 1)) throw new Error(`--metrics-every must be a whole number ≥ 1, got "${flags.metricsEvery}"`);
+      // a few element-wise ops on the moments: the cpu backend, chosen quietly (tfjs would print its Node.js banner)
+      await initBackend({ backend: 'cpu', quiet: true });
       const r = await writeSnapshot(resolve(run), resolve(flags.out), { metricsEvery: every, samples: flags.withSamples === true });
       process.stdout.write(`snapshot of step ${r.step}: ${r.dir} (${(r.bytes / 1024 / 1024).toFixed(1)} MiB, ${r.files.length} files)\n`);
     });
