@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import { meanPoint } from '@ragan/core';
 import { initNodeBackend } from '@ragan/core/node';
 import {
   ALIGNED_FACE_BOXES,
@@ -61,18 +62,7 @@ const raw = async (s: sharp.Sharp): Promise<RgbImage> => {
   const { data, info } = await s.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 };
-const eyes = (lm: Point2[]): [Point2, Point2] => {
-  const c = (a: number, b: number): Point2 => {
-    let x = 0;
-    let y = 0;
-    for (let i = a; i < b; i++) {
-      x += lm[i]![0];
-      y += lm[i]![1];
-    }
-    return [x / (b - a), y / (b - a)];
-  };
-  return [c(36, 42), c(42, 48)];
-};
+const eyes = (lm: Point2[]): [Point2, Point2] => [meanPoint(lm.slice(36, 42)), meanPoint(lm.slice(42, 48))];
 const dist = (a: Point2, b: Point2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
 /** A deterministic draw in [0, 1) from a number. */

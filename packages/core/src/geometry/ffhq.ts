@@ -45,7 +45,8 @@ export interface AlignQuad {
   mouthRight: Point2;
 }
 
-function mean(points: Point2[]): Point2 {
+/** The centroid of `points` (e.g. an eye: `meanPoint(landmarks68.slice(36, 42))`). */
+export function meanPoint(points: readonly Point2[]): Point2 {
   let x = 0;
   let y = 0;
   for (const p of points) {
@@ -65,8 +66,8 @@ function mean(points: Point2[]): Point2 {
 export function ffhqAlignQuad(landmarks68: Point2[], params: FfhqAlignParams = {}): AlignQuad {
   if (landmarks68.length !== 68) throw new ShapeError(`ffhqAlignQuad: expected 68 landmarks, got ${landmarks68.length}`);
   const { eyeToEyeScale, eyeToMouthScale, centreShift } = { ...DEFAULT_FFHQ_ALIGN, ...params };
-  const eyeLeft = mean(landmarks68.slice(36, 42));
-  const eyeRight = mean(landmarks68.slice(42, 48));
+  const eyeLeft = meanPoint(landmarks68.slice(36, 42));
+  const eyeRight = meanPoint(landmarks68.slice(42, 48));
   const eyeAvg: Point2 = [(eyeLeft[0] + eyeRight[0]) / 2, (eyeLeft[1] + eyeRight[1]) / 2];
   const eyeToEye: Point2 = [eyeRight[0] - eyeLeft[0], eyeRight[1] - eyeLeft[1]];
   const mouthLeft = landmarks68[48]!;

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ModelLoadError, ShapeError } from '@ragan/core';
+import { meanPoint, ModelLoadError, ShapeError } from '@ragan/core';
 import { landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
-import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
+import { padGrey, rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
 
 /**
  * MediaPipe's BlazeFace, full-range ("back") model: 256×256 input, 896 anchors, a box and six keypoints
@@ -201,22 +201,13 @@ export interface BlazeDetectedFace extends DetectedFace {
   eyeDisagreement: number;
 }
 
-const mean = (pts: readonly Point2[], a: number, b: number): Point2 => {
-  let x = 0;
-  let y = 0;
-  for (let i = a; i < b; i++) {
-    x += pts[i]![0];
-    y += pts[i]![1];
-  }
-  return [x / (b - a), y / (b - a)];
-};
 const dist = (p: Point2, q: Point2) => Math.hypot(p[0] - q[0], p[1] - q[1]);
 
 /** `eyeDisagreement` of BlazeFace's keypoints against 68 landmarks (either eye order: the networks name sides differently). */
 export function eyeDisagreement(keypoints: readonly Point2[], landmarks68: readonly Point2[]): number {
   const [k0, k1] = [keypoints[0]!, keypoints[1]!];
-  const e0 = mean(landmarks68, 36, 42);
-  const e1 = mean(landmarks68, 42, 48);
+  const e0 = meanPoint(landmarks68.slice(36, 42));
+  const e1 = meanPoint(landmarks68.slice(42, 48));
   const eyeDist = Math.max(1e-6, dist(k0, k1));
   return Math.min(dist(k0, e0) + dist(k1, e1), dist(k0, e1) + dist(k1, e0)) / 2 / eyeDist;
 }
@@ -240,17 +231,7 @@ export async function detectFacesBlazeFace(
   const pad = Math.round(padFrac * Math.max(image.width, image.height));
   if (pad > 0) {
     const input = rgbToTensor(image);
-    const padded = tf.tidy(() =>
-      tf.pad(
-        input,
-        [
-          [pad, pad],
-          [pad, pad],
-          [0, 0],
-        ],
-        128,
-      ),
-    );
+    const padded = padGrey(input, pad);
     input.dispose();
     try {
       for (const f of await detectBlazeFace(padded as tf.Tensor3D, options)) {

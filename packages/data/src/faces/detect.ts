@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '@ragan/core';
-import { rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
+import { padGrey, rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
 import type { FaceApiLandmarks } from './face-api.js';
 import { requireFaceModels } from './models.js';
 
@@ -117,21 +117,7 @@ export async function detectFaces(image: RgbImage | tf.Tensor3D, options: Detect
   }
   const [h, w] = input.shape;
   const pad = Math.round(padFrac * Math.max(h, w));
-  // Constant grey, not mirrored: a mirrored border holds mirrored faces, which the detector finds.
-  const padded =
-    pad > 0
-      ? tf.tidy(() =>
-          tf.pad(
-            input,
-            [
-              [pad, pad],
-              [pad, pad],
-              [0, 0],
-            ],
-            128,
-          ),
-        )
-      : input;
+  const padded = pad > 0 ? padGrey(input, pad) : input;
   try {
     const opts =
       models.detector === 'ssd'

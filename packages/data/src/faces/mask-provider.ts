@@ -1,4 +1,4 @@
-import { DatasetError } from '@ragan/core';
+import { DatasetError, meanPoint } from '@ragan/core';
 import type { MaskMeta, MaskProvider, MaskResult } from '../masks/types.js';
 import { detectFaces, landmarksInBox, type DetectFacesOptions } from './detect.js';
 import type { FaceBox, Point2 } from './image.js';
@@ -40,25 +40,15 @@ export const ALIGNED_FACE_BOXES: Readonly<Record<string, FaceBox>> = {
   'utkface-crop': { x: 0.0397, y: -0.0278, width: 0.8459, height: 0.9647 },
 };
 
-const centre = (pts: Point2[], from: number, to: number): Point2 => {
-  let x = 0;
-  let y = 0;
-  for (let i = from; i < to; i++) {
-    x += pts[i]![0];
-    y += pts[i]![1];
-  }
-  return [x / (to - from), y / (to - from)];
-};
-
 /**
  * True when 68 landmarks look like one upright face filling an aligned crop of side `side`: eyes 0.2-0.6
  * of the side apart and level within 20°, their midpoint in the central half, the mouth below the eyes.
  */
 export function plausibleAlignedLandmarks(pts: readonly Point2[], side: number): boolean {
   if (pts.length !== 68 || pts.some(([x, y]) => !Number.isFinite(x) || !Number.isFinite(y))) return false;
-  const l = centre(pts as Point2[], 36, 42);
-  const r = centre(pts as Point2[], 42, 48);
-  const m = centre(pts as Point2[], 48, 68);
+  const l = meanPoint(pts.slice(36, 42));
+  const r = meanPoint(pts.slice(42, 48));
+  const m = meanPoint(pts.slice(48, 68));
   const dx = r[0] - l[0];
   const dy = r[1] - l[1];
   const eyes = Math.hypot(dx, dy);
