@@ -273,7 +273,7 @@ describe('runTraining', () => {
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
   }, 600_000);
 
-  it('loss weights, ageShift and spikeFactor may change on resume (logged as a resume event); the optimizer may not', async () => {
+  it('loss weights, ageShift, spikeFactor and classifierAdapt may change on resume (logged as a resume event); the optimizer may not', async () => {
     const dir = tmp();
     const s1 = source();
     await runTraining({ runDir: dir, config: { ...config, steps: 2 }, source: s1 });
@@ -283,19 +283,34 @@ describe('runTraining', () => {
     // the spike guard's statistics travel in the checkpoint: two accepted steps per stream so far
     const ck = await loadLatestCheckpoint(dir);
     expect(ck!.state.spikeGuard).toMatchObject({ d: { n: 1 }, dR1: { n: 1 }, g: { n: 2 } });
+    const frozen = ck!.model.classifier.weights().map((w) => Array.from(w.variable.dataSync()));
     ck!.model.dispose();
     ck!.gOpt.dispose();
     ck!.dOpt.dispose();
-    writeFileSync(cfgFile, JSON.stringify({ ...saved, losses: { ...saved.losses, age: 3 }, ageShift: 2, spikeFactor: 50 }));
+    writeFileSync(
+      cfgFile,
+      JSON.stringify({ ...saved, losses: { ...saved.losses, age: 3 }, ageShift: 2, spikeFactor: 50, classifierAdapt: { lr: 0.01, fake: 1 } }),
+    );
     const s2 = source();
     await runTraining({ runDir: dir, resume: true, steps: 3, source: s2 });
     s2.close?.();
+    // the adapted classifier is what the next checkpoint holds, and its two losses are logged
+    const ck3 = await loadLatestCheckpoint(dir);
+    expect(ck3!.step).toBe(3);
+    const adapted = ck3!.model.classifier.weights().map((w) => Array.from(w.variable.dataSync()));
+    ck3!.model.dispose();
+    ck3!.gOpt.dispose();
+    ck3!.dOpt.dispose();
+    expect(adapted).not.toEqual(frozen);
+    const row = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => (r as { step?: number }).step === 3 && !('event' in r)) as Record<string, number>;
+    expect(row.c_real).toBeGreaterThan(0);
+    expect(row.c_fake).toBeGreaterThan(0);
     const event = (await readMetrics(join(dir, 'metrics.jsonl'))).find((r) => 'event' in r && r.event === 'resume') as unknown as {
       losses: Record<string, number>;
       ageShift: number;
       step: number;
     };
-    expect(event).toMatchObject({ step: 2, ageShift: 2, spikeFactor: 50, losses: { age: 3, rec: 10 } });
+    expect(event).toMatchObject({ step: 2, ageShift: 2, spikeFactor: 50, classifierAdapt: { lr: 0.01, fake: 1 }, losses: { age: 3, rec: 10 } });
     writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));
     const s3 = source();
     await expect(runTraining({ runDir: dir, resume: true, steps: 4, source: s3 })).rejects.toThrow(/another config/);

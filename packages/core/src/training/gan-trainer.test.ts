@@ -5,6 +5,7 @@ import { useTrainingBackend } from '../../test/helpers.js';
 import { Adam } from './adam.js';
 import { shiftImages } from '../ops/resample.js';
 import { GanTrainer } from './gan-trainer.js';
+import { ageClassificationLoss } from '../losses/index.js';
 
 const batch = () => ({
   images: tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 11) as tf.Tensor4D,
@@ -153,6 +154,52 @@ describe('GanTrainer', () => {
     expect(r.losses.g_total! - without.losses.g_total!).toBeCloseTo(5 * r.losses[key]!, 4);
     tf.dispose([b.images, b.masks]);
     t.dispose();
+  });
+
+  it('classifierAdapt: one plain gradient step of the classifier per step, on reals with their groups plus `fake` × fakes with their source groups', () => {
+    const b = batch();
+    const y = tf.oneHot(tf.tensor1d(b.groups, 'int32'), 10).toFloat() as tf.Tensor2D;
+    // the expected update of the real half, computed independently on an identical classifier
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    const vars = model.classifier
+      .weights()
+      .filter((w) => w.trainable)
+      .map((w) => w.variable);
+    const before = vars.map((v) => Array.from(v.dataSync()));
+    const { grads } = tf.variableGrads(() => ageClassificationLoss(model.classifier.apply(b.images, { training: false }), y), vars);
+    const expected = vars.map((v, i) => {
+      const g = grads[v.name]!.dataSync();
+      return before[i]!.map((w, j) => w - 0.05 * g[j]!);
+    });
+    tf.dispose(grads);
+    model.dispose();
+
+    const run = (fake: number) => {
+      model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+      const t = new GanTrainer({ ...model, numGroups: 10, seed: 4, classifierAdapt: { lr: 0.05, fake } });
+      const r = t.trainStep(b);
+      const after = model.classifier
+        .weights()
+        .filter((w) => w.trainable)
+        .map((w) => Array.from(w.variable.dataSync()));
+      const tensors = tf.memory().numTensors;
+      t.trainStep(b);
+      // a second step allocates nothing that outlives it
+      expect(tf.memory().numTensors).toBe(tensors);
+      t.dispose();
+      model.dispose();
+      return { r, after };
+    };
+    const realOnly = run(0);
+    expect(realOnly.r.losses.c_real).toBeGreaterThan(0);
+    expect(realOnly.r.losses.c_fake).toBeGreaterThan(0);
+    realOnly.after.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(expected[i]![j]!, 5)));
+    // the fakes' half moves the classifier further, with the same reported losses before the update
+    const both = run(1);
+    expect(both.r.losses.c_real).toBeCloseTo(realOnly.r.losses.c_real!, 6);
+    expect(both.after.some((w, i) => w.some((v, j) => Math.abs(v - expected[i]![j]!) > 1e-6))).toBe(true);
+    model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+    tf.dispose([b.images, b.masks, y]);
   });
 
   it('emaWarmup ramps the EMA decay up: min(emaDecay, (1 + t) / (10 + t)); the first step keeps 10 % of the old EMA', () => {

@@ -97,6 +97,16 @@ export interface GanTrainerArgs {
    * recent typical value (training/spike-guard.ts) [ours]. Default 0: off.
    */
   spikeFactor?: number;
+  /**
+   * Keep teaching the age classifier while G trains [ours] (off when absent): after each D step, one
+   * plain gradient step (learning rate `lr`, no optimizer state, so resume stays exact) on the
+   * classifier's cross-entropy for the real images with their own groups plus `fake` × the same for the
+   * step's generated faces labelled with their *source* groups. A frozen classifier can be moved by
+   * painted cues (black holes for eyes, recoloured regions); one that keeps learning that generated faces
+   * are still their source age stops paying for a cue once it has seen it, so G must make changes it
+   * cannot tell from real ageing. The classifier sees both halves shifted as in `ageShift`.
+   */
+  classifierAdapt?: { lr: number; fake: number };
 }
 
 export interface TrainBatch {
@@ -250,7 +260,6 @@ export class GanTrainer {
       } finally {
         realLogits?.dispose();
       }
-      fake.dispose();
       losses.d_total = d.value.dataSync()[0]!;
       for (const [k, v] of Object.entries(dParts)) {
         losses[k] = v.dataSync()[0]!;
@@ -263,6 +272,8 @@ export class GanTrainer {
       else this.dOpt.applyGradients(d.grads);
       d.value.dispose();
       tf.dispose(d.grads);
+      if (C && this.args.classifierAdapt && w.age > 0) this.adaptClassifier(C, images, fake, y, shifts, losses);
+      fake.dispose();
       t1 = performance.now();
 
       // ---- G step
@@ -331,6 +342,46 @@ export class GanTrainer {
     const t3 = performance.now();
     const phaseMs = { dStep: t1 - t0, gStepFwdBwd: t2 - t1, gAdamEma: t3 - t2 };
     return { step: this.stepCount, losses, discarded: discardReason !== undefined, ...(discardReason ? { discardReason } : {}), r1Applied, phaseMs, gradMax };
+  }
+
+  /**
+   * One plain gradient step of the classifier (`classifierAdapt`): real images with their groups, the
+   * step's fakes with their source groups. Reports `c_real` and `c_fake`; a non-finite loss or gradient
+   * leaves the classifier as it was.
+   */
+  private adaptClassifier(
+    C: Critic,
+    images: tf.Tensor4D,
+    fake: tf.Tensor4D,
+    y: tf.Tensor2D,
+    shifts: { dy: number[]; dx: number[] } | undefined,
+    losses: Record<string, number>,
+  ): void {
+    const { lr, fake: fakeWeight } = this.args.classifierAdapt!;
+    const vars = C.weights()
+      .filter((p) => p.trainable)
+      .map((p) => p.variable);
+    const parts: tf.Scalar[] = [];
+    const c = tf.variableGrads(() => {
+      const seen = (x: tf.Tensor4D) => (shifts ? shiftImages(x, shifts.dy, shifts.dx) : x);
+      const real = ageClassificationLoss(C.apply(seen(images), { training: false }), y);
+      const onFake = ageClassificationLoss(C.apply(seen(fake), { training: false }), y);
+      parts.push(tf.keep(real.clone()), tf.keep(onFake.clone()));
+      return tf.add(real, tf.mul(onFake, fakeWeight)) as tf.Scalar;
+    }, vars);
+    try {
+      const [real, onFake] = parts.map((t) => t.dataSync()[0]!);
+      losses.c_real = real!;
+      losses.c_fake = onFake!;
+      if (!(Number.isFinite(c.value.dataSync()[0]!) && gradStats(c.grads).finite)) return;
+      tf.tidy(() => {
+        for (const v of vars) v.assign(tf.sub(v, tf.mul(c.grads[v.name]!, lr)));
+      });
+    } finally {
+      tf.dispose(parts);
+      c.value.dispose();
+      tf.dispose(c.grads);
+    }
   }
 
   dispose(): void {

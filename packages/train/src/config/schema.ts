@@ -78,6 +78,17 @@ export const TrainConfigSchema = z
      */
     ageShift: z.number().int().min(0).max(64).optional(),
     /**
+     * Keep teaching the age classifier during training [ours]: after each D step one plain gradient step
+     * (`lr`) on real faces with their groups plus `fake` × generated faces labelled with their source
+     * groups, so that painted cues stop paying once the classifier has seen them. Absent: the classifier
+     * stays frozen. May be switched on or changed on resume (the classifier's weights are in every
+     * checkpoint; there is no optimizer state).
+     */
+    classifierAdapt: z
+      .object({ lr: z.number().positive().max(1), fake: z.number().min(0).max(100).default(1) })
+      .strict()
+      .optional(),
+    /**
      * Discard D's or G's update when its largest gradient is more than this many times its recent typical
      * value (the first step of a blow-up); several discarded steps in a row restore the last checkpoint
      * with half the learning rate. 0: off. May change on resume.

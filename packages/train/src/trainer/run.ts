@@ -178,11 +178,21 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const { resolvedModel, ...hashed } = config;
   // What must not change across a resume: not the step target, the data path, the backend or when to
   // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
-  // classifier's input shift and the EMA ramp-up change (a recipe may be tuned mid-run; each resume logs the weights in
+  // classifier's input shift, its adaptation and the EMA ramp-up change (a recipe may be tuned mid-run; each resume logs the weights in
   // force); older checkpoints keep the strict hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
-  const configHash = sha256(JSON.stringify({ ...hashed, ...looseKeys, losses: undefined, ageShift: undefined, emaWarmup: undefined, spikeFactor: undefined }));
+  const configHash = sha256(
+    JSON.stringify({
+      ...hashed,
+      ...looseKeys,
+      losses: undefined,
+      ageShift: undefined,
+      emaWarmup: undefined,
+      spikeFactor: undefined,
+      classifierAdapt: undefined,
+    }),
+  );
   const CONFIG_HASH_VERSION = 2;
   checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
@@ -204,6 +214,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     seed: config.seed,
     spikeFactor: config.spikeFactor,
     ...(config.ageShift ? { ageShift: config.ageShift } : {}),
+    ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
     ...(config.identityNetwork ? { identityEmbedding: needEmbedding() } : {}),
   });
   function needEmbedding(): (x: tf.Tensor4D) => tf.Tensor2D {
@@ -249,6 +260,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       ageShift: config.ageShift ?? 0,
       emaWarmup: config.emaWarmup ?? false,
       spikeFactor: config.spikeFactor,
+      ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
     });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
