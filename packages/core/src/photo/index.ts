@@ -13,3 +13,20 @@ export {
   type ReageCropsOptions,
   type PasteFacesOptions,
 } from './faces.js';
+export {
+  AUTO_BLAZEFACE_MIN,
+  AUTO_EYE_AGREEMENT,
+  BLAZEFACE_INPUT,
+  BLAZEFACE_PAD,
+  autoKeepsBlazeFace,
+  blazeFaceTwoPass,
+  boxIoU,
+  decodeBlazeFace,
+  eyeDisagreement,
+  landmarkSquare,
+  mergeDetections,
+  padGrey,
+  type BlazeFaceDetection,
+  type BlazeFaceModel,
+  type BlazeFaceOptions,
+} from './blazeface.js';

@@ -6,7 +6,7 @@ import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPhoto } from '../align/photo.js';
 import { findPhotoFaces } from '../reage/reage-photo.js';
-import { boxIoU, detectBlazeFace, detectFacesBlazeFace, eyeDisagreement, loadBlazeFace, mergeDetections } from './blazeface.js';
+import { boxIoU, detectBlazeFace, detectFacesBlazeFace, loadBlazeFace } from './blazeface.js';
 import { detectWith } from './detectors.js';
 import { detectFaces, type DetectedFace } from './detect.js';
 import { faceApiPackageDir } from './face-api.js';
@@ -69,58 +69,6 @@ describe('BlazeFace (MediaPipe, from @vladmandic/human)', () => {
     }
     expect(matched).toBe(blaze.length);
   }, 120_000);
-
-  it('auto = SSD plus the faces only BlazeFace found, at its own threshold', () => {
-    const face = (x: number, score: number): DetectedFace => ({ box: { x, y: 0, width: 100, height: 100 }, score, landmarks68: [] });
-    const merged = mergeDetections([face(0, 0.9), face(300, 0.6)], [face(10, 0.95), face(600, 0.8), face(900, 0.7)], 0.75);
-    // the BlazeFace box over SSD's first face is not added; the one at 900 is under 0.75
-    expect(merged.map((f) => f.box.x)).toEqual([0, 600, 300]);
-  });
-
-  it('auto also keeps a BlazeFace face under its threshold whose eyes the landmark net agrees on', () => {
-    const face = (x: number, score: number, eyeDisagreement: number) => ({
-      box: { x, y: 0, width: 100, height: 100 },
-      score,
-      landmarks68: [],
-      keypoints: [],
-      eyeDisagreement,
-    });
-    const merged = mergeDetections([], [face(0, 0.6, 0.1), face(300, 0.6, 0.5), face(600, 0.9, 3)], (b) => b.score >= 0.75 || b.eyeDisagreement <= 0.2);
-    expect(merged.map((f) => f.box.x)).toEqual([600, 0]);
-  });
-
-  it('eyeDisagreement: 0 where both put the eyes alike (either order), in eye distances otherwise', () => {
-    // the landmark net's eye rings (36-41, 42-47) centred on (40, 50) and (60, 50)
-    const lm = Array.from({ length: 68 }, (_, i): [number, number] => (i >= 36 && i < 42 ? [40, 50] : i >= 42 && i < 48 ? [60, 50] : [0, 0]));
-    expect(
-      eyeDisagreement(
-        [
-          [40, 50],
-          [60, 50],
-        ],
-        lm,
-      ),
-    ).toBe(0);
-    expect(
-      eyeDisagreement(
-        [
-          [60, 50],
-          [40, 50],
-        ],
-        lm,
-      ),
-    ).toBe(0);
-    // both eyes 5 px lower: a quarter of the 20 px eye distance
-    expect(
-      eyeDisagreement(
-        [
-          [40, 55],
-          [60, 55],
-        ],
-        lm,
-      ),
-    ).toBeCloseTo(0.25, 12);
-  });
 
   it('finds the frame-filling faces SSD misses in face-api sample chips (the padded pass), and no face in noise', async () => {
     const dir = await sampleFaceChips();

@@ -1,4 +1,5 @@
-import { detectFacesBlazeFace, loadBlazeFace, mergeDetections } from './blazeface.js';
+import { autoKeepsBlazeFace, mergeDetections } from '@ragan/core';
+import { detectFacesBlazeFace, loadBlazeFace } from './blazeface.js';
 import { detectFaces, type DetectedFace } from './detect.js';
 import type { RgbImage } from './image.js';
 import { loadFaceModels } from './models.js';
@@ -7,20 +8,8 @@ import { loadFaceModels } from './models.js';
 export type FaceDetector = 'ssd' | 'tiny' | 'blazeface' | 'auto';
 export const FACE_DETECTORS: readonly FaceDetector[] = ['auto', 'ssd', 'tiny', 'blazeface'];
 
-/**
- * The `auto` detector keeps a face that only BlazeFace found at this score or above: on images without
- * faces (tiles of face-api's sample photos away from the people) BlazeFace scored clothes, a door lock and
- * a sofa 0.50-0.71 (bench/detector-recall.ts).
- */
-export const AUTO_BLAZEFACE_MIN = 0.75;
-
-/**
- * Below AUTO_BLAZEFACE_MIN (down to `minConfidence`), `auto` keeps a BlazeFace-only face whose eye
- * keypoints agree with face-api's landmark net this well (`eyeDisagreement`, in eye distances). Chosen on
- * the hard-case set's first sample, where every false candidate measured 0.24 or more, and checked on a
- * second, disjoint sample (README, "Finding faces").
- */
-export const AUTO_EYE_AGREEMENT = 0.2;
+// The `auto` rule and its thresholds live in @ragan/core (browser-safe, shared with the web demo).
+export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT } from '@ragan/core';
 
 export interface DetectWithOptions {
   /** Minimum confidence. Default 0.5 (BlazeFace-only faces of `auto`: at least AUTO_BLAZEFACE_MIN). */
@@ -50,9 +39,8 @@ export async function detectWith(detector: FaceDetector, image: RgbImage, option
   if (detector === 'ssd' || detector === 'tiny') return detectFaces(image, { ...common, minConfidence });
   await loadBlazeFace();
   if (detector === 'blazeface') return detectFacesBlazeFace(image, { ...common, minConfidence });
-  const blazeMin = Math.max(minConfidence, AUTO_BLAZEFACE_MIN);
   const ssd = await detectFaces(image, { ...common, minConfidence });
   const blaze = await detectFacesBlazeFace(image, { ...common, minConfidence });
-  const merged = mergeDetections(ssd, blaze, (b) => b.score >= blazeMin || b.eyeDisagreement <= AUTO_EYE_AGREEMENT);
+  const merged = mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence));
   return options.maxFaces !== undefined ? merged.slice(0, options.maxFaces) : merged;
 }

@@ -10,18 +10,5 @@ export function rgbToTensor(image: RgbImage): tf.Tensor3D {
   return tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, 3], 'int32');
 }
 
-/**
- * The image tensor with `pad` pixels of constant grey (128) on every side (a new tensor; the caller
- * disposes both). Grey, not mirrored: a mirrored border holds mirrored faces, which detectors find.
- */
-export function padGrey(input: tf.Tensor3D, pad: number): tf.Tensor3D {
-  return tf.pad(
-    input,
-    [
-      [pad, pad],
-      [pad, pad],
-      [0, 0],
-    ],
-    128,
-  );
-}
+// One grey pad for the detectors (browser-safe, in core beside BlazeFace's decoding).
+export { padGrey } from '@ragan/core';

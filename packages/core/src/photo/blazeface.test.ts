@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { autoKeepsBlazeFace, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
+
+/** A stand-in for the graph model: fixed raw outputs (scores as logits, 16 box/keypoint offsets per anchor). */
+function fakeModel(faces: Array<{ anchor: number; logit: number; offsets: number[] }>): BlazeFaceModel & { seen: number[][] } {
+  const seen: number[][] = [];
+  return {
+    seen,
+    execute(x: tf.Tensor) {
+      seen.push(x.shape as number[]);
+      const scores = new Float32Array(896).fill(-10);
+      const boxes = new Float32Array(896 * 16);
+      for (const f of faces) {
+        scores[f.anchor] = f.logit;
+        boxes.set(f.offsets, f.anchor * 16);
+      }
+      return [
+        tf.tensor3d(scores.subarray(0, 512), [1, 512, 1]),
+        tf.tensor3d(scores.subarray(512), [1, 384, 1]),
+        tf.tensor3d(boxes.subarray(0, 512 * 16), [1, 512, 16]),
+        tf.tensor3d(boxes.subarray(512 * 16), [1, 384, 16]),
+      ];
+    },
+  };
+}
+
+describe('BlazeFace decoding (browser-safe)', () => {
+  it('decodes anchors to photo pixels (box and six keypoints), drops faces centred in the square padding, leaks no tensor', async () => {
+    // anchor 106: 16-px grid, cell (5, 3), first of 2 → centre (88, 56) of the 256² input
+    const kp = [0, 0, 10, 0, 5, 5, 5, 10, -15, 0, 25, 0];
+    // anchor 806: 32-px grid, cell (1, 6), first of 6 → centre (48, 208): below the photo once scaled back
+    const model = fakeModel([
+      { anchor: 106, logit: 5, offsets: [2, -4, 40, 50, ...kp] },
+      { anchor: 806, logit: 3, offsets: [0, 0, 30, 30, ...kp] },
+    ]);
+    const photo = tf.zeros([64, 128, 3], 'int32') as tf.Tensor3D;
+    const before = tf.memory().numTensors;
+    const found = await decodeBlazeFace(model, photo);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(model.seen).toEqual([[1, 256, 256, 3]]);
+    expect(found).toHaveLength(1);
+    const [f] = found;
+    // the 128-px side maps to 256: half scale
+    expect(f!.score).toBeCloseTo(1 / (1 + Math.exp(-5)), 6);
+    expect(f!.box.x).toBeCloseTo(35, 4);
+    expect(f!.box.y).toBeCloseTo(13.5, 4);
+    expect(f!.box.width).toBeCloseTo(20, 4);
+    expect(f!.box.height).toBeCloseTo(25, 4);
+    expect(f!.keypoints[0]).toEqual([44, 28]);
+    expect(f!.keypoints[1]).toEqual([49, 28]);
+    // under minConfidence: nothing
+    expect(await decodeBlazeFace(model, photo, { minConfidence: 0.999 })).toEqual([]);
+    photo.dispose();
+  });
+
+  it('refuses a model with the wrong outputs and an image that is not [H, W, 3], naming what it got', async () => {
+    const photo = tf.zeros([8, 8, 3]) as tf.Tensor3D;
+    const one: BlazeFaceModel = { execute: () => tf.zeros([1, 896]) };
+    await expect(decodeBlazeFace(one, photo)).rejects.toThrow(/1 outputs, expected 4/);
+    const grey = tf.zeros([8, 8, 1]) as tf.Tensor3D;
+    await expect(decodeBlazeFace(fakeModel([]), grey)).rejects.toThrow(/\[8, 8, 1\]/);
+    tf.dispose([photo, grey]);
+  });
+
+  it('auto = SSD plus the faces only BlazeFace found, at its own threshold', () => {
+    const face = (x: number, score: number) => ({ box: { x, y: 0, width: 100, height: 100 }, score });
+    const merged = mergeDetections([face(0, 0.9), face(300, 0.6)], [face(10, 0.95), face(600, 0.8), face(900, 0.7)], 0.75);
+    // the BlazeFace box over SSD's first face is not added; the one at 900 is under 0.75
+    expect(merged.map((f) => f.box.x)).toEqual([0, 600, 300]);
+  });
+
+  it("auto's rule: a BlazeFace-only face at 0.75 and up, or under it with eyes the landmark net agrees on (≤ 0.2 eye distances)", () => {
+    const face = (x: number, score: number, eyeDisagreement: number) => ({ box: { x, y: 0, width: 100, height: 100 }, score, eyeDisagreement });
+    const merged = mergeDetections([], [face(0, 0.6, 0.1), face(300, 0.6, 0.5), face(600, 0.9, 3)], (b) => autoKeepsBlazeFace(b));
+    expect(merged.map((f) => f.box.x)).toEqual([600, 0]);
+    // a caller asking for more confidence raises the plain threshold, not the eye rule
+    expect(autoKeepsBlazeFace({ score: 0.85, eyeDisagreement: 1 }, 0.9)).toBe(false);
+    expect(autoKeepsBlazeFace({ score: 0.92, eyeDisagreement: 1 }, 0.9)).toBe(true);
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.2 })).toBe(true);
+  });
+
+  it('eyeDisagreement: 0 where both put the eyes alike (either order), in eye distances otherwise', () => {
+    // the landmark net's eye rings (36-41, 42-47) centred on (40, 50) and (60, 50)
+    const lm = Array.from({ length: 68 }, (_, i): [number, number] => (i >= 36 && i < 42 ? [40, 50] : i >= 42 && i < 48 ? [60, 50] : [0, 0]));
+    expect(
+      eyeDisagreement(
+        [
+          [40, 50],
+          [60, 50],
+        ],
+        lm,
+      ),
+    ).toBe(0);
+    expect(
+      eyeDisagreement(
+        [
+          [60, 50],
+          [40, 50],
+        ],
+        lm,
+      ),
+    ).toBe(0);
+    // both eyes 5 px lower: a quarter of the 20 px eye distance
+    expect(
+      eyeDisagreement(
+        [
+          [40, 55],
+          [60, 55],
+        ],
+        lm,
+      ),
+    ).toBeCloseTo(0.25, 12);
+  });
+});

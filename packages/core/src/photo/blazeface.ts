@@ -1,0 +1,269 @@
+/**
+ * MediaPipe's BlazeFace, full-range ("back") model, decoded without DOM or Node: 256×256 input, 896
+ * anchors, a box and six keypoints (eyes, nose tip, mouth, ear tragions) per anchor. Google's model
+ * (Apache-2.0), as converted to a TensorFlow.js graph model by @vladmandic/human (MIT), whose `models/`
+ * folder ships it (`blazeface.json` + `blazeface.bin`, 540 kB). It finds faces that face-api's SSD misses:
+ * rotated, dark, blurred, heavily compressed or filling the frame.
+ *
+ * Loading is the caller's: @ragan/data reads the files from disk, the web demo from its own origin. Both
+ * then run the same decoding, the same two passes and the same `auto` rule, so Node and the browser find
+ * the same faces in the same photo.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ShapeError } from '../errors/index.js';
+import { meanPoint } from '../geometry/ffhq.js';
+import type { Point2 } from '../geometry/image.js';
+import type { FaceBox } from './faces.js';
+
+/** The model's input side. */
+export const BLAZEFACE_INPUT = 256;
+/** Anchor layout of the 256² model: a 16×16 grid with 2 anchors per cell, then an 8×8 grid with 6. */
+const GRIDS = [
+  { stride: 16, perCell: 2 },
+  { stride: 32, perCell: 6 },
+] as const;
+/** The graph's outputs: scores and boxes of the two grids. */
+const OUTPUTS = ['Identity', 'Identity_1', 'Identity_2', 'Identity_3'];
+
+/** What the decoder needs of the loaded graph model (a `tf.GraphModel` is one). */
+export interface BlazeFaceModel {
+  execute(inputs: tf.Tensor, outputs: string[]): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * How much of the image's larger side the second pass pads it by (mid-grey, every side). BlazeFace's
+ * full-range model was trained on faces that fill a small part of the frame: a face that fills the image
+ * (a tight crop, a selfie) scores far lower than the same face with room around it. On the hard-case set
+ * (@ragan/data's bench/detector-recall.ts), SSD plus BlazeFace at a 0.75 score found 69 % of the faces
+ * with one pass and 94 % with both (JPEG quality 8: 10 % → 83 %), with no false face added on images
+ * without one.
+ */
+export const BLAZEFACE_PAD = 0.5;
+
+/**
+ * The `auto` detector keeps a face that only BlazeFace found at this score or above: on images without
+ * faces (tiles of face-api's sample photos away from the people) BlazeFace scored clothes, a door lock and
+ * a sofa 0.50-0.71 (bench/detector-recall.ts).
+ */
+export const AUTO_BLAZEFACE_MIN = 0.75;
+
+/**
+ * Below AUTO_BLAZEFACE_MIN (down to the caller's minimum confidence), `auto` keeps a BlazeFace-only face
+ * whose eye keypoints agree with face-api's landmark net this well (`eyeDisagreement`, in eye distances).
+ * Chosen on the hard-case set's first sample, where every false candidate measured 0.24 or more, and
+ * checked on a second, disjoint sample (@ragan/data's README, "Finding faces").
+ */
+export const AUTO_EYE_AGREEMENT = 0.2;
+
+export interface BlazeFaceDetection {
+  /** Face box in image pixels. */
+  box: FaceBox;
+  /** Detector confidence in [0, 1]. */
+  score: number;
+  /** Right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion (the person's right/left), image pixels. */
+  keypoints: Point2[];
+}
+
+export interface BlazeFaceOptions {
+  /** Minimum score. Default 0.5. */
+  minConfidence?: number;
+  /** At most this many faces, best first. Default 100. */
+  maxFaces?: number;
+  /** Boxes overlapping a better one by more than this IoU are dropped. Default 0.3. */
+  iouThreshold?: number;
+}
+
+let anchorCache: Float32Array | undefined;
+/** Anchor centres `[x0, y0, x1, y1, …]` in input pixels, in the model's output order. */
+function anchors(): Float32Array {
+  if (anchorCache) return anchorCache;
+  const out: number[] = [];
+  for (const { stride, perCell } of GRIDS) {
+    const cells = BLAZEFACE_INPUT / stride;
+    for (let y = 0; y < cells; y++) {
+      for (let x = 0; x < cells; x++) {
+        for (let k = 0; k < perCell; k++) out.push(stride * (x + 0.5), stride * (y + 0.5));
+      }
+    }
+  }
+  anchorCache = Float32Array.from(out);
+  return anchorCache;
+}
+
+/**
+ * One BlazeFace pass: the image is padded to a square (black, right and bottom) and resized to 256², so
+ * faces smaller than about 1/12 of the image's longer side are missed (face-api's SSD, at 512, finds
+ * smaller ones). `input`: `[H, W, 3]` of 0..255 (the caller keeps it). Faces best first.
+ */
+export async function decodeBlazeFace(model: BlazeFaceModel, input: tf.Tensor3D, options: BlazeFaceOptions = {}): Promise<BlazeFaceDetection[]> {
+  const minConfidence = options.minConfidence ?? 0.5;
+  const maxFaces = options.maxFaces ?? 100;
+  if (input.rank !== 3 || input.shape[2] !== 3) throw new ShapeError(`BlazeFace: expected an [H, W, 3] image tensor, got [${input.shape.join(', ')}]`);
+  const [h, w] = input.shape;
+  const side = Math.max(h, w);
+  const scale = side / BLAZEFACE_INPUT;
+  const [boxes, scores] = tf.tidy(() => {
+    const square = tf.pad(tf.cast(input, 'float32'), [
+      [0, side - h],
+      [0, side - w],
+      [0, 0],
+    ]);
+    const x = tf.sub(tf.div(tf.image.resizeBilinear(square as tf.Tensor3D, [BLAZEFACE_INPUT, BLAZEFACE_INPUT]), 127.5), 1).expandDims(0);
+    const out = model.execute(x, OUTPUTS);
+    if (!Array.isArray(out) || out.length !== 4) throw new ShapeError(`BlazeFace: the model gave ${Array.isArray(out) ? out.length : 1} outputs, expected 4`);
+    const [s512, s384, b512, b384] = out;
+    return [
+      tf.concat([b512!.reshape([-1, 16]), b384!.reshape([-1, 16])]),
+      tf.sigmoid(tf.clipByValue(tf.concat([s512!.reshape([-1]), s384!.reshape([-1])]), -100, 100)),
+    ];
+  });
+  let raw: { boxes: Float32Array; scores: Float32Array };
+  try {
+    raw = { boxes: (await boxes.data()) as Float32Array, scores: (await scores.data()) as Float32Array };
+  } finally {
+    tf.dispose([boxes, scores]);
+  }
+  const a = anchors();
+  const n = raw.scores.length;
+  if (n * 2 !== a.length) throw new ShapeError(`BlazeFace: the model gave ${n} anchors, expected ${a.length / 2}`);
+  const cand: number[] = [];
+  for (let i = 0; i < n; i++) if (raw.scores[i]! >= minConfidence) cand.push(i);
+  if (cand.length === 0) return [];
+  // corners [y1, x1, y2, x2] in input pixels, for non-max suppression
+  const corners = new Float32Array(cand.length * 4);
+  cand.forEach((i, j) => {
+    const r = raw.boxes.subarray(i * 16, i * 16 + 16);
+    const cx = a[2 * i]! + r[0]!;
+    const cy = a[2 * i + 1]! + r[1]!;
+    corners.set([cy - r[3]! / 2, cx - r[2]! / 2, cy + r[3]! / 2, cx + r[2]! / 2], j * 4);
+  });
+  const kept = tf.tidy(() =>
+    tf.image.nonMaxSuppression(
+      tf.tensor2d(corners, [cand.length, 4]),
+      tf.tensor1d(cand.map((i) => raw.scores[i]!)),
+      maxFaces,
+      options.iouThreshold ?? 0.3,
+      minConfidence,
+    ),
+  );
+  const keep = await kept.data();
+  kept.dispose();
+  const out: BlazeFaceDetection[] = [];
+  for (const j of keep) {
+    const i = cand[j]!;
+    const r = raw.boxes.subarray(i * 16, i * 16 + 16);
+    const [y1, x1, y2, x2] = corners.subarray(j * 4, j * 4 + 4) as unknown as [number, number, number, number];
+    const keypoints: Point2[] = [];
+    for (let k = 0; k < 6; k++) keypoints.push([(a[2 * i]! + r[4 + 2 * k]!) * scale, (a[2 * i + 1]! + r[5 + 2 * k]!) * scale]);
+    out.push({ box: { x: x1 * scale, y: y1 * scale, width: (x2 - x1) * scale, height: (y2 - y1) * scale }, score: raw.scores[i]!, keypoints });
+  }
+  // a face centred in the padding is not in the image
+  return out.filter((f) => f.box.x + f.box.width / 2 < w && f.box.y + f.box.height / 2 < h).sort((p, q) => q.score - p.score);
+}
+
+/**
+ * The image tensor with `pad` pixels of constant grey (128) on every side (a new tensor; the caller
+ * disposes both). Grey, not mirrored: a mirrored border holds mirrored faces, which detectors find.
+ */
+export function padGrey(input: tf.Tensor3D, pad: number): tf.Tensor3D {
+  return tf.pad(
+    input,
+    [
+      [pad, pad],
+      [pad, pad],
+      [0, 0],
+    ],
+    128,
+  );
+}
+
+/**
+ * BlazeFace's faces in two passes: the image as it is and padded by `pad` × its larger side (default
+ * BLAZEFACE_PAD; 0: one pass). A face both passes find is kept once, at its better score. `input`:
+ * `[H, W, 3]` of 0..255 (the caller keeps it). Faces best first, at most `maxFaces`.
+ */
+export async function blazeFaceTwoPass(
+  model: BlazeFaceModel,
+  input: tf.Tensor3D,
+  options: BlazeFaceOptions & { pad?: number } = {},
+): Promise<BlazeFaceDetection[]> {
+  const padFrac = options.pad ?? BLAZEFACE_PAD;
+  if (!(padFrac >= 0 && padFrac <= 2)) throw new ShapeError(`BlazeFace: pad must be in [0, 2], got ${padFrac}`);
+  const [h, w] = input.shape;
+  const pad = Math.round(padFrac * Math.max(h, w));
+  const found = await decodeBlazeFace(model, input, options);
+  if (pad > 0) {
+    const padded = padGrey(input, pad);
+    try {
+      for (const f of await decodeBlazeFace(model, padded, options)) {
+        const box = { ...f.box, x: f.box.x - pad, y: f.box.y - pad };
+        const cx = box.x + box.width / 2;
+        const cy = box.y + box.height / 2;
+        if (cx < 0 || cy < 0 || cx >= w || cy >= h) continue;
+        found.push({ box, score: f.score, keypoints: f.keypoints.map(([x, y]): Point2 => [x - pad, y - pad]) });
+      }
+    } finally {
+      padded.dispose();
+    }
+  }
+  // one face per place across the two passes: the better score wins
+  const kept: BlazeFaceDetection[] = [];
+  for (const f of found.sort((p, q) => q.score - p.score)) {
+    if (!kept.some((k) => boxIoU(k.box, f.box) >= (options.iouThreshold ?? 0.3))) kept.push(f);
+  }
+  return kept.slice(0, options.maxFaces ?? 100);
+}
+
+/** The square, 1.1× the BlazeFace box's larger side and centred on it, in which the 68 landmarks are looked for. */
+export function landmarkSquare(box: FaceBox): FaceBox {
+  const side = 1.1 * Math.max(box.width, box.height);
+  return { x: box.x + box.width / 2 - side / 2, y: box.y + box.height / 2 - side / 2, width: side, height: side };
+}
+
+const dist = (p: Point2, q: Point2) => Math.hypot(p[0] - q[0], p[1] - q[1]);
+
+/**
+ * How far BlazeFace's two eye keypoints are from the eye centres of 68 landmarks, on average, in BlazeFace
+ * eye distances (either eye order: the networks name sides differently). Two networks that agree where
+ * the eyes are (near 0) is evidence of a face that a middling score alone is not. Clothes and furniture
+ * BlazeFace scored 0.5-0.71 measured 0.24 and more; true faces at those scores mostly under 0.2.
+ */
+export function eyeDisagreement(keypoints: readonly Point2[], landmarks68: readonly Point2[]): number {
+  const [k0, k1] = [keypoints[0]!, keypoints[1]!];
+  const e0 = meanPoint(landmarks68.slice(36, 42));
+  const e1 = meanPoint(landmarks68.slice(42, 48));
+  const eyeDist = Math.max(1e-6, dist(k0, k1));
+  return Math.min(dist(k0, e0) + dist(k1, e1), dist(k0, e1) + dist(k1, e0)) / 2 / eyeDist;
+}
+
+/** Intersection over union of two boxes. */
+export function boxIoU(a: FaceBox, b: FaceBox): number {
+  const x = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
+  const y = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
+  const inter = x * y;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/**
+ * The `auto` detector's rule for a face only BlazeFace found: keep it at a score of at least
+ * max(minConfidence, AUTO_BLAZEFACE_MIN), or at any score (the caller asked for at least `minConfidence`)
+ * with eyes that face-api's landmarks agree on within AUTO_EYE_AGREEMENT.
+ */
+export function autoKeepsBlazeFace(face: { score: number; eyeDisagreement: number }, minConfidence = 0.5): boolean {
+  return face.score >= Math.max(minConfidence, AUTO_BLAZEFACE_MIN) || face.eyeDisagreement <= AUTO_EYE_AGREEMENT;
+}
+
+/**
+ * The `auto` detector's union: every SSD face, plus each BlazeFace face that `accept` keeps (a score
+ * threshold, or a rule such as `autoKeepsBlazeFace`) and no SSD face overlaps (IoU ≥ 0.3). SSD's
+ * landmarks are kept where both found a face. Best score first.
+ */
+export function mergeDetections<S extends { box: FaceBox; score: number }, B extends { box: FaceBox; score: number }>(
+  ssd: readonly S[],
+  blaze: readonly B[],
+  accept: number | ((face: B) => boolean),
+): Array<S | B> {
+  const keep = typeof accept === 'number' ? (b: B) => b.score >= accept : accept;
+  const extra = blaze.filter((b) => keep(b) && !ssd.some((s) => boxIoU(s.box, b.box) >= 0.3));
+  return [...ssd, ...extra].sort((p, q) => q.score - p.score);
+}
