@@ -80,6 +80,14 @@ export async function writeRotatedSample6(path: string): Promise<void> {
   await sharp(join(faceApiDemoDir(), 'sample6.jpg')).resize(960).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toFile(path);
 }
 
+/**
+ * Writes face-api's demo/sample6.jpg (MIT: four women side by side) darkened to a tenth of its brightness
+ * as a PNG (lossless, so the dark values are exact): SSD alone misses faces there that BlazeFace finds.
+ */
+export async function writeDarkSample6(path: string): Promise<void> {
+  await sharp(join(faceApiDemoDir(), 'sample6.jpg')).linear(0.1, 0).png().toFile(path);
+}
+
 async function build(): Promise<string> {
   if (existsSync(CACHE)) return CACHE;
   mkdirSync(dirname(CACHE), { recursive: true });

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDarkSample6 } from '@ragan/test-utils/sample-faces';
 import { serveStatic, type StaticServer } from './static-server.js';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -249,6 +250,20 @@ describe('web demo in Chromium', () => {
     await download.saveAs(file);
     const bytes = await readFile(file);
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it("finds the four faces of a photo too dark for SSD (BlazeFace, as `ragan age`'s auto detector) and re-ages them", async () => {
+    // face-api's sample6.jpg at a tenth of its brightness: SSD finds none of its 4 faces, auto all 4 (in Node too)
+    const dark = join(resultsDir, 'dark-sample6.png');
+    await writeDarkSample6(dark);
+    await page.setInputFiles('#photo', dark);
+    await waitState('done', '[data-faces="4"]');
+    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
+    log('pixels of the dark photo:', s);
+    expect(s.faces).toBe(4);
+    expect(s.outsideMax).toBeLessThanOrEqual(2);
+    expect(s.insideMean).toBeGreaterThan(1);
+    await page.screenshot({ path: join(resultsDir, 'web-demo-dark.png'), fullPage: true });
   });
 
   it('takes a photo from the webcam (a fake camera here: no face in it)', async () => {

@@ -4,6 +4,7 @@
  *
  * - public/tfjs-wasm/       the .wasm binaries of @tensorflow/tfjs-backend-wasm (passed as wasmPaths)
  * - public/models/face-api/ face-api's SSD MobileNetV1 detector and 68-point landmark net
+ * - public/models/blazeface/ MediaPipe's BlazeFace as @vladmandic/human ships it (the `auto` detector's second net)
  * - public/models/ragan/    the generator's model folder (manifest.json + generator.bin), read with httpStore
  *
  * The generator is the pretrained model of @ragan/model-utkface (its model/ folder, the one @ragan/cli
@@ -23,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createGenerator, exportGenerator, initBackend, resolveModelConfig, VERSION } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
 import { utkfaceModelDir } from '@ragan/model-utkface/node';
-import { FACE_API_FILES } from '../src/face-api-files.js';
+import { BLAZEFACE_FILES, FACE_API_FILES } from '../src/face-api-files.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, '..');
@@ -49,6 +50,12 @@ async function copyWasm(): Promise<string[]> {
 async function copyFaceApi(): Promise<void> {
   const dir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
   await copyInto(dir, FACE_API_FILES, join(publicDir, 'models', 'face-api'));
+}
+
+async function copyBlazeFace(): Promise<void> {
+  // human's main entry sits in dist/; its exports do not list package.json
+  const dir = join(dirname(dirname(require.resolve('@vladmandic/human'))), 'models');
+  await copyInto(dir, BLAZEFACE_FILES, join(publicDir, 'models', 'blazeface'));
 }
 
 /**
@@ -125,5 +132,7 @@ async function demoModel(): Promise<string> {
 const t0 = performance.now();
 const wasm = await copyWasm();
 await copyFaceApi();
+await copyBlazeFace();
 const model = await demoModel();
-console.log(`prepare-assets: ${wasm.length} wasm files, ${FACE_API_FILES.length} face-api files; ${model} (${Math.round(performance.now() - t0)} ms)`);
+const files = `${wasm.length} wasm files, ${FACE_API_FILES.length} face-api files, ${BLAZEFACE_FILES.length} BlazeFace files`;
+console.log(`prepare-assets: ${files}; ${model} (${Math.round(performance.now() - t0)} ms)`);

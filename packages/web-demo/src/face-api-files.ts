@@ -5,3 +5,6 @@ export const FACE_API_FILES = [
   'face_landmark_68_model-weights_manifest.json',
   'face_landmark_68_model.bin',
 ] as const;
+
+/** BlazeFace's graph model files, from @vladmandic/human's `models/` folder (MediaPipe's model, Apache-2.0). */
+export const BLAZEFACE_FILES = ['blazeface.json', 'blazeface.bin'] as const;

@@ -301,7 +301,10 @@ async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
   await useBackend(parseBackendParam(params.get('backend')));
   setState('loading', 'Loading the models…');
-  const [{ generator: g, manifest }] = await Promise.all([loadGenerator(httpStore(asset('models/ragan/'))), loadFaceDetector(asset('models/face-api/'))]);
+  const [{ generator: g, manifest }] = await Promise.all([
+    loadGenerator(httpStore(asset('models/ragan/'))),
+    loadFaceDetector(asset('models/face-api/'), asset('models/blazeface/')),
+  ]);
   generator = g;
   debug.manifest = manifest;
   const extra = manifest.extra ?? {};
