@@ -4,6 +4,7 @@ export * from './config/age-groups.js';
 export * from './config/presets.js';
 export * from './ops/index.js';
 export * from './layers/index.js';
+export { Rng, mix32, isRngState, isSfc32State, type RngState, type Sfc32State } from './random/rng.js';
 export * from './models/index.js';
 export * from './losses/index.js';
 export * from './io/index.js';

@@ -3,7 +3,8 @@ export { splitOf, fnv1a32, type Split } from './split.js';
 export { sharedDataDir } from './shared-data.js';
 export { DATA_VERSION } from './version.js';
 export { parseCsv, csvRecords, CsvSyntaxError, type CsvRow } from './csv.js';
-export { Rng, mix32, type RngState } from './rng.js';
+// the one seeded RNG lives in @ragan/core (the sampler's order uses its sfc32 engine)
+export { Rng, mix32, type RngState, type Sfc32State } from '@ragan/core';
 export { isInside } from './paths.js';
 // readers
 export { listDataset } from './readers/index.js';

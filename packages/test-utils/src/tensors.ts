@@ -49,7 +49,10 @@ export function maxGradientDifference(expected: tf.NamedTensorMap, actual: tf.Na
   return worst;
 }
 
-/** Deterministic values in [-scale, scale) (mulberry32), identical on every backend. */
+/**
+ * Deterministic values in [-scale, scale) (mulberry32), identical on every backend. Its own few lines
+ * rather than @ragan/core's Rng: @ragan/backend's tests use it, and backend sits below core in the graph.
+ */
 export function seededValues(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
   const out = new Float32Array(n);

@@ -2,7 +2,8 @@
  * Test fixture (not exported from the package): a module with a nested child and weights of several
  * ranks, standing in for the real models in io tests.
  */
-import { Module, Rng, heNormal, ones } from '../layers/module.js';
+import { Module, heNormal, ones } from '../layers/module.js';
+import { Rng } from '../random/rng.js';
 
 class TinyBlock extends Module {
   static override className = 'TinyBlock';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { conditionalBatchNormWithStats } from '../ops/normalization.js';
 import { assertRank } from '../ops/shape-checks.js';
-import { Module, ones, type Rng, zeros } from './module.js';
+import { Module, ones, zeros } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface ConditionalBatchNormArgs {
   /** Feature channels C. Required. */

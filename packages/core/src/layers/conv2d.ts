@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import type { Padding } from '../ops/modulated-conv2d.js';
 import { assertRank } from '../ops/shape-checks.js';
-import { heNormal, Module, type Rng, zeros } from './module.js';
+import { heNormal, Module, zeros } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface Conv2DArgs {
   /** Input channels. Required. */

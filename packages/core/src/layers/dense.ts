@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
 import { assertShape } from '../ops/shape-checks.js';
-import { constant, heNormal, Module, type Rng } from './module.js';
+import { constant, heNormal, Module } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface DenseArgs {
   /** Input features. Required. */

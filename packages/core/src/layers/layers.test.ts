@@ -8,7 +8,8 @@ import { Dense } from './dense.js';
 import { DiscriminatorBlock } from './discriminator-block.js';
 import { ModulatedConv2D } from './modulated-conv2d.js';
 import { ModulatedResBlock, ModulatedUpBlock } from './modulated-res-block.js';
-import { type Module, Rng } from './module.js';
+import type { Module } from './module.js';
+import { Rng } from '../random/rng.js';
 import { layerFromConfig, registerLayers } from './registry.js';
 import { ResBlock } from './res-block.js';
 

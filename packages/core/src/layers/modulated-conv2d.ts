@@ -3,7 +3,8 @@ import { ShapeError } from '../errors/index.js';
 import { modulatedConv2d, type Padding } from '../ops/modulated-conv2d.js';
 import { assertRank, assertShape } from '../ops/shape-checks.js';
 import { Dense } from './dense.js';
-import { heNormal, Module, type Rng, zeros } from './module.js';
+import { heNormal, Module, zeros } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface ModulatedConv2DArgs {
   /** Input channels. Required. */

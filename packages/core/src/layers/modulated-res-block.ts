@@ -4,7 +4,8 @@ import { upsampleNearest2x } from '../ops/resample.js';
 import { assertShape } from '../ops/shape-checks.js';
 import { Conv2D } from './conv2d.js';
 import { ModulatedConv2D } from './modulated-conv2d.js';
-import { Module, type Rng } from './module.js';
+import { Module } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface ModulatedResBlockArgs {
   /** Input channels. Required. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
+import type { Rng } from '../random/rng.js';
 
 /**
  * A weight owned by a module. `name` is the path inside the model, e.g. `generator/enc/stem/kernel`.
@@ -13,35 +14,6 @@ export interface NamedWeight {
 }
 
 export type Initializer = (shape: number[], rng: Rng) => tf.Tensor;
-
-/** Seeded random numbers for initialisation. No hidden global RNG (style guide). */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-  /** Next 32-bit integer (mulberry32). */
-  nextU32(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** A fresh integer seed for a tfjs random op. */
-  nextSeed(): number {
-    return this.nextU32() % 2147483647;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextU32() / 4294967296;
-  }
-  getState(): number {
-    return this.state;
-  }
-  setState(state: number): void {
-    this.state = state >>> 0;
-  }
-}
 
 /** He (Kaiming) normal for leaky-ReLU nets: std = gain / sqrt(fanIn). Kernel layout [kh, kw, in, out] or [in, out]. */
 export function heNormal(gain = Math.SQRT2): Initializer {

@@ -5,8 +5,9 @@ import { Dense } from './dense.js';
 import { DiscriminatorBlock } from './discriminator-block.js';
 import { ModulatedConv2D } from './modulated-conv2d.js';
 import { ModulatedResBlock, ModulatedUpBlock } from './modulated-res-block.js';
-import type { Module, Rng } from './module.js';
+import type { Module } from './module.js';
 import { ResBlock } from './res-block.js';
+import type { Rng } from '../random/rng.js';
 
 /** A layer class that can be rebuilt from its getConfig() output: `new L(config.name, config, rng)`. */
 export type LayerClass = { className: string; new (name: string, args: never, rng: Rng): Module };

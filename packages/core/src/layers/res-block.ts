@@ -4,7 +4,8 @@ import { pixelNorm } from '../ops/normalization.js';
 import { downsampleAvg2x } from '../ops/resample.js';
 import { assertShape } from '../ops/shape-checks.js';
 import { Conv2D } from './conv2d.js';
-import { Module, type Rng } from './module.js';
+import { Module } from './module.js';
+import type { Rng } from '../random/rng.js';
 
 export interface ResBlockArgs {
   /** Input channels. Required. */

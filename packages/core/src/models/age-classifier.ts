@@ -3,7 +3,8 @@ import { numGroups, resolveModelConfig, type ModelConfig } from '../config/prese
 import { ShapeError } from '../errors/index.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
-import { Module, Rng } from '../layers/module.js';
+import { Module } from '../layers/module.js';
+import { Rng } from '../random/rng.js';
 import { leakyRelu } from '../ops/activations.js';
 import { downsampleAvg2x, globalAvgPool } from '../ops/resample.js';
 import { assertShape, describeShape } from '../ops/shape-checks.js';

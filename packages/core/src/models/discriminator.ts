@@ -3,7 +3,8 @@ import { numGroups, resolveModelConfig, type ModelConfig } from '../config/prese
 import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
 import { DiscriminatorBlock } from '../layers/discriminator-block.js';
-import { Module, Rng } from '../layers/module.js';
+import { Module } from '../layers/module.js';
+import { Rng } from '../random/rng.js';
 import { leakyRelu } from '../ops/activations.js';
 import { minibatchStddev } from '../ops/minibatch-stddev.js';
 import { assertShape } from '../ops/shape-checks.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError } from '../errors/index.js';
-import { Rng, type NamedWeight } from '../layers/module.js';
+import type { NamedWeight } from '../layers/module.js';
+import { Rng } from '../random/rng.js';
 import {
   ageClassificationLoss,
   brightnessLoss,

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../rng.js';
+import { Rng } from '@ragan/core';
 import { faceChipsDir, pickFaceChips, pngHeaderOnly, tempDir } from '../testing/fixtures.js';
 import { decodeGrey, decodeRgb, ImageFileError, loadImage, probeImage, readImageFile } from './decode.js';
 

@@ -4,7 +4,7 @@ import { ConfigError, DatasetError } from '@ragan/core';
 import type { CacheIndex } from '../cache/format.js';
 import { sampleAge } from '../cache/prepare.js';
 import { openCache, type CacheReader } from '../cache/reader.js';
-import { isRngState, mix32, Rng, type RngState } from '../rng.js';
+import { isSfc32State, mix32, Rng, type Sfc32State } from '@ragan/core';
 
 export interface SamplerOptions {
   /** Samples per batch. */
@@ -37,7 +37,7 @@ export interface SamplerCursor {
   version: 1;
   epoch: number;
   position: number;
-  rng: RngState;
+  rng: Sfc32State;
   fingerprint: string;
 }
 
@@ -92,8 +92,8 @@ interface Prepared {
 
 interface Epoch {
   epoch: number;
-  start: RngState;
-  next: RngState;
+  start: Sfc32State;
+  next: Sfc32State;
   /** Positions into `members`. */
   order: Int32Array;
 }
@@ -147,19 +147,19 @@ export async function createSampler(cacheDir: string, options: SamplerOptions): 
       !Number.isInteger(c.position) ||
       c.position < 0 ||
       c.position >= N ||
-      !isRngState(c.rng)
+      !isSfc32State(c.rng)
     ) {
       throw new ConfigError('cursor', 'is not a sampler cursor (version 1 with epoch, position and a 4-number rng state)');
     }
     if (c.fingerprint !== fingerprint) {
       throw new ConfigError('cursor', 'belongs to another stream (a different cache, split, seed or balanceGroups); resume with the options it was saved with');
     }
-    cur = { ...c, rng: [...c.rng] as RngState };
+    cur = { ...c, rng: [...c.rng] as Sfc32State };
   } else {
-    cur = { version: 1, epoch: 0, position: 0, rng: Rng.fromSeed(seed).state(), fingerprint };
+    cur = { version: 1, epoch: 0, position: 0, rng: Rng.fromSeed(seed).getState() as Sfc32State, fingerprint };
   }
 
-  const makeEpoch = (epoch: number, start: RngState): Epoch => {
+  const makeEpoch = (epoch: number, start: Sfc32State): Epoch => {
     const rng = new Rng(start);
     let order: Int32Array;
     if (!balance) {
@@ -180,7 +180,7 @@ export async function createSampler(cacheDir: string, options: SamplerOptions): 
         taken.set(g, t + 1);
       }
     }
-    return { epoch, start, next: rng.state(), order };
+    return { epoch, start, next: rng.getState() as Sfc32State, order };
   };
 
   // The producer's own position runs ahead of the consumer's by the read-ahead.
@@ -214,7 +214,7 @@ export async function createSampler(cacheDir: string, options: SamplerOptions): 
       }
     }
     const ep = epochAt(prodEpoch);
-    const after: SamplerCursor = { version: 1, epoch: prodEpoch, position: prodPos, rng: [...ep.start] as RngState, fingerprint };
+    const after: SamplerCursor = { version: 1, epoch: prodEpoch, position: prodPos, rng: [...ep.start] as Sfc32State, fingerprint };
     return { samples, flipped, after };
   };
 
@@ -289,11 +289,11 @@ export async function createSampler(cacheDir: string, options: SamplerOptions): 
         ages: p.ages,
         samples: p.samples,
         flipped: p.flipped,
-        cursor: { ...p.cursor, rng: [...p.cursor.rng] as RngState },
+        cursor: { ...p.cursor, rng: [...p.cursor.rng] as Sfc32State },
         dispose: () => tf.dispose([images, masks]),
       };
     },
-    cursor: () => ({ ...cur, rng: [...cur.rng] as RngState }),
+    cursor: () => ({ ...cur, rng: [...cur.rng] as Sfc32State }),
     async close() {
       if (closed) return;
       closed = true;

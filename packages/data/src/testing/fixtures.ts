@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { pickSampleChips, sampleFaceChips } from '@ragan/test-utils/sample-faces';
-import { Rng } from '../rng.js';
+import { Rng } from '@ragan/core';
 import { requireUtkFaceCrops } from './utkface.js';
 
 /** The folder of face chips (read-only): 200×200 JPEGs named like UTKFace files. */

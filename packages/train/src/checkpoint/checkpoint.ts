@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   CheckpointError,
   createRagan,
+  isRngState,
   loadModelFolder,
   ModelLoadError,
   RaganError,
@@ -11,6 +12,7 @@ import {
   type ModelConfig,
   type ModelManifest,
   type RaganModel,
+  type RngState,
   type SpikeGuardState,
 } from '@ragan/core';
 import { fsStore } from '@ragan/core/node';
@@ -21,7 +23,8 @@ import { TensorBag } from './tensor-bag.js';
 export interface TrainingState {
   step: number;
   /** GanTrainer's target-draw RNG. */
-  trainerRng: number;
+  /** The GAN trainer's draws (targets, shifts): its Rng state, one uint32 (mulberry32). */
+  trainerRng: RngState;
   gOptIterations: number;
   dOptIterations: number;
   /** Current learning rate (halved after repeated NaN steps). */
@@ -192,7 +195,7 @@ export interface LoadedCheckpoint {
 function parseState(extra: unknown, where: string): TrainingState {
   const s = extra as Partial<TrainingState> | undefined;
   const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (!s || !num(s.step) || !num(s.trainerRng) || !num(s.gOptIterations) || !num(s.dOptIterations) || !num(s.lr) || typeof s.configHash !== 'string') {
+  if (!s || !num(s.step) || !isRngState(s.trainerRng) || !num(s.gOptIterations) || !num(s.dOptIterations) || !num(s.lr) || typeof s.configHash !== 'string') {
     throw new ModelLoadError(where, 'manifest.json has no valid training state in "extra" (step, trainerRng, optimizer iterations, lr, configHash)');
   }
   return s as TrainingState;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, ShapeError } from '@ragan/core';
+import { Rng, ShapeError, type RngState } from '@ragan/core';
 import type { BatchSource, SourceBatch } from './batch-source.js';
 
 export interface MemorySourceOptions {
@@ -12,7 +12,7 @@ export interface MemorySourceOptions {
 interface Cursor {
   epoch: number;
   position: number;
-  rng: number;
+  rng: RngState;
   order: number[];
 }
 
