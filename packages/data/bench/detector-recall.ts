@@ -12,8 +12,9 @@
  * on the clean chip), carried through the same transform. A detection finds the face when the true eye
  * midpoint lies inside its box and the box is 0.4-2.5× the true face size. For each found face the
  * alignment error is the mean distance of the two eye centres from the true ones, in eye distances.
- * Images without a face: noise, gradients, stripes and the parts of face-api's six sample photos away
- * from every face (MIT; in its npm package).
+ * Images without a face: noise, gradients and stripes at 480 and 1024 px, and the parts of face-api's six
+ * sample photos away from every face, 320 and 640 px tiles (MIT; in its npm package); BlazeFace runs on
+ * tiles of an image from 512 px on a side, so the larger ones check that its extra passes add no false face.
  *
  * The detectors are measured as the photo pipeline runs them (`detectWith`): `ssd`, `blazeface` (two
  * passes, the image and a padded copy) and `auto` (SSD plus BlazeFace's confirmed faces).
@@ -169,24 +170,28 @@ const alignError = (f: Found, truth: Point2[]) => {
 
 async function noFaceImages(): Promise<Array<{ name: string; image: RgbImage }>> {
   const out: Array<{ name: string; image: RgbImage }> = [];
-  const W = 480;
-  const noise = new Uint8Array(W * W * 3).map((_, i) => Math.floor(draw(i) * 256));
-  out.push({ name: 'noise', image: { data: noise, width: W, height: W } });
-  const grad = new Uint8Array(W * W * 3).map((_, i) => Math.floor((((i / 3) % W) + Math.floor(i / 3 / W)) / 4) % 256);
-  out.push({ name: 'gradient', image: { data: grad, width: W, height: W } });
-  const stripes = new Uint8Array(W * W * 3).map((_, i) => (Math.floor(i / 3 / W / 12) % 2 ? 200 : 40));
-  out.push({ name: 'stripes', image: { data: stripes, width: W, height: W } });
-  // the sample photos outside every face: tiles of 320 px that hold no face box of either detector
+  // at 480 px and at 1024 px (where BlazeFace also runs on tiles)
+  for (const W of [480, 1024]) {
+    const noise = new Uint8Array(W * W * 3).map((_, i) => Math.floor(draw(i) * 256));
+    out.push({ name: `noise-${W}`, image: { data: noise, width: W, height: W } });
+    const grad = new Uint8Array(W * W * 3).map((_, i) => Math.floor((((i / 3) % W) + Math.floor(i / 3 / W)) / 4) % 256);
+    out.push({ name: `gradient-${W}`, image: { data: grad, width: W, height: W } });
+    const stripes = new Uint8Array(W * W * 3).map((_, i) => (Math.floor(i / 3 / W / 12) % 2 ? 200 : 40));
+    out.push({ name: `stripes-${W}`, image: { data: stripes, width: W, height: W } });
+  }
+  // the sample photos outside every face: tiles of 320 px, and of 640 px (tiled by BlazeFace), that hold
+  // no face box of either detector
   for (const s of ['sample1.jpg', 'sample2.jpg', 'sample3.jpg', 'sample4.jpg', 'sample5.jpg', 'sample6.jpg']) {
     const photo = (await readPhoto(join(faceApiPackageDir(), 'demo', s))).image;
     const boxes = [...(await detect('ssd', photo)), ...(await detect('blazeface', photo))].map((f) => squareAround(f.box, 1.6));
-    const T = 320;
-    for (let y = 0; y + T <= photo.height; y += T) {
-      for (let x = 0; x + T <= photo.width; x += T) {
-        if (boxes.some((b) => b.x < x + T && b.x + b.width > x && b.y < y + T && b.y + b.height > y)) continue;
-        const tile = new Uint8Array(T * T * 3);
-        for (let r = 0; r < T; r++) tile.set(photo.data.subarray(((y + r) * photo.width + x) * 3, ((y + r) * photo.width + x + T) * 3), r * T * 3);
-        out.push({ name: `${s}@${x},${y}`, image: { data: tile, width: T, height: T } });
+    for (const T of [320, 640]) {
+      for (let y = 0; y + T <= photo.height; y += T / 2) {
+        for (let x = 0; x + T <= photo.width; x += T / 2) {
+          if ((T === 320 && (x % T || y % T)) || boxes.some((b) => b.x < x + T && b.x + b.width > x && b.y < y + T && b.y + b.height > y)) continue;
+          const tile = new Uint8Array(T * T * 3);
+          for (let r = 0; r < T; r++) tile.set(photo.data.subarray(((y + r) * photo.width + x) * 3, ((y + r) * photo.width + x + T) * 3), r * T * 3);
+          out.push({ name: `${s}@${x},${y}${T === 640 ? '/640' : ''}`, image: { data: tile, width: T, height: T } });
+        }
       }
     }
   }

@@ -15,11 +15,12 @@ import * as tf from '@tensorflow/tfjs';
 import * as faceapiModule from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
 import {
   autoKeepsBlazeFace,
-  blazeFaceTwoPass,
+  blazeFacePasses,
   boxIoU,
   eyeDisagreement,
   landmarkSquare,
   mergeDetections,
+  type BlazeFaceDetection,
   type BlazeFaceModel,
   type FaceBox,
   type Point2,
@@ -111,12 +112,12 @@ export async function detectFaces(pixels: HTMLCanvasElement | ImageData, opts: {
       landmarks68: r.landmarks.positions.map((p): Point2 => [p.x, p.y]),
     }));
     // landmarks only for the BlazeFace faces SSD did not find (the rest would be dropped by the merge)
-    const blaze: Array<DetectedFace & { eyeDisagreement: number }> = [];
-    for (const f of await blazeFaceTwoPass(blazeFace, input, { minConfidence, maxFaces })) {
+    const blaze: Array<DetectedFace & { eyeDisagreement: number; pass?: BlazeFaceDetection['pass'] }> = [];
+    for (const f of await blazeFacePasses(blazeFace, input, { minConfidence, maxFaces })) {
       const square = landmarkSquare(f.box);
       if (square.width < 8 || ssd.some((s) => boxIoU(s.box, f.box) >= 0.3)) continue;
       const landmarks68 = await landmarksInBox(input, square);
-      blaze.push({ score: f.score, box: f.box, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68) });
+      blaze.push({ score: f.score, box: f.box, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68), pass: f.pass });
     }
     return mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence))
       .slice(0, maxFaces)

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { autoKeepsBlazeFace, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
+import { autoKeepsBlazeFace, blazeFacePasses, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
 
 /** A stand-in for the graph model: fixed raw outputs (scores as logits, 16 box/keypoint offsets per anchor). */
 function fakeModel(faces: Array<{ anchor: number; logit: number; offsets: number[] }>): BlazeFaceModel & { seen: number[][] } {
@@ -54,6 +54,40 @@ describe('BlazeFace decoding (browser-safe)', () => {
     photo.dispose();
   });
 
+  it('passes: the photo, a grey-padded copy and, from 512 px on a side, 2×2 overlapping tiles; a tile face comes back in photo pixels', async () => {
+    const face = { anchor: 106, logit: 5, offsets: [2, -4, 40, 50, ...new Array(12).fill(0)] };
+    // a stand-in that sees a face in the 4th pass only: the tile at (0.4 W, 0) of a 600² photo
+    const calls: number[][] = [];
+    const inner = fakeModel([face]);
+    const empty = fakeModel([]);
+    const model: BlazeFaceModel = {
+      execute: (x, names) => {
+        calls.push(x.shape as number[]);
+        return (calls.length === 4 ? inner : empty).execute(x, names);
+      },
+    };
+    const photo = tf.zeros([600, 600, 3], 'int32') as tf.Tensor3D;
+    const before = tf.memory().numTensors;
+    const found = await blazeFacePasses(model, photo);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(calls).toHaveLength(6);
+    expect(found).toHaveLength(1);
+    // the 360² tile at x 240 maps to 256 at 360/256 = 1.40625 px per input pixel
+    expect(found[0]!.pass).toBe('tile');
+    expect(found[0]!.box.x).toBeCloseTo(240 + 1.40625 * (90 - 20), 3);
+    expect(found[0]!.box.y).toBeCloseTo(1.40625 * (52 - 25), 3);
+    expect(found[0]!.box.width).toBeCloseTo(1.40625 * 40, 3);
+    // under 512 px, or with tiles off: two passes
+    calls.length = 0;
+    const small = tf.zeros([400, 500, 3], 'int32') as tf.Tensor3D;
+    await blazeFacePasses(model, small);
+    expect(calls).toHaveLength(2);
+    calls.length = 0;
+    await blazeFacePasses(model, photo, { tiles: false, pad: 0 });
+    expect(calls).toHaveLength(1);
+    tf.dispose([photo, small]);
+  });
+
   it('refuses a model with the wrong outputs and an image that is not [H, W, 3], naming what it got', async () => {
     const photo = tf.zeros([8, 8, 3]) as tf.Tensor3D;
     const one: BlazeFaceModel = { execute: () => tf.zeros([1, 896]) };
@@ -70,7 +104,7 @@ describe('BlazeFace decoding (browser-safe)', () => {
     expect(merged.map((f) => f.box.x)).toEqual([0, 600, 300]);
   });
 
-  it("auto's rule: a BlazeFace-only face at 0.75 and up, or under it with eyes the landmark net agrees on (≤ 0.2 eye distances)", () => {
+  it("auto's rule: a BlazeFace-only face at 0.75 and up, or under it with eyes the landmarks agree on (≤ 0.2 eye distances) but not tile-only", () => {
     const face = (x: number, score: number, eyeDisagreement: number) => ({ box: { x, y: 0, width: 100, height: 100 }, score, eyeDisagreement });
     const merged = mergeDetections([], [face(0, 0.6, 0.1), face(300, 0.6, 0.5), face(600, 0.9, 3)], (b) => autoKeepsBlazeFace(b));
     expect(merged.map((f) => f.box.x)).toEqual([600, 0]);
@@ -78,6 +112,10 @@ describe('BlazeFace decoding (browser-safe)', () => {
     expect(autoKeepsBlazeFace({ score: 0.85, eyeDisagreement: 1 }, 0.9)).toBe(false);
     expect(autoKeepsBlazeFace({ score: 0.92, eyeDisagreement: 1 }, 0.9)).toBe(true);
     expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.2 })).toBe(true);
+    // a face only a tile of a large photo found needs the score: agreeing eyes are not enough there
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.1, pass: 'tile' })).toBe(false);
+    expect(autoKeepsBlazeFace({ score: 0.8, eyeDisagreement: 3, pass: 'tile' })).toBe(true);
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.1, pass: 'padded' })).toBe(true);
   });
 
   it('eyeDisagreement: 0 where both put the eyes alike (either order), in eye distances otherwise', () => {

@@ -2,21 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  blazeFaceTwoPass,
-  decodeBlazeFace,
-  eyeDisagreement,
-  landmarkSquare,
-  ModelLoadError,
-  type BlazeFaceDetection,
-  type BlazeFaceOptions,
-} from '@ragan/core';
+import { blazeFacePasses, decodeBlazeFace, eyeDisagreement, landmarkSquare, ModelLoadError, type BlazeFaceDetection, type BlazeFaceOptions } from '@ragan/core';
 import { landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
 import { rgbToTensor, type Point2, type RgbImage } from './image.js';
 
 /**
  * MediaPipe's BlazeFace in Node: the model files read from @vladmandic/human's `models/` folder, then
- * core's browser-safe decoding (`decodeBlazeFace`, `blazeFaceTwoPass`, the `auto` rule), which the web
+ * core's browser-safe decoding (`decodeBlazeFace`, `blazeFacePasses`, the `auto` rule), which the web
  * demo runs too. It finds faces that face-api's SSD misses: rotated, dark, blurred, heavily compressed
  * or filling the frame (bench/detector-recall.ts measures both).
  */
@@ -107,6 +99,8 @@ export interface BlazeDetectedFace extends DetectedFace {
    * and more; true faces at those scores mostly under 0.2 (bench/detector-recall.ts).
    */
   eyeDisagreement: number;
+  /** Which BlazeFace pass found it (see core's `blazeFacePasses`). */
+  pass?: BlazeFaceDetection['pass'];
 }
 
 /**
@@ -118,7 +112,7 @@ export interface BlazeDetectedFace extends DetectedFace {
  */
 export async function detectFacesBlazeFace(
   image: RgbImage,
-  options: BlazeFaceOptions & { maxPixels?: number; pad?: number } = {},
+  options: BlazeFaceOptions & { maxPixels?: number; pad?: number; tiles?: boolean } = {},
 ): Promise<BlazeDetectedFace[]> {
   const scaled = await onSmallerCopy(image, options.maxPixels, (small) => detectFacesBlazeFace(small, { ...options, maxPixels: Infinity }));
   if (scaled) return scaled as BlazeDetectedFace[];
@@ -128,7 +122,7 @@ export async function detectFacesBlazeFace(
   const input = rgbToTensor(image);
   let found: BlazeFaceDetection[];
   try {
-    found = await blazeFaceTwoPass(m, input, options);
+    found = await blazeFacePasses(m, input, options);
   } finally {
     input.dispose();
   }
@@ -137,7 +131,14 @@ export async function detectFacesBlazeFace(
     const square = landmarkSquare(f.box);
     if (square.width < 8) continue;
     const landmarks68 = await landmarksInBox(image, square);
-    out.push({ box: f.box, score: f.score, landmarks68, keypoints: f.keypoints, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68) });
+    out.push({
+      box: f.box,
+      score: f.score,
+      landmarks68,
+      keypoints: f.keypoints,
+      eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68),
+      ...(f.pass ? { pass: f.pass } : {}),
+    });
   }
   return out;
 }
