@@ -100,4 +100,18 @@ describe('BlazeFace (MediaPipe, from @vladmandic/human)', () => {
     expect(auto.faces.length).toBeGreaterThan(ssd.faces.length);
     for (const f of auto.faces) expect(f.size % 64).toBe(0);
   }, 120_000);
+
+  it("a photo over maxPixels: BlazeFace's boxes and keypoints come back in the photo's coordinates", async () => {
+    const img = await sample('sample6.jpg');
+    const full = await detectFacesBlazeFace(img);
+    const scaled = await detectFacesBlazeFace(img, { maxPixels: Math.floor((img.width * img.height) / 4) });
+    expect(scaled.length).toBe(full.length);
+    for (const f of scaled) {
+      const ref = full.find((g) => boxIoU(g.box, f.box) > 0.5)!;
+      expect(ref).toBeDefined();
+      const eye = Math.hypot(ref.keypoints[0]![0] - ref.keypoints[1]![0], ref.keypoints[0]![1] - ref.keypoints[1]![1]);
+      // the six keypoints within 10 % of the eye distance of the full-resolution ones (not left at half scale)
+      f.keypoints.forEach((p, k) => expect(Math.hypot(p[0] - ref.keypoints[k]![0], p[1] - ref.keypoints[k]![1]) / eye).toBeLessThan(0.1));
+    }
+  }, 120_000);
 });

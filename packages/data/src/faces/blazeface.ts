@@ -114,8 +114,13 @@ export async function detectFacesBlazeFace(
   image: RgbImage,
   options: BlazeFaceOptions & { maxPixels?: number; pad?: number; tiles?: boolean } = {},
 ): Promise<BlazeDetectedFace[]> {
-  const scaled = await onSmallerCopy(image, options.maxPixels, (small) => detectFacesBlazeFace(small, { ...options, maxPixels: Infinity }));
-  if (scaled) return scaled as BlazeDetectedFace[];
+  const scaled = await onSmallerCopy(
+    image,
+    options.maxPixels,
+    (small) => detectFacesBlazeFace(small, { ...options, maxPixels: Infinity }),
+    (f, scale) => ({ keypoints: f.keypoints.map(scale) }),
+  );
+  if (scaled) return scaled;
   const m = model;
   if (!m) throw new ModelLoadError('detectFacesBlazeFace', 'BlazeFace is not loaded; call loadBlazeFace() first');
   // one tensor of the photo for both passes

@@ -67,29 +67,27 @@ export async function resizeRgb(image: RgbImage, width: number, height: number):
 /**
  * A big photo (over `maxPixels`): runs `detect` on a copy scaled down to fit and scales its boxes and
  * landmarks back (they are continuous pixel coordinates, so the factor is exactly the ratio of the
- * sides). `undefined` when the photo is small enough to detect on as it is.
+ * sides). A detector with point sets of its own (BlazeFace's keypoints) scales them in `scaleMore`; its
+ * other fields are kept as they are. `undefined` when the photo is small enough to detect on as it is.
  */
-export async function onSmallerCopy(
+export async function onSmallerCopy<F extends DetectedFace>(
   image: RgbImage,
   maxPixels: number | undefined,
-  detect: (small: RgbImage) => Promise<DetectedFace[]>,
-): Promise<DetectedFace[] | undefined> {
+  detect: (small: RgbImage) => Promise<F[]>,
+  scaleMore?: (face: F, scale: (p: Point2) => Point2) => Partial<F>,
+): Promise<F[] | undefined> {
   const size = detectionSize(image.width, image.height, maxPixels);
   if (size.width === image.width && size.height === image.height) return undefined;
   const sx = image.width / size.width;
   const sy = image.height / size.height;
   const faces = await detect(await resizeRgb(image, size.width, size.height));
   const scale = (p: Point2): Point2 => [p[0] * sx, p[1] * sy];
-  return faces.map((f) => {
-    // a detector's own point sets (BlazeFace's keypoints) scale with the rest; its other fields are kept as they are
-    const extra = 'keypoints' in f && Array.isArray(f.keypoints) ? { keypoints: (f.keypoints as Point2[]).map(scale) } : {};
-    return {
-      ...f,
-      ...extra,
-      box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
-      landmarks68: f.landmarks68.map(scale),
-    };
-  });
+  return faces.map((f) => ({
+    ...f,
+    ...scaleMore?.(f, scale),
+    box: { x: f.box.x * sx, y: f.box.y * sy, width: f.box.width * sx, height: f.box.height * sy },
+    landmarks68: f.landmarks68.map(scale),
+  }));
 }
 
 /**
