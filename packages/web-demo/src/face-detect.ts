@@ -17,6 +17,7 @@ import {
   autoKeepsBlazeFace,
   blazeFacePasses,
   boxIoU,
+  cropBox,
   eyeDisagreement,
   landmarkSquare,
   mergeDetections,
@@ -73,19 +74,7 @@ export async function loadFaceDetector(faceApiUrl: string, blazeFaceUrl: string)
 
 /** face-api's 68 landmarks of the face in `box` (photo pixels; parts outside the photo read as black). */
 async function landmarksInBox(input: tf.Tensor3D, box: FaceBox): Promise<Point2[]> {
-  const [ih, iw] = input.shape;
-  const x0 = Math.round(box.x);
-  const y0 = Math.round(box.y);
-  const w = Math.round(box.width);
-  const h = Math.round(box.height);
-  const crop = tf.tidy(() => {
-    const padded = tf.pad(input, [
-      [Math.max(0, -y0), Math.max(0, y0 + h - ih)],
-      [Math.max(0, -x0), Math.max(0, x0 + w - iw)],
-      [0, 0],
-    ]);
-    return tf.slice(padded, [Math.max(0, y0), Math.max(0, x0), 0], [h, w, 3]) as tf.Tensor3D;
-  });
+  const { crop, x0, y0 } = cropBox(input, box);
   try {
     const lm = await faceapi.nets.faceLandmark68Net.detectLandmarks(crop);
     return lm.positions.map((p): Point2 => [p.x + x0, p.y + y0]);

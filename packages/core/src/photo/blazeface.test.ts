@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { autoKeepsBlazeFace, blazeFacePasses, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
+import { autoKeepsBlazeFace, blazeFacePasses, cropBox, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
 
 /** A stand-in for the graph model: fixed raw outputs (scores as logits, 16 box/keypoint offsets per anchor). */
 function fakeModel(faces: Array<{ anchor: number; logit: number; offsets: number[] }>): BlazeFaceModel & { seen: number[][] } {
@@ -86,6 +86,24 @@ describe('BlazeFace decoding (browser-safe)', () => {
     await blazeFacePasses(model, photo, { tiles: false, pad: 0 });
     expect(calls).toHaveLength(1);
     tf.dispose([photo, small]);
+  });
+
+  it('cropBox: the image under a box, black where the box reaches outside, with its corner to map points back', () => {
+    const img = tf.tensor3d(
+      Array.from({ length: 4 * 4 * 3 }, (_, i) => i + 1),
+      [4, 4, 3],
+      'int32',
+    );
+    const { crop, x0, y0 } = cropBox(img, { x: -1.2, y: 2.4, width: 3, height: 3 });
+    expect([x0, y0]).toEqual([-1, 2]);
+    expect(crop.shape).toEqual([3, 3, 3]);
+    const px = crop.arraySync() as number[][][];
+    // column 0 is left of the image; row 2 is below it: black
+    expect(px[0]![0]).toEqual([0, 0, 0]);
+    expect(px[2]![1]).toEqual([0, 0, 0]);
+    // crop (row 0, col 1) is image (row 2, col 0)
+    expect(px[0]![1]).toEqual((img.arraySync() as number[][][])[2]![0]);
+    tf.dispose([img, crop]);
   });
 
   it('refuses a model with the wrong outputs and an image that is not [H, W, 3], naming what it got', async () => {

@@ -251,6 +251,29 @@ export async function blazeFacePasses(
   return kept.slice(0, options.maxFaces ?? 100);
 }
 
+/**
+ * The part of `input` (`[H, W, 3]`) under `box`, rounded to whole pixels; where the box reaches outside
+ * the image the crop is black, as face-api's own crops are. A new tensor (the caller disposes it) and
+ * the crop's top-left corner in image pixels, to map points found in it back.
+ */
+export function cropBox(input: tf.Tensor3D, box: FaceBox): { crop: tf.Tensor3D; x0: number; y0: number } {
+  const [ih, iw] = input.shape;
+  const x0 = Math.round(box.x);
+  const y0 = Math.round(box.y);
+  const w = Math.round(box.width);
+  const h = Math.round(box.height);
+  if (!(w >= 1 && h >= 1)) throw new ShapeError(`cropBox: the box must be at least 1×1 pixels, got ${w}×${h}`);
+  const crop = tf.tidy(() => {
+    const padded = tf.pad(input, [
+      [Math.max(0, -y0), Math.max(0, y0 + h - ih)],
+      [Math.max(0, -x0), Math.max(0, x0 + w - iw)],
+      [0, 0],
+    ]);
+    return tf.slice(padded, [Math.max(0, y0), Math.max(0, x0), 0], [h, w, 3]) as tf.Tensor3D;
+  });
+  return { crop, x0, y0 };
+}
+
 /** The square, 1.1× the BlazeFace box's larger side and centred on it, in which the 68 landmarks are looked for. */
 export function landmarkSquare(box: FaceBox): FaceBox {
   const side = 1.1 * Math.max(box.width, box.height);

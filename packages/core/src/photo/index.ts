@@ -22,6 +22,7 @@ export {
   autoKeepsBlazeFace,
   blazeFacePasses,
   boxIoU,
+  cropBox,
   decodeBlazeFace,
   eyeDisagreement,
   landmarkSquare,

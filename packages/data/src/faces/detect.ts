@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError } from '@ragan/core';
+import { cropBox, ShapeError } from '@ragan/core';
 import { padGrey, rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
 import type { FaceApiLandmarks } from './face-api.js';
 import { requireFaceModels } from './models.js';
@@ -150,23 +150,12 @@ export async function detectFaces(image: RgbImage | tf.Tensor3D, options: Detect
  */
 export async function landmarksInBox(image: RgbImage | tf.Tensor3D, box: FaceBox): Promise<Point2[]> {
   const models = requireFaceModels('landmarks', 'landmarksInBox');
+  if (!(Math.round(box.width) >= 8 && Math.round(box.height) >= 8))
+    throw new ShapeError(`landmarksInBox: the box must be at least 8×8 pixels, got ${Math.round(box.width)}×${Math.round(box.height)}`);
   const owned = !(image instanceof tf.Tensor);
   const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
-  const x0 = Math.round(box.x);
-  const y0 = Math.round(box.y);
-  const w = Math.round(box.width);
-  const h = Math.round(box.height);
-  if (!(w >= 8 && h >= 8)) throw new ShapeError(`landmarksInBox: the box must be at least 8×8 pixels, got ${w}×${h}`);
   try {
-    const [ih, iw] = input.shape;
-    const crop = tf.tidy(() => {
-      const padded = tf.pad(input, [
-        [Math.max(0, -y0), Math.max(0, y0 + h - ih)],
-        [Math.max(0, -x0), Math.max(0, x0 + w - iw)],
-        [0, 0],
-      ]);
-      return tf.slice(padded, [Math.max(0, y0), Math.max(0, x0), 0], [h, w, 3]) as tf.Tensor3D;
-    });
+    const { crop, x0, y0 } = cropBox(input, box);
     try {
       const net = models.landmarks === 'tiny' ? models.faceapi.nets.faceLandmark68TinyNet : models.faceapi.nets.faceLandmark68Net;
       const lm = (await net.detectLandmarks(crop)) as FaceApiLandmarks;
