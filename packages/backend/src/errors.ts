@@ -1,7 +1,7 @@
 /**
- * The two errors `initBackend` throws. They carry RAGAN.ts's error marker (`Symbol.for('ragan.error')`)
- * and a `code`, so `RaganError.isInstance` in `@ragan/core` (and the `ragan` command's one-line error
- * printing) recognises them, though this package does not depend on core.
+ * The two errors `initBackend` throws, and the base they share with `@ragan/core`'s errors. They carry
+ * RAGAN.ts's error marker (`Symbol.for('ragan.error')`) and a `code`, so `RaganError.isInstance` in
+ * `@ragan/core` (and the `ragan` command's one-line error printing) recognises them.
  */
 
 const MARKER = Symbol.for('ragan.error');
@@ -12,20 +12,37 @@ export interface BackendErrorOptions {
   cause?: unknown;
 }
 
-/** Base of this package's errors: a message that says what to do, and a `code`. */
-export class BackendError extends Error {
-  readonly code: BackendErrorCode;
+/**
+ * The base of every RAGAN.ts error class, this package's and `@ragan/core`'s (which extends it): a message
+ * that says what to do, a `code`, and the shared marker, so that `isInstance` recognises an error from
+ * any installed copy of either package (where `instanceof` would not).
+ */
+export class MarkedError<C extends string = string> extends Error {
+  readonly code: C;
   readonly [MARKER] = true;
 
-  constructor(message: string, code: BackendErrorCode, options: BackendErrorOptions = {}) {
+  constructor(message: string, code: C, options: BackendErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BackendError';
+    this.name = 'MarkedError';
     this.code = code;
   }
 
   /** True for an error of this package or of `@ragan/core` (any copy of either: they share the marker). */
-  static isInstance(e: unknown): e is BackendError {
+  static isInstance(e: unknown): e is MarkedError {
     return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[MARKER] === true;
+  }
+}
+
+/** Base of this package's errors. */
+export class BackendError extends MarkedError<BackendErrorCode> {
+  constructor(message: string, code: BackendErrorCode, options: BackendErrorOptions = {}) {
+    super(message, code, options);
+    this.name = 'BackendError';
+  }
+
+  /** True for an error of this package or of `@ragan/core` (any copy of either: they share the marker). */
+  static override isInstance(e: unknown): e is BackendError {
+    return MarkedError.isInstance(e);
   }
 }
 

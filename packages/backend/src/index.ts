@@ -9,7 +9,7 @@ export {
   type BackendProbe,
   type InitBackendOptions,
 } from './init-backend.js';
-export { BackendError, BackendUnavailableError, ConfigError, type BackendErrorCode, type BackendErrorOptions } from './errors.js';
+export { BackendError, BackendUnavailableError, ConfigError, MarkedError, type BackendErrorCode, type BackendErrorOptions } from './errors.js';
 export { registerSecondOrderGradients } from './gradients.js';
 export {
   registerCpuFallback,

@@ -3,9 +3,7 @@
  * the CLI prints a RaganError as one line and exits non-zero.
  */
 
-import { ConfigError as BackendConfigError } from '@ragan/backend';
-
-const MARKER = Symbol.for('ragan.error');
+import { ConfigError as BackendConfigError, MarkedError } from '@ragan/backend';
 
 export type RaganErrorCode = 'RAGAN_ERROR' | 'CONFIG_ERROR' | 'DATASET_ERROR' | 'CHECKPOINT_ERROR' | 'MODEL_LOAD_ERROR' | 'BACKEND_UNAVAILABLE' | 'SHAPE_ERROR';
 
@@ -13,19 +11,16 @@ export interface RaganErrorOptions {
   cause?: unknown;
 }
 
-export class RaganError extends Error {
-  readonly code: RaganErrorCode;
-  readonly [MARKER] = true;
-
+/** The base of this package's errors; it shares its marker and `code` with @ragan/backend's (`MarkedError`). */
+export class RaganError extends MarkedError<RaganErrorCode> {
   constructor(message: string, code: RaganErrorCode = 'RAGAN_ERROR', options: RaganErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, code, options);
     this.name = 'RaganError';
-    this.code = code;
   }
 
-  /** True for a RaganError from any copy of this package (works across duplicated installs). */
-  static isInstance(e: unknown): e is RaganError {
-    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[MARKER] === true;
+  /** True for a RaganError from any copy of this package, or an error of @ragan/backend (they share the marker). */
+  static override isInstance(e: unknown): e is RaganError {
+    return MarkedError.isInstance(e);
   }
 }
 
