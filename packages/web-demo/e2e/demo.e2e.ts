@@ -121,6 +121,12 @@ describe('web demo in Chromium', () => {
     await page.waitForSelector(`body[data-state="${state}"]${extra}`, { timeout, state: 'attached' });
   };
   const status = () => page.locator('#status').textContent();
+  /** The before/after canvases' pixel statistics, logged with `what` (left out of the log when empty). */
+  const pixelStats = async (what = '') => {
+    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
+    if (what) log(`pixels ${what}:`, s);
+    return s;
+  };
 
   beforeAll(async () => {
     if (!existsSync(join(distDir, 'index.html'))) throw new Error(`${distDir} has no build: run \`pnpm --filter web-demo build\` first (test:e2e does)`);
@@ -174,8 +180,7 @@ describe('web demo in Chromium', () => {
     await waitState('done', '[data-age="65"]');
     const timings = (await page.evaluate('window.raganDemo.timings')) as Timings;
     log(`photo done in ${Date.now() - t} ms; timings on wasm:`, timings, `— ${await page.locator('#timing').textContent()}`);
-    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
-    log('pixels at age 65:', s);
+    const s = await pixelStats('at age 65');
     expect(s.error).toBeUndefined();
     expect(s.faces).toBeGreaterThanOrEqual(1);
     expect(s.insideN).toBeGreaterThan(100);
@@ -195,8 +200,7 @@ describe('web demo in Chromium', () => {
     await waitState('done', '[data-age="20"]');
     log(`slider to 20 rendered in ${Date.now() - t} ms`);
     expect(await page.locator('#age-label').textContent()).toBe('20 (15-19 60 %, 20-29 40 %)');
-    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
-    log('pixels at age 20:', s);
+    const s = await pixelStats('at age 20');
     expect(s.insideMean).toBeGreaterThan(3);
     expect(s.outsideMax).toBeLessThanOrEqual(2);
     // Another age, another output inside the face (each group has its own CBN scale and shift).
@@ -222,7 +226,7 @@ describe('web demo in Chromium', () => {
       await waitState('done', '[data-age="20"]', 240_000);
       expect(await page.getAttribute('body', 'data-backend')).toBe(name);
       times[name] = (await page.evaluate('window.raganDemo.timings')) as Timings;
-      const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
+      const s = await pixelStats();
       log(
         `${name}: switch + warm-up + render ${Date.now() - t} ms; time per image "${await page.locator('#timing').textContent()}"; inside change vs ` +
           `previous backend ${s.vsPreviousInside?.toFixed(3)}`,
@@ -258,8 +262,7 @@ describe('web demo in Chromium', () => {
     await writeDarkSample6(dark);
     await page.setInputFiles('#photo', dark);
     await waitState('done', '[data-faces="4"]');
-    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
-    log('pixels of the dark photo:', s);
+    const s = await pixelStats('of the dark photo');
     expect(s.faces).toBe(4);
     expect(s.outsideMax).toBeLessThanOrEqual(2);
     expect(s.insideMean).toBeGreaterThan(1);
@@ -288,7 +291,7 @@ describe('web demo in Chromium', () => {
     await page.setInputFiles('#photo', samplePhoto);
     await waitState('done', '[data-age="65"]');
     log(`offline reload + photo in ${Date.now() - t} ms`);
-    const s = (await page.evaluate(PIXEL_STATS)) as PixelStats;
+    const s = await pixelStats();
     expect(s.outsideMax).toBeLessThanOrEqual(2);
     expect(s.insideMean).toBeGreaterThan(3);
   });
