@@ -273,7 +273,7 @@ describe('runTraining', () => {
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
   }, 600_000);
 
-  it('loss weights, ageShift, spikeFactor and classifierAdapt may change on resume (logged as a resume event); the optimizer may not', async () => {
+  it('loss weights, ageShift, spikeFactor, classifierAdapt and balanceGroups may change on resume (logged in a resume event); not the optimizer', async () => {
     const dir = tmp();
     const s1 = source();
     await runTraining({ runDir: dir, config: { ...config, steps: 2 }, source: s1 });
@@ -289,7 +289,14 @@ describe('runTraining', () => {
     ck!.dOpt.dispose();
     writeFileSync(
       cfgFile,
-      JSON.stringify({ ...saved, losses: { ...saved.losses, age: 3 }, ageShift: 2, spikeFactor: 50, classifierAdapt: { lr: 0.01, fake: 1 } }),
+      JSON.stringify({
+        ...saved,
+        losses: { ...saved.losses, age: 3 },
+        ageShift: 2,
+        spikeFactor: 50,
+        classifierAdapt: { lr: 0.01, fake: 1 },
+        balanceGroups: true,
+      }),
     );
     const s2 = source();
     await runTraining({ runDir: dir, resume: true, steps: 3, source: s2 });
@@ -310,7 +317,14 @@ describe('runTraining', () => {
       ageShift: number;
       step: number;
     };
-    expect(event).toMatchObject({ step: 2, ageShift: 2, spikeFactor: 50, classifierAdapt: { lr: 0.01, fake: 1 }, losses: { age: 3, rec: 10 } });
+    expect(event).toMatchObject({
+      step: 2,
+      ageShift: 2,
+      spikeFactor: 50,
+      classifierAdapt: { lr: 0.01, fake: 1 },
+      balanceGroups: true,
+      losses: { age: 3, rec: 10 },
+    });
     writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));
     const s3 = source();
     await expect(runTraining({ runDir: dir, resume: true, steps: 4, source: s3 })).rejects.toThrow(/another config/);

@@ -179,7 +179,13 @@ ${trainDefaultsHelp()}`,
       const info = await initCliBackend(flags.backend ?? (config.backend === 'auto' ? undefined : config.backend), { threads });
       const convLine = await applyConvRuntime(flags.convRuntime, info, { threads, log: (line) => process.stderr.write(`${line}\n`) });
       if (convLine) process.stderr.write(`${convLine}\n`);
-      const source = await cacheBatchSource(config.data, { batch: config.batch, seed: config.seed, flip: config.flip });
+      const source = await cacheBatchSource(config.data, {
+        batch: config.batch,
+        seed: config.seed,
+        flip: config.flip,
+        balanceGroups: config.balanceGroups ?? false,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
       // A new run that fails before its first step leaves nothing behind, so that the same --out works again.
       const existed = await exists(runDir);
       let owned = false;

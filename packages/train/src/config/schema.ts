@@ -56,6 +56,13 @@ export const TrainConfigSchema = z
     /** Use face-api's 128-D face embedding for the identity-network loss. */
     identityNetwork: z.boolean().default(false),
     flip: z.boolean().default(true),
+    /**
+     * Draw each training sample's age group uniformly among the groups present, then a face of that
+     * group (the sampler's `balanceGroups`): the rare young and old groups are then seen as real faces
+     * as often as the 20-39s, by D's per-group branches too. Absent: faces in their data set's
+     * proportions. May change on resume (the data order then starts a new stream from that step).
+     */
+    balanceGroups: z.boolean().optional(),
     logEvery: z.number().int().min(1).default(1),
     sampleEvery: z.number().int().min(1).default(500),
     checkpointEvery: z.number().int().min(1).default(500),

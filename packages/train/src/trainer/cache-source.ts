@@ -12,6 +12,8 @@ export interface CacheSourceOptions {
    * inside its shard), so that a damaged cache stops here rather than hours into a run. Default true.
    */
   verify?: boolean;
+  /** Where to say that a resumed cursor was written with the other `balanceGroups` setting (a new data order starts). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -23,6 +25,21 @@ export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOption
   if (opts.verify ?? true) await verifyCache(cacheDir);
   let sampler: Sampler = await createSampler(cacheDir, base);
   let cursor: SamplerCursor = sampler.cursor();
+  // A cursor saved while the run drew groups the other way (balanceGroups changed on resume) cannot
+  // continue its stream: start a new one at the next epoch, from the saved generator state, so that
+  // the new order is still fixed by the checkpoint. Any other foreign cursor is refused by the sampler.
+  const adopt = async (c: SamplerCursor): Promise<SamplerCursor> => {
+    const mine = sampler.cursor().fingerprint;
+    if (!c || typeof c !== 'object' || c.fingerprint === mine) return c;
+    const other = await createSampler(cacheDir, { ...base, balanceGroups: !base.balanceGroups, cursor: c, prefetch: 0 }).catch(() => undefined);
+    if (!other) return c;
+    await other.close();
+    opts.log?.(
+      `the data was drawn ${base.balanceGroups ? 'in its own proportions' : 'balanced by age group'} until now; ` +
+        `from here it is drawn ${base.balanceGroups ? 'balanced by age group' : 'in its own proportions'} (a new data order, epoch ${c.epoch + 1})`,
+    );
+    return { version: 1, epoch: c.epoch + 1, position: 0, rng: c.rng, fingerprint: mine };
+  };
   return {
     resolution: sampler.imageSize,
     ageGroups: sampler.index.groups.name,
@@ -36,7 +53,7 @@ export async function cacheBatchSource(cacheDir: string, opts: CacheSourceOption
     getCursor: () => cursor,
     async setCursor(c: unknown) {
       await sampler.close();
-      sampler = await createSampler(cacheDir, { ...base, cursor: c as SamplerCursor });
+      sampler = await createSampler(cacheDir, { ...base, cursor: await adopt(c as SamplerCursor) });
       cursor = sampler.cursor();
     },
     async fixedSamples(count: number) {

@@ -178,8 +178,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const { resolvedModel, ...hashed } = config;
   // What must not change across a resume: not the step target, the data path, the backend or when to
   // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
-  // classifier's input shift, its adaptation and the EMA ramp-up change (a recipe may be tuned mid-run; each resume logs the weights in
-  // force); older checkpoints keep the strict hash they were written with.
+  // classifier's input shift, its adaptation, the group balancing of the data and the EMA ramp-up
+  // change (a recipe may be tuned mid-run; each resume logs the weights in force); older checkpoints
+  // keep the strict hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
   const configHash = sha256(
@@ -191,6 +192,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       emaWarmup: undefined,
       spikeFactor: undefined,
       classifierAdapt: undefined,
+      balanceGroups: undefined,
     }),
   );
   const CONFIG_HASH_VERSION = 2;
@@ -261,6 +263,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       emaWarmup: config.emaWarmup ?? false,
       spikeFactor: config.spikeFactor,
       ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
+      ...(config.balanceGroups ? { balanceGroups: true } : {}),
     });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
