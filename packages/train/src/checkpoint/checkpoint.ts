@@ -7,6 +7,7 @@ import {
   loadModelFolder,
   ModelLoadError,
   RaganError,
+  readManifest,
   saveModelFolder,
   type GanTrainer,
   type ModelConfig,
@@ -105,14 +106,23 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-const optimizerEntries = (model: RaganModel, which: 'generator' | 'discriminator') =>
+const optimizerEntries = (model: RaganModel, which: 'generator' | 'discriminator', withM = true) =>
   model[which]
     .weights()
     .filter((w) => w.trainable)
-    .flatMap((w) => [
-      { name: `m/${w.name}`, shape: w.variable.shape },
-      { name: `v/${w.name}`, shape: w.variable.shape },
-    ]);
+    .flatMap((w) => [...(withM ? [{ name: `m/${w.name}`, shape: w.variable.shape }] : []), { name: `v/${w.name}`, shape: w.variable.shape }]);
+
+/** A bag with `v/` (and any other) entries of `bag` plus an all-zero `m/` entry beside each `v/` one; `bag` is disposed. */
+function withZeroM(bag: TensorBag): TensorBag {
+  const map = bag.toMap();
+  const zeros = [...map].filter(([n]) => n.startsWith('v/')).map(([n, t]) => ({ name: `m/${n.slice(2)}`, tensor: tf.zeros(t.shape) }));
+  try {
+    return TensorBag.of(bag.name, [...zeros, ...[...map].map(([name, tensor]) => ({ name, tensor }))]);
+  } finally {
+    tf.dispose(zeros.map((z) => z.tensor));
+    bag.dispose();
+  }
+}
 
 /**
  * Writes `checkpoints/step-N/` atomically: the folder is filled under a temporary name (every file
@@ -213,14 +223,18 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
     let built: { model: RaganModel; gOpt: TensorBag; dOpt: TensorBag } | undefined;
     let loaded = false;
     try {
+      // a compact snapshot may leave Adam's first moments out (all zeros with beta1 = 0): its manifest says so
+      const head = await readManifest(fsStore(dir));
+      const snapInfo = (head.extra as { snapshot?: { optimizerM?: string } } | undefined)?.snapshot;
+      const withM = snapInfo?.optimizerM !== 'omitted';
       const { manifest } = await loadModelFolder(fsStore(dir), {
         modules: ['generator', 'discriminator', 'classifier', 'ema_generator', 'g_opt', 'd_opt'],
         // Adam's v overflows to +Inf where a gradient's square exceeds float32 (that weight then stays still)
         allowPositiveInf: (name) => /^[gd]_opt\/v\//.test(name),
         create: (config: ModelConfig) => {
           const model = createRagan({ ...config });
-          const gOpt = new TensorBag('g_opt', optimizerEntries(model, 'generator'));
-          const dOpt = new TensorBag('d_opt', optimizerEntries(model, 'discriminator'));
+          const gOpt = new TensorBag('g_opt', optimizerEntries(model, 'generator', withM));
+          const dOpt = new TensorBag('d_opt', optimizerEntries(model, 'discriminator', withM));
           built = { model, gOpt, dOpt };
           return { ...model.modules(), g_opt: gOpt, d_opt: dOpt };
         },
@@ -233,6 +247,10 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
       if (snap?.optimizerV === 'sqrt') {
         expandSnapshotMoments(built!.gOpt, snap.vScale ?? {}, dir);
         expandSnapshotMoments(built!.dOpt, snap.vScale ?? {}, dir);
+      }
+      if (!withM) {
+        built!.gOpt = withZeroM(built!.gOpt);
+        built!.dOpt = withZeroM(built!.dOpt);
       }
       return { step, dir, ...built!, state, manifest, skipped };
     } catch (e) {

@@ -10,8 +10,9 @@ import { TensorBag } from './tensor-bag.js';
 /**
  * How a compact snapshot stores Adam's moments, recorded in its checkpoint's `extra.snapshot`: `v` as
  * its square root (float16 cannot hold the second moments themselves, ~1e-10 to 1e-4, but holds their
- * roots), and `m` as zeros when beta1 is 0 (the spec's (0, 0.99): the first moment is then the last
- * gradient alone and carries nothing across a step).
+ * roots), and `m` left out when beta1 is 0 (the spec's (0, 0.99): the first moment is then the last gradient
+ * alone and carries nothing across a step), which the loader recreates as zeros. Snapshots written
+ * before this (`optimizerM: 'zeros'`) stored those zeros and still load.
  */
 export interface SnapshotInfo {
   optimizerV: 'sqrt';
@@ -20,7 +21,7 @@ export interface SnapshotInfo {
    * float16, so that its largest value sits near 2^14 and small values stay out of float16's subnormals.
    */
   vScale: Record<string, number>;
-  optimizerM: 'zeros' | 'kept';
+  optimizerM: 'omitted' | 'zeros' | 'kept';
   /** The run folder it was made from, and when. */
   from: string;
   createdAt: string;
@@ -56,8 +57,8 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
  * Writes a compact, resumable snapshot of a training run: itself a run folder (config.json,
  * checkpoints/step-N/, evals.jsonl, metrics.jsonl with every `metricsEvery`-th step; the newest sample
  * grid only with `samples: true`, because a grid shows faces of the training data, which a snapshot meant
- * for a repository must not carry) whose one checkpoint stores every network and moment as float16 (`v` as √v, `m` as zeros where
- * beta1 is 0). About 40 % of a float32 checkpoint of the same run. Resuming from it is not bit-exact
+ * for a repository must not carry) whose one checkpoint stores every network and moment as float16 (`v` as √v, `m` left out
+ * where beta1 is 0). About 40 % of a float32 checkpoint of the same run. Resuming from it is not bit-exact
  * (float16 rounding), but continues the run: `ragan train --resume SNAPSHOT --out NEW`.
  *
  * `outDir` is replaced whole (written beside it under a temporary name, then renamed).
@@ -76,21 +77,23 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
   const zeroM = (config.optimizer?.beta1 ?? 0) === 0;
   const vScale: Record<string, number> = {};
   const compact = (bag: TensorBag): TensorBag => {
-    const entries = [...bag.toMap()].map(([name, t]) => {
-      if (name.startsWith('v/')) {
-        const root = tf.sqrt(t);
-        // over the finite values: Adam's v may hold +Inf (an overflowed square), which stays +Inf
-        const maxT = tf.tidy(() => tf.max(tf.where(tf.isFinite(root), root, tf.zerosLike(root))));
-        const max = maxT.dataSync()[0]!;
-        maxT.dispose();
-        const scale = max > 0 ? 2 ** Math.max(-100, Math.min(100, Math.floor(Math.log2(16384 / max)))) : 1;
-        vScale[`${bag.name}/${name}`] = scale;
-        const scaled = tf.mul(root, scale);
-        root.dispose();
-        return { name, tensor: scaled };
-      }
-      return { name, tensor: name.startsWith('m/') && zeroM ? tf.zerosLike(t) : tf.clone(t) };
-    });
+    const entries = [...bag.toMap()]
+      .filter(([name]) => !(zeroM && name.startsWith('m/')))
+      .map(([name, t]) => {
+        if (name.startsWith('v/')) {
+          const root = tf.sqrt(t);
+          // over the finite values: Adam's v may hold +Inf (an overflowed square), which stays +Inf
+          const maxT = tf.tidy(() => tf.max(tf.where(tf.isFinite(root), root, tf.zerosLike(root))));
+          const max = maxT.dataSync()[0]!;
+          maxT.dispose();
+          const scale = max > 0 ? 2 ** Math.max(-100, Math.min(100, Math.floor(Math.log2(16384 / max)))) : 1;
+          vScale[`${bag.name}/${name}`] = scale;
+          const scaled = tf.mul(root, scale);
+          root.dispose();
+          return { name, tensor: scaled };
+        }
+        return { name, tensor: tf.clone(t) };
+      });
     try {
       return TensorBag.of(bag.name, entries);
     } finally {
@@ -103,7 +106,7 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
     const info: SnapshotInfo = {
       optimizerV: 'sqrt',
       vScale,
-      optimizerM: zeroM ? 'zeros' : 'kept',
+      optimizerM: zeroM ? 'omitted' : 'kept',
       from: basename(runDir),
       createdAt: new Date().toISOString(),
     };
