@@ -6,5 +6,8 @@ export const FACE_API_FILES = [
   'face_landmark_68_model.bin',
 ] as const;
 
-/** BlazeFace's graph model files, from @vladmandic/human's `models/` folder (MediaPipe's model, Apache-2.0). */
-export const BLAZEFACE_FILES = ['blazeface.json', 'blazeface.bin'] as const;
+/**
+ * BlazeFace's and the face mesh's graph model files, from @vladmandic/human's `models/` folder
+ * (MediaPipe's models, Apache-2.0; the mesh only tells the `auto` rule whether an unsure face is one).
+ */
+export const BLAZEFACE_FILES = ['blazeface.json', 'blazeface.bin', 'facemesh.json', 'facemesh.bin'] as const;

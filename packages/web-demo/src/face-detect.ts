@@ -15,15 +15,18 @@ import * as tf from '@tensorflow/tfjs';
 import * as faceapiModule from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
 import {
   autoKeepsBlazeFace,
+  autoNeedsMesh,
   blazeFacePasses,
   boxIoU,
   cropBox,
   eyeDisagreement,
+  faceMeshScore,
   landmarkSquare,
   mergeDetections,
   type BlazeFaceDetection,
   type BlazeFaceModel,
   type FaceBox,
+  type FaceMeshModel,
   type Point2,
 } from '@ragan/core';
 export { BLAZEFACE_FILES, FACE_API_FILES } from './face-api-files.js';
@@ -56,10 +59,11 @@ export interface DetectedFace {
 }
 
 let blazeFace: (BlazeFaceModel & { dispose(): void }) | undefined;
+let faceMesh: (FaceMeshModel & { dispose(): void }) | undefined;
 
 /**
- * Loads face-api's SSD and landmark net from `faceApiUrl` and BlazeFace's graph model from `blazeFaceUrl`
- * (both same origin). Idempotent.
+ * Loads face-api's SSD and landmark net from `faceApiUrl`, and BlazeFace's and the face mesh's graph
+ * models from `blazeFaceUrl` (both same origin). Idempotent.
  */
 export async function loadFaceDetector(faceApiUrl: string, blazeFaceUrl: string): Promise<void> {
   if (faceapi.tf.engine() !== tf.engine()) {
@@ -69,6 +73,7 @@ export async function loadFaceDetector(faceApiUrl: string, blazeFaceUrl: string)
   await Promise.all([
     ...[faceapi.nets.ssdMobilenetv1, faceapi.nets.faceLandmark68Net].map((net) => (net.isLoaded ? undefined : net.loadFromUri(base))),
     blazeFace ? undefined : tf.loadGraphModel(`${blazeFaceUrl.replace(/\/+$/, '')}/blazeface.json`).then((m) => void (blazeFace = m)),
+    faceMesh ? undefined : tf.loadGraphModel(`${blazeFaceUrl.replace(/\/+$/, '')}/facemesh.json`).then((m) => void (faceMesh = m)),
   ]);
 }
 
@@ -85,11 +90,11 @@ async function landmarksInBox(input: tf.Tensor3D, box: FaceBox): Promise<Point2[
 
 /**
  * Every face with its landmarks, best score first: SSD's faces, plus those only BlazeFace finds that the
- * `auto` rule keeps (a score of 0.75, or eyes that the landmark net agrees on). `pixels` is a canvas (or
+ * `auto` rule keeps (a score of 0.75, eyes that the landmark net agrees on, or the face mesh's yes). `pixels` is a canvas (or
  * anything tf.browser.fromPixels takes); faces below `minConfidence` are dropped.
  */
 export async function detectFaces(pixels: HTMLCanvasElement | ImageData, opts: { minConfidence?: number; maxFaces?: number } = {}): Promise<DetectedFace[]> {
-  if (!blazeFace) throw new Error('the face detector is not loaded; call loadFaceDetector() first');
+  if (!blazeFace || !faceMesh) throw new Error('the face detector is not loaded; call loadFaceDetector() first');
   const minConfidence = opts.minConfidence ?? 0.5;
   const maxFaces = opts.maxFaces ?? 10;
   const input = tf.browser.fromPixels(pixels);
@@ -101,12 +106,14 @@ export async function detectFaces(pixels: HTMLCanvasElement | ImageData, opts: {
       landmarks68: r.landmarks.positions.map((p): Point2 => [p.x, p.y]),
     }));
     // landmarks only for the BlazeFace faces SSD did not find (the rest would be dropped by the merge)
-    const blaze: Array<DetectedFace & { eyeDisagreement: number; pass?: BlazeFaceDetection['pass'] }> = [];
+    const blaze: Array<DetectedFace & { eyeDisagreement: number; pass?: BlazeFaceDetection['pass']; meshScore?: number }> = [];
     for (const f of await blazeFacePasses(blazeFace, input, { minConfidence, maxFaces })) {
       const square = landmarkSquare(f.box);
       if (square.width < 8 || ssd.some((s) => boxIoU(s.box, f.box) >= 0.3)) continue;
       const landmarks68 = await landmarksInBox(input, square);
-      blaze.push({ score: f.score, box: f.box, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68), pass: f.pass });
+      const face = { score: f.score, box: f.box, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68), pass: f.pass };
+      // the face mesh only where its opinion decides (as @ragan/data's detectWith)
+      blaze.push(autoNeedsMesh(face, minConfidence) ? { ...face, meshScore: await faceMeshScore(faceMesh, input, f) } : face);
     }
     return mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence))
       .slice(0, maxFaces)

@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { autoKeepsBlazeFace, blazeFacePasses, cropBox, decodeBlazeFace, eyeDisagreement, mergeDetections, type BlazeFaceModel } from './blazeface.js';
+import {
+  autoKeepsBlazeFace,
+  autoNeedsMesh,
+  blazeFacePasses,
+  cropBox,
+  decodeBlazeFace,
+  eyeDisagreement,
+  FACEMESH_INPUT,
+  faceMeshScore,
+  mergeDetections,
+  type BlazeFaceModel,
+} from './blazeface.js';
 
 /** A stand-in for the graph model: fixed raw outputs (scores as logits, 16 box/keypoint offsets per anchor). */
 function fakeModel(faces: Array<{ anchor: number; logit: number; offsets: number[] }>): BlazeFaceModel & { seen: number[][] } {
@@ -134,6 +145,86 @@ describe('BlazeFace decoding (browser-safe)', () => {
     expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.1, pass: 'tile' })).toBe(false);
     expect(autoKeepsBlazeFace({ score: 0.8, eyeDisagreement: 3, pass: 'tile' })).toBe(true);
     expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.1, pass: 'padded' })).toBe(true);
+  });
+
+  it("auto's rule, third way: a BlazeFace-only face the face mesh calls a face (≥ 0.5), tile-only or not", () => {
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.7, meshScore: 0.95 })).toBe(true);
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.7, pass: 'tile', meshScore: 0.5 })).toBe(true);
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.7, meshScore: 0.41 })).toBe(false);
+    expect(autoKeepsBlazeFace({ score: 0.6, eyeDisagreement: 0.7 })).toBe(false);
+    // the mesh is asked only where its answer decides: not above the score, not with agreeing eyes, not under minConfidence
+    expect(autoNeedsMesh({ score: 0.6, eyeDisagreement: 0.7 })).toBe(true);
+    expect(autoNeedsMesh({ score: 0.8, eyeDisagreement: 0.7 })).toBe(false);
+    expect(autoNeedsMesh({ score: 0.6, eyeDisagreement: 0.1 })).toBe(false);
+    expect(autoNeedsMesh({ score: 0.6, eyeDisagreement: 0.1, pass: 'tile' })).toBe(true);
+    expect(autoNeedsMesh({ score: 0.6, eyeDisagreement: 0.7 }, 0.7)).toBe(false);
+  });
+
+  it('faceMeshScore: the mesh sees 1.4× the box around its centre, eyes level, in [0, 1]; leaks no tensor', async () => {
+    // a 200×300 photo: black, with a white square where the face box is (x 60-120, y 100-160) and a
+    // brighter right half of that square, so the crop shows which way it was turned
+    const W = 200;
+    const H = 300;
+    const data = new Int32Array(W * H * 3);
+    for (let y = 100; y < 160; y++) for (let x = 60; x < 120; x++) data.fill(x < 90 ? 100 : 250, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const photo = tf.tensor3d(data, [H, W, 3], 'int32');
+    const box = { x: 60, y: 100, width: 60, height: 60 };
+    let seen: Float32Array | undefined;
+    const model = {
+      execute: (x: tf.Tensor) => {
+        expect(x.shape).toEqual([1, FACEMESH_INPUT, FACEMESH_INPUT, 3]);
+        seen = x.dataSync() as Float32Array;
+        return [tf.zeros([1, 1404]), tf.fill([1, 1], 0.75), tf.zeros([1, 266])];
+      },
+    };
+    const at = (u: number, v: number) => seen![(v * FACEMESH_INPUT + u) * 3]!;
+    const before = tf.memory().numTensors;
+    // level eyes: the box fills the middle 1/1.4 of the crop; left of centre dim, right bright, outside black
+    const level = await faceMeshScore(model, photo, {
+      box,
+      keypoints: [
+        [75, 120],
+        [105, 120],
+        [90, 130],
+        [90, 145],
+        [60, 120],
+        [120, 120],
+      ],
+    });
+    expect(level).toBeCloseTo(0.75, 6);
+    const m = FACEMESH_INPUT / 2;
+    const q = Math.round(FACEMESH_INPUT / 1.4 / 4); // a quarter of the box, in crop pixels
+    expect(at(m - q, m)).toBeCloseTo(100 / 255, 2);
+    expect(at(m + q, m)).toBeCloseTo(250 / 255, 2);
+    expect(at(m, m - 2 * q + 1)).toBeGreaterThan(0.3); // just inside the box's top edge
+    expect(at(5, 5)).toBe(0); // outside the box: the photo is black there
+    expect(at(m, m - 2 * q - 6)).toBe(0);
+    // the right eye above the left (a face turned 90° clockwise: its forehead points to the photo's right,
+    // where the bright half is): levelled, the bright half is at the top of the crop
+    await faceMeshScore(model, photo, {
+      box,
+      keypoints: [
+        [90, 105],
+        [90, 135],
+        [80, 120],
+        [70, 120],
+        [90, 90],
+        [90, 150],
+      ],
+    });
+    expect(at(m, m - q)).toBeCloseTo(250 / 255, 2);
+    expect(at(m, m + q)).toBeCloseTo(100 / 255, 2);
+    expect(tf.memory().numTensors).toBe(before + 0);
+    photo.dispose();
+    await expect(
+      faceMeshScore({ execute: () => tf.zeros([1, 5]) }, tf.zeros([10, 10, 3]), {
+        box,
+        keypoints: [
+          [1, 1],
+          [2, 2],
+        ],
+      }),
+    ).rejects.toThrow(/face-flag/);
   });
 
   it('eyeDisagreement: 0 where both put the eyes alike (either order), in eye distances otherwise', () => {

@@ -5,6 +5,9 @@
  * folder ships it (`blazeface.json` + `blazeface.bin`, 540 kB). It finds faces that face-api's SSD misses:
  * rotated, dark, blurred, heavily compressed or filling the frame.
  *
+ * `faceMeshScore` asks a second MediaPipe network, the face mesh (the same package's `facemesh.json`,
+ * 1.5 MB), whether a face BlazeFace is unsure of is one.
+ *
  * Loading is the caller's: @ragan/data reads the files from disk, the web demo from its own origin. Both
  * then run the same decoding, the same two passes and the same `auto` rule, so Node and the browser find
  * the same faces in the same photo.
@@ -296,6 +299,73 @@ export function eyeDisagreement(keypoints: readonly Point2[], landmarks68: reado
   return Math.min(dist(k0, e0) + dist(k1, e1), dist(k0, e1) + dist(k1, e0)) / 2 / eyeDist;
 }
 
+/** The face-mesh model's input side. */
+export const FACEMESH_INPUT = 192;
+
+/** What `faceMeshScore` needs of MediaPipe's face-mesh graph model (a `tf.GraphModel` is one). */
+export interface FaceMeshModel {
+  execute(inputs: tf.Tensor): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * The `auto` detector keeps a face that only BlazeFace found at a middling score when MediaPipe's face
+ * mesh, run on it, says a face is there with at least this confidence. On the hard-case set's first
+ * sample (@ragan/data's bench/detector-recall.ts) every BlazeFace candidate that was not a face scored
+ * at most 0.41; it let six of the eight faces the other rules missed through.
+ */
+export const AUTO_MESH_MIN = 0.5;
+
+/**
+ * MediaPipe face mesh's own "a face is here" confidence (its `faceflag` output, in [0, 1]) for a face
+ * BlazeFace found: the square 1.4× the BlazeFace box's larger side around its centre, turned so that the
+ * eye keypoints are level, resized to 192² and scaled to [0, 1], as @vladmandic/human feeds the mesh.
+ * `input` is the photo, `[H, W, 3]` in 0-255; parts of the square outside it read as black. The mesh is
+ * a second opinion from a network trained to track faces: clothes and furniture that BlazeFace scores
+ * 0.5-0.7 get near 0, faces BlazeFace is unsure of (blurred, dark, turned) mostly near 1.
+ */
+export async function faceMeshScore(model: FaceMeshModel, input: tf.Tensor3D, face: { box: FaceBox; keypoints: readonly Point2[] }): Promise<number> {
+  const [right, left] = [face.keypoints[0], face.keypoints[1]];
+  if (!right || !left) throw new ShapeError(`faceMeshScore: a BlazeFace face has 6 keypoints, got ${face.keypoints.length}`);
+  const side = 1.4 * Math.max(face.box.width, face.box.height);
+  if (!(side >= 1)) throw new ShapeError(`faceMeshScore: the face box must be at least 1 pixel, got ${face.box.width}×${face.box.height}`);
+  const [cx, cy] = [face.box.x + face.box.width / 2, face.box.y + face.box.height / 2];
+  // first the axis-aligned square that holds the turned one (√2 × its side), scaled down to at most
+  // twice the mesh's input: a big face in a big photo never becomes a big float tensor
+  const outer = Math.ceil(side * Math.SQRT2);
+  const { crop, x0, y0 } = cropBox(input, { x: Math.round(cx - outer / 2), y: Math.round(cy - outer / 2), width: outer, height: outer });
+  const k = Math.min(1, (2 * Math.SQRT2 * FACEMESH_INPUT) / outer);
+  const n = Math.max(1, Math.round(outer * k));
+  const angle = Math.atan2(left[1] - right[1], left[0] - right[0]);
+  const half = FACEMESH_INPUT / 2;
+  // output pixel (u, v) reads the scaled square at its centre plus the turned, scaled offset from the crop's centre
+  const s = ((side / FACEMESH_INPUT) * n) / outer;
+  const [c, sn] = [Math.cos(angle), Math.sin(angle)];
+  const [mx, my] = [((cx - x0) * n) / outer, ((cy - y0) * n) / outer];
+  const [a0, a1, b0, b1] = [s * c, -s * sn, s * sn, s * c];
+  const transform = [a0, a1, mx - half * (a0 + a1), b0, b1, my - half * (b0 + b1), 0, 0];
+  let flag: tf.Tensor;
+  try {
+    flag = tf.tidy(() => {
+      const small = tf.image.resizeBilinear(tf.cast(crop, 'float32'), [n, n], true);
+      const turned = tf.image.transform(tf.expandDims(small, 0) as tf.Tensor4D, tf.tensor2d([transform]), 'bilinear', 'constant', 0, [
+        FACEMESH_INPUT,
+        FACEMESH_INPUT,
+      ]);
+      const out = model.execute(tf.div(turned, 255));
+      const flagT = (Array.isArray(out) ? out : [out]).find((t) => t.shape.length === 2 && t.shape[1] === 1);
+      if (!flagT) throw new ShapeError('faceMeshScore: the model has no [N, 1] face-flag output (is it MediaPipe face mesh?)');
+      return tf.reshape(flagT, [1]);
+    });
+  } finally {
+    crop.dispose();
+  }
+  try {
+    return (await flag.data())[0]!;
+  } finally {
+    flag.dispose();
+  }
+}
+
 /** Intersection over union of two boxes. */
 export function boxIoU(a: FaceBox, b: FaceBox): number {
   const x = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
@@ -306,14 +376,25 @@ export function boxIoU(a: FaceBox, b: FaceBox): number {
 
 /**
  * The `auto` detector's rule for a face only BlazeFace found: keep it at a score of at least
- * max(minConfidence, AUTO_BLAZEFACE_MIN), or at any score (the caller asked for at least `minConfidence`)
- * with eyes that face-api's landmarks agree on within AUTO_EYE_AGREEMENT, unless only a tile found it.
+ * max(minConfidence, AUTO_BLAZEFACE_MIN); or at any score (the caller asked for at least `minConfidence`)
+ * with eyes that face-api's landmarks agree on within AUTO_EYE_AGREEMENT, unless only a tile found it;
+ * or when the face mesh's confidence (`meshScore`, `faceMeshScore`; absent: not measured) is at least
+ * AUTO_MESH_MIN. `needsMesh` says whether a face's fate still depends on its mesh score.
  */
-export function autoKeepsBlazeFace(face: { score: number; eyeDisagreement: number; pass?: BlazeFaceDetection['pass'] }, minConfidence = 0.5): boolean {
+export function autoKeepsBlazeFace(
+  face: { score: number; eyeDisagreement: number; pass?: BlazeFaceDetection['pass']; meshScore?: number },
+  minConfidence = 0.5,
+): boolean {
   if (face.score >= Math.max(minConfidence, AUTO_BLAZEFACE_MIN)) return true;
   // the tiles look closer at every part of a large photo: there a middling score with agreeing eyes was
   // a skirt's fold as often as a face (bench/detector-recall.ts), so a face only a tile found needs the score
-  return face.pass !== 'tile' && face.eyeDisagreement <= AUTO_EYE_AGREEMENT;
+  if (face.pass !== 'tile' && face.eyeDisagreement <= AUTO_EYE_AGREEMENT) return true;
+  return face.meshScore !== undefined && face.meshScore >= AUTO_MESH_MIN;
+}
+
+/** Whether `autoKeepsBlazeFace` would keep `face` only with a mesh score (so it is worth measuring). */
+export function autoNeedsMesh(face: { score: number; eyeDisagreement: number; pass?: BlazeFaceDetection['pass'] }, minConfidence = 0.5): boolean {
+  return face.score >= minConfidence && !autoKeepsBlazeFace({ ...face, meshScore: undefined }, minConfidence);
 }
 
 /**

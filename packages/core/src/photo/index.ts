@@ -19,8 +19,12 @@ export {
   BLAZEFACE_INPUT,
   BLAZEFACE_PAD,
   BLAZEFACE_TILE_FROM,
+  AUTO_MESH_MIN,
+  FACEMESH_INPUT,
   autoKeepsBlazeFace,
+  autoNeedsMesh,
   blazeFacePasses,
+  faceMeshScore,
   boxIoU,
   cropBox,
   decodeBlazeFace,
@@ -31,4 +35,5 @@ export {
   type BlazeFaceDetection,
   type BlazeFaceModel,
   type BlazeFaceOptions,
+  type FaceMeshModel,
 } from './blazeface.js';

@@ -6,7 +6,9 @@ import { sampleFaceChips } from '@ragan/test-utils/sample-faces';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPhoto } from '../align/photo.js';
 import { findPhotoFaces } from '../reage/reage-photo.js';
-import { boxIoU, detectBlazeFace, detectFacesBlazeFace, loadBlazeFace } from './blazeface.js';
+import { boxIoU, detectBlazeFace, detectFacesBlazeFace, loadBlazeFace, loadFaceMesh, meshScoreOf } from './blazeface.js';
+import sharp from 'sharp';
+import { autoKeepsBlazeFace } from '@ragan/core';
 import { detectWith } from './detectors.js';
 import { detectFaces, type DetectedFace } from './detect.js';
 import { faceApiPackageDir } from './face-api.js';
@@ -90,6 +92,60 @@ describe('BlazeFace (MediaPipe, from @vladmandic/human)', () => {
     const W = 320;
     const noise: RgbImage = { data: new Uint8Array(W * W * 3).map((_, i) => (i * 2654435761) >>> 24), width: W, height: W };
     expect(await detectWith('auto', noise)).toEqual([]);
+  }, 120_000);
+
+  it('the face mesh rescues faces BlazeFace is unsure of (a blurred and a darkened chip) and turns down boxes on clothes', async () => {
+    const dir = await sampleFaceChips();
+    const raw = async (s: sharp.Sharp): Promise<RgbImage> => {
+      const { data, info } = await s.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+    };
+    const cases = [
+      { name: '38_0_1_20170101000000056.jpg.chip.jpg', image: await raw(sharp(join(dir, '38_0_1_20170101000000056.jpg.chip.jpg')).blur(3)) },
+      { name: '45_1_2_20170101000000027.jpg.chip.jpg', image: await raw(sharp(join(dir, '45_1_2_20170101000000027.jpg.chip.jpg')).linear(0.25, 0)) },
+    ];
+    await loadFaceMesh();
+    for (const { name, image } of cases) {
+      // SSD finds nothing, and no BlazeFace face passes the score or eye rules (what `auto` kept before the mesh)
+      expect(await detectFaces(image), name).toEqual([]);
+      const blaze = await detectFacesBlazeFace(image);
+      expect(blaze.length, name).toBeGreaterThan(0);
+      expect(
+        blaze.some((b) => autoKeepsBlazeFace(b)),
+        name,
+      ).toBe(false);
+      const before = tf.memory().numTensors;
+      const scores = await Promise.all(blaze.map((b) => meshScoreOf(image, b)));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Math.max(...scores), name).toBeGreaterThan(0.5);
+      const auto = await detectWith('auto', image);
+      expect(auto, name).toHaveLength(1);
+      // the face is the chip's: its box holds the chip's centre
+      const b = auto[0]!.box;
+      expect(b.x < 100 && b.x + b.width > 100 && b.y < 100 && b.y + b.height > 100, name).toBe(true);
+    }
+    // boxes the size of a face on sample1.jpg's clothes and background (below and beside the people): the mesh says no
+    const photo = await sample('sample1.jpg');
+    const keypoints = (x: number, y: number, s: number): Array<[number, number]> => [
+      [x + 0.3 * s, y + 0.35 * s],
+      [x + 0.7 * s, y + 0.35 * s],
+      [x + 0.5 * s, y + 0.55 * s],
+      [x + 0.5 * s, y + 0.75 * s],
+      [x, y + 0.4 * s],
+      [x + s, y + 0.4 * s],
+    ];
+    for (const [x, y] of [
+      [400, 960],
+      [1300, 900],
+      [20, 20],
+    ] as const) {
+      const s = 180;
+      expect(await meshScoreOf(photo, { box: { x, y, width: s, height: s }, keypoints: keypoints(x, y, s) }), `${x},${y}`).toBeLessThan(0.5);
+    }
+    // and a true face of the same photo (SSD's) scores high
+    const face = (await detectFaces(photo))[0]!;
+    const f = face.box;
+    expect(await meshScoreOf(photo, { box: f, keypoints: keypoints(f.x, f.y, f.width) })).toBeGreaterThan(0.9);
   }, 120_000);
 
   it("findPhotoFaces with the auto detector aligns the dark photo's faces for a model", async () => {

@@ -2,9 +2,18 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { blazeFacePasses, decodeBlazeFace, eyeDisagreement, landmarkSquare, ModelLoadError, type BlazeFaceDetection, type BlazeFaceOptions } from '@ragan/core';
+import {
+  blazeFacePasses,
+  decodeBlazeFace,
+  eyeDisagreement,
+  faceMeshScore,
+  landmarkSquare,
+  ModelLoadError,
+  type BlazeFaceDetection,
+  type BlazeFaceOptions,
+} from '@ragan/core';
 import { landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
-import { rgbToTensor, type Point2, type RgbImage } from './image.js';
+import { checkRgbImage, rgbToTensor, type Point2, type RgbImage } from './image.js';
 
 /**
  * MediaPipe's BlazeFace in Node: the model files read from @vladmandic/human's `models/` folder, then
@@ -15,8 +24,10 @@ import { rgbToTensor, type Point2, type RgbImage } from './image.js';
 export {
   AUTO_BLAZEFACE_MIN,
   AUTO_EYE_AGREEMENT,
+  AUTO_MESH_MIN,
   BLAZEFACE_PAD,
   autoKeepsBlazeFace,
+  autoNeedsMesh,
   boxIoU,
   eyeDisagreement,
   mergeDetections,
@@ -32,42 +43,95 @@ export function blazeFaceModelDir(): string {
   return join(dirname(dirname(require.resolve('@vladmandic/human'))), 'models');
 }
 
-let model: tf.GraphModel | undefined;
-let loading: Promise<tf.GraphModel> | undefined;
+/** Reads one of @vladmandic/human's graph models (`NAME.json` + its one `.bin`) from `modelDir` with fs. */
+async function readHumanGraphModel(modelDir: string, name: string, what: string): Promise<tf.GraphModel> {
+  const file = join(modelDir, `${name}.json`);
+  let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  try {
+    json = JSON.parse(await readFile(file, 'utf8')) as typeof json;
+  } catch (e) {
+    throw new ModelLoadError(file, `cannot read the ${what} model (${(e as Error).message}); is @vladmandic/human installed?`, { cause: e });
+  }
+  const group = json.weightsManifest?.[0];
+  if (!json.modelTopology || !group || group.paths.length !== 1 || !/^[\w.-]+\.bin$/.test(group.paths[0]!)) {
+    throw new ModelLoadError(file, `not a ${what} graph model (expected a modelTopology and one weights file beside it)`);
+  }
+  const bin = await readFile(join(modelDir, group.paths[0]!));
+  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+  const handler = tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: group.weights, weightData });
+  return tf.loadGraphModel(handler);
+}
+
+/** A graph model loaded once per process (concurrent first calls share one load). */
+function cachedModel(name: string, what: string) {
+  let model: tf.GraphModel | undefined;
+  let loading: Promise<tf.GraphModel> | undefined;
+  return {
+    get: () => model,
+    async load(modelDir: string): Promise<tf.GraphModel> {
+      if (model) return model;
+      loading ??= readHumanGraphModel(modelDir, name, what).then((m) => (model = m));
+      try {
+        return await loading;
+      } finally {
+        loading = undefined;
+      }
+    },
+    dispose() {
+      model?.dispose();
+      model = undefined;
+    },
+  };
+}
+
+const blaze = cachedModel('blazeface', 'BlazeFace');
+const mesh = cachedModel('facemesh', 'face-mesh');
 
 /** Loads BlazeFace from disk once per process (no network: the model files are read with fs). */
-export async function loadBlazeFace(modelDir = blazeFaceModelDir()): Promise<tf.GraphModel> {
-  if (model) return model;
-  loading ??= (async () => {
-    const file = join(modelDir, 'blazeface.json');
-    let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
-    try {
-      json = JSON.parse(await readFile(file, 'utf8')) as typeof json;
-    } catch (e) {
-      throw new ModelLoadError(file, `cannot read the BlazeFace model (${(e as Error).message}); is @vladmandic/human installed?`, { cause: e });
-    }
-    const group = json.weightsManifest?.[0];
-    if (!json.modelTopology || !group || group.paths.length !== 1 || !/^[\w.-]+\.bin$/.test(group.paths[0]!)) {
-      throw new ModelLoadError(file, 'not a BlazeFace graph model (expected a modelTopology and one weights file beside it)');
-    }
-    const bin = await readFile(join(modelDir, group.paths[0]!));
-    const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
-    const handler = tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: group.weights, weightData });
-    const m = await tf.loadGraphModel(handler);
-    model = m;
-    return m;
-  })();
+export function loadBlazeFace(modelDir = blazeFaceModelDir()): Promise<tf.GraphModel> {
+  return blaze.load(modelDir);
+}
+
+/**
+ * Loads MediaPipe's face mesh (@vladmandic/human's `facemesh.json`, 1.5 MB) once per process; the `auto`
+ * detector asks it about faces BlazeFace is unsure of (core's `faceMeshScore`).
+ */
+export function loadFaceMesh(modelDir = blazeFaceModelDir()): Promise<tf.GraphModel> {
+  return mesh.load(modelDir);
+}
+
+/**
+ * The face mesh's confidence that `face` (a BlazeFace face of `image`) is a face: core's `faceMeshScore`
+ * on the part of the photo around it (only that part becomes a tensor). Needs `loadFaceMesh()` first.
+ */
+export async function meshScoreOf(image: RgbImage, face: { box: DetectedFace['box']; keypoints: readonly Point2[] }): Promise<number> {
+  const m = mesh.get();
+  if (!m) throw new ModelLoadError('meshScoreOf', 'the face mesh is not loaded; call loadFaceMesh() first');
+  checkRgbImage(image);
+  // the square faceMeshScore looks in (1.4 × the box, turned: √2 more), with a pixel to spare
+  const r = (1.4 * Math.SQRT2 * Math.max(face.box.width, face.box.height)) / 2 + 2;
+  const [cx, cy] = [face.box.x + face.box.width / 2, face.box.y + face.box.height / 2];
+  const x0 = Math.max(0, Math.floor(cx - r));
+  const y0 = Math.max(0, Math.floor(cy - r));
+  const x1 = Math.min(image.width, Math.ceil(cx + r));
+  const y1 = Math.min(image.height, Math.ceil(cy + r));
+  if (x1 <= x0 || y1 <= y0) return 0; // nothing of the face is in the photo
+  const w = x1 - x0;
+  const region = new Int32Array(w * (y1 - y0) * 3);
+  for (let y = y0; y < y1; y++) region.set(image.data.subarray((y * image.width + x0) * 3, (y * image.width + x1) * 3), (y - y0) * w * 3);
+  const input = tf.tensor3d(region, [y1 - y0, w, 3], 'int32');
   try {
-    return await loading;
+    const shift = (p: Point2): Point2 => [p[0] - x0, p[1] - y0];
+    return await faceMeshScore(m, input, { box: { ...face.box, x: face.box.x - x0, y: face.box.y - y0 }, keypoints: face.keypoints.map(shift) });
   } finally {
-    loading = undefined;
+    input.dispose();
   }
 }
 
 /** Releases the model's weights (the next detection loads it again). */
 export function disposeBlazeFace(): void {
-  model?.dispose();
-  model = undefined;
+  blaze.dispose();
+  mesh.dispose();
 }
 
 /**
@@ -77,7 +141,7 @@ export function disposeBlazeFace(): void {
  * faces best first.
  */
 export async function detectBlazeFace(image: RgbImage | tf.Tensor3D, options: BlazeFaceOptions = {}): Promise<BlazeFaceDetection[]> {
-  const m = model;
+  const m = blaze.get();
   if (!m) throw new ModelLoadError('detectBlazeFace', 'BlazeFace is not loaded; call loadBlazeFace() first');
   const owned = !(image instanceof tf.Tensor);
   const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
@@ -121,7 +185,7 @@ export async function detectFacesBlazeFace(
     (f, scale) => ({ keypoints: f.keypoints.map(scale) }),
   );
   if (scaled) return scaled;
-  const m = model;
+  const m = blaze.get();
   if (!m) throw new ModelLoadError('detectFacesBlazeFace', 'BlazeFace is not loaded; call loadBlazeFace() first');
   // one tensor of the photo for both passes
   const input = rgbToTensor(image);

@@ -1,5 +1,5 @@
-import { autoKeepsBlazeFace, mergeDetections } from '@ragan/core';
-import { detectFacesBlazeFace, loadBlazeFace } from './blazeface.js';
+import { autoKeepsBlazeFace, autoNeedsMesh, boxIoU, mergeDetections } from '@ragan/core';
+import { detectFacesBlazeFace, loadBlazeFace, loadFaceMesh, meshScoreOf } from './blazeface.js';
 import { detectFaces, type DetectedFace } from './detect.js';
 import type { RgbImage } from './image.js';
 import { loadFaceModels } from './models.js';
@@ -9,7 +9,7 @@ export type FaceDetector = 'ssd' | 'tiny' | 'blazeface' | 'auto';
 export const FACE_DETECTORS: readonly FaceDetector[] = ['auto', 'ssd', 'tiny', 'blazeface'];
 
 // The `auto` rule and its thresholds live in @ragan/core (browser-safe, shared with the web demo).
-export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT } from '@ragan/core';
+export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT, AUTO_MESH_MIN } from '@ragan/core';
 
 export interface DetectWithOptions {
   /** Minimum confidence. Default 0.5 (BlazeFace-only faces of `auto`: at least AUTO_BLAZEFACE_MIN). */
@@ -27,7 +27,8 @@ export interface DetectWithOptions {
  * (face-api), `blazeface` (MediaPipe, on the image and on a padded copy; landmarks from face-api's net in
  * its box) or `auto` (SSD's faces plus those only BlazeFace finds at ≥ max(minConfidence,
  * AUTO_BLAZEFACE_MIN), or at ≥ minConfidence with eyes that face-api's landmarks agree on within
- * AUTO_EYE_AGREEMENT). Loads what it needs on first use (cached per process). Best score first.
+ * AUTO_EYE_AGREEMENT, or that MediaPipe's face mesh calls a face with ≥ AUTO_MESH_MIN; core's
+ * `autoKeepsBlazeFace`). Loads what it needs on first use (cached per process). Best score first.
  */
 export async function detectWith(detector: FaceDetector, image: RgbImage, options: DetectWithOptions = {}): Promise<DetectedFace[]> {
   const minConfidence = options.minConfidence ?? 0.5;
@@ -40,7 +41,16 @@ export async function detectWith(detector: FaceDetector, image: RgbImage, option
   await loadBlazeFace();
   if (detector === 'blazeface') return detectFacesBlazeFace(image, { ...common, minConfidence });
   const ssd = await detectFaces(image, { ...common, minConfidence });
-  const blaze = await detectFacesBlazeFace(image, { ...common, minConfidence });
+  const blaze: Array<Awaited<ReturnType<typeof detectFacesBlazeFace>>[number] & { meshScore?: number }> = await detectFacesBlazeFace(image, {
+    ...common,
+    minConfidence,
+  });
+  // the face mesh only where its opinion decides: a BlazeFace-only face the other rules would drop
+  for (const b of blaze) {
+    if (!autoNeedsMesh(b, minConfidence) || ssd.some((s) => boxIoU(s.box, b.box) >= 0.3)) continue;
+    await loadFaceMesh();
+    b.meshScore = await meshScoreOf(image, b);
+  }
   const merged = mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence));
   return options.maxFaces !== undefined ? merged.slice(0, options.maxFaces) : merged;
 }

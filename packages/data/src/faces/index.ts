@@ -1,7 +1,7 @@
 export { loadFaceModels, disposeFaceModels, type FaceModels, type FaceModelsOptions } from './models.js';
 export { faceApiPackageDir, faceApiModelDir } from './face-api.js';
 export { DEFAULT_DETECT_MAX_PIXELS, detectFaces, detectionSize, landmarksInBox, type DetectedFace, type DetectFacesOptions } from './detect.js';
-export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT, detectWith, FACE_DETECTORS, type DetectWithOptions, type FaceDetector } from './detectors.js';
+export { AUTO_BLAZEFACE_MIN, AUTO_EYE_AGREEMENT, AUTO_MESH_MIN, detectWith, FACE_DETECTORS, type DetectWithOptions, type FaceDetector } from './detectors.js';
 export {
   BLAZEFACE_PAD,
   blazeFaceModelDir,
@@ -11,6 +11,8 @@ export {
   disposeBlazeFace,
   eyeDisagreement,
   loadBlazeFace,
+  loadFaceMesh,
+  meshScoreOf,
   mergeDetections,
   type BlazeDetectedFace,
   type BlazeFaceDetection,
