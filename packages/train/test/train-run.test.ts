@@ -281,7 +281,7 @@ describe('runTraining', () => {
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
   }, 600_000);
 
-  it('loss weights, ageShift, spikeFactor, classifierAdapt and balanceGroups may change on resume (logged in a resume event); not the optimizer', async () => {
+  it('loss weights, ageShift, spikeFactor, classifierAdapt, balanceGroups and the style lr multiplier may change on resume (logged); not the lr', async () => {
     const dir = tmp();
     const s1 = source();
     await runTraining({ runDir: dir, config: { ...config, steps: 2 }, source: s1 });
@@ -304,6 +304,7 @@ describe('runTraining', () => {
         spikeFactor: 50,
         classifierAdapt: { lr: 0.01, fake: 1 },
         balanceGroups: true,
+        optimizer: { ...saved.optimizer, styleLrMultiplier: 0.1 },
       }),
     );
     const s2 = source();
@@ -331,6 +332,7 @@ describe('runTraining', () => {
       spikeFactor: 50,
       classifierAdapt: { lr: 0.01, fake: 1 },
       balanceGroups: true,
+      styleLrMultiplier: 0.1,
       losses: { age: 3, rec: 10 },
     });
     writeFileSync(cfgFile, JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, lr: 0.01 } }));

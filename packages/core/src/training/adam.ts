@@ -9,6 +9,12 @@ export interface AdamArgs {
   /** Spec: 0.99. */
   beta2?: number;
   epsilon?: number;
+  /**
+   * The learning-rate multiplier of each weight (default: its own `lrMultiplier`). A trainer uses it to
+   * set the style path's rate from its config (`GanTrainerArgs.styleLrMultiplier`). May be changed later
+   * (`multiplierOf`); the moments do not depend on it.
+   */
+  multiplier?: (weight: NamedWeight) => number;
 }
 
 /**
@@ -22,6 +28,8 @@ export class Adam {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  /** Each weight's learning-rate multiplier (see AdamArgs.multiplier). */
+  multiplierOf: (weight: NamedWeight) => number;
   private t = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -34,6 +42,7 @@ export class Adam {
     this.beta1 = args.beta1 ?? 0;
     this.beta2 = args.beta2 ?? 0.99;
     this.epsilon = args.epsilon ?? 1e-8;
+    this.multiplierOf = args.multiplier ?? ((w) => w.lrMultiplier);
     for (const p of params) {
       if (!p.trainable) continue;
       this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
@@ -60,7 +69,7 @@ export class Adam {
       if (!p.trainable || !g) continue;
       const m = this.m.get(p.name)!;
       const v = this.v.get(p.name)!;
-      const step = (this.lr * p.lrMultiplier) / bc1;
+      const step = (this.lr * this.multiplierOf(p)) / bc1;
       tf.tidy(() => {
         const mNew = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
         const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));

@@ -84,6 +84,42 @@ describe('GanTrainer', () => {
     tf.dispose([b.images, b.masks, bias]);
   });
 
+  it("styleLrMultiplier sets the style path's learning rate (the weights declared at 0.01); the rest of G learns as before", () => {
+    const firstStep = (styleLrMultiplier?: number) => {
+      model = createRagan({ preset: 'tiny', resolution: 16 }, { seed: 2 });
+      const t = new GanTrainer({ ...model, numGroups: 10, seed: 5, lr: 1e-3, ...(styleLrMultiplier ? { styleLrMultiplier } : {}) });
+      const before = model.generator.weights().map((w) => ({ name: w.name, style: w.lrMultiplier !== 1, v: Array.from(w.variable.dataSync()) }));
+      const b = batch();
+      t.trainStep(b);
+      tf.dispose([b.images, b.masks]);
+      // the largest change of each weight in this first Adam step (beta1 0: about lr × multiplier)
+      const moved = model.generator.weights().map((w, i) => {
+        const now = w.variable.dataSync();
+        return { name: w.name, style: before[i]!.style, max: Math.max(...before[i]!.v.map((x, k) => Math.abs(now[k]! - x))) };
+      });
+      t.gOpt.dispose();
+      t.dOpt.dispose();
+      model.dispose();
+      return moved;
+    };
+    const base = firstStep();
+    const fast = firstStep(1);
+    const style = base.filter((w) => w.style);
+    expect(style.map((w) => w.name)).toEqual(expect.arrayContaining([expect.stringMatching(/style/), expect.stringMatching(/affine/)]));
+    for (const w of base) {
+      const f = fast.find((x) => x.name === w.name)!;
+      if (w.max === 0) continue; // no gradient reached it this step
+      if (w.style) {
+        expect(w.max, w.name).toBeLessThan(1.01e-5);
+        expect(f.max / w.max, w.name).toBeCloseTo(100, 0);
+      } else {
+        expect(f.max, w.name).toBe(w.max);
+      }
+    }
+    model = createRagan({ preset: 'tiny', resolution: 16 });
+    expect(() => new GanTrainer({ ...model, numGroups: 10, styleLrMultiplier: 2 })).toThrow(/styleLrMultiplier/);
+  });
+
   it('draws target groups uniformly among the other groups', () => {
     model = createRagan({ preset: 'tiny', resolution: 16 });
     const t = new GanTrainer({ ...model, numGroups: 10, seed: 3 });

@@ -15,6 +15,7 @@ import {
 import { shiftImages } from '../ops/resample.js';
 import { Adam, copyWeights, updateEma } from './adam.js';
 import { SpikeGuard } from './spike-guard.js';
+import { STYLE_LR_MULTIPLIER } from '../models/generator.js';
 
 /** What the trainer needs of a generator (models/generator.ts implements it). */
 export interface TrainableGenerator {
@@ -91,6 +92,12 @@ export interface GanTrainerArgs {
    * patterns to the classifier [ours]. Default 0.
    */
   ageShift?: number;
+  /**
+   * The learning-rate multiplier of G's style path (the weights the model declares with a multiplier of
+   * its own: the age modulator's last dense layer and every modulation affine, `STYLE_LR_MULTIPLIER`,
+   * 0.01 per the spec). Default: the model's own 0.01.
+   */
+  styleLrMultiplier?: number;
   /** Copy G's weights into the EMA generator at construction (default true; false when resuming). */
   initEmaFromGenerator?: boolean;
   /**
@@ -185,7 +192,11 @@ export class GanTrainer {
     this.rng = new Rng(args.seed ?? 1);
     const [beta1, beta2] = args.betas ?? [0, 0.99];
     const lr = args.lr ?? 1e-3;
-    this.gOpt = new Adam(args.generator.weights(), { lr, beta1, beta2 });
+    const style = args.styleLrMultiplier;
+    if (style !== undefined && !(style > 0 && style <= 1)) throw new ShapeError(`styleLrMultiplier must be in (0, 1], got ${style}`);
+    // the style path's weights are the ones declared with a multiplier: they take the configured one
+    const multiplier = style === undefined ? undefined : (w: NamedWeight) => (w.lrMultiplier === 1 ? 1 : (w.lrMultiplier * style) / STYLE_LR_MULTIPLIER);
+    this.gOpt = new Adam(args.generator.weights(), { lr, beta1, beta2, ...(multiplier ? { multiplier } : {}) });
     this.dOpt = new Adam(args.discriminator.weights(), { lr, beta1, beta2 });
     this.spikeGuard = new SpikeGuard({ factor: args.spikeFactor ?? 0 });
     if (args.emaGenerator && args.initEmaFromGenerator !== false) copyWeights(args.emaGenerator.weights(), args.generator.weights());

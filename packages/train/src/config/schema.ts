@@ -26,7 +26,10 @@ export const TrainConfigSchema = z
         lr: z.number().positive().max(1).default(1e-3),
         beta1: z.number().min(0).lt(1).default(0),
         beta2: z.number().min(0).lt(1).default(0.99),
-        /** Learning-rate multiplier of the style path's dense layers. */
+        /**
+         * Learning-rate multiplier of the style path (the age modulator's last dense layer and every
+         * modulation affine; the spec's 0.01). May change on resume.
+         */
         styleLrMultiplier: z.number().positive().max(1).default(0.01),
       })
       .strict()

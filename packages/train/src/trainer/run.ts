@@ -179,23 +179,25 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   // What must not change across a resume: not the step target, the data path, the backend or when to
   // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
   // classifier's input shift, its adaptation, the group balancing of the data and the EMA ramp-up
-  // change (a recipe may be tuned mid-run; each resume logs the weights in force); older checkpoints
-  // keep the strict hash they were written with.
+  // change (a recipe may be tuned mid-run; each resume logs the weights in force); version 3 also the
+  // style path's learning-rate multiplier. Older checkpoints keep the hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
-  const configHash = sha256(
-    JSON.stringify({
-      ...hashed,
-      ...looseKeys,
-      losses: undefined,
-      ageShift: undefined,
-      emaWarmup: undefined,
-      spikeFactor: undefined,
-      classifierAdapt: undefined,
-      balanceGroups: undefined,
-    }),
-  );
-  const CONFIG_HASH_VERSION = 2;
+  const tunable = {
+    ...hashed,
+    ...looseKeys,
+    losses: undefined,
+    ageShift: undefined,
+    emaWarmup: undefined,
+    spikeFactor: undefined,
+    classifierAdapt: undefined,
+    balanceGroups: undefined,
+  };
+  // before version 3 the style path trained at 0.01 whatever the config said: a version-2 checkpoint
+  // matches its config as written (0.01 unless a user set another value, which had no effect) or at 0.01
+  const hashesV2 = [tunable, { ...tunable, optimizer: { ...hashed.optimizer, styleLrMultiplier: 0.01 } }].map((c) => sha256(JSON.stringify(c)));
+  const configHash = sha256(JSON.stringify({ ...tunable, optimizer: { ...hashed.optimizer, styleLrMultiplier: undefined } }));
+  const CONFIG_HASH_VERSION = 3;
   checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
   await mkdir(join(runDir, 'samples'), { recursive: true });
@@ -215,6 +217,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     lossWeights: config.losses,
     seed: config.seed,
     spikeFactor: config.spikeFactor,
+    styleLrMultiplier: config.optimizer.styleLrMultiplier,
     ...(config.ageShift ? { ageShift: config.ageShift } : {}),
     ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
     ...(config.identityNetwork ? { identityEmbedding: needEmbedding() } : {}),
@@ -227,8 +230,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const ck = await loadLatestCheckpoint(runDir);
     if (!ck) return false;
     for (const s of ck.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
-    const expected = (ck.state as { configHashVersion?: number }).configHashVersion === CONFIG_HASH_VERSION ? configHash : strictHash;
-    if (ck.state.configHash !== expected) {
+    const version = (ck.state as { configHashVersion?: number }).configHashVersion;
+    const expected = version === CONFIG_HASH_VERSION ? [configHash] : version === 2 ? hashesV2 : [strictHash];
+    if (!expected.includes(ck.state.configHash)) {
       ck.model.dispose();
       ck.gOpt.dispose();
       ck.dOpt.dispose();
@@ -264,6 +268,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       spikeFactor: config.spikeFactor,
       ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
       ...(config.balanceGroups ? { balanceGroups: true } : {}),
+      styleLrMultiplier: config.optimizer.styleLrMultiplier,
     });
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
