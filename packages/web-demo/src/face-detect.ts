@@ -13,22 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as faceapiModule from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
-import {
-  autoKeepsBlazeFace,
-  autoNeedsMesh,
-  blazeFacePasses,
-  boxIoU,
-  cropBox,
-  eyeDisagreement,
-  faceMeshScore,
-  landmarkSquare,
-  mergeDetections,
-  type BlazeFaceDetection,
-  type BlazeFaceModel,
-  type FaceBox,
-  type FaceMeshModel,
-  type Point2,
-} from '@ragan/core';
+import { autoDetect, cropBox, type BlazeFaceModel, type FaceBox, type FaceMeshModel, type Point2 } from '@ragan/core';
 export { BLAZEFACE_FILES, FACE_API_FILES } from './face-api-files.js';
 
 interface FaceApiNet {
@@ -94,7 +79,9 @@ async function landmarksInBox(input: tf.Tensor3D, box: FaceBox): Promise<Point2[
  * anything tf.browser.fromPixels takes); faces below `minConfidence` are dropped.
  */
 export async function detectFaces(pixels: HTMLCanvasElement | ImageData, opts: { minConfidence?: number; maxFaces?: number } = {}): Promise<DetectedFace[]> {
-  if (!blazeFace || !faceMesh) throw new Error('the face detector is not loaded; call loadFaceDetector() first');
+  const model = blazeFace;
+  const mesh = faceMesh;
+  if (!model || !mesh) throw new Error('the face detector is not loaded; call loadFaceDetector() first');
   const minConfidence = opts.minConfidence ?? 0.5;
   const maxFaces = opts.maxFaces ?? 10;
   const input = tf.browser.fromPixels(pixels);
@@ -105,19 +92,13 @@ export async function detectFaces(pixels: HTMLCanvasElement | ImageData, opts: {
       box: { x: r.detection.box.x, y: r.detection.box.y, width: r.detection.box.width, height: r.detection.box.height },
       landmarks68: r.landmarks.positions.map((p): Point2 => [p.x, p.y]),
     }));
-    // landmarks only for the BlazeFace faces SSD did not find (the rest would be dropped by the merge)
-    const blaze: Array<DetectedFace & { eyeDisagreement: number; pass?: BlazeFaceDetection['pass']; meshScore?: number }> = [];
-    for (const f of await blazeFacePasses(blazeFace, input, { minConfidence, maxFaces })) {
-      const square = landmarkSquare(f.box);
-      if (square.width < 8 || ssd.some((s) => boxIoU(s.box, f.box) >= 0.3)) continue;
-      const landmarks68 = await landmarksInBox(input, square);
-      const face = { score: f.score, box: f.box, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68), pass: f.pass };
-      // the face mesh only where its opinion decides (as @ragan/data's detectWith)
-      blaze.push(autoNeedsMesh(face, minConfidence) ? { ...face, meshScore: await faceMeshScore(faceMesh, input, f) } : face);
-    }
-    return mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence))
-      .slice(0, maxFaces)
-      .map(({ score, box, landmarks68 }) => ({ score, box, landmarks68 }));
+    // core's `auto` detector, the one `ragan age` runs
+    const faces = await autoDetect(
+      input,
+      { ssd: async () => ssd, blazeFace: model, faceMesh: mesh, landmarksInBox: (box) => landmarksInBox(input, box) },
+      { minConfidence, maxFaces },
+    );
+    return faces.map(({ score, box, landmarks68 }) => ({ score, box, landmarks68 }));
   } finally {
     input.dispose();
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
+  autoDetect,
   autoKeepsBlazeFace,
   autoNeedsMesh,
   blazeFacePasses,
@@ -225,6 +226,53 @@ describe('BlazeFace decoding (browser-safe)', () => {
         ],
       }),
     ).rejects.toThrow(/face-flag/);
+  });
+
+  it('autoDetect: landmarks only for faces SSD missed, the face mesh loaded and asked only where it decides', async () => {
+    // one BlazeFace face at score 0.6 (under 0.75), eyes at (44, 28) and (49, 28) in a 64×128 photo
+    const kp = [0, 0, 10, 0, 5, 5, 5, 10, -15, 0, 25, 0];
+    const model = fakeModel([{ anchor: 106, logit: Math.log(0.6 / 0.4), offsets: [2, -4, 40, 50, ...kp] }]);
+    const photo = tf.zeros([64, 128, 3], 'int32') as tf.Tensor3D;
+    const farEyes = Array.from({ length: 68 }, (): [number, number] => [0, 60]); // the landmark net disagrees
+    const run = async (ssd: Array<{ box: { x: number; y: number; width: number; height: number }; score: number }>, flag: number) => {
+      const calls = { landmarks: 0, meshLoads: 0, mesh: 0 };
+      const faces = await autoDetect(
+        photo,
+        {
+          ssd: async () => ssd,
+          blazeFace: model,
+          faceMesh: async () => {
+            calls.meshLoads += 1;
+            return {
+              execute: () => {
+                calls.mesh += 1;
+                return [tf.zeros([1, 1404]), tf.fill([1, 1], flag)];
+              },
+            };
+          },
+          landmarksInBox: async () => {
+            calls.landmarks += 1;
+            return farEyes;
+          },
+        },
+        { pad: 0 },
+      );
+      return { faces, calls };
+    };
+    const before = tf.memory().numTensors;
+    const yes = await run([], 0.9);
+    expect(yes.faces).toHaveLength(1);
+    expect(yes.faces[0]).toMatchObject({ pass: 'photo', meshScore: expect.closeTo(0.9, 6) });
+    expect(yes.calls).toEqual({ landmarks: 1, meshLoads: 1, mesh: 1 });
+    const no = await run([], 0.3);
+    expect(no.faces).toEqual([]);
+    // SSD found it: BlazeFace's face is dropped before any landmark or mesh work
+    const ssdFace = { box: { x: 34, y: 14, width: 21, height: 25 }, score: 0.9 };
+    const both = await run([ssdFace], 0.9);
+    expect(both.faces).toEqual([ssdFace]);
+    expect(both.calls).toEqual({ landmarks: 0, meshLoads: 0, mesh: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    photo.dispose();
   });
 
   it('eyeDisagreement: 0 where both put the eyes alike (either order), in eye distances otherwise', () => {

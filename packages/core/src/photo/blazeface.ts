@@ -411,3 +411,58 @@ export function mergeDetections<S extends { box: FaceBox; score: number }, B ext
   const extra = blaze.filter((b) => keep(b) && !ssd.some((s) => boxIoU(s.box, b.box) >= 0.3));
   return [...ssd, ...extra].sort((p, q) => q.score - p.score);
 }
+
+/** A face of `autoDetect` that only BlazeFace found, with what the `auto` rule looked at. */
+export interface AutoBlazeFace {
+  box: FaceBox;
+  score: number;
+  /** face-api's 68 landmarks in `landmarkSquare(box)`. */
+  landmarks68: Point2[];
+  keypoints: Point2[];
+  eyeDisagreement: number;
+  pass?: BlazeFaceDetection['pass'];
+  /** The face mesh's confidence, where it decided (`autoNeedsMesh`). */
+  meshScore?: number;
+}
+
+/** What `autoDetect` needs of its caller: face-api's nets on this photo, and MediaPipe's two models. */
+export interface AutoDetectNets<S extends { box: FaceBox; score: number }> {
+  /** face-api's SSD faces (with their landmarks) at the caller's minimum confidence. */
+  ssd: () => Promise<S[]>;
+  blazeFace: BlazeFaceModel;
+  /** The face mesh, or a loader called the first time a face needs it. */
+  faceMesh: FaceMeshModel | (() => Promise<FaceMeshModel>);
+  /** face-api's 68 landmarks of the face in `box` (photo pixels). */
+  landmarksInBox: (box: FaceBox) => Promise<Point2[]>;
+}
+
+/**
+ * The `auto` detector, for Node and the browser alike: SSD's faces, plus each face only BlazeFace finds
+ * (`blazeFacePasses`; landmarks from face-api's net in `landmarkSquare` of its box) that
+ * `autoKeepsBlazeFace` keeps, asking the face mesh only where its answer decides. `input`: the photo,
+ * `[H, W, 3]` of 0..255 (the caller keeps it). Best score first, at most `maxFaces` (default 100).
+ */
+export async function autoDetect<S extends { box: FaceBox; score: number }>(
+  input: tf.Tensor3D,
+  nets: AutoDetectNets<S>,
+  options: { minConfidence?: number; maxFaces?: number; pad?: number; tiles?: boolean } = {},
+): Promise<Array<S | AutoBlazeFace>> {
+  const minConfidence = options.minConfidence ?? 0.5;
+  const maxFaces = options.maxFaces ?? 100;
+  const ssd = await nets.ssd();
+  let mesh = typeof nets.faceMesh === 'function' ? undefined : nets.faceMesh;
+  const blaze: AutoBlazeFace[] = [];
+  for (const f of await blazeFacePasses(nets.blazeFace, input, { ...options, minConfidence, maxFaces })) {
+    const square = landmarkSquare(f.box);
+    // landmarks only for the faces SSD did not find (the merge drops the others)
+    if (square.width < 8 || ssd.some((s) => boxIoU(s.box, f.box) >= 0.3)) continue;
+    const landmarks68 = await nets.landmarksInBox(square);
+    const face: AutoBlazeFace = { ...f, landmarks68, eyeDisagreement: eyeDisagreement(f.keypoints, landmarks68) };
+    if (autoNeedsMesh(face, minConfidence)) {
+      mesh ??= await (nets.faceMesh as () => Promise<FaceMeshModel>)();
+      face.meshScore = await faceMeshScore(mesh, input, f);
+    }
+    blaze.push(face);
+  }
+  return mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence)).slice(0, maxFaces);
+}

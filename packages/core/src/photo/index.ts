@@ -21,6 +21,7 @@ export {
   BLAZEFACE_TILE_FROM,
   AUTO_MESH_MIN,
   FACEMESH_INPUT,
+  autoDetect,
   autoKeepsBlazeFace,
   autoNeedsMesh,
   blazeFacePasses,
@@ -35,5 +36,7 @@ export {
   type BlazeFaceDetection,
   type BlazeFaceModel,
   type BlazeFaceOptions,
+  type AutoBlazeFace,
+  type AutoDetectNets,
   type FaceMeshModel,
 } from './blazeface.js';

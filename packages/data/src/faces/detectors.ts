@@ -1,7 +1,7 @@
-import { autoKeepsBlazeFace, autoNeedsMesh, boxIoU, mergeDetections } from '@ragan/core';
-import { detectFacesBlazeFace, loadBlazeFace, loadFaceMesh, meshScoreOf } from './blazeface.js';
-import { detectFaces, type DetectedFace } from './detect.js';
-import type { RgbImage } from './image.js';
+import { autoDetect } from '@ragan/core';
+import { detectFacesBlazeFace, loadBlazeFace, loadFaceMesh } from './blazeface.js';
+import { detectFaces, landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
+import { rgbToTensor, type Point2, type RgbImage } from './image.js';
 import { loadFaceModels } from './models.js';
 
 /** The face detectors of the photo pipeline (`ragan age`, `demo`, `align`). */
@@ -40,17 +40,29 @@ export async function detectWith(detector: FaceDetector, image: RgbImage, option
   if (detector === 'ssd' || detector === 'tiny') return detectFaces(image, { ...common, minConfidence });
   await loadBlazeFace();
   if (detector === 'blazeface') return detectFacesBlazeFace(image, { ...common, minConfidence });
-  const ssd = await detectFaces(image, { ...common, minConfidence });
-  const blaze: Array<Awaited<ReturnType<typeof detectFacesBlazeFace>>[number] & { meshScore?: number }> = await detectFacesBlazeFace(image, {
-    ...common,
-    minConfidence,
-  });
-  // the face mesh only where its opinion decides: a BlazeFace-only face the other rules would drop
-  for (const b of blaze) {
-    if (!autoNeedsMesh(b, minConfidence) || ssd.some((s) => boxIoU(s.box, b.box) >= 0.3)) continue;
-    await loadFaceMesh();
-    b.meshScore = await meshScoreOf(image, b);
+  // the rule and its order of work are core's `autoDetect` (the web demo runs the same); a big photo is
+  // detected on a smaller copy, as each detector alone does
+  const scaled = await onSmallerCopy<DetectedFace & { keypoints?: Point2[] }>(
+    image,
+    options.maxPixels,
+    (small) => detectWith('auto', small, { ...options, maxPixels: Infinity }),
+    (f, scale) => (f.keypoints ? { keypoints: f.keypoints.map(scale) } : {}),
+  );
+  if (scaled) return scaled;
+  const blazeFace = await loadBlazeFace();
+  const input = rgbToTensor(image);
+  try {
+    return await autoDetect(
+      input,
+      {
+        ssd: () => detectFaces(input, { ...common, maxPixels: Infinity, minConfidence }),
+        blazeFace,
+        faceMesh: () => loadFaceMesh(),
+        landmarksInBox: (box) => landmarksInBox(input, box),
+      },
+      { minConfidence, ...(options.maxFaces !== undefined ? { maxFaces: options.maxFaces } : {}) },
+    );
+  } finally {
+    input.dispose();
   }
-  const merged = mergeDetections(ssd, blaze, (b) => autoKeepsBlazeFace(b, minConfidence));
-  return options.maxFaces !== undefined ? merged.slice(0, options.maxFaces) : merged;
 }
