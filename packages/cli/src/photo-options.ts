@@ -9,7 +9,8 @@ export type Detector = FaceDetector;
 export const detectorOption = (): Option =>
   new Option(
     '--detector <name>',
-    'face detector: auto (the default: ssd plus the faces only BlazeFace finds, at score ≥ 0.75 or with eyes face-api confirms), ssd (face-api), tiny (fast, ' +
+    'face detector: auto (the default: ssd plus the faces only BlazeFace finds, at score ≥ 0.75, with eyes face-api confirms, or that ' +
+      "MediaPipe's face mesh calls a face), ssd (face-api), tiny (fast, " +
       'misses small faces), blazeface (MediaPipe: finds dark, blurred, rotated and frame-filling faces SSD misses, not small ones)',
   )
     .choices([...FACE_DETECTORS])
