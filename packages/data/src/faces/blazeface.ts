@@ -13,7 +13,7 @@ import {
   type BlazeFaceOptions,
 } from '@ragan/core';
 import { landmarksInBox, onSmallerCopy, type DetectedFace } from './detect.js';
-import { checkRgbImage, rgbToTensor, type Point2, type RgbImage } from './image.js';
+import { rgbToTensor, type Point2, type RgbImage } from './image.js';
 
 /**
  * MediaPipe's BlazeFace in Node: the model files read from @vladmandic/human's `models/` folder, then
@@ -102,29 +102,18 @@ export function loadFaceMesh(modelDir = blazeFaceModelDir()): Promise<tf.GraphMo
 
 /**
  * The face mesh's confidence that `face` (a BlazeFace face of `image`) is a face: core's `faceMeshScore`
- * on the part of the photo around it (only that part becomes a tensor). Needs `loadFaceMesh()` first.
+ * (which crops around the face itself). `image`: an RgbImage or `[H, W, 3]` tensor of 0..255 (the caller
+ * keeps it). Needs `loadFaceMesh()` first.
  */
-export async function meshScoreOf(image: RgbImage, face: { box: DetectedFace['box']; keypoints: readonly Point2[] }): Promise<number> {
+export async function meshScoreOf(image: RgbImage | tf.Tensor3D, face: { box: DetectedFace['box']; keypoints: readonly Point2[] }): Promise<number> {
   const m = mesh.get();
   if (!m) throw new ModelLoadError('meshScoreOf', 'the face mesh is not loaded; call loadFaceMesh() first');
-  checkRgbImage(image);
-  // the square faceMeshScore looks in (1.4 × the box, turned: √2 more), with a pixel to spare
-  const r = (1.4 * Math.SQRT2 * Math.max(face.box.width, face.box.height)) / 2 + 2;
-  const [cx, cy] = [face.box.x + face.box.width / 2, face.box.y + face.box.height / 2];
-  const x0 = Math.max(0, Math.floor(cx - r));
-  const y0 = Math.max(0, Math.floor(cy - r));
-  const x1 = Math.min(image.width, Math.ceil(cx + r));
-  const y1 = Math.min(image.height, Math.ceil(cy + r));
-  if (x1 <= x0 || y1 <= y0) return 0; // nothing of the face is in the photo
-  const w = x1 - x0;
-  const region = new Int32Array(w * (y1 - y0) * 3);
-  for (let y = y0; y < y1; y++) region.set(image.data.subarray((y * image.width + x0) * 3, (y * image.width + x1) * 3), (y - y0) * w * 3);
-  const input = tf.tensor3d(region, [y1 - y0, w, 3], 'int32');
+  const owned = !(image instanceof tf.Tensor);
+  const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
   try {
-    const shift = (p: Point2): Point2 => [p[0] - x0, p[1] - y0];
-    return await faceMeshScore(m, input, { box: { ...face.box, x: face.box.x - x0, y: face.box.y - y0 }, keypoints: face.keypoints.map(shift) });
+    return await faceMeshScore(m, input, face);
   } finally {
-    input.dispose();
+    if (owned) input.dispose();
   }
 }
 
