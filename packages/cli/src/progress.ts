@@ -13,6 +13,13 @@ export interface ProgressBarOptions {
   tty?: boolean;
   /** Unit for the rate, e.g. "img"; default "it". */
   unit?: string;
+  /**
+   * Items already done before this bar started (a resumed run): the rate and the ETA count only
+   * the items done since, and off a terminal the first line waits for the next 10 % mark.
+   */
+  start?: number;
+  /** When the work started (ms since the epoch); default now. */
+  startedAt?: number;
 }
 
 export interface ProgressBar {
@@ -28,15 +35,16 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
   const unit = options.unit ?? 'it';
   const label = options.label ? `${options.label} ` : '';
   const total = Math.max(0, options.total);
-  const t0 = Date.now();
+  const start = Math.min(total, Math.max(0, options.start ?? 0));
+  const t0 = options.startedAt ?? Date.now();
   let lastDraw = 0;
-  let lastDecile = -1;
-  let done = 0;
+  let lastDecile = total > 0 && start > 0 ? Math.floor((10 * start) / total) : -1;
+  let done = start;
   let finished = false;
 
   const line = (extra?: string) => {
     const elapsed = (Date.now() - t0) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : 0;
+    const rate = elapsed > 0 ? Math.max(0, done - start) / elapsed : 0;
     const frac = total > 0 ? Math.min(1, done / total) : 1;
     const eta = rate > 0 && done < total ? ` ETA ${fmtTime((total - done) / rate)}` : '';
     const base = `${done}/${total} ${Math.floor(frac * 100)}% ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s${eta}`;

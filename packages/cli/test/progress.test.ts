@@ -29,6 +29,20 @@ describe('progress bar', () => {
     expect(s.text()).not.toContain('\r');
   });
 
+  it('resumed at 500 of 1,000: the rate and the ETA count only the steps done since', () => {
+    const s = sink(false);
+    const bar = createProgressBar({ total: 1000, label: 'train', stream: s.stream, unit: 'step', start: 500, startedAt: Date.now() - 10_000 });
+    bar.update(501); // the first step after the resume prints nothing: 50 % was the last mark
+    expect(s.text()).toBe('');
+    bar.update(600); // 100 steps in about 10 s
+    const line = s.text().trim();
+    expect(line).toMatch(/^train 600\/1000 60% /);
+    const rate = Number(/ ([\d.]+) step\/s/.exec(line)?.[1]);
+    expect(rate).toBeGreaterThan(8);
+    expect(rate).toBeLessThan(11); // counting from 0 it would read 60
+    expect(line).toMatch(/ETA (3[6-9]|4\d|5\d)s/); // 400 steps at about 10 step/s
+  });
+
   it('on a terminal: redraws one line with a bar', () => {
     const s = sink(true);
     const bar = createProgressBar({ total: 4, stream: s.stream });

@@ -274,7 +274,8 @@ ${trainDefaultsHelp()}`,
         process.on('SIGINT', sigint);
         process.on('SIGTERM', sigterm);
         const total = config.steps;
-        const bar = createProgressBar({ total, label: `train ${config.preset} (${info.name})`, unit: 'step' });
+        // made at the first step, which says where a resumed run started: the rate counts this session's steps only
+        let bar: ReturnType<typeof createProgressBar> | undefined;
         const result = await runTraining({
           runDir,
           config,
@@ -288,6 +289,13 @@ ${trainDefaultsHelp()}`,
           log: (line) => process.stderr.write(`\n${line}\n`),
           onStep: (s) => {
             stepped = true;
+            bar ??= createProgressBar({
+              total,
+              label: `train ${config.preset} (${info.name})`,
+              unit: 'step',
+              start: s.step - 1,
+              startedAt: Date.now() - s.seconds * 1000,
+            });
             bar.update(
               s.step,
               `D ${s.losses.d_total?.toFixed(3)} G ${s.losses.g_total?.toFixed(3)} rec ${s.losses.g_rec?.toFixed(3)} ${s.imagesPerSecond.toFixed(2)} img/s`,
@@ -295,7 +303,7 @@ ${trainDefaultsHelp()}`,
           },
         });
         stepped = true; // returned: the run has its checkpoint, even if interrupted at step 0
-        bar.finish();
+        bar?.finish();
         await writeReport(runDir);
         process.stderr.write(
           result.reason === 'done'

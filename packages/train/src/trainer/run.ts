@@ -26,6 +26,8 @@ export interface StepInfo {
   total: number;
   losses: Record<string, number>;
   imagesPerSecond: number;
+  /** Wall time of this step (fetching the batch and training), in seconds. */
+  seconds: number;
   discarded: boolean;
 }
 
@@ -353,7 +355,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           ...grads,
         });
       }
-      opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, discarded: result.discarded });
+      opts.onStep?.({ step, total, losses: result.losses, imagesPerSecond, seconds, discarded: result.discarded });
       if (result.discarded) {
         badInARow += 1;
         const why = result.discardReason === 'spike' ? 'gradient spike (spikeFactor)' : 'non-finite loss or gradient';
