@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UTKFACE_ALIGN, ageToGroup, initBackend } from '@ragan/core';
+import { UTKFACE_ALIGN, ageToGroup, createAgeClassifier, initBackend, resolveModelConfig, saveModelFolder } from '@ragan/core';
+import { fsStore } from '@ragan/core/node';
 import { runTraining } from '../src/trainer/run.js';
 import { memoryBatchSource } from '../src/trainer/memory-source.js';
 import { readMetrics } from '../src/logging/metrics.js';
@@ -279,6 +280,99 @@ describe('runTraining', () => {
     const last = (dir: string) => readMetricsSync(join(dir, 'metrics.jsonl')).at(-1) as Record<string, number>;
     expect(last(cont).step).toBe(5);
     expect(Math.abs(last(cont).g_rec! - last(run).g_rec!) / last(run).g_rec!).toBeLessThan(0.05);
+  }, 600_000);
+
+  it('--classifier on a resume swaps the frozen classifier (a smaller one reads 2×2 means); G and D go on; config.json follows its checkpoint', async () => {
+    // an 8² robust classifier (a folder's config may say its side as clsResolution)
+    const classifierFolder = async (over: Record<string, unknown>) => {
+      const dir = tmp();
+      const c = resolveModelConfig({ preset: 'tiny', ...over });
+      const cls = createAgeClassifier(c, { seed: 9 });
+      await saveModelFolder(fsStore(dir), { config: c, modules: { classifier: cls } });
+      const weights = cls.weights().map((w) => Array.from(w.variable.dataSync()));
+      cls.dispose();
+      return { dir, weights };
+    };
+    const { dir: clsDir, weights: clsWeights } = await classifierFolder({ resolution: 16, clsResolution: 8, clsCMax: 8, clsC0: 4, clsArch: 'robust' });
+
+    const plain = tmp();
+    const swapped = tmp();
+    for (const dir of [plain, swapped]) {
+      const s = source();
+      await runTraining({ runDir: dir, config: { ...config, steps: 2 }, source: s });
+      s.close?.();
+    }
+    const lines: string[] = [];
+    for (const [dir, classifierDir] of [
+      [plain, undefined],
+      [swapped, clsDir],
+    ] as const) {
+      const s = source();
+      await runTraining({ runDir: dir, resume: true, steps: 3, source: s, ...(classifierDir ? { classifierDir } : {}), log: (l) => lines.push(l) });
+      s.close?.();
+    }
+    expect(lines.join('\n')).toMatch(
+      /step 2: the frozen age classifier is now .* \(clsArch robust, clsC0 4, clsResolution 8, clsCMax 8; was clsArch plain, clsC0 8, clsResolution 16/,
+    );
+    // G and D continued from step 2: D's loss and G's reconstruction at step 3 are those of the run without the swap; the age loss is not
+    const row = (dir: string) =>
+      readMetricsSync(join(dir, 'metrics.jsonl')).find((r) => (r as { step?: number; event?: string }).step === 3 && !('event' in (r as object))) as Record<
+        string,
+        number
+      >;
+    expect(row(swapped).d_adv).toBeCloseTo(row(plain).d_adv, 6);
+    expect(row(swapped).g_rec).toBeCloseTo(row(plain).g_rec, 6);
+    expect(Math.abs(row(swapped).g_age - row(plain).g_age)).toBeGreaterThan(1e-4);
+    expect(readMetricsSync(join(swapped, 'metrics.jsonl')).find((r) => (r as { event?: string }).event === 'resume')).toMatchObject({
+      step: 2,
+      classifier: clsDir,
+    });
+    // the checkpoint holds the given classifier, and config.json describes it
+    const ck = await loadLatestCheckpoint(swapped);
+    expect(ck!.step).toBe(3);
+    expect(ck!.model.classifier.weights().map((w) => Array.from(w.variable.dataSync()))).toEqual(clsWeights);
+    expect(ck!.model.config).toMatchObject({ resolution: 16, clsResolution: 8, clsC0: 4, clsArch: 'robust', clsCMax: 8 });
+    ck!.model.dispose();
+    ck!.gOpt.dispose();
+    ck!.dOpt.dispose();
+    const cfgFile = join(swapped, 'config.json');
+    const saved = JSON.parse(readFileSync(cfgFile, 'utf8')) as { model: Record<string, unknown>; resolvedModel: Record<string, unknown> };
+    expect(saved.model).toMatchObject({ resolution: 16, clsResolution: 8, clsC0: 4, clsArch: 'robust', clsCMax: 8 });
+    // it resumes as it is now, without --classifier
+    const s4 = source();
+    await runTraining({ runDir: swapped, resume: true, steps: 4, source: s4 });
+    s4.close?.();
+    // a config.json that describes another classifier than the checkpoint's is refused, naming the way out
+    writeFileSync(cfgFile, JSON.stringify({ ...saved, model: { resolution: 16 } }));
+    const s5 = source();
+    await expect(runTraining({ runDir: swapped, resume: true, steps: 5, source: s5 })).rejects.toThrow(
+      new RegExp(
+        String.raw`holds another age classifier \(clsArch robust, clsC0 4, clsResolution 8, clsCMax 8\) than .*config.json describes ` +
+          String.raw`\(clsArch plain, clsC0 8, clsResolution 16, clsCMax 64\): give --classifier DIR`,
+      ),
+    );
+    s5.close?.();
+    // a new run takes the classifier's side and width from its folder
+    const fresh = tmp();
+    const s6 = source();
+    await runTraining({ runDir: fresh, config: { ...config, steps: 1 }, source: s6, classifierDir: clsDir });
+    expect((JSON.parse(readFileSync(join(fresh, 'config.json'), 'utf8')) as { resolvedModel: unknown }).resolvedModel).toMatchObject({
+      clsResolution: 8,
+      clsC0: 4,
+    });
+    // a classifier of bigger faces than the run's, or of other age groups, is refused before anything is written
+    const big = await classifierFolder({ resolution: 32 });
+    const lats = await classifierFolder({ resolution: 16, ageGroups: 'lats-6' });
+    const refused = join(tmp(), 'run');
+    await expect(runTraining({ runDir: refused, config: { ...config, steps: 1 }, source: s6, classifierDir: big.dir })).rejects.toThrow(
+      /holds a classifier of 32² faces; this run's model makes 16² faces/,
+    );
+    await expect(runTraining({ runDir: refused, config: { ...config, steps: 1 }, source: s6, classifierDir: lats.dir })).rejects.toThrow(
+      /classifier for the age groups "lats-6"; this run's model uses "ffhq-aging-10"/,
+    );
+    await expect(runTraining({ runDir: swapped, resume: true, steps: 5, source: s6, classifierDir: big.dir })).rejects.toThrow(/32² faces/);
+    expect(existsSync(refused)).toBe(false);
+    s6.close?.();
   }, 600_000);
 
   it('loss weights, ageShift, spikeFactor, classifierAdapt, balanceGroups and the style lr multiplier may change on resume (logged); not the lr', async () => {

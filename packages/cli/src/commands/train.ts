@@ -112,7 +112,11 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', `wasm: XNNPACK threads (default: the machine's cores, at most 4: ${defaultThreads()} here; 1 turns threads off)`)
     .option('--conv-runtime <where>', `${CONV_RUNTIME_HELP}; default auto`)
     .option('--config <file>', 'JSON train config; flags override it (see @ragan/train TrainConfigSchema)')
-    .option('--classifier <dir>', 'a model folder from `ragan train-classifier`; without it one is trained first')
+    .option(
+      '--classifier <dir>',
+      'a model folder from `ragan train-classifier` (it may read smaller faces than the model makes: they are averaged down to its size); ' +
+        'without it one is trained first. With --resume: the run goes on with this frozen classifier (G, D and their optimizers continue)',
+    )
     .option('--classifier-steps <n>', 'steps for that classifier (default 300)')
     .option('--seed <n>', `seed of initialisation, sampling and target draws (default: ${DEFAULTS.seed})`)
     .option('--dry-run', 'print the fully resolved config and exit')
@@ -124,6 +128,7 @@ Examples:
   ragan train --preset tiny --data cache64 --steps 2000 --batch 8 --out runs/tiny
   ragan train --resume runs/tiny --steps 4000
   ragan train --resume snapshots/small --data cache128 --out runs/small --steps 60000   # a snapshot, continued in a copy
+  ragan train --resume runs/small --classifier classifiers/c64 --steps 60000   # the same run, a new frozen age classifier
   ragan report runs/tiny          # loss curves and sample grids as HTML
 
 Run folder: config.json (resolved, written before step 0), metrics.jsonl (one row per step),

@@ -42,6 +42,15 @@ export interface ModelConfig {
    */
   clsArch?: 'plain' | 'robust';
   /**
+   * Input side of the auxiliary age classifier [ours] (absent = `resolution`): a power of two from 8 up
+   * to `resolution`. Below it, the classifier average-pools the generator's faces down to this side
+   * before reading them, and has one level per halving from it to 4×4, so that a classifier trained on
+   * 64² faces can steer a 128² generator (docs/model.md). Not part of any preset.
+   */
+  clsResolution?: number;
+  /** Channel cap of the auxiliary age classifier [ours] (absent = `cMax`). Not part of any preset. */
+  clsCMax?: number;
+  /**
    * Where the identity encoder applies the face mask [ours]. `stem` (absent = stem, the spec): once, on
    * F0 (Fface = F0·m). `every-block`: also on the output of every encoder block, with the mask average-
    * pooled to the block's size. With `stem` the masked region's features are exactly zero, each
@@ -90,7 +99,7 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   const presetName = over.preset ?? 'tiny';
   if (!isPresetName(presetName)) throw new ConfigError('preset', `unknown preset "${String(presetName)}"; use tiny, small or paper`);
   const base = PRESETS[presetName];
-  const known = new Set([...Object.keys(base), 'preset', 'alignment', 'clsArch', 'encoderMask']);
+  const known = new Set([...Object.keys(base), 'preset', 'alignment', 'clsArch', 'clsResolution', 'clsCMax', 'encoderMask']);
   for (const k of Object.keys(over)) if (!known.has(k)) throw new ConfigError(k, `unknown model config field; known fields: ${[...known].join(', ')}`);
   const { preset: _preset, ...rest } = over;
   const c: ModelConfig = { ...base, ...rest };
@@ -110,6 +119,15 @@ export function resolveModelConfig(input: PresetName | (Partial<ModelConfig> & {
   if (c.clsArch !== undefined && c.clsArch !== 'plain' && c.clsArch !== 'robust')
     throw new ConfigError('clsArch', `must be "plain" or "robust", got ${JSON.stringify(c.clsArch)}`);
   if (c.clsArch === undefined) delete c.clsArch;
+  // the classifier's own size and width: absent when they are the model's (older configs stay as they were)
+  if (c.clsResolution !== undefined) {
+    positiveInt('clsResolution', c.clsResolution, 8, 1024);
+    if (!Number.isInteger(Math.log2(c.clsResolution)) || c.clsResolution > c.resolution)
+      throw new ConfigError('clsResolution', `must be a power of two from 8 up to resolution (${c.resolution}), got ${c.clsResolution}`);
+  }
+  if (c.clsResolution === undefined || c.clsResolution === c.resolution) delete c.clsResolution;
+  if (c.clsCMax !== undefined) positiveInt('clsCMax', c.clsCMax, 1, 2048);
+  if (c.clsCMax === undefined || c.clsCMax === c.cMax) delete c.clsCMax;
   if (c.encoderMask !== undefined && c.encoderMask !== 'stem' && c.encoderMask !== 'every-block')
     throw new ConfigError('encoderMask', `must be "stem" or "every-block", got ${JSON.stringify(c.encoderMask)}`);
   if (c.encoderMask === undefined) delete c.encoderMask;

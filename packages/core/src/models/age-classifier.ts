@@ -18,6 +18,9 @@ import { doublingChannels, levelsTo4x4 } from './channels.js';
  * With `clsArch: 'robust'` each level is instead 3×3 conv (same width), 2×2 average pool, 3×3 conv
  * to the next width: no strided convolution, whose aliasing lets a generator fool the classifier with
  * thin stripes (docs/training-notes.md).
+ *
+ * Its input side is `clsResolution` (absent = `resolution`) and its channels are capped at `clsCMax`
+ * (absent = `cMax`). Faces of the model's `resolution` are average-pooled to `clsResolution` first.
  */
 export class AgeClassifier extends Module {
   static override className = 'AgeClassifier';
@@ -29,13 +32,16 @@ export class AgeClassifier extends Module {
   readonly pre: Conv2D[] = [];
   readonly robust: boolean;
   readonly out: Dense;
+  /** The side the classifier reads (`clsResolution`, else `resolution`). */
+  readonly inputSize: number;
 
   constructor(config: ModelConfig, rng: Rng) {
     super('age_classifier');
     this.config = { ...config };
     this.numGroups = numGroups(config);
-    const levels = levelsTo4x4(config.resolution);
-    const ch = doublingChannels(config.clsC0, config.cMax, levels);
+    this.inputSize = config.clsResolution ?? config.resolution;
+    const levels = levelsTo4x4(this.inputSize);
+    const ch = doublingChannels(config.clsC0, config.clsCMax ?? config.cMax, levels);
     this.robust = config.clsArch === 'robust';
     this.stem = this.addChild(new Conv2D('stem', { inChannels: 3, filters: ch[0]!, kernelSize: 3 }, rng));
     for (let i = 0; i < levels; i++) {
@@ -50,7 +56,9 @@ export class AgeClassifier extends Module {
   }
 
   /**
-   * - `x`: [N, H, W, 3] in [-1, 1], H and W divisible by 2^(log2(resolution/4))
+   * - `x`: [N, H, W, 3] in [-1, 1], H and W divisible by 2^(log2(inputSize/4)). When `clsResolution` is
+   *   below `resolution`, faces of the model's side (H = W = resolution) are average-pooled to `inputSize`
+   *   first; other sides are read as they are.
    * - `_opts.training`: no effect (no normalisation or dropout); accepted so every model shares a call shape
    * - returns: [N, K] logits; the caller disposes it. `x` is not disposed.
    */
@@ -60,8 +68,12 @@ export class AgeClassifier extends Module {
     if (x.shape[1] % f !== 0 || x.shape[2] % f !== 0)
       throw new ShapeError(`AgeClassifier.apply: height and width must be divisible by ${f}, got x ${describeShape(x)}`);
     const slope = this.config.leakySlope;
+    const pool = this.config.resolution / this.inputSize;
+    const pooled = pool > 1 && x.shape[1] === this.config.resolution && x.shape[2] === this.config.resolution;
     return tf.tidy(() => {
-      let h = leakyRelu(this.stem.apply(x), slope);
+      let input = x;
+      for (let k = pool; pooled && k > 1; k /= 2) input = downsampleAvg2x(input);
+      let h = leakyRelu(this.stem.apply(input), slope);
       this.convs.forEach((c, i) => {
         if (this.robust) h = leakyRelu(c.apply(downsampleAvg2x(leakyRelu(this.pre[i]!.apply(h), slope))), slope);
         else h = leakyRelu(c.apply(h), slope);

@@ -88,6 +88,44 @@ describe('discriminator and age classifier [cpu]', () => {
     again.dispose();
   });
 
+  it('classifier clsResolution: a 32² model reads its faces through a 16² classifier (2×2 means), weights as the 16² one', () => {
+    const small = createAgeClassifier({ ...MICRO, clsArch: 'robust', clsCMax: 16 }, { seed: 3 });
+    const wide = createAgeClassifier({ ...MICRO, resolution: 32, cMax: 32, clsArch: 'robust', clsResolution: 16, clsCMax: 16 }, { seed: 3 });
+    // the same weights, names and shapes: a classifier trained on 16² faces loads into the 32² model
+    expect(summary(wide)).toEqual(summary(small));
+    expect(wide.weights().map((w) => Array.from(w.variable.dataSync()))).toEqual(small.weights().map((w) => Array.from(w.variable.dataSync())));
+    expect(wide.inputSize).toBe(16);
+    expect(summary(small).some((l) => l.includes('x16 true'))).toBe(true); // the channel cap is clsCMax, not MICRO's cMax 8
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const pooled = tf.avgPool(x, 2, 2, 'valid');
+    const before = tf.memory().numTensors;
+    const a = wide.apply(x);
+    const b = small.apply(pooled);
+    expect(a.shape).toEqual([2, 6]);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+    expect(diff.dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([a, b, diff]);
+    expect(tf.memory().numTensors).toBe(before);
+    // 16² faces are read as they are; gradients reach the 32² input through the pooling
+    const c = wide.apply(pooled);
+    const d = small.apply(pooled);
+    const same = tf.tidy(() => tf.max(tf.abs(tf.sub(c, d))));
+    expect(same.dataSync()[0]).toBeLessThan(1e-6);
+    const g = tf.grad((t: tf.Tensor4D) => tf.sum(wide.apply(t)))(x);
+    expect(g.shape).toEqual([2, 32, 32, 3]);
+    // each 2×2 block shares one gradient (a mean's), and it is not zero
+    const gv = g.arraySync() as number[][][][];
+    expect(gv[0]![0]![0]![0]).toBeCloseTo(gv[0]![1]![1]![0]!, 6);
+    expect(Math.abs(gv[0]![0]![0]![0]!)).toBeGreaterThan(0);
+    tf.dispose([c, d, same, g, x, pooled]);
+    small.dispose();
+    wide.dispose();
+    expect(() => resolveModelConfig({ ...MICRO, clsResolution: 12 })).toThrow(/clsResolution.*power of two from 8 up to resolution/);
+    expect(() => resolveModelConfig({ ...MICRO, clsResolution: 32 })).toThrow(/clsResolution/);
+    // the model's own size and width are not written out: older configs and hashes stay as they were
+    expect(resolveModelConfig({ ...MICRO, clsResolution: 16, clsCMax: 8 })).toEqual(MICRO);
+  });
+
   it('classifier clsArch robust: average-pooled levels, no strided conv, gradients reach every weight; plain is unchanged', () => {
     const plain = createAgeClassifier(MICRO, { seed: 2 });
     const robust = createAgeClassifier({ ...MICRO, clsArch: 'robust' }, { seed: 2 });

@@ -108,6 +108,59 @@ async function loadClassifierInto(target: AgeClassifier, dir: string): Promise<v
   }
 }
 
+/** The model config fields that describe the auxiliary age classifier alone. */
+const CLASSIFIER_FIELDS = ['clsArch', 'clsC0', 'clsResolution', 'clsCMax'] as const;
+
+/**
+ * What a classifier folder's config says of the classifier, as a run's model overrides: its architecture,
+ * width, input side and channel cap (a 64² classifier can steer a 128² generator, through 2×2 means).
+ */
+async function classifierOverrides(dir: string): Promise<{ fields: Record<string, unknown>; ageGroups: unknown; side: number }> {
+  const c = (await readManifest(fsStore(dir))).config as unknown as Record<string, unknown>;
+  const side = Number(c.clsResolution ?? c.resolution);
+  const fields: Record<string, unknown> = { clsArch: c.clsArch ?? 'plain', clsC0: c.clsC0, clsResolution: side, clsCMax: c.clsCMax ?? c.cMax };
+  return { fields, ageGroups: c.ageGroups, side };
+}
+
+/** A classifier folder fits a run when it reads faces no larger than the run's and uses its age groups. */
+function checkClassifierFits(dir: string, given: Awaited<ReturnType<typeof classifierOverrides>>, model: RaganModel['config']): void {
+  if (!(given.side <= model.resolution))
+    throw new ConfigError(
+      'classifier',
+      `${dir} holds a classifier of ${given.side}² faces; this run's model makes ${model.resolution}² faces (it may be smaller, not larger)`,
+    );
+  if (given.ageGroups !== model.ageGroups)
+    throw new ConfigError(
+      'classifier',
+      `${dir} holds a classifier for the age groups "${String(given.ageGroups)}"; this run's model uses "${model.ageGroups}"`,
+    );
+}
+
+/** The classifier a resolved model config describes, in words (to compare and to name in messages). */
+function classifierOf(m: RaganModel['config']): string {
+  return `clsArch ${m.clsArch ?? 'plain'}, clsC0 ${m.clsC0}, clsResolution ${m.clsResolution ?? m.resolution}, clsCMax ${m.clsCMax ?? m.cMax}`;
+}
+
+/** The run's model with another classifier: G, D and the EMA generator are kept; the old classifier is disposed. */
+function withClassifier(m: RaganModel, config: RaganModel['config'], classifier: AgeClassifier): RaganModel {
+  m.classifier.dispose();
+  const { generator, discriminator, emaGenerator } = m;
+  return {
+    config,
+    generator,
+    discriminator,
+    classifier,
+    emaGenerator,
+    modules: () => ({ generator, discriminator, classifier, ema_generator: emaGenerator }),
+    dispose() {
+      generator.dispose();
+      discriminator.dispose();
+      classifier.dispose();
+      emaGenerator.dispose();
+    },
+  };
+}
+
 /**
  * Checks that a source's images fit the model a config builds (resolution, age-group set), so that a
  * mismatch is said before anything is written or trained. ConfigError naming the field.
@@ -142,6 +195,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const metricsFile = join(runDir, 'metrics.jsonl');
   const evalsFile = join(runDir, 'evals.jsonl');
   let config: TrainConfig;
+  /** The config after a classifier swap on resume; config.json gets it after the first checkpoint with the new classifier. */
+  let swapTo: TrainConfig | undefined;
   if (opts.resume) {
     if (!(await exists(configFile))) throw new CheckpointError(`${configFile} not found: is ${runDir} a training run folder?`, { path: runDir });
     let raw: unknown;
@@ -152,6 +207,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     }
     const { resolvedModel: _m, ...input } = raw as TrainConfig;
     config = resolveTrainConfig(input);
+    // --classifier on a resume: the run continues with another frozen classifier (swapped in restore)
+    if (opts.classifierDir) {
+      const given = await classifierOverrides(opts.classifierDir);
+      checkClassifierFits(opts.classifierDir, given, config.resolvedModel);
+      const kept = Object.fromEntries(Object.entries(input.model ?? {}).filter(([k]) => !(CLASSIFIER_FIELDS as readonly string[]).includes(k)));
+      const fields = Object.fromEntries(Object.entries(given.fields).filter(([k, v]) => !(k === 'clsArch' && v === 'plain')));
+      swapTo = resolveTrainConfig({ ...input, model: { ...kept, ...fields } });
+    }
   } else {
     const { resolvedModel: _resolved, ...input } = (opts.config ?? {}) as Partial<TrainConfig>;
     // The data's framing becomes part of the model (unless the config sets one), so that `ragan age`
@@ -159,15 +222,14 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     if (source.alignment && (input.model as Record<string, unknown> | undefined)?.alignment === undefined) {
       input.model = { ...input.model, alignment: source.alignment };
     }
-    // A given classifier brings its own architecture (unless the config sets one), so that it loads.
+    // A given classifier brings its own architecture, width, input side and channel cap (each unless the
+    // config sets it), so that it loads.
     if (opts.classifierDir) {
-      const c = (await readManifest(fsStore(opts.classifierDir))).config as unknown as Record<string, unknown>;
+      const given = await classifierOverrides(opts.classifierDir);
+      checkClassifierFits(opts.classifierDir, given, resolveTrainConfig(input).resolvedModel);
       const m = (input.model ?? {}) as Record<string, unknown>;
-      input.model = {
-        ...m,
-        ...(m.clsArch === undefined && c.clsArch !== undefined ? { clsArch: c.clsArch } : {}),
-        ...(m.clsC0 === undefined && typeof c.clsC0 === 'number' ? { clsC0: c.clsC0 } : {}),
-      };
+      input.model = { ...m, ...Object.fromEntries(Object.entries(given.fields).filter(([k]) => m[k] === undefined)) };
+      if (given.fields.clsArch === 'plain' && m.clsArch === undefined) delete (input.model as Record<string, unknown>).clsArch;
     }
     config = resolveTrainConfig(input);
     checkSourceFits(config, source); // before the run folder is made
@@ -182,7 +244,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
   // classifier's input shift, its adaptation, the group balancing of the data and the EMA ramp-up
   // change (a recipe may be tuned mid-run; each resume logs the weights in force); version 3 also the
-  // style path's learning-rate multiplier. Older checkpoints keep the hash they were written with.
+  // style path's learning-rate multiplier; version 4 also the frozen classifier (`--classifier` on a
+  // resume swaps it, and the checkpoint's classifier must then match config.json's). Older checkpoints
+  // keep the hash they were written with.
   const looseKeys = { steps: undefined, data: undefined, backend: undefined, checkpointMinutes: undefined, evalEvery: undefined, evalFaces: undefined };
   const strictHash = sha256(JSON.stringify({ ...hashed, ...looseKeys }));
   const tunable = {
@@ -198,8 +262,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   // before version 3 the style path trained at 0.01 whatever the config said: a version-2 checkpoint
   // matches its config as written (0.01 unless a user set another value, which had no effect) or at 0.01
   const hashesV2 = [tunable, { ...tunable, optimizer: { ...hashed.optimizer, styleLrMultiplier: 0.01 } }].map((c) => sha256(JSON.stringify(c)));
-  const configHash = sha256(JSON.stringify({ ...tunable, optimizer: { ...hashed.optimizer, styleLrMultiplier: undefined } }));
-  const CONFIG_HASH_VERSION = 3;
+  const hashV3 = sha256(JSON.stringify({ ...tunable, optimizer: { ...hashed.optimizer, styleLrMultiplier: undefined } }));
+  const modelWithoutClassifier = Object.fromEntries(Object.entries(hashed.model).filter(([k]) => !(CLASSIFIER_FIELDS as readonly string[]).includes(k)));
+  const configHash = sha256(JSON.stringify({ ...tunable, model: modelWithoutClassifier, optimizer: { ...hashed.optimizer, styleLrMultiplier: undefined } }));
+  const CONFIG_HASH_VERSION = 4;
   checkSourceFits(config, source);
   const total = opts.steps ?? config.steps;
   await mkdir(join(runDir, 'samples'), { recursive: true });
@@ -228,19 +294,46 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     if (!opts.identityEmbedding) throw new ConfigError('identityNetwork', 'is true but no identity embedding network was given to runTraining');
     return opts.identityEmbedding;
   }
+  /** After a classifier swap: config.json describes the new classifier (written once a checkpoint holds it). */
+  const persistSwap = async () => {
+    config = swapTo!;
+    swapTo = undefined;
+    await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
+  };
   const restore = async (): Promise<boolean> => {
     const ck = await loadLatestCheckpoint(runDir);
     if (!ck) return false;
     for (const s of ck.skipped) log(`skipped checkpoint step ${s.step}: ${s.reason}`);
     const version = (ck.state as { configHashVersion?: number }).configHashVersion;
-    const expected = version === CONFIG_HASH_VERSION ? [configHash] : version === 2 ? hashesV2 : [strictHash];
-    if (!expected.includes(ck.state.configHash)) {
+    const expected = version === CONFIG_HASH_VERSION ? [configHash] : version === 3 ? [hashV3] : version === 2 ? hashesV2 : [strictHash];
+    const refuse = (message: string) => {
       ck.model.dispose();
       ck.gOpt.dispose();
       ck.dOpt.dispose();
-      throw new CheckpointError(`checkpoint step ${ck.step} was written with another config than ${configFile}`, { path: ck.dir });
-    }
+      return new CheckpointError(message, { path: ck.dir });
+    };
+    if (!expected.includes(ck.state.configHash)) throw refuse(`checkpoint step ${ck.step} was written with another config than ${configFile}`);
+    const theirs = classifierOf(ck.model.config);
+    if (!swapTo && theirs !== classifierOf(config.resolvedModel))
+      throw refuse(
+        `checkpoint step ${ck.step} holds another age classifier (${theirs}) than ${configFile} describes ` +
+          `(${classifierOf(config.resolvedModel)}): give --classifier DIR to continue with the one in DIR`,
+      );
     model = ck.model;
+    if (swapTo && opts.classifierDir) {
+      const next = createAgeClassifier(swapTo.resolvedModel);
+      try {
+        await loadClassifierInto(next, opts.classifierDir);
+      } catch (e) {
+        next.dispose();
+        ck.gOpt.dispose();
+        ck.dOpt.dispose();
+        ck.model.dispose();
+        throw e;
+      }
+      model = withClassifier(ck.model, swapTo.resolvedModel, next);
+      log(`step ${ck.step}: the frozen age classifier is now ${opts.classifierDir} (${classifierOf(swapTo.resolvedModel)}; was ${theirs})`);
+    }
     // keep the checkpoint's EMA weights (a new trainer would start the EMA from G)
     trainer = new GanTrainer({ ...trainerArgs(model), initEmaFromGenerator: false });
     trainer.gOpt.setState({ iterations: ck.state.gOptIterations, tensors: ck.gOpt.toMap() });
@@ -271,7 +364,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       ...(config.classifierAdapt ? { classifierAdapt: config.classifierAdapt } : {}),
       ...(config.balanceGroups ? { balanceGroups: true } : {}),
       styleLrMultiplier: config.optimizer.styleLrMultiplier,
+      ...(swapTo && opts.classifierDir ? { classifier: opts.classifierDir } : {}),
     });
+  } else if (swapTo) {
+    // a run folder without a checkpoint yet: it starts again, with the given classifier
+    await persistSwap();
+    model = createRagan(config.resolvedModel, { seed: config.seed });
+    await loadClassifierInto(model.classifier, opts.classifierDir!);
+    trainer = new GanTrainer(trainerArgs(model));
+    await truncateMetrics(metricsFile, 0);
+    await truncateMetrics(evalsFile, -1);
   } else {
     model = createRagan(resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
@@ -296,6 +398,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   let checkpointedAt = -1;
   const checkpoint = async () => {
     await saveCheckpoint(runDir, model, trainer, state());
+    if (swapTo) await persistSwap();
     await pruneCheckpoints(runDir, config.keepCheckpoints, { every: config.checkpointEvery });
     lastCheckpoint = now();
     checkpointedAt = step;
