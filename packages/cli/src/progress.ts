@@ -47,7 +47,9 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
     const rate = elapsed > 0 ? Math.max(0, done - start) / elapsed : 0;
     const frac = total > 0 ? Math.min(1, done / total) : 1;
     const eta = rate > 0 && done < total ? ` ETA ${fmtTime((total - done) / rate)}` : '';
-    const base = `${done}/${total} ${Math.floor(frac * 100)}% ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s${eta}`;
+    // slow work (a training step of several seconds) reads better as seconds per item than as 0.1 item/s
+    const speed = rate > 0 && rate < 1 ? `${(1 / rate).toFixed(1)} s/${unit}` : `${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s`;
+    const base = `${done}/${total} ${Math.floor(frac * 100)}% ${speed}${eta}`;
     if (!tty) return `${label}${base}${extra ? `  ${extra}` : ''}`;
     const cols = (stream as { columns?: number }).columns || 80; // 0 when the terminal reports no size
     // on a narrow terminal the extra text goes first, then the bar shrinks; never wrap (it breaks \r redraws)

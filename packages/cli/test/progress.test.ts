@@ -43,6 +43,13 @@ describe('progress bar', () => {
     expect(line).toMatch(/ETA (3[6-9]|4\d|5\d)s/); // 400 steps at about 10 step/s
   });
 
+  it('slow work reads as seconds per item: 10 steps in 70 s is 7.0 s/step, not 0.1 step/s', () => {
+    const s = sink(false);
+    const bar = createProgressBar({ total: 20, label: 'train', stream: s.stream, unit: 'step', startedAt: Date.now() - 70_000 });
+    bar.update(10);
+    expect(s.text()).toMatch(/^train 10\/20 50% 7\.0 s\/step ETA 1m1[01]s/);
+  });
+
   it('on a terminal: redraws one line with a bar', () => {
     const s = sink(true);
     const bar = createProgressBar({ total: 4, stream: s.stream });
