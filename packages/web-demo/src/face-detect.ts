@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as faceapiModule from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
-import { autoDetect, cropBox, type BlazeFaceModel, type FaceBox, type FaceMeshModel, type Point2 } from '@ragan/core';
+import { autoDetect, landmarkCrop, type BlazeFaceModel, type FaceBox, type FaceMeshModel, type Point2 } from '@ragan/core';
 export { BLAZEFACE_FILES, FACE_API_FILES } from './face-api-files.js';
 
 interface FaceApiNet {
@@ -62,9 +62,9 @@ export async function loadFaceDetector(faceApiUrl: string, blazeFaceUrl: string)
   ]);
 }
 
-/** face-api's 68 landmarks of the face in `box` (photo pixels; parts outside the photo read as black). */
+/** face-api's 68 landmarks of the face in `box` (photo pixels; parts outside the photo read as black; a dark crop is brightened). */
 async function landmarksInBox(input: tf.Tensor3D, box: FaceBox): Promise<Point2[]> {
-  const { crop, x0, y0 } = cropBox(input, box);
+  const { crop, x0, y0 } = landmarkCrop(input, box);
   try {
     const lm = await faceapi.nets.faceLandmark68Net.detectLandmarks(crop);
     return lm.positions.map((p): Point2 => [p.x + x0, p.y + y0]);

@@ -6,7 +6,9 @@ import {
   autoNeedsMesh,
   blazeFacePasses,
   cropBox,
+  DARK_CROP_P99,
   decodeBlazeFace,
+  landmarkCrop,
   eyeDisagreement,
   FACEMESH_INPUT,
   faceMeshScore,
@@ -116,6 +118,37 @@ describe('BlazeFace decoding (browser-safe)', () => {
     // crop (row 0, col 1) is image (row 2, col 0)
     expect(px[0]![1]).toEqual((img.arraySync() as number[][][])[2]![0]);
     tf.dispose([img, crop]);
+  });
+
+  it('landmarkCrop: a dark crop is brightened so that its 99th percentile is 255 (at most 4×); any other is cropBox exactly', () => {
+    // a 20×20 photo: the left half dark (values 0..49 in the brightest channel), the right half bright
+    const values = new Int32Array(20 * 20 * 3);
+    for (let y = 0; y < 20; y++)
+      for (let x = 0; x < 20; x++) for (let c = 0; c < 3; c++) values[(y * 20 + x) * 3 + c] = x < 10 ? ((y * 10 + x) % 50) - c : 200 + c;
+    const photo = tf.tensor3d(values, [20, 20, 3], 'int32');
+    const before = tf.memory().numTensors;
+    const dark = landmarkCrop(photo, { x: 0, y: 0, width: 10, height: 20 });
+    const plain = cropBox(photo, { x: 0, y: 0, width: 10, height: 20 });
+    // the 99th percentile of 200 brightest-channel values 0..49 (each four times) is 49: gain 255/49 ≈ 5.2, capped at 4
+    expect(dark.gain).toBe(4);
+    expect(dark.crop.dtype).toBe('int32');
+    const d = dark.crop.arraySync() as number[][][];
+    const p = plain.crop.arraySync() as number[][][];
+    expect(d[3]![7]).toEqual(p[3]![7]!.map((v) => Math.min(255, Math.round(v * 4))));
+    // a crop whose 99th percentile is over DARK_CROP_P99 is left exactly as it is
+    const bright = landmarkCrop(photo, { x: 10, y: 0, width: 10, height: 20 });
+    expect(bright.gain).toBe(1);
+    const brightPlain = cropBox(photo, { x: 10, y: 0, width: 10, height: 20 }).crop;
+    expect(Array.from(bright.crop.dataSync())).toEqual(Array.from(brightPlain.dataSync()));
+    // at the threshold: a crop at a 99th percentile of 100 is brightened 2.55×
+    const mid = tf.fill([8, 8, 3], 100, 'int32') as tf.Tensor3D;
+    const m = landmarkCrop(mid, { x: 0, y: 0, width: 8, height: 8 });
+    expect(DARK_CROP_P99).toBeGreaterThan(100);
+    expect(m.gain).toBeCloseTo(2.55, 5);
+    expect(m.crop.dataSync()[0]).toBe(255);
+    tf.dispose([dark.crop, plain.crop, bright.crop, brightPlain, mid, m.crop]);
+    expect(tf.memory().numTensors).toBe(before);
+    photo.dispose();
   });
 
   it('refuses a model with the wrong outputs and an image that is not [H, W, 3], naming what it got', async () => {

@@ -277,6 +277,35 @@ export function cropBox(input: tf.Tensor3D, box: FaceBox): { crop: tf.Tensor3D; 
   return { crop, x0, y0 };
 }
 
+/** Below this 99th percentile of a crop's brightest channel, `landmarkCrop` brightens it. */
+export const DARK_CROP_P99 = 160;
+/** `landmarkCrop`'s largest brightening factor. */
+export const DARK_CROP_MAX_GAIN = 4;
+
+/**
+ * The crop in which face-api's 68-landmark net looks for a face (`cropBox`), brightened when it is dark:
+ * when the 99th percentile of each pixel's brightest channel is under DARK_CROP_P99, every value is
+ * multiplied so that it becomes 255 (at most DARK_CROP_MAX_GAIN×). The net then finds the eyes of faces
+ * in dim photos more closely (bench: faces darkened to a quarter, median eye error 0.033 → 0.023 eye
+ * distances on one sample, 0.021 → 0.018 on another); other crops are left exactly as they are. A new
+ * tensor of the input's dtype (the caller disposes it), with its top-left corner and the gain applied.
+ */
+export function landmarkCrop(input: tf.Tensor3D, box: FaceBox): { crop: tf.Tensor3D; x0: number; y0: number; gain: number } {
+  const { crop, x0, y0 } = cropBox(input, box);
+  const p99 = tf.tidy(() => {
+    const bright = tf.reshape(tf.max(tf.cast(crop, 'float32'), 2), [-1]);
+    const k = Math.max(1, Math.ceil(0.01 * bright.shape[0]!));
+    return tf.min(tf.topk(bright, k).values);
+  });
+  const level = p99.dataSync()[0]!;
+  p99.dispose();
+  if (!(level < DARK_CROP_P99)) return { crop, x0, y0, gain: 1 };
+  const gain = Math.min(DARK_CROP_MAX_GAIN, 255 / Math.max(1, level));
+  const brightened = tf.tidy(() => tf.cast(tf.clipByValue(tf.round(tf.mul(tf.cast(crop, 'float32'), gain)), 0, 255), crop.dtype) as tf.Tensor3D);
+  crop.dispose();
+  return { crop: brightened, x0, y0, gain };
+}
+
 /** The square, 1.1× the BlazeFace box's larger side and centred on it, in which the 68 landmarks are looked for. */
 export function landmarkSquare(box: FaceBox): FaceBox {
   const side = 1.1 * Math.max(box.width, box.height);

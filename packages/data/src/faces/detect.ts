@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { cropBox, ShapeError } from '@ragan/core';
+import { landmarkCrop, ShapeError } from '@ragan/core';
 import { padGrey, rgbToTensor, type FaceBox, type Point2, type RgbImage } from './image.js';
 import type { FaceApiLandmarks } from './face-api.js';
 import { requireFaceModels } from './models.js';
@@ -146,7 +146,8 @@ export async function detectFaces(image: RgbImage | tf.Tensor3D, options: Detect
  * aligned (UTKFace's 200×200 chips), where the face sits in the same place in every image. The box may
  * reach outside the image (that part reads as black, as face-api's own crops do). About 17× faster
  * than `detectFaces` with SSD on wasm (19 against 326 ms per 200² UTKFace chip here), and within
- * 2 % of the eye distance of its landmarks on them (median; 4 % at most over 40 chips).
+ * 2 % of the eye distance of its landmarks on them (median; 4 % at most over 40 chips). A dark crop is
+ * brightened first (core's `landmarkCrop`).
  */
 export async function landmarksInBox(image: RgbImage | tf.Tensor3D, box: FaceBox): Promise<Point2[]> {
   const models = requireFaceModels('landmarks', 'landmarksInBox');
@@ -155,7 +156,7 @@ export async function landmarksInBox(image: RgbImage | tf.Tensor3D, box: FaceBox
   const owned = !(image instanceof tf.Tensor);
   const input = owned ? rgbToTensor(image as RgbImage) : (image as tf.Tensor3D);
   try {
-    const { crop, x0, y0 } = cropBox(input, box);
+    const { crop, x0, y0 } = landmarkCrop(input, box);
     try {
       const net = models.landmarks === 'tiny' ? models.faceapi.nets.faceLandmark68TinyNet : models.faceapi.nets.faceLandmark68Net;
       const lm = (await net.detectLandmarks(crop)) as FaceApiLandmarks;

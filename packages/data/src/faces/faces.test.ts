@@ -170,6 +170,27 @@ describe.skipIf(NO_UTKFACE)('estimateAge', () => {
   });
 });
 
+describe('landmarksInBox on dim photos', () => {
+  it('a face darkened to a quarter: its eyes are found as on the face as it is (the dark crop is brightened first)', async () => {
+    const errors: number[] = [];
+    for (let i = 0; i < 22; i += 2) {
+      const img = await readRgb(await chip(i));
+      const box = { x: 0, y: 0, width: img.width, height: img.height };
+      const ref = await landmarksInBox(img, box);
+      const dim: RgbImage = { ...img, data: img.data.map((v) => Math.round(v / 4)) };
+      const lm = await landmarksInBox(dim, box);
+      const eye = (p: Array<[number, number]>, from: number) => [0, 1].map((k) => p.slice(from, from + 6).reduce((a, q) => a + q[k]!, 0) / 6);
+      const [l, r, l2, r2] = [eye(ref, 36), eye(ref, 42), eye(lm, 36), eye(lm, 42)];
+      const d = Math.hypot(l[0]! - r[0]!, l[1]! - r[1]!);
+      errors.push((Math.hypot(l[0]! - l2[0]!, l[1]! - l2[1]!) + Math.hypot(r[0]! - r2[0]!, r[1]! - r2[1]!)) / 2 / d);
+    }
+    errors.sort((a, b) => a - b);
+    console.log(`landmarksInBox, faces at a quarter of their brightness: eye error ${errors.map((e) => e.toFixed(3)).join(' ')} eye distances`);
+    // without the brightening the median was 0.043 (0.010-0.168) on these faces
+    expect(errors[Math.floor(errors.length / 2)]).toBeLessThan(0.02);
+  });
+});
+
 describe('faceEmbedding', () => {
   it("equals face-api's own descriptor", async () => {
     const img = await readRgb(await chip(11));
