@@ -1,28 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { abRatios } from './ab.js';
 import { toFigures } from './run.js';
+import { convRow, iterRow } from './test-rows.js';
 
-const conv = (backend: string, gflops: number) => ({
-  bench: 'conv3x3',
-  op: 'forward',
-  shape: 'x[1,64,64,128]',
-  backend,
-  threads: 1,
-  kernels: 'ragan',
-  medianMs: 1,
-  gflops,
-});
-const iter = (ms: number) => ({
-  bench: 'trainIteration',
-  preset: 'tiny',
-  backend: 'wasm',
-  threads: 2,
-  shape: '[4,64,64,3]',
-  batch: 4,
-  medianMs: ms,
-  imagesPerSecond: 1,
-});
-const figs = (wasm: number, cpu: number, ms: number) => toFigures('core', [conv('wasm', wasm), conv('cpu', cpu), iter(ms)]);
+const figs = (wasm: number, cpu: number, ms: number) =>
+  toFigures('core', [convRow(wasm, { threads: 1 }), convRow(cpu, { threads: 1, backend: 'cpu' }), iterRow(ms)]);
 
 describe('bench/ab.ts', () => {
   it('the geometric mean of the per-round ratios, in the right direction; the cpu backend is the drift control, never "worse"', () => {
@@ -45,6 +27,6 @@ describe('bench/ab.ts', () => {
     const slow = abRatios([{ there: figs(100, 1, 1000), here: figs(85, 1, 1000) }], 0.1);
     expect(slow.find((x) => x.key.includes('backend=wasm') && x.unit === 'GFLOP/s')).toMatchObject({ worse: true });
     // a figure missing from one run is left out
-    expect(abRatios([{ there: figs(100, 1, 1000), here: toFigures('core', [iter(900)]) }]).map((x) => x.unit)).toEqual(['ms']);
+    expect(abRatios([{ there: figs(100, 1, 1000), here: toFigures('core', [iterRow(900)]) }]).map((x) => x.unit)).toEqual(['ms']);
   });
 });

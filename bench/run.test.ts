@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { pairedSummary } from './paired.js';
 import { compareFigures, figureKey, markdownTable, ratioFigures, toFigures, type Figure } from './run.js';
+import { convRow, iterRow } from './test-rows.js';
 
-const conv = (threads: number, gflops: number) => ({
-  bench: 'conv3x3',
-  op: 'filterGrad',
-  shape: 'x[1,64,64,128]',
-  backend: 'wasm',
-  threads,
-  kernels: 'ragan',
-  medianMs: 1,
-  gflops,
-});
-const iter = (ms: number) => ({
-  bench: 'trainIteration',
-  preset: 'tiny',
-  backend: 'wasm',
-  threads: 2,
-  shape: '[4,64,64,3]',
-  batch: 4,
-  medianMs: ms,
-  imagesPerSecond: 1,
-});
+const conv = (threads: number, gflops: number) => convRow(gflops, { threads });
+const iter = iterRow;
 
 describe('bench/run.ts', () => {
   it('normalises package rows with their conditions and direction', () => {

@@ -20,7 +20,7 @@ export {
   type Critic,
 } from './training/gan-trainer.js';
 export { SpikeGuard, type SpikeGuardOptions, type SpikeGuardState, type SpikeStream } from './training/spike-guard.js';
-export { createRagan, saveRaganModel, loadRaganModel, exportGenerator, loadGenerator, type RaganModel } from './ragan.js';
+export { createRagan, withClassifier, saveRaganModel, loadRaganModel, exportGenerator, loadGenerator, type RaganModel } from './ragan.js';
 export {
   reage,
   ageStrip,

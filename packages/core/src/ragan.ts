@@ -34,8 +34,13 @@ export function createRagan(config: PresetName | (Partial<ModelConfig> & { prese
   // Same seed as the generator: the EMA copy starts equal to it. Its own name keeps weight names unique
   // when G and its EMA are saved in one checkpoint.
   const emaGenerator = createGenerator(resolved, { seed, name: 'ema_generator' });
+  return assemble(resolved, { generator, discriminator, classifier, emaGenerator });
+}
+
+function assemble(config: ModelConfig, parts: Pick<RaganModel, 'generator' | 'discriminator' | 'classifier' | 'emaGenerator'>): RaganModel {
+  const { generator, discriminator, classifier, emaGenerator } = parts;
   return {
-    config: resolved,
+    config,
     generator,
     discriminator,
     classifier,
@@ -48,6 +53,16 @@ export function createRagan(config: PresetName | (Partial<ModelConfig> & { prese
       emaGenerator.dispose();
     },
   };
+}
+
+/**
+ * The same model with another auxiliary age classifier (built for `config`, whose other fields are the
+ * model's): G, D and the EMA generator are kept, the old classifier is disposed. The new model owns
+ * `classifier`; use it instead of `model` from here on.
+ */
+export function withClassifier(model: RaganModel, config: ModelConfig, classifier: AgeClassifier): RaganModel {
+  model.classifier.dispose();
+  return assemble(config, { generator: model.generator, discriminator: model.discriminator, classifier, emaGenerator: model.emaGenerator });
 }
 
 const RAGAN_MODULES = ['generator', 'discriminator', 'classifier', 'ema_generator'] as const;

@@ -315,11 +315,9 @@ describe('runTraining', () => {
       /step 2: the frozen age classifier is now .* \(clsArch robust, clsC0 4, clsResolution 8, clsCMax 8; was clsArch plain, clsC0 8, clsResolution 16/,
     );
     // G and D continued from step 2: D's loss and G's reconstruction at step 3 are those of the run without the swap; the age loss is not
+    type Row = { d_adv: number; g_rec: number; g_age: number };
     const row = (dir: string) =>
-      readMetricsSync(join(dir, 'metrics.jsonl')).find((r) => (r as { step?: number; event?: string }).step === 3 && !('event' in (r as object))) as Record<
-        string,
-        number
-      >;
+      readMetricsSync(join(dir, 'metrics.jsonl')).find((r) => (r as { step?: number }).step === 3 && !('event' in (r as object))) as Row;
     expect(row(swapped).d_adv).toBeCloseTo(row(plain).d_adv, 6);
     expect(row(swapped).g_rec).toBeCloseTo(row(plain).g_rec, 6);
     expect(Math.abs(row(swapped).g_age - row(plain).g_age)).toBeGreaterThan(1e-4);

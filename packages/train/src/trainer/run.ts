@@ -11,6 +11,7 @@ import {
   GanTrainer,
   loadModelFolder,
   readManifest,
+  withClassifier,
   type AgeClassifier,
   type RaganModel,
 } from '@ragan/core';
@@ -139,26 +140,6 @@ function checkClassifierFits(dir: string, given: Awaited<ReturnType<typeof class
 /** The classifier a resolved model config describes, in words (to compare and to name in messages). */
 function classifierOf(m: RaganModel['config']): string {
   return `clsArch ${m.clsArch ?? 'plain'}, clsC0 ${m.clsC0}, clsResolution ${m.clsResolution ?? m.resolution}, clsCMax ${m.clsCMax ?? m.cMax}`;
-}
-
-/** The run's model with another classifier: G, D and the EMA generator are kept; the old classifier is disposed. */
-function withClassifier(m: RaganModel, config: RaganModel['config'], classifier: AgeClassifier): RaganModel {
-  m.classifier.dispose();
-  const { generator, discriminator, emaGenerator } = m;
-  return {
-    config,
-    generator,
-    discriminator,
-    classifier,
-    emaGenerator,
-    modules: () => ({ generator, discriminator, classifier, ema_generator: emaGenerator }),
-    dispose() {
-      generator.dispose();
-      discriminator.dispose();
-      classifier.dispose();
-      emaGenerator.dispose();
-    },
-  };
 }
 
 /**
