@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { figureKey, toFigures, type Figure } from './run.js';
 
@@ -107,10 +107,9 @@ function main(): number {
   }
   const ratios = abRatios(results, tolerance);
   const file = join(root, 'bench', 'results', 'ab.json');
-  writeFileSync(
-    `${file}.tmp`,
-    `${JSON.stringify({ date: new Date().toISOString(), here: root, there, section, rounds: results, tolerance, ratios }, null, 2)}\n`,
-  );
+  // paths relative to this checkout: the file may be committed, and this machine's folders mean nothing elsewhere
+  const record = { date: new Date().toISOString(), here: '.', there: relative(root, there) || '.', section, rounds: results, tolerance, ratios };
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   for (const r of [...ratios].sort((a, b) => a.ratio - b.ratio)) {
     console.log(

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UTKFACE_ALIGN, ageToGroup, createAgeClassifier, initBackend, resolveModelConfig, saveModelFolder } from '@ragan/core';
@@ -324,6 +324,13 @@ describe('runTraining', () => {
     expect(readMetricsSync(join(swapped, 'metrics.jsonl')).find((r) => (r as { event?: string }).event === 'resume')).toMatchObject({
       step: 2,
       classifier: clsDir,
+    });
+    // a snapshot keeps the classifier folder's name, not this machine's path to it
+    const snap = join(tmp(), 'snap');
+    await writeSnapshot(swapped, snap);
+    expect(readMetricsSync(join(snap, 'metrics.jsonl')).find((r) => (r as { event?: string }).event === 'resume')).toMatchObject({
+      step: 2,
+      classifier: basename(clsDir),
     });
     // the checkpoint holds the given classifier, and config.json describes it
     const ck = await loadLatestCheckpoint(swapped);

@@ -123,7 +123,13 @@ export async function writeSnapshot(runDir: string, outDir: string, opts: { metr
     const evals = (await readMetrics(join(runDir, 'evals.jsonl'))).filter((r) => r.step <= ck.step);
     if (evals.length) await fsStore(tmp).write('evals.jsonl', enc.encode(`${evals.map((r) => JSON.stringify(r)).join('\n')}\n`));
     const every = opts.metricsEvery ?? 10;
-    const metrics = (await readMetrics(join(runDir, 'metrics.jsonl'))).filter((r) => r.step <= ck.step && ('event' in r || r.step % every === 0));
+    // a resume event names the classifier folder it swapped in by its path on this machine: keep its name only
+    const metrics = (await readMetrics(join(runDir, 'metrics.jsonl')))
+      .filter((r) => r.step <= ck.step && ('event' in r || r.step % every === 0))
+      .map((r) => {
+        const { classifier } = r as { classifier?: unknown };
+        return typeof classifier === 'string' ? { ...r, classifier: basename(classifier) } : r;
+      });
     if (metrics.length) await fsStore(tmp).write('metrics.jsonl', enc.encode(`${metrics.map((r) => JSON.stringify(r)).join('\n')}\n`));
     const grids = (opts.samples ? await readdir(join(runDir, 'samples')).catch(() => [] as string[]) : [])
       .map((f) => /^step-(\d+)\.png$/.exec(f))

@@ -119,7 +119,9 @@ const CLASSIFIER_FIELDS = ['clsArch', 'clsC0', 'clsResolution', 'clsCMax'] as co
 async function classifierOverrides(dir: string): Promise<{ fields: Record<string, unknown>; ageGroups: unknown; side: number }> {
   const c = (await readManifest(fsStore(dir))).config as unknown as Record<string, unknown>;
   const side = Number(c.clsResolution ?? c.resolution);
-  const fields: Record<string, unknown> = { clsArch: c.clsArch ?? 'plain', clsC0: c.clsC0, clsResolution: side, clsCMax: c.clsCMax ?? c.cMax };
+  // a plain classifier is the default architecture: no field, as configs have always said it
+  const arch = c.clsArch !== undefined && c.clsArch !== 'plain' ? { clsArch: c.clsArch } : {};
+  const fields: Record<string, unknown> = { ...arch, clsC0: c.clsC0, clsResolution: side, clsCMax: c.clsCMax ?? c.cMax };
   return { fields, ageGroups: c.ageGroups, side };
 }
 
@@ -193,8 +195,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       const given = await classifierOverrides(opts.classifierDir);
       checkClassifierFits(opts.classifierDir, given, config.resolvedModel);
       const kept = Object.fromEntries(Object.entries(input.model ?? {}).filter(([k]) => !(CLASSIFIER_FIELDS as readonly string[]).includes(k)));
-      const fields = Object.fromEntries(Object.entries(given.fields).filter(([k, v]) => !(k === 'clsArch' && v === 'plain')));
-      swapTo = resolveTrainConfig({ ...input, model: { ...kept, ...fields } });
+      swapTo = resolveTrainConfig({ ...input, model: { ...kept, ...given.fields } });
     }
   } else {
     const { resolvedModel: _resolved, ...input } = (opts.config ?? {}) as Partial<TrainConfig>;
@@ -210,7 +211,6 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       checkClassifierFits(opts.classifierDir, given, resolveTrainConfig(input).resolvedModel);
       const m = (input.model ?? {}) as Record<string, unknown>;
       input.model = { ...m, ...Object.fromEntries(Object.entries(given.fields).filter(([k]) => m[k] === undefined)) };
-      if (given.fields.clsArch === 'plain' && m.clsArch === undefined) delete (input.model as Record<string, unknown>).clsArch;
     }
     config = resolveTrainConfig(input);
     checkSourceFits(config, source); // before the run folder is made
@@ -220,7 +220,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     // the fully resolved config goes into the run folder before step 0
     await fsStore(runDir).write('config.json', enc(`${JSON.stringify(config, null, 2)}\n`));
   }
-  const { resolvedModel, ...hashed } = config;
+  const { resolvedModel: _model, ...hashed } = config;
   // What must not change across a resume: not the step target, the data path, the backend or when to
   // checkpoint and evaluate. Checkpoints with `configHashVersion` 2 also let the loss weights, the
   // classifier's input shift, its adaptation, the group balancing of the data and the EMA ramp-up
@@ -347,16 +347,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       styleLrMultiplier: config.optimizer.styleLrMultiplier,
       ...(swapTo && opts.classifierDir ? { classifier: opts.classifierDir } : {}),
     });
-  } else if (swapTo) {
-    // a run folder without a checkpoint yet: it starts again, with the given classifier
-    await persistSwap();
-    model = createRagan(config.resolvedModel, { seed: config.seed });
-    await loadClassifierInto(model.classifier, opts.classifierDir!);
-    trainer = new GanTrainer(trainerArgs(model));
-    await truncateMetrics(metricsFile, 0);
-    await truncateMetrics(evalsFile, -1);
   } else {
-    model = createRagan(resolvedModel, { seed: config.seed });
+    // a new run, or a run folder without a checkpoint yet (it starts again, with a swapped classifier if given)
+    if (swapTo) await persistSwap();
+    model = createRagan(config.resolvedModel, { seed: config.seed });
     if (opts.classifierDir) await loadClassifierInto(model.classifier, opts.classifierDir);
     trainer = new GanTrainer(trainerArgs(model));
     await truncateMetrics(metricsFile, 0);
